@@ -1,0 +1,482 @@
+//! Stage 4: the typed IR of a checked network: every size known, every name
+//! resolved, parameters laid out in one flat buffer.
+//!
+//! Codegen, the CLI's interpreter and the weight files all read the same layout:
+//! for each dense layer in order, its weight matrix (`[in][out]`, row `i` holds
+//! the weights leaving input unit `i`, so a layer computes `Z = A_prev · W + b`)
+//! followed by its bias (`[out]`) if it has one.
+//!
+//! The IR holds no spans: two specs that mean the same network have equal IRs
+//! (the formatter's meaning-preservation test relies on it).
+
+use serde::Serialize;
+
+/// A checked file: its networks in source order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Program {
+    /// The networks.
+    pub networks: Vec<Network>,
+}
+
+impl Program {
+    /// The network called `name`.
+    pub fn network(&self, name: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.name == name)
+    }
+}
+
+/// One checked network.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Network {
+    /// The name (a Rust type name in generated code).
+    pub name: String,
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+    /// The input's name.
+    pub input_name: String,
+    /// The input's shape as written (flattened to `input_size`).
+    pub input_shape: Vec<usize>,
+    /// Number of input features per sample.
+    pub input_size: usize,
+    /// Dense layers in order.
+    pub layers: Vec<DenseLayer>,
+    /// The loss.
+    pub loss: Loss,
+    /// Training defaults.
+    pub train: TrainConfig,
+    /// Parameter tensors in buffer order.
+    pub tensors: Vec<Tensor>,
+    /// Total number of parameters.
+    pub param_count: usize,
+    /// Names listed in `#[allow(...)]` on the network.
+    pub allow: Vec<String>,
+}
+
+impl Network {
+    /// Number of outputs per sample.
+    pub fn output_size(&self) -> usize {
+        self.layers.last().map_or(self.input_size, |l| l.units)
+    }
+
+    /// The widest layer (for workspace sizing).
+    pub fn max_width(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.units)
+            .chain([self.input_size])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Floating-point operations of one forward pass for one sample (2 per multiply-add).
+    pub fn forward_flops(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| 2 * l.inputs * l.units + if l.bias { l.units } else { 0 })
+            .sum()
+    }
+}
+
+/// A fully connected layer: `A = activation(A_prev · W + b)`, then optional dropout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DenseLayer {
+    /// The layer's name from the spec.
+    pub name: String,
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+    /// Input width.
+    pub inputs: usize,
+    /// Output width.
+    pub units: usize,
+    /// Activation applied after the affine map.
+    pub activation: Activation,
+    /// Whether the layer has a bias.
+    pub bias: bool,
+    /// Initializer of the weights.
+    pub init: Init,
+    /// Initializer of the bias.
+    pub bias_init: Init,
+    /// L1 penalty coefficient on the weights (`coef·Σ|w|` added to the loss).
+    pub l1: f64,
+    /// L2 penalty coefficient on the weights (`0.5·coef·Σw²` added to the loss).
+    pub l2: f64,
+    /// Inverted-dropout probability applied to this layer's output while training.
+    pub dropout: Option<f64>,
+    /// Offset of the weight matrix in the flat buffer.
+    pub weight_offset: usize,
+    /// Offset of the bias in the flat buffer.
+    pub bias_offset: Option<usize>,
+}
+
+/// Element-wise (or row-wise, for softmax) activation functions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Activation {
+    /// Heaviside: 1 if x ≥ 0 else 0; derivative 0.
+    Step,
+    /// x.
+    Identity,
+    /// 1/(1+e^−x).
+    Sigmoid,
+    /// tanh x.
+    Tanh,
+    /// max(x, 0).
+    Relu,
+    /// x if x > 0 else α·x.
+    LeakyRelu(f64),
+    /// x if x > 0 else α(e^x − 1).
+    Elu(f64),
+    /// ln(1+e^x).
+    Softplus,
+    /// x·Φ(x), exact erf form.
+    Gelu,
+    /// Row-wise softmax.
+    Softmax,
+    /// Row-wise log-softmax.
+    LogSoftmax,
+}
+
+impl Activation {
+    /// The names accepted in specs.
+    pub const NAMES: &'static [&'static str] = &[
+        "step",
+        "identity",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "elu",
+        "softplus",
+        "gelu",
+        "softmax",
+        "log_softmax",
+    ];
+
+    /// The spec name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Step => "step",
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::Elu(_) => "elu",
+            Activation::Softplus => "softplus",
+            Activation::Gelu => "gelu",
+            Activation::Softmax => "softmax",
+            Activation::LogSoftmax => "log_softmax",
+        }
+    }
+}
+
+/// Losses. Means unless the name says `sse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Loss {
+    /// Mean over all elements of (ŷ−y)².
+    Mse,
+    /// Sum of (ŷ−y)².
+    Sse,
+    /// 0.5·sum of (ŷ−y)².
+    SseHalf,
+    /// Mean BCE on probabilities (fused with a sigmoid output into the stable logit form).
+    BinaryCrossEntropy,
+    /// Mean BCE on logits.
+    BinaryCrossEntropyWithLogits,
+    /// Softmax cross-entropy on logits (the output layer has no activation).
+    SoftmaxCrossEntropy,
+    /// Cross-entropy on the probabilities of a softmax output (fused into softmax cross-entropy).
+    CrossEntropy,
+}
+
+impl Loss {
+    /// The names accepted in specs.
+    pub const NAMES: &'static [&'static str] = &[
+        "mse",
+        "sse",
+        "sse_half",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "softmax_cross_entropy",
+        "cross_entropy",
+    ];
+
+    /// The spec name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Sse => "sse",
+            Loss::SseHalf => "sse_half",
+            Loss::BinaryCrossEntropy => "binary_cross_entropy",
+            Loss::BinaryCrossEntropyWithLogits => "binary_cross_entropy_with_logits",
+            Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            Loss::CrossEntropy => "cross_entropy",
+        }
+    }
+
+    /// True for losses whose targets are classes (accuracy is a meaningful metric).
+    pub fn is_classification(self) -> bool {
+        !matches!(self, Loss::Mse | Loss::Sse | Loss::SseHalf)
+    }
+}
+
+/// Parameter initializers. Fans: `fan_in` = inputs, `fan_out` = units of the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Init {
+    /// All zeros.
+    Zeros,
+    /// A constant.
+    Constant(f64),
+    /// U(low, high).
+    Uniform {
+        /// Lower bound.
+        low: f64,
+        /// Upper bound.
+        high: f64,
+    },
+    /// N(mean, std²).
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+    /// U(−a, a), a = √(6/(fan_in+fan_out)).
+    XavierUniform,
+    /// N(0, 2/(fan_in+fan_out)).
+    XavierNormal,
+    /// U(−a, a), a = √(6/fan_in).
+    HeUniform,
+    /// N(0, 2/fan_in).
+    HeNormal,
+}
+
+impl Init {
+    /// The names accepted in specs (`glorot_*` and `kaiming_*` are aliases).
+    pub const NAMES: &'static [&'static str] = &[
+        "zeros",
+        "ones",
+        "constant",
+        "uniform",
+        "normal",
+        "xavier_uniform",
+        "xavier_normal",
+        "glorot_uniform",
+        "glorot_normal",
+        "he_uniform",
+        "he_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+    ];
+}
+
+/// Batch size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum BatchSize {
+    /// The whole training set in one batch.
+    Full,
+    /// Mini-batches of this many samples (the last one may be smaller).
+    Size(usize),
+}
+
+/// Optimizers, with PyTorch's hyper-parameter names and defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Optimizer {
+    /// `torch.optim.SGD`.
+    Sgd {
+        /// Learning rate.
+        lr: f64,
+        /// Momentum factor.
+        momentum: f64,
+        /// Dampening for momentum.
+        dampening: f64,
+        /// Nesterov momentum.
+        nesterov: bool,
+        /// Coupled L2 weight decay.
+        weight_decay: f64,
+    },
+    /// `torch.optim.Adagrad`.
+    Adagrad {
+        /// Learning rate.
+        lr: f64,
+        /// Learning-rate decay.
+        lr_decay: f64,
+        /// Coupled L2 weight decay.
+        weight_decay: f64,
+        /// Initial accumulator value.
+        initial_accumulator_value: f64,
+        /// Added outside the square root.
+        eps: f64,
+    },
+    /// `torch.optim.RMSprop`.
+    RmsProp {
+        /// Learning rate.
+        lr: f64,
+        /// Smoothing constant.
+        alpha: f64,
+        /// Added outside the square root.
+        eps: f64,
+        /// Coupled L2 weight decay.
+        weight_decay: f64,
+        /// Momentum factor.
+        momentum: f64,
+        /// Centered variant.
+        centered: bool,
+    },
+    /// `torch.optim.Adam` (or `AdamW` when `decoupled`).
+    Adam {
+        /// Learning rate.
+        lr: f64,
+        /// β1.
+        beta1: f64,
+        /// β2.
+        beta2: f64,
+        /// Added after bias correction of √v.
+        eps: f64,
+        /// Weight decay: coupled L2 for Adam, decoupled for AdamW.
+        weight_decay: f64,
+        /// AMSGrad variant.
+        amsgrad: bool,
+        /// AdamW's decoupled decay.
+        decoupled: bool,
+    },
+}
+
+impl Optimizer {
+    /// The names accepted in specs.
+    pub const NAMES: &'static [&'static str] = &[
+        "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
+    ];
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            Optimizer::Sgd { lr, .. }
+            | Optimizer::Adagrad { lr, .. }
+            | Optimizer::RmsProp { lr, .. }
+            | Optimizer::Adam { lr, .. } => lr,
+        }
+    }
+}
+
+/// Learning-rate schedules, stepped once per epoch (PyTorch's `lr_scheduler` rules).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Schedule {
+    /// lr·γ^⌊epoch/step_size⌋.
+    Step {
+        /// Epochs between decays.
+        step_size: usize,
+        /// Decay factor.
+        gamma: f64,
+    },
+    /// lr·γ^(number of milestones ≤ epoch).
+    MultiStep {
+        /// Epochs at which to decay.
+        milestones: Vec<usize>,
+        /// Decay factor.
+        gamma: f64,
+    },
+    /// lr·γ^epoch.
+    Exponential {
+        /// Decay factor.
+        gamma: f64,
+    },
+    /// eta_min + (lr−eta_min)(1+cos(π·epoch/t_max))/2.
+    Cosine {
+        /// Half period in epochs.
+        t_max: usize,
+        /// Minimum learning rate.
+        eta_min: f64,
+    },
+    /// Linear warm-up: lr·(start + (end−start)·min(epoch, total)/total).
+    Linear {
+        /// Factor at epoch 0.
+        start_factor: f64,
+        /// Factor from `total_iters` on.
+        end_factor: f64,
+        /// Epochs of the ramp.
+        total_iters: usize,
+    },
+}
+
+/// Early stopping settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EarlyStopping {
+    /// Watch the validation loss (`val_loss`) or the training loss (`loss`).
+    pub monitor_validation: bool,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// The least decrease that counts as an improvement.
+    pub min_delta: f64,
+    /// Restore the best weights at the end.
+    pub restore_best: bool,
+}
+
+/// The `train { … }` block, with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainConfig {
+    /// The optimizer (default `adam(lr = 0.001)`).
+    pub optimizer: Optimizer,
+    /// Batch size (default 32).
+    pub batch: BatchSize,
+    /// Epochs (default 100).
+    pub epochs: usize,
+    /// Seed of initialisation, shuffling and dropout (default 0).
+    pub seed: u64,
+    /// Learning-rate schedule.
+    pub schedule: Option<Schedule>,
+    /// Clip the global gradient norm to this value.
+    pub clip_grad_norm: Option<f64>,
+    /// Clip every gradient element to ±this value.
+    pub clip_grad_value: Option<f64>,
+    /// Early stopping.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Fraction of the training data held out for validation (default 0).
+    pub validation_split: f64,
+    /// Shuffle the training data every epoch (default true).
+    pub shuffle: bool,
+    /// Number of training samples the spec says to expect, if stated.
+    pub samples: Option<usize>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            optimizer: Optimizer::Adam {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+                amsgrad: false,
+                decoupled: false,
+            },
+            batch: BatchSize::Size(32),
+            epochs: 100,
+            seed: 0,
+            schedule: None,
+            clip_grad_norm: None,
+            clip_grad_value: None,
+            early_stopping: None,
+            validation_split: 0.0,
+            shuffle: true,
+            samples: None,
+        }
+    }
+}
+
+/// One parameter tensor in the flat buffer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tensor {
+    /// `layer.weight` or `layer.bias`.
+    pub name: String,
+    /// Index of the dense layer it belongs to.
+    pub layer: usize,
+    /// True for weight matrices, false for biases.
+    pub is_weight: bool,
+    /// `[in, out]` for weights, `[out]` for biases.
+    pub shape: Vec<usize>,
+    /// First element in the flat buffer.
+    pub offset: usize,
+    /// Number of elements.
+    pub len: usize,
+}

@@ -1,0 +1,85 @@
+//! The `.nn` network description language: grammar, syntax tree with spans,
+//! checker, typed IR and rustc-style diagnostics.
+//!
+//! The pipeline is one function per stage — [`parse`](parse_file) (pest) →
+//! lower (pairs → [`ast`]) → [`check`](check_source) (names, shapes, ranges,
+//! loss/output fit) → [`ir`] — and every stage after the parser reports all the
+//! errors it finds. No input makes any stage panic.
+//!
+//! ```
+//! let source = "
+//!     network Xor {
+//!         input x: [2];
+//!         dense hidden: 2, activation = sigmoid;
+//!         dense out: 1, activation = sigmoid;
+//!         loss binary_cross_entropy;
+//!     }";
+//! let checked = nnspec_lang::check_source(source).expect("a valid spec");
+//! let xor = &checked.program.networks[0];
+//! assert_eq!(xor.param_count, 2 * 2 + 2 + 2 * 1 + 1);
+//! ```
+//!
+//! The language reference is `docs/language.md`; the error index is `docs/errors.md`.
+
+#![deny(missing_docs)]
+
+pub mod ast;
+mod check;
+pub mod diagnostic;
+pub mod ir;
+mod lower;
+mod parse;
+
+pub use check::{MAX_PARAMS, MAX_UNITS};
+pub use diagnostic::{render, Code, Diagnostic, Diagnostics, Severity, Span};
+pub use parse::MAX_NESTING;
+
+/// A file that passed every check: its IR and any warnings.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The networks.
+    pub program: ir::Program,
+    /// Warnings (the spec is valid).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parses and lowers `source` to a syntax tree, or returns the syntax errors.
+pub fn parse_file(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
+    let pairs = parse::parse(source).map_err(|d| vec![d])?;
+    let mut diagnostics = Diagnostics::default();
+    let file = lower::lower_file(pairs, &mut diagnostics);
+    diagnostics.finish().map(|_| file)
+}
+
+/// Parses and checks `source`; returns the IR, or every error in the file.
+pub fn check_source(source: &str) -> Result<Checked, Vec<Diagnostic>> {
+    let file = parse_file(source)?;
+    check_ast(&file)
+}
+
+/// Checks a syntax tree.
+pub fn check_ast(file: &ast::File) -> Result<Checked, Vec<Diagnostic>> {
+    let mut diagnostics = Diagnostics::default();
+    let program = check::check_file(file, &mut diagnostics);
+    let warnings = diagnostics.finish()?;
+    Ok(Checked { program, warnings })
+}
+
+/// Like [`check_source`] for raw bytes: text that is not UTF-8 gets a diagnostic at the first bad byte.
+pub fn check_bytes(bytes: &[u8]) -> Result<Checked, Vec<Diagnostic>> {
+    match std::str::from_utf8(bytes) {
+        Ok(source) => check_source(source),
+        Err(error) => {
+            let at = error.valid_up_to();
+            let mut diagnostic = Diagnostic::error(
+                Code::SYNTAX,
+                Span::new(at, at),
+                "the file is not valid UTF-8",
+            );
+            diagnostic.help(format!(
+                "byte {at} starts an invalid UTF-8 sequence; save the file as UTF-8"
+            ));
+            Err(vec![diagnostic])
+        }
+    }
+}

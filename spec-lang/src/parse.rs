@@ -1,0 +1,134 @@
+//! Stage 1: text → pest parse tree, and the syntax error if there is one.
+//!
+//! pest stops at the first syntax error, so that one is reported alone; from the
+//! AST on, every error is reported. Before pest runs, the text is scanned for
+//! bracket nesting deeper than [`MAX_NESTING`], which would otherwise recurse
+//! without bound.
+
+use crate::diagnostic::{Code, Diagnostic, Span};
+use pest::Parser as _;
+
+/// The deepest bracket nesting accepted. Real specs nest three or four levels.
+pub const MAX_NESTING: usize = 64;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar.pest"]
+pub(crate) struct NnParser;
+
+/// The parse tree of a whole file.
+pub(crate) type Pairs<'a> = pest::iterators::Pairs<'a, Rule>;
+/// One node of the parse tree.
+pub(crate) type Pair<'a> = pest::iterators::Pair<'a, Rule>;
+
+/// Parses `source` into pest pairs for the `file` rule.
+pub(crate) fn parse(source: &str) -> Result<Pairs<'_>, Diagnostic> {
+    check_nesting(source)?;
+    NnParser::parse(Rule::file, source).map_err(|error| syntax_error(source, error))
+}
+
+fn check_nesting(source: &str) -> Result<(), Diagnostic> {
+    let mut depth = 0usize;
+    for (offset, byte) in source.bytes().enumerate() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    let mut diagnostic = Diagnostic::error(
+                        Code::TOO_LARGE,
+                        Span::new(offset, offset + 1),
+                        format!("brackets nested more than {MAX_NESTING} deep"),
+                    );
+                    diagnostic.label_primary("this bracket is too deep");
+                    return Err(diagnostic);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
+    let (start, end) = match error.location {
+        pest::error::InputLocation::Pos(pos) => (pos, pos),
+        pest::error::InputLocation::Span((start, end)) => (start, end),
+    };
+    // Underline the offending token (up to the next space) rather than an empty point.
+    let end = if end > start {
+        end
+    } else {
+        let rest = &source[start.min(source.len())..];
+        let token = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        start
+            + token.clamp(
+                rest.chars().next().map_or(0, char::len_utf8),
+                24.min(rest.len()),
+            )
+    };
+    let message = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let expected: Vec<&str> = positives
+                .iter()
+                .filter_map(|rule| describe(*rule))
+                .collect();
+            let found = source[start.min(source.len())..]
+                .chars()
+                .next()
+                .map_or("end of file".to_string(), |c| {
+                    format!("`{}`", token_at(source, start, c))
+                });
+            if expected.is_empty() {
+                format!("unexpected {found}")
+            } else {
+                format!("expected {}, found {found}", join_alternatives(&expected))
+            }
+        }
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let mut diagnostic = Diagnostic::error(Code::SYNTAX, Span::new(start, end), message);
+    diagnostic.label_primary("unexpected here");
+    diagnostic
+}
+
+fn token_at(source: &str, start: usize, first: char) -> String {
+    let rest = &source[start..];
+    if first.is_alphanumeric() || first == '_' {
+        rest.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    } else {
+        first.to_string()
+    }
+}
+
+fn describe(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::const_item => "`const`",
+        Rule::network => "`network`",
+        Rule::ident | Rule::target | Rule::path => "a name",
+        Rule::number | Rule::unsigned => "a number",
+        Rule::string => "a string",
+        Rule::value | Rule::call | Rule::tuple | Rule::list => "a value",
+        Rule::option => "`key = value`",
+        Rule::layer | Rule::train_block => "a statement",
+        Rule::call_args => "`(`",
+        Rule::attribute | Rule::doc_comment => "an attribute",
+        _ => return None,
+    })
+}
+
+fn join_alternatives(items: &[&str]) -> String {
+    let mut unique: Vec<&str> = Vec::new();
+    for item in items {
+        if !unique.contains(item) {
+            unique.push(item);
+        }
+    }
+    match unique.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
