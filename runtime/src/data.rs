@@ -1,0 +1,388 @@
+//! Data sets: features and targets as row-major `f32` buffers, loaded from CSV
+//! or built from slices; splits, standardisation, one-hot encoding, shuffled
+//! mini-batches.
+//!
+//! Bad data is an [`Error::Data`] naming the file, line and column (wrong number
+//! of fields, a non-numeric cell, NaN or infinity, an empty file, a label out of
+//! range); nothing panics.
+//!
+//! ```
+//! use nnspec::Dataset;
+//! let data = Dataset::new(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], vec![0.0, 1.0, 1.0, 0.0], 2, 1)?;
+//! assert_eq!(data.len(), 4);
+//! assert_eq!(data.row(3), (&[1.0, 1.0][..], &[0.0][..]));
+//! # Ok::<(), nnspec::Error>(())
+//! ```
+
+use crate::error::Error;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// Samples with `features` inputs and `target_width` targets each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// `[len][features]`.
+    pub x: Vec<f32>,
+    /// `[len][target_width]`.
+    pub y: Vec<f32>,
+    /// Inputs per sample.
+    pub features: usize,
+    /// Targets per sample (1 for a class label or a single value).
+    pub target_width: usize,
+    /// Column names of the features, if known.
+    pub feature_names: Vec<String>,
+}
+
+/// Which CSV columns are targets.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Target {
+    /// The last column (the default).
+    #[default]
+    Last,
+    /// Columns with these header names, in this order.
+    Named(Vec<String>),
+    /// No targets (for prediction).
+    None,
+}
+
+/// How to read a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CsvOptions {
+    /// The target columns.
+    pub target: Target,
+    /// Feature columns by header name; all non-target columns when empty.
+    pub features: Vec<String>,
+}
+
+impl Dataset {
+    /// A data set from row-major buffers; checks the sizes and that every value is finite.
+    pub fn new(
+        x: Vec<f32>,
+        y: Vec<f32>,
+        features: usize,
+        target_width: usize,
+    ) -> Result<Dataset, Error> {
+        if features == 0 {
+            return Err(Error::data("a data set needs at least one feature"));
+        }
+        if x.len() % features != 0 {
+            return Err(Error::data(format!(
+                "{} feature values are not a whole number of rows of {features}",
+                x.len()
+            )));
+        }
+        let rows = x.len() / features;
+        if y.len() != rows * target_width {
+            return Err(Error::data(format!(
+                "{rows} rows of features but {} target values (expected {} = {rows} × {target_width})",
+                y.len(),
+                rows * target_width
+            )));
+        }
+        let data = Dataset {
+            x,
+            y,
+            features,
+            target_width,
+            feature_names: Vec::new(),
+        };
+        data.check_finite()?;
+        Ok(data)
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.x.len() / self.features.max(1)
+    }
+
+    /// True with no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Features and targets of sample `i`.
+    pub fn row(&self, i: usize) -> (&[f32], &[f32]) {
+        (
+            &self.x[i * self.features..(i + 1) * self.features],
+            &self.y[i * self.target_width..(i + 1) * self.target_width],
+        )
+    }
+
+    /// Errors on the first NaN or infinity, naming its row (1-based) and column.
+    pub fn check_finite(&self) -> Result<(), Error> {
+        for (name, values, width) in [
+            ("feature", &self.x, self.features),
+            ("target", &self.y, self.target_width),
+        ] {
+            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Data {
+                    path: None,
+                    line: None,
+                    column: Some(index % width.max(1) + 1),
+                    message: format!(
+                        "{name} value {} in row {} is not finite; remove or impute it",
+                        values[index],
+                        index / width.max(1) + 1
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a CSV file with a header row. Every cell must be a number.
+    pub fn from_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset, Error> {
+        let path = path.as_ref();
+        let at = |line: Option<u64>, column: Option<usize>, message: String| Error::Data {
+            path: Some(path.to_path_buf()),
+            line,
+            column,
+            message,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|e| match e.kind() {
+                csv::ErrorKind::Io(io) => Error::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(io.kind(), io.to_string()),
+                },
+                _ => at(None, None, e.to_string()),
+            })?;
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| at(Some(1), None, format!("cannot read the header: {e}")))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if headers.is_empty() || headers.iter().all(String::is_empty) {
+            return Err(at(
+                Some(1),
+                None,
+                "the file is empty; expected a header row and data rows".into(),
+            ));
+        }
+        let find = |name: &str| {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                at(
+                    Some(1),
+                    None,
+                    format!("no column `{name}`; the columns are {}", headers.join(", ")),
+                )
+            })
+        };
+        let targets: Vec<usize> = match &options.target {
+            Target::Last => vec![headers.len() - 1],
+            Target::Named(names) => names.iter().map(|n| find(n)).collect::<Result<_, _>>()?,
+            Target::None => Vec::new(),
+        };
+        let features: Vec<usize> = if options.features.is_empty() {
+            (0..headers.len())
+                .filter(|c| !targets.contains(c))
+                .collect()
+        } else {
+            options
+                .features
+                .iter()
+                .map(|n| find(n))
+                .collect::<Result<_, _>>()?
+        };
+        if features.is_empty() {
+            return Err(at(
+                Some(1),
+                None,
+                "no feature columns are left after the target".into(),
+            ));
+        }
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map(|p| p.line());
+                    let message = match e.kind() {
+                        csv::ErrorKind::UnequalLengths {
+                            expected_len, len, ..
+                        } => {
+                            format!("this row has {len} fields, but the header has {expected_len}")
+                        }
+                        _ => e.to_string(),
+                    };
+                    return Err(at(line, None, message));
+                }
+            }
+            let line = record.position().map(|p| p.line());
+            for (columns, out) in [(&features, &mut x), (&targets, &mut y)] {
+                for &column in columns.iter() {
+                    let cell = record.get(column).unwrap_or("");
+                    let value: f32 = cell.parse().map_err(|_| {
+                        at(
+                            line,
+                            Some(column + 1),
+                            format!("`{cell}` in column `{}` is not a number", headers[column]),
+                        )
+                    })?;
+                    if !value.is_finite() {
+                        return Err(at(
+                            line,
+                            Some(column + 1),
+                            format!(
+                                "`{cell}` in column `{}` is not finite; remove or impute it",
+                                headers[column]
+                            ),
+                        ));
+                    }
+                    out.push(value);
+                }
+            }
+        }
+        if x.is_empty() {
+            return Err(at(
+                Some(1),
+                None,
+                "the file has a header but no data rows".into(),
+            ));
+        }
+        Ok(Dataset {
+            x,
+            y,
+            features: features.len(),
+            target_width: targets.len(),
+            feature_names: features.iter().map(|&c| headers[c].clone()).collect(),
+        })
+    }
+
+    /// The samples at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Result<Dataset, Error> {
+        let mut x = Vec::with_capacity(indices.len() * self.features);
+        let mut y = Vec::with_capacity(indices.len() * self.target_width);
+        for &i in indices {
+            if i >= self.len() {
+                return Err(Error::data(format!(
+                    "row index {i} is out of range for {} rows",
+                    self.len()
+                )));
+            }
+            let (features, targets) = self.row(i);
+            x.extend_from_slice(features);
+            y.extend_from_slice(targets);
+        }
+        Ok(Dataset {
+            x,
+            y,
+            feature_names: self.feature_names.clone(),
+            ..*self
+        })
+    }
+
+    /// Shuffles with `seed` and splits off the last `fraction` of rows: `(first, second)`.
+    pub fn split(&self, fraction: f64, seed: u64) -> (Dataset, Dataset) {
+        let mut indices: Vec<usize> = (0..self.len()).collect();
+        indices.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let second = ((self.len() as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
+        let cut = self.len() - second;
+        let first = self.subset(&indices[..cut]).expect("indices in range");
+        let second = self.subset(&indices[cut..]).expect("indices in range");
+        (first, second)
+    }
+
+    /// Checks that every target is a class label in `0..classes`.
+    pub fn check_labels(&self, classes: usize) -> Result<(), Error> {
+        if self.target_width != 1 {
+            return Ok(());
+        }
+        for (row, &label) in self.y.iter().enumerate() {
+            if label < 0.0 || label.fract() != 0.0 || label as usize >= classes {
+                return Err(Error::Data {
+                    path: None,
+                    line: None,
+                    column: None,
+                    message: format!(
+                        "label {label} in row {} is not a class in 0..{classes}; the network has {classes} outputs",
+                        row + 1
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces integer labels with one-hot rows of width `classes`.
+    pub fn one_hot(&self, classes: usize) -> Result<Dataset, Error> {
+        self.check_labels(classes)?;
+        let mut y = vec![0.0; self.len() * classes];
+        for (row, &label) in self.y.iter().enumerate() {
+            y[row * classes + label as usize] = 1.0;
+        }
+        Ok(Dataset {
+            y,
+            target_width: classes,
+            x: self.x.clone(),
+            feature_names: self.feature_names.clone(),
+            ..*self
+        })
+    }
+}
+
+/// Per-feature standardisation `z = (x − mean)/std`, fitted on training data
+/// (population std; a constant feature gets std 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standardizer {
+    /// Per-feature means.
+    pub mean: Vec<f32>,
+    /// Per-feature standard deviations.
+    pub std: Vec<f32>,
+}
+
+impl Standardizer {
+    /// Fits on `data`'s features.
+    pub fn fit(data: &Dataset) -> Standardizer {
+        let n = data.len().max(1) as f64;
+        let mut mean = vec![0.0f64; data.features];
+        for row in data.x.chunks_exact(data.features) {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += f64::from(*v);
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        let mut var = vec![0.0f64; data.features];
+        for row in data.x.chunks_exact(data.features) {
+            for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
+                *s += (f64::from(*v) - m).powi(2);
+            }
+        }
+        let std = var
+            .iter()
+            .map(|s| (s / n).sqrt())
+            .map(|s| if s == 0.0 { 1.0 } else { s as f32 })
+            .collect();
+        Standardizer {
+            mean: mean.into_iter().map(|m| m as f32).collect(),
+            std,
+        }
+    }
+
+    /// Standardises `data`'s features in place.
+    pub fn apply(&self, data: &mut Dataset) {
+        for row in data.x.chunks_exact_mut(data.features) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+}
+
+/// Row order for one epoch: shuffled with `rng`, or in order.
+pub fn epoch_order(len: usize, shuffle: Option<&mut ChaCha8Rng>) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    if let Some(rng) = shuffle {
+        order.shuffle(rng);
+    }
+    order
+}

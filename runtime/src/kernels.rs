@@ -1,0 +1,200 @@
+//! Dense-layer kernels on row-major buffers, shared by generated code and the
+//! interpreter so both compute the same numbers in the same order.
+//!
+//! Layout: `x` is `[batch][inputs]`, `w` is `[inputs][outputs]` (row `i` holds the
+//! weights leaving input `i`), `b` is `[outputs]`, `z` is `[batch][outputs]`.
+//!
+//! * forward: `Z = X·W + b`
+//! * backward: `∂W = Xᵀ·∂Z`, `∂b = Σ_rows ∂Z`, `∂X = ∂Z·Wᵀ`
+//!
+//! Small layers run as straight loops whose innermost loop walks a contiguous
+//! row (so LLVM vectorises it, and unrolls it when the sizes are constants, as
+//! they are in generated code, which calls these `#[inline(always)]` functions
+//! with literal sizes). Past [`GEMM_THRESHOLD`] multiply-adds a call goes to
+//! `matrixmultiply::sgemm`.
+//!
+//! ```
+//! use nnspec::kernels::dense_forward;
+//! let x = [1.0, 2.0];                 // one sample, two inputs
+//! let w = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // [2][3]
+//! let b = [0.5, 0.5, 0.5];
+//! let mut z = [0.0; 3];
+//! dense_forward(&x, &w, Some(&b), &mut z, 1, 2, 3);
+//! assert_eq!(z, [1.5, 2.5, 2.5]);
+//! ```
+
+/// Multiply-adds (batch × inputs × outputs) from which a layer uses GEMM.
+/// Measured with `cargo bench -p nnspec-bench --bench kernels`; see `docs/performance.md`.
+pub const GEMM_THRESHOLD: usize = 64 * 64 * 64;
+
+#[inline(always)]
+fn use_gemm(batch: usize, inputs: usize, outputs: usize) -> bool {
+    batch.saturating_mul(inputs).saturating_mul(outputs) >= GEMM_THRESHOLD
+}
+
+/// `z = x·w + b` for `batch` rows.
+#[inline(always)]
+pub fn dense_forward(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    z: &mut [f32],
+    batch: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    let x = &x[..batch * inputs];
+    let w = &w[..inputs * outputs];
+    let z = &mut z[..batch * outputs];
+    for z_row in z.chunks_exact_mut(outputs) {
+        match b {
+            Some(b) => z_row.copy_from_slice(&b[..outputs]),
+            None => z_row.fill(0.0),
+        }
+    }
+    if use_gemm(batch, inputs, outputs) {
+        // SAFETY: the slices above have exactly the lengths the strides describe.
+        unsafe {
+            matrixmultiply::sgemm(
+                batch,
+                inputs,
+                outputs,
+                1.0,
+                x.as_ptr(),
+                inputs as isize,
+                1,
+                w.as_ptr(),
+                outputs as isize,
+                1,
+                1.0,
+                z.as_mut_ptr(),
+                outputs as isize,
+                1,
+            );
+        }
+        return;
+    }
+    for (x_row, z_row) in x.chunks_exact(inputs).zip(z.chunks_exact_mut(outputs)) {
+        for (x_i, w_row) in x_row.iter().zip(w.chunks_exact(outputs)) {
+            for (z, w) in z_row.iter_mut().zip(w_row) {
+                *z += x_i * w;
+            }
+        }
+    }
+}
+
+/// Gradients of a dense layer: `dw = xᵀ·dz`, `db = Σ_rows dz`, and, if asked, `dx = dz·wᵀ`.
+/// `dw`, `db` and `dx` are overwritten.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn dense_backward(
+    x: &[f32],
+    w: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+    batch: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    let x = &x[..batch * inputs];
+    let w = &w[..inputs * outputs];
+    let dz = &dz[..batch * outputs];
+    let dw = &mut dw[..inputs * outputs];
+    if let Some(db) = db {
+        let db = &mut db[..outputs];
+        db.fill(0.0);
+        for dz_row in dz.chunks_exact(outputs) {
+            for (d, g) in db.iter_mut().zip(dz_row) {
+                *d += g;
+            }
+        }
+    }
+    let gemm = use_gemm(batch, inputs, outputs);
+    if gemm {
+        // SAFETY: lengths checked by the slicing above; xᵀ is read through swapped strides.
+        unsafe {
+            matrixmultiply::sgemm(
+                inputs,
+                batch,
+                outputs,
+                1.0,
+                x.as_ptr(),
+                1,
+                inputs as isize,
+                dz.as_ptr(),
+                outputs as isize,
+                1,
+                0.0,
+                dw.as_mut_ptr(),
+                outputs as isize,
+                1,
+            );
+        }
+    } else {
+        dw.fill(0.0);
+        for (x_row, dz_row) in x.chunks_exact(inputs).zip(dz.chunks_exact(outputs)) {
+            for (x_i, dw_row) in x_row.iter().zip(dw.chunks_exact_mut(outputs)) {
+                for (d, g) in dw_row.iter_mut().zip(dz_row) {
+                    *d += x_i * g;
+                }
+            }
+        }
+    }
+    if let Some(dx) = dx {
+        let dx = &mut dx[..batch * inputs];
+        if gemm {
+            // SAFETY: as above; wᵀ is read through swapped strides.
+            unsafe {
+                matrixmultiply::sgemm(
+                    batch,
+                    outputs,
+                    inputs,
+                    1.0,
+                    dz.as_ptr(),
+                    outputs as isize,
+                    1,
+                    w.as_ptr(),
+                    1,
+                    outputs as isize,
+                    0.0,
+                    dx.as_mut_ptr(),
+                    inputs as isize,
+                    1,
+                );
+            }
+            return;
+        }
+        for (dz_row, dx_row) in dz.chunks_exact(outputs).zip(dx.chunks_exact_mut(inputs)) {
+            for (d, w_row) in dx_row.iter_mut().zip(w.chunks_exact(outputs)) {
+                *d = dot(dz_row, w_row);
+            }
+        }
+    }
+}
+
+/// Dot product with four independent accumulators (so it vectorises without reassociation).
+#[inline(always)]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 4];
+    let chunks = a.len() / 4;
+    for c in 0..chunks {
+        for k in 0..4 {
+            acc[k] += a[4 * c + k] * b[4 * c + k];
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for k in 4 * chunks..a.len().min(b.len()) {
+        sum += a[k] * b[k];
+    }
+    sum
+}
+
+/// Inverted dropout on activations: `a ← a ⊙ mask / keep`, where `keep = 1 − p`.
+#[inline(always)]
+pub fn apply_dropout(a: &mut [f32], mask: &[f32], keep: f32) {
+    for (a, m) in a.iter_mut().zip(mask) {
+        *a = *a * m / keep;
+    }
+}

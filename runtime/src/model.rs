@@ -1,0 +1,242 @@
+//! The model trait every generated network implements, the parameter layout it
+//! describes, and the reusable workspace its batch passes run in.
+//!
+//! Invariant: a model's parameters live in one flat `[f32]` buffer described by
+//! [`Model::tensors`]; gradients use the same layout, so optimizers, clipping,
+//! penalties and weight files work on any model without knowing its layers.
+
+use crate::activation::Activation;
+use crate::init::Init;
+use crate::loss::Loss;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// One parameter tensor in a model's flat buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorInfo {
+    /// `layer.weight` or `layer.bias`.
+    pub name: Cow<'static, str>,
+    /// `[inputs, outputs]` for weights, `[outputs]` for biases.
+    pub shape: Cow<'static, [usize]>,
+    /// First element in the flat buffer.
+    pub offset: usize,
+    /// True for weight matrices.
+    pub is_weight: bool,
+    /// How to initialise it.
+    pub init: Init,
+    /// Fan-in and fan-out of its layer (for Xavier and He).
+    pub fans: (usize, usize),
+    /// L1 penalty coefficient (`coef·Σ|p|` added to the loss).
+    pub l1: f32,
+    /// L2 penalty coefficient (`½·coef·Σp²` added to the loss).
+    pub l2: f32,
+}
+
+impl TensorInfo {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The tensor's range in the flat buffer.
+    pub fn range(&self) -> core::ops::Range<usize> {
+        self.offset..self.offset + self.len()
+    }
+}
+
+/// A dense layer as the runtime sees it (for summaries, export and the interpreter).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerInfo {
+    /// The layer's name.
+    pub name: Cow<'static, str>,
+    /// Input width.
+    pub inputs: usize,
+    /// Output width.
+    pub units: usize,
+    /// Its activation.
+    pub activation: Activation,
+    /// Whether it has a bias.
+    pub bias: bool,
+    /// Dropout probability applied to its output while training.
+    pub dropout: Option<f32>,
+}
+
+/// A network the optimizers and the trainer can work on.
+///
+/// Generated networks implement it; so does [`crate::Mlp`], the interpreter.
+pub trait Model {
+    /// The network's name.
+    fn name(&self) -> &str;
+    /// Input features per sample.
+    fn input_size(&self) -> usize;
+    /// Outputs per sample.
+    fn output_size(&self) -> usize;
+    /// The loss it is trained with.
+    fn loss_kind(&self) -> Loss;
+    /// The layers in order.
+    fn layers(&self) -> &[LayerInfo];
+    /// The parameter tensors in buffer order.
+    fn tensors(&self) -> &[TensorInfo];
+    /// The flat parameter buffer.
+    fn params(&self) -> &[f32];
+    /// The flat parameter buffer, mutably.
+    fn params_mut(&mut self) -> &mut [f32];
+    /// Outputs for a batch `x` (`[batch][input]`) into `out` (`[batch][output]`), no dropout.
+    fn forward(&self, x: &[f32], out: &mut [f32], workspace: &mut Workspace);
+    /// The loss on a batch and, if `grad` is given, its gradient (same layout as the
+    /// parameters, overwritten). `training` turns dropout on. No penalty is included.
+    fn loss_and_grad(
+        &self,
+        x: &[f32],
+        targets: &[f32],
+        grad: Option<&mut [f32]>,
+        workspace: &mut Workspace,
+        training: bool,
+    ) -> f32;
+
+    /// Number of parameters.
+    fn param_count(&self) -> usize {
+        self.params().len()
+    }
+
+    /// Initialises every tensor with its initializer, from `seed`.
+    fn init_params(&mut self, seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let tensors = self.tensors().to_vec();
+        let params = self.params_mut();
+        for tensor in &tensors {
+            tensor.init.fill(
+                &mut params[tensor.range()],
+                tensor.fans.0,
+                tensor.fans.1,
+                &mut rng,
+            );
+        }
+    }
+}
+
+/// Where the dropout masks of a training pass come from.
+#[derive(Debug, Clone)]
+enum MaskSource {
+    Random,
+    Fixed(Vec<Vec<f32>>),
+}
+
+/// Scratch memory for batch passes, reused across calls: after the first batch
+/// of a given size, forward and backward passes allocate nothing.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    buffer: Vec<f32>,
+    rng: ChaCha8Rng,
+    masks: MaskSource,
+}
+
+impl Default for Workspace {
+    fn default() -> Workspace {
+        Workspace::new(0)
+    }
+}
+
+impl Workspace {
+    /// A workspace whose dropout masks are drawn from `seed`.
+    pub fn new(seed: u64) -> Workspace {
+        Workspace {
+            buffer: Vec::new(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            masks: MaskSource::Random,
+        }
+    }
+
+    /// Re-seeds the dropout random numbers.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+    }
+
+    /// Uses these 0/1 masks (one `[batch][units]` buffer per dropout layer, in
+    /// layer order) instead of random ones: for tests against reference values.
+    pub fn set_fixed_masks(&mut self, masks: Vec<Vec<f32>>) {
+        self.masks = MaskSource::Fixed(masks);
+    }
+
+    /// Returns to random masks.
+    pub fn clear_fixed_masks(&mut self) {
+        self.masks = MaskSource::Random;
+    }
+
+    /// The scratch buffer, grown to at least `len` elements, and the mask filler.
+    #[doc(hidden)]
+    pub fn buffer(&mut self, len: usize) -> (&mut [f32], MaskFiller<'_>) {
+        if self.buffer.len() < len {
+            self.buffer.resize(len, 0.0);
+        }
+        (
+            &mut self.buffer[..len],
+            MaskFiller {
+                rng: &mut self.rng,
+                masks: &self.masks,
+            },
+        )
+    }
+}
+
+/// Borrows `write` mutably and each of `reads` immutably from one buffer.
+///
+/// The ranges must not overlap `write` (they may overlap each other); generated
+/// code and the interpreter lay their buffers out so they never do.
+#[doc(hidden)]
+#[inline(always)]
+pub fn view<const N: usize>(
+    buffer: &mut [f32],
+    write: Range<usize>,
+    reads: [Range<usize>; N],
+) -> ([&[f32]; N], &mut [f32]) {
+    let (left, rest) = buffer.split_at_mut(write.start);
+    let (middle, right) = rest.split_at_mut(write.end - write.start);
+    let (left, right): (&[f32], &[f32]) = (left, right);
+    let reads = reads.map(|range| {
+        if range.end <= write.start {
+            &left[range]
+        } else {
+            let start = range.start - write.end;
+            &right[start..start + range.len()]
+        }
+    });
+    (reads, middle)
+}
+
+/// Fills dropout masks: random Bernoulli(1−p) draws, or the fixed masks set on the workspace.
+#[doc(hidden)]
+pub struct MaskFiller<'a> {
+    rng: &'a mut ChaCha8Rng,
+    masks: &'a MaskSource,
+}
+
+impl MaskFiller<'_> {
+    /// Fills `mask` (0 or 1 per element) for dropout layer number `index` with drop probability `p`.
+    pub fn fill(&mut self, index: usize, mask: &mut [f32], p: f32) {
+        match self.masks {
+            MaskSource::Fixed(masks) => {
+                let source = masks.get(index).map_or(&[][..], |m| &m[..]);
+                for (i, m) in mask.iter_mut().enumerate() {
+                    *m = source.get(i).copied().unwrap_or(1.0);
+                }
+            }
+            MaskSource::Random => {
+                for m in mask.iter_mut() {
+                    *m = if self.rng.random::<f32>() < p {
+                        0.0
+                    } else {
+                        1.0
+                    };
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! The trainer: epochs of shuffled mini-batches, penalties, clipping, an
+//! optimizer and a schedule; metrics on the training and validation sets;
+//! early stopping that restores the best weights; a progress bar on a
+//! terminal; a loss history that can be saved.
+//!
+//! NaN or infinity in a loss or gradient stops training with
+//! [`Error::NonFinite`] naming the epoch, batch and tensor; the model keeps the
+//! last weights that were finite.
+
+use crate::data::{epoch_order, Dataset};
+use crate::error::Error;
+use crate::loss::Loss;
+use crate::model::{Model, Workspace};
+use crate::optim::OptimizerConfig;
+use crate::schedule::{clip_grad_norm, clip_grad_value, Schedule};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Early stopping settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyStopping {
+    /// Watch the validation loss (else the training loss).
+    pub monitor_validation: bool,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// The least decrease that counts as an improvement.
+    pub min_delta: f64,
+    /// Restore the best weights when training ends.
+    pub restore_best: bool,
+}
+
+/// How to train.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// The optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Mini-batch size; `None` for full-batch.
+    pub batch: Option<usize>,
+    /// Number of epochs.
+    pub epochs: usize,
+    /// Seed of shuffling and dropout.
+    pub seed: u64,
+    /// Shuffle the rows every epoch.
+    pub shuffle: bool,
+    /// Learning-rate schedule, stepped once per epoch.
+    pub schedule: Option<Schedule>,
+    /// Clip the global gradient norm.
+    pub clip_grad_norm: Option<f64>,
+    /// Clip gradient elements.
+    pub clip_grad_value: Option<f64>,
+    /// Early stopping.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Show a progress bar when stderr is a terminal.
+    pub progress: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            optimizer: OptimizerConfig::Adam {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+                amsgrad: false,
+                decoupled: false,
+            },
+            batch: Some(32),
+            epochs: 100,
+            seed: 0,
+            shuffle: true,
+            schedule: None,
+            clip_grad_norm: None,
+            clip_grad_value: None,
+            early_stopping: None,
+            progress: false,
+        }
+    }
+}
+
+/// Loss and metrics of a model on a data set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Mean data loss (no penalty).
+    pub loss: f64,
+    /// Fraction of correct predictions, for classification losses.
+    pub accuracy: Option<f64>,
+    /// Coefficient of determination, for regression losses.
+    pub r2: Option<f64>,
+    /// Mean squared error of the outputs, for regression losses.
+    pub mse: Option<f64>,
+}
+
+/// One epoch's record.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (data loss plus penalty).
+    pub loss: f64,
+    /// Validation metrics, if a validation set was given.
+    pub validation: Option<Metrics>,
+    /// The learning rate used in this epoch.
+    pub lr: f64,
+}
+
+/// The loss history of a run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct History {
+    /// One record per epoch run.
+    pub epochs: Vec<EpochRecord>,
+    /// The epoch whose weights the model holds at the end (1-based), if early stopping restored them.
+    pub best_epoch: Option<usize>,
+    /// True if early stopping ended the run.
+    pub stopped_early: bool,
+    /// Wall-clock time of the run.
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl History {
+    /// The history as CSV: `epoch,loss,val_loss,val_accuracy,lr`.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("epoch,loss,val_loss,val_accuracy,lr\n");
+        for record in &self.epochs {
+            let (val_loss, val_accuracy) = match record.validation {
+                Some(m) => (
+                    m.loss.to_string(),
+                    m.accuracy.map_or(String::new(), |a| a.to_string()),
+                ),
+                None => (String::new(), String::new()),
+            };
+            out.push_str(&format!(
+                "{},{},{val_loss},{val_accuracy},{}\n",
+                record.epoch, record.loss, record.lr
+            ));
+        }
+        out
+    }
+
+    /// Writes [`History::to_csv`] (or JSON when the path ends in `.json`) atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let text = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::to_string_pretty(self).map_err(|e| Error::data(e.to_string()))?
+        } else {
+            self.to_csv()
+        };
+        crate::weights::write_atomically(path, text.as_bytes())
+    }
+}
+
+/// Trains models with a [`TrainConfig`].
+#[derive(Debug, Clone, Default)]
+pub struct Trainer {
+    /// The settings.
+    pub config: TrainConfig,
+}
+
+impl Trainer {
+    /// A trainer with these settings.
+    pub fn new(config: TrainConfig) -> Trainer {
+        Trainer { config }
+    }
+
+    /// Trains `model` on `train`, evaluating `validation` after every epoch.
+    pub fn fit(
+        &self,
+        model: &mut dyn Model,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+    ) -> Result<History, Error> {
+        self.fit_with(model, train, validation, |_| ControlFlow::Continue(()))
+    }
+
+    /// Like [`Trainer::fit`], calling `on_epoch` after every epoch; returning
+    /// `ControlFlow::Break(())` stops training.
+    pub fn fit_with(
+        &self,
+        model: &mut dyn Model,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        mut on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+    ) -> Result<History, Error> {
+        let config = &self.config;
+        check_fits(model, train)?;
+        if let Some(validation) = validation {
+            check_fits(model, validation)?;
+        }
+        if train.is_empty() {
+            return Err(Error::data("the training set is empty"));
+        }
+        let started = Instant::now();
+        let mut optimizer = config.optimizer.build();
+        let base_lr = config.optimizer.lr();
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut workspace = Workspace::new(config.seed.wrapping_add(1));
+        let batch_size = config.batch.unwrap_or(train.len()).clamp(1, train.len());
+        let mut grad = vec![0.0f32; model.param_count()];
+        let mut x = Vec::with_capacity(batch_size * train.features);
+        let mut y = Vec::with_capacity(batch_size * train.target_width);
+        let mut history = History::default();
+        let mut best: Option<(f64, usize, Vec<f32>)> = None;
+        let mut since_best = 0;
+        let tensors = model.tensors().to_vec();
+        let progress = progress_bar(config.progress, config.epochs);
+        let full_in_order = batch_size == train.len() && !config.shuffle;
+        for epoch in 1..=config.epochs {
+            let lr = config
+                .schedule
+                .as_ref()
+                .map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
+            optimizer.set_lr(lr);
+            let order = if full_in_order {
+                Vec::new()
+            } else {
+                epoch_order(train.len(), config.shuffle.then_some(&mut rng))
+            };
+            let mut total = 0.0f64;
+            let mut seen = 0usize;
+            let last_good = model.params().to_vec();
+            for (batch_index, start) in (0..train.len()).step_by(batch_size).enumerate() {
+                let end = (start + batch_size).min(train.len());
+                let (xb, yb): (&[f32], &[f32]) = if full_in_order {
+                    (&train.x, &train.y)
+                } else {
+                    x.clear();
+                    y.clear();
+                    for &row in &order[start..end] {
+                        let (features, targets) = train.row(row);
+                        x.extend_from_slice(features);
+                        y.extend_from_slice(targets);
+                    }
+                    (&x, &y)
+                };
+                let loss = model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true);
+                let penalty = crate::penalty::apply(&tensors, model.params(), &mut grad);
+                let diverged = |what: String| Error::NonFinite {
+                    epoch,
+                    batch: batch_index,
+                    what,
+                };
+                if !loss.is_finite() {
+                    model.params_mut().copy_from_slice(&last_good);
+                    return Err(diverged("the loss".into()));
+                }
+                if let Some(tensor) = tensors
+                    .iter()
+                    .find(|t| grad[t.range()].iter().any(|g| !g.is_finite()))
+                {
+                    model.params_mut().copy_from_slice(&last_good);
+                    return Err(diverged(format!("the gradient of `{}`", tensor.name)));
+                }
+                if let Some(max_norm) = config.clip_grad_norm {
+                    clip_grad_norm(&mut grad, max_norm);
+                }
+                if let Some(clip) = config.clip_grad_value {
+                    clip_grad_value(&mut grad, clip);
+                }
+                optimizer.step(model.params_mut(), &grad);
+                if let Some(tensor) = tensors
+                    .iter()
+                    .find(|t| model.params()[t.range()].iter().any(|p| !p.is_finite()))
+                {
+                    let name = tensor.name.to_string();
+                    model.params_mut().copy_from_slice(&last_good);
+                    return Err(diverged(format!("`{name}` after the update")));
+                }
+                total += f64::from(loss + penalty) * (end - start) as f64;
+                seen += end - start;
+            }
+            let validation_metrics = validation.map(|v| evaluate(model, v, &mut workspace));
+            let record = EpochRecord {
+                epoch,
+                loss: total / seen.max(1) as f64,
+                validation: validation_metrics,
+                lr,
+            };
+            history.epochs.push(record);
+            if let Some(bar) = &progress {
+                bar.set_position(epoch as u64);
+                let mut message = format!("loss {:.4}", record.loss);
+                if let Some(m) = record.validation {
+                    message.push_str(&format!("  val_loss {:.4}", m.loss));
+                    if let Some(a) = m.accuracy {
+                        message.push_str(&format!("  val_acc {a:.3}"));
+                    }
+                }
+                bar.set_message(message);
+            }
+            if let Some(stopping) = config.early_stopping {
+                let monitored = match (stopping.monitor_validation, record.validation) {
+                    (true, Some(m)) => m.loss,
+                    _ => record.loss,
+                };
+                let improved = best
+                    .as_ref()
+                    .is_none_or(|(value, ..)| monitored < value - stopping.min_delta);
+                if improved {
+                    best = Some((monitored, epoch, model.params().to_vec()));
+                    since_best = 0;
+                } else {
+                    since_best += 1;
+                    if since_best >= stopping.patience {
+                        history.stopped_early = true;
+                    }
+                }
+            }
+            if history.stopped_early || on_epoch(&record).is_break() {
+                break;
+            }
+        }
+        if let (Some(stopping), Some((_, epoch, params))) = (config.early_stopping, best) {
+            if stopping.restore_best {
+                model.params_mut().copy_from_slice(&params);
+                history.best_epoch = Some(epoch);
+            }
+        }
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        history.elapsed = started.elapsed();
+        Ok(history)
+    }
+}
+
+fn progress_bar(enabled: bool, epochs: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(epochs as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "epoch {pos}/{len} {bar:30} {msg} [{elapsed}<{eta}]",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// Checks that `data` fits `model`'s input and output (and labels are in range).
+pub fn check_fits(model: &dyn Model, data: &Dataset) -> Result<(), Error> {
+    if data.features != model.input_size() {
+        return Err(Error::Shape(format!(
+            "the data has {} feature columns, but `{}` takes {} inputs",
+            data.features,
+            model.name(),
+            model.input_size()
+        )));
+    }
+    let outputs = model.output_size();
+    let loss = model.loss_kind();
+    if loss.takes_labels() && data.target_width == 1 {
+        return data.check_labels(outputs);
+    }
+    if data.target_width != outputs {
+        return Err(Error::Shape(format!(
+            "the data has {} target column{}, but `{}` has {outputs} output{}",
+            data.target_width,
+            if data.target_width == 1 { "" } else { "s" },
+            model.name(),
+            if outputs == 1 { "" } else { "s" },
+        )));
+    }
+    Ok(())
+}
+
+/// Outputs of `model` for every row of `x` (`[rows][input]`).
+pub fn predict(model: &dyn Model, x: &[f32], workspace: &mut Workspace) -> Vec<f32> {
+    let input = model.input_size().max(1);
+    let output = model.output_size();
+    let rows = x.len() / input;
+    let mut out = vec![0.0f32; rows * output];
+    const CHUNK: usize = 1024;
+    for (x_chunk, out_chunk) in x.chunks(CHUNK * input).zip(out.chunks_mut(CHUNK * output)) {
+        model.forward(x_chunk, out_chunk, workspace);
+    }
+    out
+}
+
+/// The class of each output row: argmax for several outputs; for one output,
+/// 1 if above the threshold (0.5 for probabilities, 0 for logits).
+pub fn classes(loss: Loss, outputs: &[f32], width: usize) -> Vec<usize> {
+    if width == 1 {
+        let threshold = if loss == Loss::BinaryCrossEntropyWithLogits {
+            0.0
+        } else {
+            0.5
+        };
+        return outputs
+            .iter()
+            .map(|o| usize::from(*o > threshold))
+            .collect();
+    }
+    outputs
+        .chunks_exact(width)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (i, v)| {
+                    if *v > best.1 {
+                        (i, *v)
+                    } else {
+                        best
+                    }
+                })
+                .0
+        })
+        .collect()
+}
+
+/// Loss and metrics of `model` on `data` (no dropout).
+pub fn evaluate(model: &dyn Model, data: &Dataset, workspace: &mut Workspace) -> Metrics {
+    let loss_kind = model.loss_kind();
+    let width = model.output_size();
+    let outputs = predict(model, &data.x, workspace);
+    // Mean losses are averaged over chunks weighted by their rows; sums are added up.
+    let is_sum = matches!(loss_kind, Loss::Sse | Loss::SseHalf);
+    let mut loss = 0.0f64;
+    const CHUNK: usize = 1024;
+    let input = model.input_size().max(1);
+    for (x_chunk, y_chunk) in data
+        .x
+        .chunks(CHUNK * input)
+        .zip(data.y.chunks(CHUNK * data.target_width.max(1)))
+    {
+        let rows = if is_sum { 1 } else { x_chunk.len() / input };
+        loss +=
+            f64::from(model.loss_and_grad(x_chunk, y_chunk, None, workspace, false)) * rows as f64;
+    }
+    if !is_sum {
+        loss /= data.len().max(1) as f64;
+    }
+    if loss_kind.is_classification() {
+        let predicted = classes(loss_kind, &outputs, width);
+        let correct = if data.target_width == 1 && width > 1 {
+            predicted
+                .iter()
+                .zip(&data.y)
+                .filter(|(p, y)| **p as f32 == **y)
+                .count()
+        } else if width > 1 {
+            let truth = classes(Loss::CrossEntropy, &data.y, width);
+            predicted.iter().zip(&truth).filter(|(p, t)| p == t).count()
+        } else {
+            predicted
+                .iter()
+                .zip(&data.y)
+                .filter(|(p, y)| (**p as f32 - **y).abs() < 0.5)
+                .count()
+        };
+        Metrics {
+            loss,
+            accuracy: Some(correct as f64 / data.len().max(1) as f64),
+            r2: None,
+            mse: None,
+        }
+    } else {
+        let (r2, mse) = r2_and_mse(&outputs, &data.y, width);
+        Metrics {
+            loss,
+            accuracy: None,
+            r2: Some(r2),
+            mse: Some(mse),
+        }
+    }
+}
+
+/// R² (mean over output columns of `1 − SS_res/SS_tot`) and mean squared error.
+pub fn r2_and_mse(predicted: &[f32], truth: &[f32], width: usize) -> (f64, f64) {
+    let width = width.max(1);
+    let rows = truth.len() / width;
+    let mut r2_sum = 0.0;
+    let mut squared = 0.0;
+    for column in 0..width {
+        let values = (0..rows).map(|r| f64::from(truth[r * width + column]));
+        let mean = values.clone().sum::<f64>() / rows.max(1) as f64;
+        let total: f64 = values.map(|v| (v - mean).powi(2)).sum();
+        let residual: f64 = (0..rows)
+            .map(|r| {
+                (f64::from(truth[r * width + column]) - f64::from(predicted[r * width + column]))
+                    .powi(2)
+            })
+            .sum();
+        squared += residual;
+        r2_sum += if total > 0.0 {
+            1.0 - residual / total
+        } else {
+            0.0
+        };
+    }
+    (r2_sum / width as f64, squared / truth.len().max(1) as f64)
+}

@@ -1,0 +1,242 @@
+//! Weight files: safetensors (readable by Python's `safetensors`, one tensor per
+//! spec tensor, named `layer.weight` `[in, out]` and `layer.bias` `[out]`, dtype
+//! F32) and JSON through serde. Loading checks names, shapes and dtype against
+//! the network and lists every difference. Writes are atomic: a temporary file
+//! in the same directory, fsync, then rename, so a crash leaves the previous
+//! file intact.
+
+use crate::error::Error;
+use crate::model::{Model, TensorInfo};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let directory = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "weights".into());
+    let temporary = directory.join(format!(".{file_name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        if let Ok(dir) = std::fs::File::open(&directory) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result.map_err(io)
+}
+
+/// The bytes of a safetensors file holding `params` laid out as `tensors`.
+pub fn to_safetensors(
+    network: &str,
+    tensors: &[TensorInfo],
+    params: &[f32],
+) -> Result<Vec<u8>, Error> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|t| {
+            params[t.range()]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect()
+        })
+        .collect();
+    let views = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|(t, data)| {
+            TensorView::new(Dtype::F32, t.shape.to_vec(), data)
+                .map(|view| (t.name.to_string(), view))
+                .map_err(|e| Error::Weights(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let metadata = Some(std::collections::HashMap::from([
+        ("format".to_string(), "nnspec".to_string()),
+        ("network".to_string(), network.to_string()),
+    ]));
+    safetensors::serialize(views, &metadata).map_err(|e| Error::Weights(e.to_string()))
+}
+
+/// Reads the parameters of a network laid out as `tensors` from safetensors bytes,
+/// listing every missing, extra, mis-shaped or mis-typed tensor.
+pub fn from_safetensors(
+    bytes: &[u8],
+    tensors: &[TensorInfo],
+    param_count: usize,
+) -> Result<Vec<f32>, Error> {
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::Weights(format!("not a valid safetensors file ({e})")))?;
+    let mut problems = Vec::new();
+    let mut params = vec![0.0f32; param_count];
+    for tensor in tensors {
+        match file.tensor(&tensor.name) {
+            Err(_) => problems.push(format!(
+                "missing tensor `{}` of shape {:?}",
+                tensor.name, tensor.shape
+            )),
+            Ok(view) if view.dtype() != Dtype::F32 => problems.push(format!(
+                "tensor `{}` has dtype {:?}, expected F32",
+                tensor.name,
+                view.dtype()
+            )),
+            Ok(view) if view.shape() != &tensor.shape[..] => problems.push(format!(
+                "tensor `{}` has shape {:?}, expected {:?}",
+                tensor.name,
+                view.shape(),
+                tensor.shape
+            )),
+            Ok(view) => {
+                for (p, chunk) in params[tensor.range()]
+                    .iter_mut()
+                    .zip(view.data().chunks_exact(4))
+                {
+                    *p = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                }
+            }
+        }
+    }
+    let mut extra: Vec<String> = file
+        .names()
+        .into_iter()
+        .filter(|name| !tensors.iter().any(|t| t.name == **name))
+        .map(|name| format!("unexpected tensor `{name}`"))
+        .collect();
+    extra.sort();
+    problems.extend(extra);
+    if !problems.is_empty() {
+        return Err(Error::Weights(format!(
+            "the file does not match the network: {}",
+            problems.join("; ")
+        )));
+    }
+    if let Some(tensor) = tensors
+        .iter()
+        .find(|t| params[t.range()].iter().any(|v| !v.is_finite()))
+    {
+        return Err(Error::Weights(format!(
+            "tensor `{}` holds NaN or infinity",
+            tensor.name
+        )));
+    }
+    Ok(params)
+}
+
+/// Saves `model`'s parameters as safetensors, atomically.
+pub fn save(model: &dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
+    let bytes = to_safetensors(model.name(), model.tensors(), model.params())?;
+    write_atomically(path.as_ref(), &bytes)
+}
+
+/// Loads safetensors parameters into `model`; on any mismatch the model is unchanged.
+pub fn load(model: &mut dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let params = from_safetensors(&bytes, model.tensors(), model.param_count()).map_err(|e| {
+        Error::Weights(format!(
+            "{}: {}",
+            path.display(),
+            e.to_string().trim_start_matches("weights: ")
+        ))
+    })?;
+    model.params_mut().copy_from_slice(&params);
+    Ok(())
+}
+
+/// Parameters by tensor name, for serde formats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    /// The network's name.
+    pub network: String,
+    /// Each tensor's shape and values (row-major).
+    pub tensors: BTreeMap<String, TensorData>,
+}
+
+/// One tensor in [`Weights`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorData {
+    /// The shape.
+    pub shape: Vec<usize>,
+    /// The values, row-major.
+    pub values: Vec<f32>,
+}
+
+impl Weights {
+    /// The weights of `model`.
+    pub fn of(model: &dyn Model) -> Weights {
+        let tensors = model
+            .tensors()
+            .iter()
+            .map(|t| {
+                (
+                    t.name.to_string(),
+                    TensorData {
+                        shape: t.shape.to_vec(),
+                        values: model.params()[t.range()].to_vec(),
+                    },
+                )
+            })
+            .collect();
+        Weights {
+            network: model.name().to_string(),
+            tensors,
+        }
+    }
+
+    /// Copies these weights into `model`, checking every name and shape first.
+    pub fn apply(&self, model: &mut dyn Model) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        for tensor in model.tensors() {
+            match self.tensors.get(tensor.name.as_ref()) {
+                None => problems.push(format!("missing tensor `{}`", tensor.name)),
+                Some(data)
+                    if data.shape != tensor.shape.as_ref() || data.values.len() != tensor.len() =>
+                {
+                    problems.push(format!(
+                        "tensor `{}` has shape {:?}, expected {:?}",
+                        tensor.name, data.shape, tensor.shape
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        for name in self.tensors.keys() {
+            if !model.tensors().iter().any(|t| t.name == name.as_str()) {
+                problems.push(format!("unexpected tensor `{name}`"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Weights(format!(
+                "the weights do not match `{}`: {}",
+                model.name(),
+                problems.join("; ")
+            )));
+        }
+        let tensors = model.tensors().to_vec();
+        let params = model.params_mut();
+        for tensor in &tensors {
+            params[tensor.range()].copy_from_slice(&self.tensors[tensor.name.as_ref()].values);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! Test helpers shared by the workspace's test suites: where the conformance
+//! directory is, reading its JSON, and element-wise comparison with the
+//! README's rule `|got − ref| ≤ atol + rtol·|ref|`.
+//!
+//! Tests read shapes, cases and hyper-parameters from the files; nothing here
+//! knows a reference number.
+
+use nnspec::{Activation, LayerInfo, LayerInit, Loss, Mlp};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The f32 tolerance of the conformance README.
+pub const F32: Tolerance = Tolerance {
+    rtol: 1e-5,
+    atol: 1e-6,
+};
+/// The looser trajectory tolerance the README allows for another accumulation order.
+pub const F32_TRAJECTORY: Tolerance = Tolerance {
+    rtol: 1e-5,
+    atol: 1e-5,
+};
+
+/// A comparison tolerance.
+#[derive(Debug, Clone, Copy)]
+pub struct Tolerance {
+    /// Relative part.
+    pub rtol: f64,
+    /// Absolute part.
+    pub atol: f64,
+}
+
+/// The conformance directory: `$NNSPEC_CONFORMANCE`, else `../shared/conformance`
+/// relative to the workspace root.
+pub fn dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("NNSPEC_CONFORMANCE") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
+}
+
+/// Reads a JSON file under the conformance directory.
+pub fn json(relative: impl AsRef<Path>) -> Value {
+    let path = dir().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}); set NNSPEC_CONFORMANCE",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The `.json` files of a conformance subdirectory, sorted.
+pub fn files(subdirectory: &str) -> Vec<PathBuf> {
+    let path = dir().join(subdirectory);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot list {} ({e}); set NNSPEC_CONFORMANCE",
+                path.display()
+            )
+        })
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Reads a JSON file by absolute path.
+pub fn json_at(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {} ({e})", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Every number in a (nested) JSON array, row-major, as f64.
+pub fn flat(value: &Value) -> Vec<f64> {
+    let mut out = Vec::new();
+    fn walk(value: &Value, out: &mut Vec<f64>) {
+        match value {
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Number(n) => out.push(n.as_f64().expect("a finite number")),
+            Value::Bool(b) => out.push(f64::from(u8::from(*b))),
+            other => panic!("expected numbers, found {other}"),
+        }
+    }
+    walk(value, &mut out);
+    out
+}
+
+/// [`flat`] as f32.
+pub fn flat32(value: &Value) -> Vec<f32> {
+    flat(value).into_iter().map(|v| v as f32).collect()
+}
+
+/// The shape of a nested JSON array.
+pub fn shape(value: &Value) -> Vec<usize> {
+    let mut shape = Vec::new();
+    let mut current = value;
+    while let Value::Array(items) = current {
+        shape.push(items.len());
+        match items.first() {
+            Some(first) => current = first,
+            None => break,
+        }
+    }
+    shape
+}
+
+/// The worst use of the tolerance budget: max over elements of `|got − ref| / (atol + rtol·|ref|)`.
+/// A value ≤ 1 passes.
+pub fn budget_used(got: &[f32], reference: &[f64], tolerance: Tolerance) -> f64 {
+    assert_eq!(
+        got.len(),
+        reference.len(),
+        "length differs from the reference"
+    );
+    got.iter()
+        .zip(reference)
+        .map(|(g, r)| (f64::from(*g) - r).abs() / (tolerance.atol + tolerance.rtol * r.abs()))
+        .fold(0.0, f64::max)
+}
+
+/// Asserts that `got` matches `reference` within `tolerance`, naming `what` and the worst element.
+pub fn assert_close(what: &str, got: &[f32], reference: &[f64], tolerance: Tolerance) {
+    assert_eq!(
+        got.len(),
+        reference.len(),
+        "{what}: {} values, reference has {}",
+        got.len(),
+        reference.len()
+    );
+    for (i, (g, r)) in got.iter().zip(reference).enumerate() {
+        let allowed = tolerance.atol + tolerance.rtol * r.abs();
+        assert!(
+            (f64::from(*g) - r).abs() <= allowed || (g.is_nan() && r.is_nan()),
+            "{what}[{i}]: got {g}, reference {r} (|diff| {} > {allowed})",
+            (f64::from(*g) - r).abs()
+        );
+    }
+}
+
+/// The runtime activation named as in the conformance files.
+pub fn activation(name: &str, params: Option<&Value>) -> Activation {
+    let param = |key: &str, default: f64| {
+        params
+            .and_then(|p| p.get(key))
+            .and_then(Value::as_f64)
+            .unwrap_or(default) as f32
+    };
+    match name {
+        "step" => Activation::Step,
+        "identity" => Activation::Identity,
+        "sigmoid" => Activation::Sigmoid,
+        "tanh" => Activation::Tanh,
+        "relu" => Activation::Relu,
+        "leaky_relu" => Activation::LeakyRelu(param("negative_slope", 0.01)),
+        "elu" => Activation::Elu(param("alpha", 1.0)),
+        "softplus" => Activation::Softplus,
+        "gelu" => Activation::Gelu,
+        "softmax" => Activation::Softmax,
+        "log_softmax" => Activation::LogSoftmax,
+        other => panic!("unknown activation `{other}` in the conformance data"),
+    }
+}
+
+/// The `.nn` activation and loss keywords for a conformance network file.
+pub fn network_loss(network: &Value) -> Loss {
+    let layers = network["layers"].as_array().expect("layers");
+    let last = layers.last().expect("a layer")["activation"]
+        .as_str()
+        .expect("activation");
+    match (network["loss"]["type"].as_str().expect("loss type"), last) {
+        ("softmax_cross_entropy", "softmax") => Loss::CrossEntropy,
+        ("softmax_cross_entropy", _) => Loss::SoftmaxCrossEntropy,
+        ("binary_cross_entropy", "sigmoid") => Loss::BinaryCrossEntropy,
+        ("binary_cross_entropy", _) => Loss::BinaryCrossEntropyWithLogits,
+        ("mse", _) => Loss::Mse,
+        ("sse", _) => Loss::Sse,
+        ("sse_half", _) => Loss::SseHalf,
+        (other, _) => panic!("unknown loss `{other}`"),
+    }
+}
+
+/// The `.nn` loss keyword of a runtime loss.
+pub fn loss_keyword(loss: Loss) -> &'static str {
+    loss.name()
+}
+
+/// An interpreter network for a conformance network file, with its parameters loaded
+/// (`dropout` sets the dropout probability of every hidden layer).
+pub fn mlp(network: &Value, dropout: Option<f32>) -> Mlp {
+    let layers = network["layers"].as_array().expect("layers");
+    let count = layers.len();
+    let infos = layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            let info = LayerInfo {
+                name: layer["name"].as_str().expect("name").to_string().into(),
+                inputs: layer["in"].as_u64().expect("in") as usize,
+                units: layer["out"].as_u64().expect("out") as usize,
+                activation: activation(layer["activation"].as_str().expect("activation"), None),
+                bias: layer["bias"].as_bool().unwrap_or(true),
+                dropout: if i + 1 < count { dropout } else { None },
+            };
+            (info, LayerInit::default())
+        })
+        .collect();
+    let input = layers[0]["in"].as_u64().expect("in") as usize;
+    let mlp = Mlp::new(
+        network["name"].as_str().unwrap_or("net"),
+        input,
+        infos,
+        network_loss(network),
+    );
+    let params = params_in_order(network, &network["params"]);
+    mlp.with_params(&params)
+        .expect("parameter count matches the layers")
+}
+
+/// The parameters of a conformance file (`param_order` names into `params`) as one flat buffer.
+pub fn params_in_order(network: &Value, params: &Value) -> Vec<f32> {
+    network["param_order"]
+        .as_array()
+        .expect("param_order")
+        .iter()
+        .flat_map(|name| flat32(&params[name.as_str().expect("a name")]))
+        .collect()
+}
+
+/// The targets of a conformance batch as the runtime expects them: labels stay `[B]`.
+pub fn targets(batch: &Value) -> Vec<f32> {
+    flat32(&batch["y"])
+}
