@@ -496,3 +496,20 @@ pub fn r2_and_mse(predicted: &[f32], truth: &[f32], width: usize) -> (f64, f64) 
     }
     (r2_sum / width as f64, squared / truth.len().max(1) as f64)
 }
+
+/// Trains `model` with `config`, holding out `validation_split` of `data`
+/// (shuffled with the config's seed) for validation; the whole data set trains when it is 0.
+pub fn fit_split(
+    model: &mut dyn Model,
+    config: &TrainConfig,
+    data: &Dataset,
+    validation_split: f64,
+) -> Result<History, Error> {
+    let trainer = Trainer::new(config.clone());
+    if validation_split > 0.0 && data.len() > 1 {
+        let (train, validation) = data.split(validation_split, config.seed);
+        trainer.fit(model, &train, Some(&validation))
+    } else {
+        trainer.fit(model, data, None)
+    }
+}
