@@ -1,0 +1,40 @@
+//! The code behind the runnable examples, shared with their tests: each
+//! example's `main` prints a report of what these functions return, and the
+//! tests compare the same results with the conformance references.
+
+pub mod flower;
+pub mod xor;
+
+use std::path::{Path, PathBuf};
+
+/// The conformance directory: `$NNSPEC_CONFORMANCE`, else `../shared/conformance`
+/// beside the workspace.
+pub fn conformance_dir() -> PathBuf {
+    std::env::var_os("NNSPEC_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"))
+}
+
+/// Reads a JSON file of the conformance directory, if it is there.
+pub fn conformance_json(relative: &str) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(conformance_dir().join(relative)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Every number of a nested JSON array, row-major, as f32.
+pub fn flat32(value: &serde_json::Value) -> Vec<f32> {
+    match value {
+        serde_json::Value::Array(items) => items.iter().flat_map(flat32).collect(),
+        serde_json::Value::Number(n) => vec![n.as_f64().unwrap_or(f64::NAN) as f32],
+        _ => Vec::new(),
+    }
+}
+
+/// Where examples write their pictures: `$NNSPEC_OUT`, else `target/nnspec-examples`.
+pub fn output_dir() -> PathBuf {
+    let dir = std::env::var_os("NNSPEC_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/nnspec-examples"));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
