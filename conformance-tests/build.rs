@@ -22,7 +22,9 @@ fn main() {
     entries.retain(|p| p.extension().is_some_and(|e| e == "json"));
     entries.sort();
     let mut specs = String::new();
-    let mut registry = String::from("/// The generated networks by conformance file stem: (stem, dropout variant, constructor).\npub fn registry() -> Vec<(&'static str, bool, fn() -> Box<dyn nnspec::Model>)> {\n    vec![\n");
+    let mut registry = String::from(
+        "/// Makes a zeroed generated network.\npub type Constructor = fn() -> Box<dyn nnspec::Model>;\n\n/// The generated networks by conformance file stem: (stem, dropout variant, constructor).\npub fn registry() -> Vec<(&'static str, bool, Constructor)> {\n    vec![\n",
+    );
     for path in &entries {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(path).expect("readable network file");

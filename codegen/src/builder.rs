@@ -2,12 +2,10 @@
 //!
 //! ```no_run
 //! // build.rs
-//! fn main() {
-//!     nnspec_codegen::Builder::new()
-//!         .file("specs/planar.nn")
-//!         .compile()
-//!         .unwrap_or_else(|error| panic!("{error}"));
-//! }
+//! nnspec_codegen::Builder::new()
+//!     .file("specs/planar.nn")
+//!     .compile()
+//!     .unwrap_or_else(|error| panic!("{error}"));
 //! // src/main.rs: include!(concat!(env!("OUT_DIR"), "/planar.rs"));
 //! ```
 //!

@@ -73,7 +73,7 @@ impl SourceMap {
             .filter(|(s, e, _)| *s < end && *e > start);
         match overlapping.next() {
             Some(first) => {
-                let last = overlapping.last().unwrap_or(first);
+                let last = overlapping.next_back().unwrap_or(first);
                 (first.2, last.2)
             }
             None => {

@@ -123,7 +123,7 @@ fn gradients_pass_a_central_finite_difference_check() {
         let mut workspace = Workspace::default();
         let mut grad = vec![0.0; model.param_count()];
         model.loss_and_grad(&x, &y, Some(&mut grad), &mut workspace, false);
-        for i in 0..model.param_count() {
+        for (i, &analytic) in grad.iter().enumerate() {
             let original = model.params()[i];
             let h = 1e-2f32;
             model.params_mut()[i] = original + h;
@@ -132,7 +132,7 @@ fn gradients_pass_a_central_finite_difference_check() {
             let minus = f64::from(model.loss_and_grad(&x, &y, None, &mut workspace, false));
             model.params_mut()[i] = original;
             let numeric = (plus - minus) / (2.0 * f64::from(h));
-            let analytic = f64::from(grad[i]);
+            let analytic = f64::from(analytic);
             assert!(
                 (analytic - numeric).abs() <= 2e-3 + 2e-2 * numeric.abs(),
                 "{stem}: parameter {i}: analytic {analytic}, numeric {numeric}"

@@ -98,17 +98,14 @@ impl Loss {
         match fused_logits {
             Some(FusedKind::Binary) => binary_logits(z, targets, dz),
             Some(FusedKind::Softmax) => softmax_logits(z, targets, width, batch, dz),
-            None => {
-                let value = match dz {
-                    Some(dz) => {
-                        let value = self.on_outputs(a, targets, Some(dz));
-                        activation.backward(z, a, dz, width);
-                        value
-                    }
-                    None => self.on_outputs(a, targets, None),
-                };
-                value
-            }
+            None => match dz {
+                Some(dz) => {
+                    let value = self.on_outputs(a, targets, Some(dz));
+                    activation.backward(z, a, dz, width);
+                    value
+                }
+                None => self.on_outputs(a, targets, None),
+            },
         }
     }
 

@@ -1,0 +1,200 @@
+//! IR → runtime: the interpreter network and the training settings of a checked spec.
+//!
+//! The CLI trains with [`nnspec::Mlp`], which runs the same kernels in the same
+//! order as generated code (the conformance tests check that the two agree bit
+//! for bit), so `nnspec train` gives the numbers a compiled network would.
+
+use nnspec::train::EarlyStopping;
+use nnspec::{
+    Activation, Init, LayerInfo, LayerInit, Loss, Mlp, OptimizerConfig, Schedule, TrainConfig,
+};
+use nnspec_lang::ir;
+
+/// The runtime activation of an IR activation.
+pub fn activation(activation: ir::Activation) -> Activation {
+    match activation {
+        ir::Activation::Step => Activation::Step,
+        ir::Activation::Identity => Activation::Identity,
+        ir::Activation::Sigmoid => Activation::Sigmoid,
+        ir::Activation::Tanh => Activation::Tanh,
+        ir::Activation::Relu => Activation::Relu,
+        ir::Activation::LeakyRelu(alpha) => Activation::LeakyRelu(alpha as f32),
+        ir::Activation::Elu(alpha) => Activation::Elu(alpha as f32),
+        ir::Activation::Softplus => Activation::Softplus,
+        ir::Activation::Gelu => Activation::Gelu,
+        ir::Activation::Softmax => Activation::Softmax,
+        ir::Activation::LogSoftmax => Activation::LogSoftmax,
+    }
+}
+
+/// The runtime loss of an IR loss.
+pub fn loss(loss: ir::Loss) -> Loss {
+    match loss {
+        ir::Loss::Mse => Loss::Mse,
+        ir::Loss::Sse => Loss::Sse,
+        ir::Loss::SseHalf => Loss::SseHalf,
+        ir::Loss::BinaryCrossEntropy => Loss::BinaryCrossEntropy,
+        ir::Loss::BinaryCrossEntropyWithLogits => Loss::BinaryCrossEntropyWithLogits,
+        ir::Loss::SoftmaxCrossEntropy => Loss::SoftmaxCrossEntropy,
+        ir::Loss::CrossEntropy => Loss::CrossEntropy,
+    }
+}
+
+fn init(init: ir::Init) -> Init {
+    match init {
+        ir::Init::Zeros => Init::Zeros,
+        ir::Init::Constant(c) => Init::Constant(c as f32),
+        ir::Init::Uniform { low, high } => Init::Uniform {
+            low: low as f32,
+            high: high as f32,
+        },
+        ir::Init::Normal { mean, std } => Init::Normal {
+            mean: mean as f32,
+            std: std as f32,
+        },
+        ir::Init::XavierUniform => Init::XavierUniform,
+        ir::Init::XavierNormal => Init::XavierNormal,
+        ir::Init::HeUniform => Init::HeUniform,
+        ir::Init::HeNormal => Init::HeNormal,
+    }
+}
+
+/// The interpreter for a checked network, parameters initialised from the spec's seed.
+pub fn network(net: &ir::Network) -> Mlp {
+    let layers = net
+        .layers
+        .iter()
+        .map(|layer| {
+            (
+                LayerInfo {
+                    name: layer.name.clone().into(),
+                    inputs: layer.inputs,
+                    units: layer.units,
+                    activation: activation(layer.activation),
+                    bias: layer.bias,
+                    dropout: layer.dropout.map(|p| p as f32),
+                },
+                LayerInit {
+                    weight: init(layer.init),
+                    bias: init(layer.bias_init),
+                    l1: layer.l1 as f32,
+                    l2: layer.l2 as f32,
+                },
+            )
+        })
+        .collect();
+    let mut mlp = Mlp::new(net.name.clone(), net.input_size, layers, loss(net.loss));
+    nnspec::Model::init_params(&mut mlp, net.train.seed);
+    mlp
+}
+
+/// The runtime optimizer settings of an IR optimizer.
+pub fn optimizer(optimizer: &ir::Optimizer) -> OptimizerConfig {
+    match *optimizer {
+        ir::Optimizer::Sgd {
+            lr,
+            momentum,
+            dampening,
+            nesterov,
+            weight_decay,
+        } => OptimizerConfig::Sgd {
+            lr,
+            momentum,
+            dampening,
+            nesterov,
+            weight_decay,
+        },
+        ir::Optimizer::Adagrad {
+            lr,
+            lr_decay,
+            weight_decay,
+            initial_accumulator_value,
+            eps,
+        } => OptimizerConfig::Adagrad {
+            lr,
+            lr_decay,
+            weight_decay,
+            initial_accumulator_value,
+            eps,
+        },
+        ir::Optimizer::RmsProp {
+            lr,
+            alpha,
+            eps,
+            weight_decay,
+            momentum,
+            centered,
+        } => OptimizerConfig::RmsProp {
+            lr,
+            alpha,
+            eps,
+            weight_decay,
+            momentum,
+            centered,
+        },
+        ir::Optimizer::Adam {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            amsgrad,
+            decoupled,
+        } => OptimizerConfig::Adam {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            amsgrad,
+            decoupled,
+        },
+    }
+}
+
+/// The runtime training settings of a spec's `train { … }` block.
+pub fn train_config(train: &ir::TrainConfig) -> TrainConfig {
+    TrainConfig {
+        optimizer: optimizer(&train.optimizer),
+        batch: match train.batch {
+            ir::BatchSize::Full => None,
+            ir::BatchSize::Size(n) => Some(n),
+        },
+        epochs: train.epochs,
+        seed: train.seed,
+        shuffle: train.shuffle,
+        schedule: train.schedule.as_ref().map(|s| match s {
+            ir::Schedule::Step { step_size, gamma } => Schedule::Step {
+                step_size: *step_size,
+                gamma: *gamma,
+            },
+            ir::Schedule::MultiStep { milestones, gamma } => Schedule::MultiStep {
+                milestones: milestones.clone(),
+                gamma: *gamma,
+            },
+            ir::Schedule::Exponential { gamma } => Schedule::Exponential { gamma: *gamma },
+            ir::Schedule::Cosine { t_max, eta_min } => Schedule::Cosine {
+                t_max: *t_max,
+                eta_min: *eta_min,
+            },
+            ir::Schedule::Linear {
+                start_factor,
+                end_factor,
+                total_iters,
+            } => Schedule::Linear {
+                start_factor: *start_factor,
+                end_factor: *end_factor,
+                total_iters: *total_iters,
+            },
+        }),
+        clip_grad_norm: train.clip_grad_norm,
+        clip_grad_value: train.clip_grad_value,
+        early_stopping: train.early_stopping.map(|e| EarlyStopping {
+            monitor_validation: e.monitor_validation,
+            patience: e.patience,
+            min_delta: e.min_delta,
+            restore_best: e.restore_best,
+        }),
+        progress: true,
+    }
+}
