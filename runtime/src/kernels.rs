@@ -20,7 +20,7 @@
 //! let b = [0.5, 0.5, 0.5];
 //! let mut z = [0.0; 3];
 //! dense_forward(&x, &w, Some(&b), &mut z, 1, 2, 3);
-//! assert_eq!(z, [1.5, 2.5, 2.5]);
+//! assert_eq!(z, [3.5, 2.5, 2.5]); // 1·1 + 2·1 + 0.5, 2·1 + 0.5, 2·1 + 0.5
 //! ```
 
 /// Multiply-adds (batch × inputs × outputs) from which a layer uses GEMM.
