@@ -32,23 +32,11 @@ fn main() {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let type_name = camel(&stem);
         specs.push_str(&spec(&type_name, &network, None));
-        writeln!(
-            registry,
-            "        ({stem:?}, false, || Box::new({type_name}::zeroed())),"
-        )
-        .unwrap();
-        if let Some(p) = network
-            .get("dropout_case")
-            .and_then(|c| c.get("p_drop"))
-            .and_then(Value::as_f64)
-        {
+        writeln!(registry, "        ({stem:?}, false, || Box::new({type_name}::zeroed())),").unwrap();
+        if let Some(p) = network.get("dropout_case").and_then(|c| c.get("p_drop")).and_then(Value::as_f64) {
             let dropout_name = format!("{type_name}Dropout");
             specs.push_str(&spec(&dropout_name, &network, Some(p)));
-            writeln!(
-                registry,
-                "        ({stem:?}, true, || Box::new({dropout_name}::zeroed())),"
-            )
-            .unwrap();
+            writeln!(registry, "        ({stem:?}, true, || Box::new({dropout_name}::zeroed())),").unwrap();
         }
     }
     registry.push_str("    ]\n}\n");
@@ -66,10 +54,7 @@ fn camel(stem: &str) -> String {
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
         })
         .collect::<String>()
         .replace('.', "_")
@@ -77,10 +62,8 @@ fn camel(stem: &str) -> String {
 
 fn spec(name: &str, network: &Value, dropout: Option<f64>) -> String {
     let layers = network["layers"].as_array().expect("layers");
-    let mut out = format!(
-        "/// Conformance network `{}`.\nnetwork {name} {{\n",
-        network["name"].as_str().unwrap_or(name)
-    );
+    let mut out =
+        format!("/// Conformance network `{}`.\nnetwork {name} {{\n", network["name"].as_str().unwrap_or(name));
     writeln!(out, "    input x: [{}];", layers[0]["in"]).unwrap();
     for (index, layer) in layers.iter().enumerate() {
         let bias = layer["bias"].as_bool().unwrap_or(true);

@@ -13,10 +13,7 @@ fn main() {
         println!("{iteration:>9}  {loss:.6}");
     }
     println!("\ninput      output   class");
-    for (row, output) in [[0, 0], [0, 1], [1, 0], [1, 1]]
-        .iter()
-        .zip(report.predictions)
-    {
+    for (row, output) in [[0, 0], [0, 1], [1, 0], [1, 1]].iter().zip(report.predictions) {
         println!("{:?}     {output:.4}   {}", row, u8::from(output > 0.5));
     }
 }

@@ -5,9 +5,7 @@
 //! for bit), so `nnspec train` gives the numbers a compiled network would.
 
 use nnspec::train::EarlyStopping;
-use nnspec::{
-    Activation, Init, LayerInfo, LayerInit, Loss, Mlp, OptimizerConfig, Schedule, TrainConfig,
-};
+use nnspec::{Activation, Init, LayerInfo, LayerInit, Loss, Mlp, OptimizerConfig, Schedule, TrainConfig};
 use nnspec_lang::ir;
 
 /// The runtime activation of an IR activation.
@@ -44,14 +42,8 @@ fn init(init: ir::Init) -> Init {
     match init {
         ir::Init::Zeros => Init::Zeros,
         ir::Init::Constant(c) => Init::Constant(c as f32),
-        ir::Init::Uniform { low, high } => Init::Uniform {
-            low: low as f32,
-            high: high as f32,
-        },
-        ir::Init::Normal { mean, std } => Init::Normal {
-            mean: mean as f32,
-            std: std as f32,
-        },
+        ir::Init::Uniform { low, high } => Init::Uniform { low: low as f32, high: high as f32 },
+        ir::Init::Normal { mean, std } => Init::Normal { mean: mean as f32, std: std as f32 },
         ir::Init::XavierUniform => Init::XavierUniform,
         ir::Init::XavierNormal => Init::XavierNormal,
         ir::Init::HeUniform => Init::HeUniform,
@@ -91,64 +83,18 @@ pub fn network(net: &ir::Network) -> Mlp {
 /// The runtime optimizer settings of an IR optimizer.
 pub fn optimizer(optimizer: &ir::Optimizer) -> OptimizerConfig {
     match *optimizer {
-        ir::Optimizer::Sgd {
-            lr,
-            momentum,
-            dampening,
-            nesterov,
-            weight_decay,
-        } => OptimizerConfig::Sgd {
-            lr,
-            momentum,
-            dampening,
-            nesterov,
-            weight_decay,
-        },
-        ir::Optimizer::Adagrad {
-            lr,
-            lr_decay,
-            weight_decay,
-            initial_accumulator_value,
-            eps,
-        } => OptimizerConfig::Adagrad {
-            lr,
-            lr_decay,
-            weight_decay,
-            initial_accumulator_value,
-            eps,
-        },
-        ir::Optimizer::RmsProp {
-            lr,
-            alpha,
-            eps,
-            weight_decay,
-            momentum,
-            centered,
-        } => OptimizerConfig::RmsProp {
-            lr,
-            alpha,
-            eps,
-            weight_decay,
-            momentum,
-            centered,
-        },
-        ir::Optimizer::Adam {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            amsgrad,
-            decoupled,
-        } => OptimizerConfig::Adam {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            amsgrad,
-            decoupled,
-        },
+        ir::Optimizer::Sgd { lr, momentum, dampening, nesterov, weight_decay } => {
+            OptimizerConfig::Sgd { lr, momentum, dampening, nesterov, weight_decay }
+        }
+        ir::Optimizer::Adagrad { lr, lr_decay, weight_decay, initial_accumulator_value, eps } => {
+            OptimizerConfig::Adagrad { lr, lr_decay, weight_decay, initial_accumulator_value, eps }
+        }
+        ir::Optimizer::RmsProp { lr, alpha, eps, weight_decay, momentum, centered } => {
+            OptimizerConfig::RmsProp { lr, alpha, eps, weight_decay, momentum, centered }
+        }
+        ir::Optimizer::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled } => {
+            OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled }
+        }
     }
 }
 
@@ -164,28 +110,15 @@ pub fn train_config(train: &ir::TrainConfig) -> TrainConfig {
         seed: train.seed,
         shuffle: train.shuffle,
         schedule: train.schedule.as_ref().map(|s| match s {
-            ir::Schedule::Step { step_size, gamma } => Schedule::Step {
-                step_size: *step_size,
-                gamma: *gamma,
-            },
-            ir::Schedule::MultiStep { milestones, gamma } => Schedule::MultiStep {
-                milestones: milestones.clone(),
-                gamma: *gamma,
-            },
+            ir::Schedule::Step { step_size, gamma } => Schedule::Step { step_size: *step_size, gamma: *gamma },
+            ir::Schedule::MultiStep { milestones, gamma } => {
+                Schedule::MultiStep { milestones: milestones.clone(), gamma: *gamma }
+            }
             ir::Schedule::Exponential { gamma } => Schedule::Exponential { gamma: *gamma },
-            ir::Schedule::Cosine { t_max, eta_min } => Schedule::Cosine {
-                t_max: *t_max,
-                eta_min: *eta_min,
-            },
-            ir::Schedule::Linear {
-                start_factor,
-                end_factor,
-                total_iters,
-            } => Schedule::Linear {
-                start_factor: *start_factor,
-                end_factor: *end_factor,
-                total_iters: *total_iters,
-            },
+            ir::Schedule::Cosine { t_max, eta_min } => Schedule::Cosine { t_max: *t_max, eta_min: *eta_min },
+            ir::Schedule::Linear { start_factor, end_factor, total_iters } => {
+                Schedule::Linear { start_factor: *start_factor, end_factor: *end_factor, total_iters: *total_iters }
+            }
         }),
         clip_grad_norm: train.clip_grad_norm,
         clip_grad_value: train.clip_grad_value,

@@ -18,11 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "nnspec",
-    version,
-    about = "Check, compile and train .nn neural-network specs"
-)]
+#[command(name = "nnspec", version, about = "Check, compile and train .nn neural-network specs")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -127,52 +123,15 @@ impl<E: std::fmt::Display> From<E> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check {
-            files,
-            message_format,
-        } => check(&files, message_format),
-        Command::Summary {
-            file,
-            network,
-            json,
-        } => summary(&file, network.as_deref(), json),
+        Command::Check { files, message_format } => check(&files, message_format),
+        Command::Summary { file, network, json } => summary(&file, network.as_deref(), json),
         Command::Emit { file, output } => emit(&file, output.as_deref()),
-        Command::Train {
-            file,
-            data,
-            target,
-            network,
-            epochs,
-            lr,
-            out,
-            history,
-            quiet,
-        } => train(
-            &file,
-            &data,
-            target,
-            network.as_deref(),
-            epochs,
-            lr,
-            out.as_deref(),
-            history.as_deref(),
-            quiet,
-        ),
-        Command::Predict {
-            file,
-            weights,
-            data,
-            target,
-            network,
-            output,
-        } => run_predict(
-            &file,
-            &weights,
-            &data,
-            target,
-            network.as_deref(),
-            output.as_deref(),
-        ),
+        Command::Train { file, data, target, network, epochs, lr, out, history, quiet } => {
+            train(&file, &data, target, network.as_deref(), epochs, lr, out.as_deref(), history.as_deref(), quiet)
+        }
+        Command::Predict { file, weights, data, target, network, output } => {
+            run_predict(&file, &weights, &data, target, network.as_deref(), output.as_deref())
+        }
     };
     match result {
         Ok(code) => code,
@@ -188,18 +147,9 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic], path: &Path, source: &str) {
-    let choice = if std::io::stderr().is_terminal() {
-        ColorChoice::Auto
-    } else {
-        ColorChoice::Never
-    };
+    let choice = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
     let mut stderr = StandardStream::stderr(choice);
-    nnspec_lang::diagnostic::emit(
-        &mut stderr,
-        diagnostics,
-        &path.display().to_string(),
-        source,
-    );
+    nnspec_lang::diagnostic::emit(&mut stderr, diagnostics, &path.display().to_string(), source);
 }
 
 /// Reads and checks a spec, printing its diagnostics; fails if it has errors.
@@ -214,11 +164,7 @@ fn load(path: &Path) -> Result<Checked, Failure> {
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, path, &source);
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            Err(Failure(format!(
-                "`{}` has {}",
-                path.display(),
-                plural(errors, "error")
-            )))
+            Err(Failure(format!("`{}` has {}", path.display(), plural(errors, "error"))))
         }
     }
 }
@@ -227,24 +173,13 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
-fn pick<'a>(
-    program: &'a ir::Program,
-    name: Option<&str>,
-    path: &Path,
-) -> Result<&'a ir::Network, Failure> {
+fn pick<'a>(program: &'a ir::Program, name: Option<&str>, path: &Path) -> Result<&'a ir::Network, Failure> {
     match name {
         Some(name) => program.network(name).ok_or_else(|| {
             let names: Vec<&str> = program.networks.iter().map(|n| n.name.as_str()).collect();
-            Failure(format!(
-                "`{}` has no network `{name}`; it has {}",
-                path.display(),
-                names.join(", ")
-            ))
+            Failure(format!("`{}` has no network `{name}`; it has {}", path.display(), names.join(", ")))
         }),
-        None => program
-            .networks
-            .first()
-            .ok_or_else(|| Failure(format!("`{}` defines no network", path.display()))),
+        None => program.networks.first().ok_or_else(|| Failure(format!("`{}` defines no network", path.display()))),
     }
 }
 
@@ -277,18 +212,10 @@ fn check(files: &[PathBuf], format: MessageFormat) -> Result<ExitCode, Failure> 
     }
     let summary = match (errors, warnings) {
         (0, 0) => format!("{}: no problems found", plural(files.len(), "file")),
-        _ => format!(
-            "{}, {}",
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        ),
+        _ => format!("{}, {}", plural(errors, "error"), plural(warnings, "warning")),
     };
     eprintln!("{summary}");
-    Ok(if errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn line_column(source: &str, offset: usize) -> (usize, usize) {
@@ -329,13 +256,7 @@ fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<ExitCode, Fail
         return Ok(ExitCode::SUCCESS);
     }
     for net in networks {
-        println!(
-            "network {}  ({} → {}, loss {})",
-            net.name,
-            net.input_size,
-            net.output_size(),
-            net.loss.name()
-        );
+        println!("network {}  ({} → {}, loss {})", net.name, net.input_size, net.output_size(), net.loss.name());
         println!(
             "{:<16} {:<14} {:<14} {:>10} {:>12} {:>12}",
             "layer", "activation", "output shape", "params", "FLOPs/sample", "bytes/sample"
@@ -384,11 +305,7 @@ fn describe_train(train: &ir::TrainConfig) -> String {
         train.optimizer.lr(),
         train.epochs,
         train.seed,
-        if train.validation_split > 0.0 {
-            format!(", validation {}", train.validation_split)
-        } else {
-            String::new()
-        }
+        if train.validation_split > 0.0 { format!(", validation {}", train.validation_split) } else { String::new() }
     )
 }
 
@@ -423,10 +340,7 @@ fn emit(path: &Path, output: Option<&Path>) -> Result<ExitCode, Failure> {
 }
 
 fn csv_options(target: Option<String>) -> CsvOptions {
-    CsvOptions {
-        target: target.map_or(Target::Last, |t| Target::Named(vec![t])),
-        features: Vec::new(),
-    }
+    CsvOptions { target: target.map_or(Target::Last, |t| Target::Named(vec![t])), features: Vec::new() }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -495,11 +409,7 @@ fn train(
         net.name,
         history.epochs.len(),
         history.elapsed,
-        if history.stopped_early {
-            " (early stop)"
-        } else {
-            ""
-        }
+        if history.stopped_early { " (early stop)" } else { "" }
     );
     report("train", evaluate(&model, &train_data, &mut workspace));
     if let Some(validation) = &validation {
@@ -528,10 +438,7 @@ fn run_predict(
     let net = pick(&checked.program, name, path)?;
     let mut model = convert::network(net);
     nnspec::weights::load(&mut model, weights)?;
-    let options = CsvOptions {
-        target: target.map_or(Target::None, |t| Target::Named(vec![t])),
-        features: Vec::new(),
-    };
+    let options = CsvOptions { target: target.map_or(Target::None, |t| Target::Named(vec![t])), features: Vec::new() };
     let data = Dataset::from_csv(data_path, &options)?;
     if data.features != model.input_size() {
         return Err(Failure(format!(
@@ -545,25 +452,14 @@ fn run_predict(
     let outputs = predict(&model, &data.x, &mut Workspace::default());
     let width = model.output_size();
     let loss = model.loss_kind();
-    let classes = loss
-        .is_classification()
-        .then(|| nnspec::train::classes(loss, &outputs, width));
-    let mut text = (0..width)
-        .map(|i| format!("output{i}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let classes = loss.is_classification().then(|| nnspec::train::classes(loss, &outputs, width));
+    let mut text = (0..width).map(|i| format!("output{i}")).collect::<Vec<_>>().join(",");
     if classes.is_some() {
         text.push_str(",class");
     }
     text.push('\n');
     for (row, values) in outputs.chunks_exact(width).enumerate() {
-        text.push_str(
-            &values
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        text.push_str(&values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
         if let Some(classes) = &classes {
             text.push_str(&format!(",{}", classes[row]));
         }

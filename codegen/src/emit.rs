@@ -11,9 +11,7 @@
 //! so the two agree to the bit): per layer `z`, `a`, and for a hidden layer with
 //! dropout `mask`, `h`; then two gradient buffers of `B × widest`.
 
-use nnspec_lang::ir::{
-    self, Activation, BatchSize, DenseLayer, Init, Loss, Network, Optimizer, Schedule,
-};
+use nnspec_lang::ir::{self, Activation, BatchSize, DenseLayer, Init, Loss, Network, Optimizer, Schedule};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -54,9 +52,7 @@ fn const_name(layer: &str, suffix: &str) -> Ident {
 /// A doc line for a layer: its shapes and formula.
 fn layer_doc(layer: &DenseLayer) -> String {
     let bias = if layer.bias { " + b" } else { "" };
-    let dropout = layer.dropout.map_or(String::new(), |p| {
-        format!(", then dropout(p = {p}) while training")
-    });
+    let dropout = layer.dropout.map_or(String::new(), |p| format!(", then dropout(p = {p}) while training"));
     format!(
         "`{}`: [{}] → [{}], A = {}(X·W{bias}){dropout}; W is [{}][{}] (row i holds the weights leaving input i).",
         layer.name,
@@ -136,30 +132,14 @@ fn optional_f64(value: Option<f64>) -> TokenStream {
 
 fn optimizer(optimizer: &Optimizer) -> TokenStream {
     match *optimizer {
-        Optimizer::Sgd {
-            lr,
-            momentum,
-            dampening,
-            nesterov,
-            weight_decay,
-        } => {
-            let (lr, momentum, dampening, weight_decay) = (
-                f64_lit(lr),
-                f64_lit(momentum),
-                f64_lit(dampening),
-                f64_lit(weight_decay),
-            );
+        Optimizer::Sgd { lr, momentum, dampening, nesterov, weight_decay } => {
+            let (lr, momentum, dampening, weight_decay) =
+                (f64_lit(lr), f64_lit(momentum), f64_lit(dampening), f64_lit(weight_decay));
             quote!(::nnspec::OptimizerConfig::Sgd {
                 lr: #lr, momentum: #momentum, dampening: #dampening, nesterov: #nesterov, weight_decay: #weight_decay
             })
         }
-        Optimizer::Adagrad {
-            lr,
-            lr_decay,
-            weight_decay,
-            initial_accumulator_value,
-            eps,
-        } => {
+        Optimizer::Adagrad { lr, lr_decay, weight_decay, initial_accumulator_value, eps } => {
             let (lr, lr_decay, weight_decay, initial, eps) = (
                 f64_lit(lr),
                 f64_lit(lr_decay),
@@ -171,41 +151,16 @@ fn optimizer(optimizer: &Optimizer) -> TokenStream {
                 lr: #lr, lr_decay: #lr_decay, weight_decay: #weight_decay, initial_accumulator_value: #initial, eps: #eps
             })
         }
-        Optimizer::RmsProp {
-            lr,
-            alpha,
-            eps,
-            weight_decay,
-            momentum,
-            centered,
-        } => {
-            let (lr, alpha, eps, weight_decay, momentum) = (
-                f64_lit(lr),
-                f64_lit(alpha),
-                f64_lit(eps),
-                f64_lit(weight_decay),
-                f64_lit(momentum),
-            );
+        Optimizer::RmsProp { lr, alpha, eps, weight_decay, momentum, centered } => {
+            let (lr, alpha, eps, weight_decay, momentum) =
+                (f64_lit(lr), f64_lit(alpha), f64_lit(eps), f64_lit(weight_decay), f64_lit(momentum));
             quote!(::nnspec::OptimizerConfig::RmsProp {
                 lr: #lr, alpha: #alpha, eps: #eps, weight_decay: #weight_decay, momentum: #momentum, centered: #centered
             })
         }
-        Optimizer::Adam {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            amsgrad,
-            decoupled,
-        } => {
-            let (lr, beta1, beta2, eps, weight_decay) = (
-                f64_lit(lr),
-                f64_lit(beta1),
-                f64_lit(beta2),
-                f64_lit(eps),
-                f64_lit(weight_decay),
-            );
+        Optimizer::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled } => {
+            let (lr, beta1, beta2, eps, weight_decay) =
+                (f64_lit(lr), f64_lit(beta1), f64_lit(beta2), f64_lit(eps), f64_lit(weight_decay));
             quote!(::nnspec::OptimizerConfig::Adam {
                 lr: #lr, beta1: #beta1, beta2: #beta2, eps: #eps, weight_decay: #weight_decay,
                 amsgrad: #amsgrad, decoupled: #decoupled
@@ -236,16 +191,8 @@ fn schedule(schedule: &Option<Schedule>) -> TokenStream {
             let (t_max, eta_min) = (usize_lit(*t_max), f64_lit(*eta_min));
             quote!(::nnspec::Schedule::Cosine { t_max: #t_max, eta_min: #eta_min })
         }
-        Schedule::Linear {
-            start_factor,
-            end_factor,
-            total_iters,
-        } => {
-            let (start, end, total) = (
-                f64_lit(*start_factor),
-                f64_lit(*end_factor),
-                usize_lit(*total_iters),
-            );
+        Schedule::Linear { start_factor, end_factor, total_iters } => {
+            let (start, end, total) = (f64_lit(*start_factor), f64_lit(*end_factor), usize_lit(*total_iters));
             quote!(::nnspec::Schedule::Linear { start_factor: #start, end_factor: #end, total_iters: #total })
         }
     };
@@ -316,16 +263,9 @@ fn plan(net: &Network) -> (Vec<usize>, Vec<Slots>, [usize; 2]) {
         .enumerate()
         .map(|(index, layer)| {
             let (z, a) = (take(layer.units), take(layer.units));
-            let dropout = layer
-                .dropout
-                .filter(|p| index != last && *p > 0.0)
-                .map(|p| (take(layer.units), take(layer.units), p));
-            Slots {
-                z,
-                a,
-                dropout,
-                units: layer.units,
-            }
+            let dropout =
+                layer.dropout.filter(|p| index != last && *p > 0.0).map(|p| (take(layer.units), take(layer.units), p));
+            Slots { z, a, dropout, units: layer.units }
         })
         .collect();
     let widest = net.layers.iter().map(|l| l.units).max().unwrap_or(0);
@@ -349,10 +289,7 @@ fn network(net: &Network) -> TokenStream {
     let (params_type, zeroed) = if inline {
         (quote!([f32; #param_count]), quote!([0.0f32; #param_count]))
     } else {
-        (
-            quote!(::std::boxed::Box<[f32]>),
-            quote!(::std::vec![0.0f32; #param_count].into_boxed_slice()),
-        )
+        (quote!(::std::boxed::Box<[f32]>), quote!(::std::vec![0.0f32; #param_count].into_boxed_slice()))
     };
 
     // Docs: the spec's doc comment, then what the network is.
@@ -371,11 +308,7 @@ fn network(net: &Network) -> TokenStream {
         net.loss.name()
     ));
     docs.push(String::new());
-    docs.extend(
-        net.layers
-            .iter()
-            .map(|layer| format!(" - {}", layer_doc(layer))),
-    );
+    docs.extend(net.layers.iter().map(|layer| format!(" - {}", layer_doc(layer))));
 
     let mut consts = Vec::new();
     let mut accessors = Vec::new();
@@ -391,10 +324,7 @@ fn network(net: &Network) -> TokenStream {
         });
         let weight_end = usize_lit(layer.weight_offset + layer.inputs * layer.units);
         let weight_fn = format_ident!("{}_weight", layer.name);
-        let weight_doc = format!(
-            "The weights of `{}`, `[{}][{}]` row-major.",
-            layer.name, layer.inputs, layer.units
-        );
+        let weight_doc = format!("The weights of `{}`, `[{}][{}]` row-major.", layer.name, layer.inputs, layer.units);
         accessors.push(quote! {
             #[doc = #weight_doc]
             pub fn #weight_fn(&self) -> &[f32] { &self.params[#weight_offset..#weight_end] }
@@ -419,10 +349,7 @@ fn network(net: &Network) -> TokenStream {
             let bias_const = const_name(&layer.name, "BIAS");
             let offset = usize_lit(bias_offset);
             let end = usize_lit(bias_offset + layer.units);
-            let bias_doc = format!(
-                "Offset of the bias of `{}`, `[{}]`.",
-                layer.name, layer.units
-            );
+            let bias_doc = format!("Offset of the bias of `{}`, `[{}]`.", layer.name, layer.units);
             consts.push(quote! {
                 #[doc = #bias_doc]
                 pub const #bias_const: usize = #offset;
@@ -601,10 +528,8 @@ fn predict(net: &Network) -> TokenStream {
         let var = format_ident!("a{}", index + 1);
         let units = usize_lit(layer.units);
         let inputs = usize_lit(previous_width);
-        let (w_start, w_end) = (
-            usize_lit(layer.weight_offset),
-            usize_lit(layer.weight_offset + layer.inputs * layer.units),
-        );
+        let (w_start, w_end) =
+            (usize_lit(layer.weight_offset), usize_lit(layer.weight_offset + layer.inputs * layer.units));
         let bias = match layer.bias_offset {
             Some(offset) => {
                 let (start, end) = (usize_lit(offset), usize_lit(offset + layer.units));
@@ -655,10 +580,8 @@ fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStream) {
     let mut dropout_index = 0usize;
     let mut outputs: Vec<TokenStream> = Vec::new();
     for (index, (layer, slot)) in net.layers.iter().zip(&slots).enumerate() {
-        let (w_start, w_end) = (
-            usize_lit(layer.weight_offset),
-            usize_lit(layer.weight_offset + layer.inputs * layer.units),
-        );
+        let (w_start, w_end) =
+            (usize_lit(layer.weight_offset), usize_lit(layer.weight_offset + layer.inputs * layer.units));
         let bias = match layer.bias_offset {
             Some(offset) => {
                 let (start, end) = (usize_lit(offset), usize_lit(offset + layer.units));
@@ -732,25 +655,17 @@ fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStream) {
     let mut backward = Vec::new();
     for index in (0..net.layers.len()).rev() {
         let layer = &net.layers[index];
-        let (current, next) = if (net.layers.len() - 1 - index) % 2 == 0 {
-            (g0, g1)
-        } else {
-            (g1, g0)
-        };
-        let (w_start, w_end) = (
-            usize_lit(layer.weight_offset),
-            usize_lit(layer.weight_offset + layer.inputs * layer.units),
-        );
+        let (current, next) = if (net.layers.len() - 1 - index) % 2 == 0 { (g0, g1) } else { (g1, g0) };
+        let (w_start, w_end) =
+            (usize_lit(layer.weight_offset), usize_lit(layer.weight_offset + layer.inputs * layer.units));
         let (inputs, units) = (usize_lit(layer.inputs), usize_lit(layer.units));
         let current_start = usize_lit(current);
         let next_start = usize_lit(next);
         let dz = quote!(o[#current_start]..o[#current_start] + batch * #units);
         let db = match layer.bias_offset {
             Some(offset) => {
-                let (start, end) = (
-                    usize_lit(offset - w_end_value(layer)),
-                    usize_lit(offset + layer.units - w_end_value(layer)),
-                );
+                let (start, end) =
+                    (usize_lit(offset - w_end_value(layer)), usize_lit(offset + layer.units - w_end_value(layer)));
                 quote!(::core::option::Option::Some(&mut after[#start..#end]))
             }
             None => quote!(::core::option::Option::None),

@@ -21,10 +21,7 @@ struct SourceMap {
 
 impl SourceMap {
     fn from_tokens(input: TokenStream) -> SourceMap {
-        let mut map = SourceMap {
-            text: String::new(),
-            tokens: Vec::new(),
-        };
+        let mut map = SourceMap { text: String::new(), tokens: Vec::new() };
         map.push_stream(input);
         map
     }
@@ -43,9 +40,7 @@ impl SourceMap {
                     self.push_stream(group.stream());
                     self.push_leaf(close, group.span_close());
                 }
-                TokenTree::Punct(punct) => {
-                    self.push_leaf(&punct.as_char().to_string(), punct.span())
-                }
+                TokenTree::Punct(punct) => self.push_leaf(&punct.as_char().to_string(), punct.span()),
                 TokenTree::Ident(ident) => self.push_leaf(&ident.to_string(), ident.span()),
                 TokenTree::Literal(literal) => self.push_leaf(&literal.to_string(), literal.span()),
             }
@@ -67,22 +62,14 @@ impl SourceMap {
     /// The spans of the first and last tokens overlapping `start..end`.
     fn spans(&self, start: usize, end: usize) -> (Span, Span) {
         let end = end.max(start + 1);
-        let mut overlapping = self
-            .tokens
-            .iter()
-            .filter(|(s, e, _)| *s < end && *e > start);
+        let mut overlapping = self.tokens.iter().filter(|(s, e, _)| *s < end && *e > start);
         match overlapping.next() {
             Some(first) => {
                 let last = overlapping.next_back().unwrap_or(first);
                 (first.2, last.2)
             }
             None => {
-                let nearest = self
-                    .tokens
-                    .iter()
-                    .rev()
-                    .find(|(s, _, _)| *s <= start)
-                    .or(self.tokens.first());
+                let nearest = self.tokens.iter().rev().find(|(s, _, _)| *s <= start).or(self.tokens.first());
                 let span = nearest.map_or_else(Span::call_site, |t| t.2);
                 (span, span)
             }
@@ -183,10 +170,7 @@ fn warning_tokens(warning: &Diagnostic, map: &SourceMap) -> TokenStream {
     let (first, _) = map.spans(warning.span.start, warning.span.end);
     let note = message(warning, &map.text);
     let name = Ident::new("nnspec_warning", first);
-    let hidden = Ident::new(
-        &format!("__nnspec_warning_{}", warning.code.as_str().to_lowercase()),
-        Span::call_site(),
-    );
+    let hidden = Ident::new(&format!("__nnspec_warning_{}", warning.code.as_str().to_lowercase()), Span::call_site());
     quote! {
         const _: () = {
             #[deprecated(note = #note)]
@@ -208,11 +192,7 @@ pub fn expand_include_net(input: TokenStream) -> TokenStream {
         }
         Some(other) => {
             let span = other.span();
-            return compile_error(
-                "include_net! takes a path string: include_net!(\"specs/net.nn\")",
-                span,
-                span,
-            );
+            return compile_error("include_net! takes a path string: include_net!(\"specs/net.nn\")", span, span);
         }
         None => {
             return compile_error(
@@ -223,15 +203,9 @@ pub fn expand_include_net(input: TokenStream) -> TokenStream {
         }
     };
     let Some(relative) = literal.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
-        return compile_error(
-            "include_net! takes a path string: include_net!(\"specs/net.nn\")",
-            span,
-            span,
-        );
+        return compile_error("include_net! takes a path string: include_net!(\"specs/net.nn\")", span, span);
     };
-    let base = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let path = base.join(relative);
     match include_file(&path) {
         Ok(tokens) => tokens,
@@ -242,12 +216,11 @@ pub fn expand_include_net(input: TokenStream) -> TokenStream {
 /// The generated code of a `.nn` file plus an `include_bytes!` of it, so cargo
 /// rebuilds when the file changes; or the rendered diagnostics.
 pub fn include_file(path: &Path) -> Result<TokenStream, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let display = path.display().to_string();
     let source = String::from_utf8_lossy(&bytes).into_owned();
-    let checked = nnspec_lang::check_bytes(&bytes)
-        .map_err(|diagnostics| nnspec_lang::render(&diagnostics, &display, &source))?;
+    let checked =
+        nnspec_lang::check_bytes(&bytes).map_err(|diagnostics| nnspec_lang::render(&diagnostics, &display, &source))?;
     let mut out = crate::generate(&checked.program);
     let path_literal = path.to_string_lossy().into_owned();
     out.extend(quote!(
@@ -276,16 +249,10 @@ mod tests {
     #[test]
     fn rebuilt_text_keeps_tokens_apart_and_maps_back() {
         let tokens: TokenStream =
-            "network X { input x: [2]; dense out: 1, activation = tnah; loss mse; }"
-                .parse()
-                .unwrap();
+            "network X { input x: [2]; dense out: 1, activation = tnah; loss mse; }".parse().unwrap();
         let map = SourceMap::from_tokens(tokens);
         let at = map.text.find("tnah").unwrap();
-        let overlapping: Vec<_> = map
-            .tokens
-            .iter()
-            .filter(|(s, e, _)| *s <= at && *e > at)
-            .collect();
+        let overlapping: Vec<_> = map.tokens.iter().filter(|(s, e, _)| *s <= at && *e > at).collect();
         assert_eq!(overlapping.len(), 1);
         assert_eq!(&map.text[overlapping[0].0..overlapping[0].1], "tnah");
     }
@@ -293,9 +260,7 @@ mod tests {
     #[test]
     fn errors_expand_to_compile_errors_and_stubs() {
         let tokens: TokenStream =
-            "network X { input x: [2]; dense out: 1, activation = tnah; loss mse; }"
-                .parse()
-                .unwrap();
+            "network X { input x: [2]; dense out: 1, activation = tnah; loss mse; }".parse().unwrap();
         let out = expand_net(tokens).to_string();
         assert!(out.contains("compile_error"), "{out}");
         assert!(out.contains("did you mean `tanh`?"), "{out}");

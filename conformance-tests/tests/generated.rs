@@ -14,10 +14,7 @@ fn network_file(stem: &str) -> Value {
 }
 
 fn loaded(stem: &str, dropout: bool) -> (Box<dyn Model>, Value) {
-    let (_, _, make) = registry()
-        .into_iter()
-        .find(|(s, d, _)| *s == stem && *d == dropout)
-        .expect("registered");
+    let (_, _, make) = registry().into_iter().find(|(s, d, _)| *s == stem && *d == dropout).expect("registered");
     let mut model = make();
     let network = network_file(stem);
     let params = kit::params_in_order(&network, &network["params"]);
@@ -31,10 +28,7 @@ fn every_conformance_network_is_generated() {
     assert!(!files.is_empty());
     for path in files {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        assert!(
-            registry().iter().any(|(s, d, _)| *s == stem && !d),
-            "{stem} was not generated"
-        );
+        assert!(registry().iter().any(|(s, d, _)| *s == stem && !d), "{stem} was not generated");
     }
 }
 
@@ -42,31 +36,18 @@ fn every_conformance_network_is_generated() {
 fn forward_loss_and_gradients_match_the_reference() {
     for (stem, dropout, _) in registry() {
         let (model, network) = loaded(stem, dropout);
-        let reference = if dropout {
-            &network["dropout_case"]
-        } else {
-            &network
-        };
+        let reference = if dropout { &network["dropout_case"] } else { &network };
         let x = flat32(&network["batch"]["X"]);
         let y = kit::targets(&network["batch"]);
         let mut workspace = Workspace::default();
         if dropout {
             let hidden = network["layers"].as_array().unwrap().len() - 1;
-            workspace.set_fixed_masks(
-                (1..=hidden)
-                    .map(|l| flat32(&reference["masks"][format!("mask{l}")]))
-                    .collect(),
-            );
+            workspace.set_fixed_masks((1..=hidden).map(|l| flat32(&reference["masks"][format!("mask{l}")])).collect());
         }
         let mut grad = vec![0.0; model.param_count()];
         let loss = model.loss_and_grad(&x, &y, Some(&mut grad), &mut workspace, true);
         let name = format!("{stem}{}", if dropout { ".dropout_case" } else { "" });
-        assert_close(
-            &format!("{name}.loss"),
-            &[loss],
-            &[reference["loss_value"].as_f64().unwrap()],
-            F32,
-        );
+        assert_close(&format!("{name}.loss"), &[loss], &[reference["loss_value"].as_f64().unwrap()], F32);
         let expected: Vec<f64> = network["param_order"]
             .as_array()
             .unwrap()
@@ -79,12 +60,7 @@ fn forward_loss_and_gradients_match_the_reference() {
             let batch = kit::shape(&network["batch"]["X"])[0];
             let mut out = vec![0.0; batch * model.output_size()];
             model.forward(&x, &mut out, &mut Workspace::default());
-            assert_close(
-                &format!("{name}.A{layers}"),
-                &out,
-                &flat(&network["forward"][format!("A{layers}")]),
-                F32,
-            );
+            assert_close(&format!("{name}.A{layers}"), &out, &flat(&network["forward"][format!("A{layers}")]), F32);
         }
     }
 }
@@ -93,18 +69,11 @@ fn forward_loss_and_gradients_match_the_reference() {
 fn generated_code_agrees_with_the_interpreter_bit_for_bit() {
     for (stem, dropout, _) in registry() {
         let (model, network) = loaded(stem, dropout);
-        let p = network
-            .get("dropout_case")
-            .and_then(|c| c.get("p_drop"))
-            .and_then(Value::as_f64)
-            .map(|p| p as f32);
+        let p = network.get("dropout_case").and_then(|c| c.get("p_drop")).and_then(Value::as_f64).map(|p| p as f32);
         let mlp = kit::mlp(&network, if dropout { p } else { None });
         let x = flat32(&network["batch"]["X"]);
         let y = kit::targets(&network["batch"]);
-        let (mut g1, mut g2) = (
-            vec![0.0; model.param_count()],
-            vec![0.0; model.param_count()],
-        );
+        let (mut g1, mut g2) = (vec![0.0; model.param_count()], vec![0.0; model.param_count()]);
         let l1 = model.loss_and_grad(&x, &y, Some(&mut g1), &mut Workspace::new(7), true);
         let l2 = mlp.loss_and_grad(&x, &y, Some(&mut g2), &mut Workspace::new(7), true);
         assert_eq!(l1.to_bits(), l2.to_bits(), "{stem}: loss differs");
@@ -172,17 +141,8 @@ fn optimizer(run: &Value, weight_decay: Option<f64>) -> Box<dyn Optimizer> {
         ),
         kind => {
             let betas = flat(&h["betas"]);
-            let base = if kind == "AdamW" {
-                Adam::adamw(lr)
-            } else {
-                Adam::new(lr)
-            };
-            Box::new(
-                base.betas(betas[0], betas[1])
-                    .eps(get("eps", 1e-8))
-                    .weight_decay(wd)
-                    .amsgrad(flag("amsgrad")),
-            )
+            let base = if kind == "AdamW" { Adam::adamw(lr) } else { Adam::new(lr) };
+            Box::new(base.betas(betas[0], betas[1]).eps(get("eps", 1e-8)).weight_decay(wd).amsgrad(flag("amsgrad")))
         }
     }
 }
@@ -190,25 +150,12 @@ fn optimizer(run: &Value, weight_decay: Option<f64>) -> Box<dyn Optimizer> {
 #[test]
 fn optimizer_trajectories_match_with_generated_code() {
     let mut runs = 0;
-    for path in kit::files("optimizers")
-        .into_iter()
-        .filter(|p| !p.ends_with("isolated.json"))
-    {
+    for path in kit::files("optimizers").into_iter().filter(|p| !p.ends_with("isolated.json")) {
         let file = kit::json_at(&path);
-        let stem = file["network_file"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .trim_end_matches(".json")
-            .to_string();
-        let order: Vec<String> = file["param_order"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().into())
-            .collect();
+        let stem =
+            file["network_file"].as_str().unwrap().rsplit('/').next().unwrap().trim_end_matches(".json").to_string();
+        let order: Vec<String> =
+            file["param_order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect();
         for run in file["runs"].as_array().unwrap() {
             let (mut model, network) = loaded(&stem, false);
             let x = flat32(&network["batch"]["X"]);
@@ -233,14 +180,7 @@ fn optimizer_trajectories_match_with_generated_code() {
                         .as_array()
                         .unwrap()
                         .iter()
-                        .map(|n| {
-                            ranges
-                                .iter()
-                                .find(|(name, _)| name == n.as_str().unwrap())
-                                .unwrap()
-                                .1
-                                .clone()
-                        })
+                        .map(|n| ranges.iter().find(|(name, _)| name == n.as_str().unwrap()).unwrap().1.clone())
                         .collect()
                 })
                 .unwrap_or_default();
@@ -260,12 +200,7 @@ fn optimizer_trajectories_match_with_generated_code() {
                 }
                 opt.step(model.params_mut(), &grad);
                 let expected: Vec<f64> = order.iter().flat_map(|n| flat(&expected[n])).collect();
-                assert_close(
-                    &format!("{id}.params_after[{step}]"),
-                    model.params(),
-                    &expected,
-                    F32_TRAJECTORY,
-                );
+                assert_close(&format!("{id}.params_after[{step}]"), model.params(), &expected, F32_TRAJECTORY);
             }
             runs += 1;
         }

@@ -63,39 +63,19 @@ pub fn train(
 ) -> Run {
     let mut config = config;
     config.epochs = iterations;
-    let history = Trainer::new(config)
-        .fit(model, data, None)
-        .expect("the flower data fits the network");
-    let costs = history
-        .epochs
-        .iter()
-        .map(|r| (r.epoch - 1, r.loss))
-        .collect();
-    let accuracy = evaluate(model, data, &mut Workspace::default())
-        .accuracy
-        .unwrap_or(0.0);
-    Run {
-        hidden,
-        costs,
-        accuracy,
-    }
+    let history = Trainer::new(config).fit(model, data, None).expect("the flower data fits the network");
+    let costs = history.epochs.iter().map(|r| (r.epoch - 1, r.loss)).collect();
+    let accuracy = evaluate(model, data, &mut Workspace::default()).accuracy.unwrap_or(0.0);
+    Run { hidden, costs, accuracy }
 }
 
 /// The course's initial parameters for `h` hidden units from the reference file
 /// (`W1, b1, W2, b2`, `[in][out]`), if the file is there.
 pub fn reference_initial(h: usize) -> Option<Vec<f32>> {
     let reference = crate::conformance_json("flower/flower_reference.json")?;
-    let run = reference["nn"]["runs"]
-        .as_array()?
-        .iter()
-        .find(|r| r["hidden_units"].as_u64() == Some(h as u64))?;
+    let run = reference["nn"]["runs"].as_array()?.iter().find(|r| r["hidden_units"].as_u64() == Some(h as u64))?;
     let init = &run["initial_params"];
-    Some(
-        ["W1", "b1", "W2", "b2"]
-            .iter()
-            .flat_map(|k| crate::flat32(&init[*k]))
-            .collect(),
-    )
+    Some(["W1", "b1", "W2", "b2"].iter().flat_map(|k| crate::flat32(&init[*k])).collect())
 }
 
 /// Runs the sweep for `sizes` from the reference initial weights (or the spec's
@@ -107,9 +87,7 @@ pub fn sweep(data: &Dataset, sizes: &[usize], iterations: usize, lr: Option<f64>
         .filter_map(|&h| {
             let mut model = network(h)?;
             match reference_initial(h) {
-                Some(params) if params.len() == model.param_count() => {
-                    model.params_mut().copy_from_slice(&params)
-                }
+                Some(params) if params.len() == model.param_count() => model.params_mut().copy_from_slice(&params),
                 _ => model.init_params(2),
             }
             let mut config = Planar::train_config();

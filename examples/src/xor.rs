@@ -36,9 +36,7 @@ pub fn run(initial: &[f32], iterations: usize) -> Report {
     let mut network = Xor::from_params(initial).expect("3·4 + 4·1 parameters");
     let mut config = Xor::train_config();
     config.epochs = iterations;
-    let history = Trainer::new(config)
-        .fit(&mut network, &data(), None)
-        .expect("XOR trains");
+    let history = Trainer::new(config).fit(&mut network, &data(), None).expect("XOR trains");
     let checkpoints = history
         .epochs
         .iter()
@@ -46,13 +44,8 @@ pub fn run(initial: &[f32], iterations: usize) -> Report {
         .map(|record| (record.epoch - 1, record.loss))
         .collect();
     let data = data();
-    let predictions =
-        core::array::from_fn(|i| network.predict(data.row(i).0.try_into().expect("3 inputs"))[0]);
-    Report {
-        checkpoints,
-        predictions,
-        network,
-    }
+    let predictions = core::array::from_fn(|i| network.predict(data.row(i).0.try_into().expect("3 inputs"))[0]);
+    Report { checkpoints, predictions, network }
 }
 
 /// The tutorial's initial weights from the conformance file, or the spec's seeded
@@ -62,14 +55,8 @@ pub fn initial_params() -> (Vec<f32>, &'static str) {
         Some(reference) => {
             let mut params = crate::flat32(&reference["init"]["syn0"]);
             params.extend(crate::flat32(&reference["init"]["syn1"]));
-            (
-                params,
-                "the tutorial's seed-1 weights (conformance/tutorial/xor_tutorial.json)",
-            )
+            (params, "the tutorial's seed-1 weights (conformance/tutorial/xor_tutorial.json)")
         }
-        None => (
-            Xor::new().params().to_vec(),
-            "seeded uniform(-1, 1) weights (conformance data not found)",
-        ),
+        None => (Xor::new().params().to_vec(), "seeded uniform(-1, 1) weights (conformance data not found)"),
     }
 }

@@ -58,12 +58,7 @@ pub struct CsvOptions {
 
 impl Dataset {
     /// A data set from row-major buffers; checks the sizes and that every value is finite.
-    pub fn new(
-        x: Vec<f32>,
-        y: Vec<f32>,
-        features: usize,
-        target_width: usize,
-    ) -> Result<Dataset, Error> {
+    pub fn new(x: Vec<f32>, y: Vec<f32>, features: usize, target_width: usize) -> Result<Dataset, Error> {
         if features == 0 {
             return Err(Error::data("a data set needs at least one feature"));
         }
@@ -81,13 +76,7 @@ impl Dataset {
                 rows * target_width
             )));
         }
-        let data = Dataset {
-            x,
-            y,
-            features,
-            target_width,
-            feature_names: Vec::new(),
-        };
+        let data = Dataset { x, y, features, target_width, feature_names: Vec::new() };
         data.check_finite()?;
         Ok(data)
     }
@@ -112,10 +101,7 @@ impl Dataset {
 
     /// Errors on the first NaN or infinity, naming its row (1-based) and column.
     pub fn check_finite(&self) -> Result<(), Error> {
-        for (name, values, width) in [
-            ("feature", &self.x, self.features),
-            ("target", &self.y, self.target_width),
-        ] {
+        for (name, values, width) in [("feature", &self.x, self.features), ("target", &self.y, self.target_width)] {
             if let Some(index) = values.iter().position(|v| !v.is_finite()) {
                 return Err(Error::Data {
                     path: None,
@@ -141,16 +127,14 @@ impl Dataset {
             column,
             message,
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| match e.kind() {
-                csv::ErrorKind::Io(io) => Error::Io {
-                    path: path.to_path_buf(),
-                    source: std::io::Error::new(io.kind(), io.to_string()),
-                },
-                _ => at(None, None, e.to_string()),
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_path(path).map_err(|e| {
+                match e.kind() {
+                    csv::ErrorKind::Io(io) => {
+                        Error::Io { path: path.to_path_buf(), source: std::io::Error::new(io.kind(), io.to_string()) }
+                    }
+                    _ => at(None, None, e.to_string()),
+                }
             })?;
         let headers: Vec<String> = reader
             .headers()
@@ -159,20 +143,13 @@ impl Dataset {
             .map(str::to_string)
             .collect();
         if headers.is_empty() || headers.iter().all(String::is_empty) {
-            return Err(at(
-                Some(1),
-                None,
-                "the file is empty; expected a header row and data rows".into(),
-            ));
+            return Err(at(Some(1), None, "the file is empty; expected a header row and data rows".into()));
         }
         let find = |name: &str| {
-            headers.iter().position(|h| h == name).ok_or_else(|| {
-                at(
-                    Some(1),
-                    None,
-                    format!("no column `{name}`; the columns are {}", headers.join(", ")),
-                )
-            })
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| at(Some(1), None, format!("no column `{name}`; the columns are {}", headers.join(", "))))
         };
         let targets: Vec<usize> = match &options.target {
             Target::Last => vec![headers.len() - 1],
@@ -180,22 +157,12 @@ impl Dataset {
             Target::None => Vec::new(),
         };
         let features: Vec<usize> = if options.features.is_empty() {
-            (0..headers.len())
-                .filter(|c| !targets.contains(c))
-                .collect()
+            (0..headers.len()).filter(|c| !targets.contains(c)).collect()
         } else {
-            options
-                .features
-                .iter()
-                .map(|n| find(n))
-                .collect::<Result<_, _>>()?
+            options.features.iter().map(|n| find(n)).collect::<Result<_, _>>()?
         };
         if features.is_empty() {
-            return Err(at(
-                Some(1),
-                None,
-                "no feature columns are left after the target".into(),
-            ));
+            return Err(at(Some(1), None, "no feature columns are left after the target".into()));
         }
         let mut x = Vec::new();
         let mut y = Vec::new();
@@ -207,9 +174,7 @@ impl Dataset {
                 Err(e) => {
                     let line = e.position().map(|p| p.line());
                     let message = match e.kind() {
-                        csv::ErrorKind::UnequalLengths {
-                            expected_len, len, ..
-                        } => {
+                        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                             format!("this row has {len} fields, but the header has {expected_len}")
                         }
                         _ => e.to_string(),
@@ -222,20 +187,13 @@ impl Dataset {
                 for &column in columns.iter() {
                     let cell = record.get(column).unwrap_or("");
                     let value: f32 = cell.parse().map_err(|_| {
-                        at(
-                            line,
-                            Some(column + 1),
-                            format!("`{cell}` in column `{}` is not a number", headers[column]),
-                        )
+                        at(line, Some(column + 1), format!("`{cell}` in column `{}` is not a number", headers[column]))
                     })?;
                     if !value.is_finite() {
                         return Err(at(
                             line,
                             Some(column + 1),
-                            format!(
-                                "`{cell}` in column `{}` is not finite; remove or impute it",
-                                headers[column]
-                            ),
+                            format!("`{cell}` in column `{}` is not finite; remove or impute it", headers[column]),
                         ));
                     }
                     out.push(value);
@@ -243,11 +201,7 @@ impl Dataset {
             }
         }
         if x.is_empty() {
-            return Err(at(
-                Some(1),
-                None,
-                "the file has a header but no data rows".into(),
-            ));
+            return Err(at(Some(1), None, "the file has a header but no data rows".into()));
         }
         Ok(Dataset {
             x,
@@ -264,21 +218,13 @@ impl Dataset {
         let mut y = Vec::with_capacity(indices.len() * self.target_width);
         for &i in indices {
             if i >= self.len() {
-                return Err(Error::data(format!(
-                    "row index {i} is out of range for {} rows",
-                    self.len()
-                )));
+                return Err(Error::data(format!("row index {i} is out of range for {} rows", self.len())));
             }
             let (features, targets) = self.row(i);
             x.extend_from_slice(features);
             y.extend_from_slice(targets);
         }
-        Ok(Dataset {
-            x,
-            y,
-            feature_names: self.feature_names.clone(),
-            ..*self
-        })
+        Ok(Dataset { x, y, feature_names: self.feature_names.clone(), ..*self })
     }
 
     /// Shuffles with `seed` and splits off the last `fraction` of rows: `(first, second)`.
@@ -320,13 +266,7 @@ impl Dataset {
         for (row, &label) in self.y.iter().enumerate() {
             y[row * classes + label as usize] = 1.0;
         }
-        Ok(Dataset {
-            y,
-            target_width: classes,
-            x: self.x.clone(),
-            feature_names: self.feature_names.clone(),
-            ..*self
-        })
+        Ok(Dataset { y, target_width: classes, x: self.x.clone(), feature_names: self.feature_names.clone(), ..*self })
     }
 }
 
@@ -357,15 +297,8 @@ impl Standardizer {
                 *s += (f64::from(*v) - m).powi(2);
             }
         }
-        let std = var
-            .iter()
-            .map(|s| (s / n).sqrt())
-            .map(|s| if s == 0.0 { 1.0 } else { s as f32 })
-            .collect();
-        Standardizer {
-            mean: mean.into_iter().map(|m| m as f32).collect(),
-            std,
-        }
+        let std = var.iter().map(|s| (s / n).sqrt()).map(|s| if s == 0.0 { 1.0 } else { s as f32 }).collect();
+        Standardizer { mean: mean.into_iter().map(|m| m as f32).collect(), std }
     }
 
     /// Standardises `data`'s features in place.

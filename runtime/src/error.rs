@@ -41,12 +41,7 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn data(message: impl Into<String>) -> Error {
-        Error::Data {
-            path: None,
-            line: None,
-            column: None,
-            message: message.into(),
-        }
+        Error::Data { path: None, line: None, column: None, message: message.into() }
     }
 }
 
@@ -54,12 +49,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            Error::Data {
-                path,
-                line,
-                column,
-                message,
-            } => {
+            Error::Data { path, line, column, message } => {
                 if let Some(path) = path {
                     write!(f, "{}", path.display())?;
                     if let Some(line) = line {

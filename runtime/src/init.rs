@@ -57,13 +57,7 @@ pub enum Init {
 
 impl Init {
     /// Fills `values` with draws from `rng`.
-    pub fn fill<R: Rng + ?Sized>(
-        self,
-        values: &mut [f32],
-        fan_in: usize,
-        fan_out: usize,
-        rng: &mut R,
-    ) {
+    pub fn fill<R: Rng + ?Sized>(self, values: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R) {
         let fan_in = fan_in.max(1) as f32;
         let fan_out = fan_out.max(1) as f32;
         match self {
@@ -87,18 +81,14 @@ impl Init {
 
 fn uniform<R: Rng + ?Sized>(values: &mut [f32], low: f32, high: f32, rng: &mut R) {
     match Uniform::new_inclusive(low, high) {
-        Ok(distribution) => values
-            .iter_mut()
-            .for_each(|v| *v = distribution.sample(rng)),
+        Ok(distribution) => values.iter_mut().for_each(|v| *v = distribution.sample(rng)),
         Err(_) => values.fill(low),
     }
 }
 
 fn normal<R: Rng + ?Sized>(values: &mut [f32], mean: f32, std: f32, rng: &mut R) {
     match Normal::new(mean, std) {
-        Ok(distribution) => values
-            .iter_mut()
-            .for_each(|v| *v = distribution.sample(rng)),
+        Ok(distribution) => values.iter_mut().for_each(|v| *v = distribution.sample(rng)),
         Err(_) => values.fill(mean),
     }
 }

@@ -88,11 +88,10 @@ impl Loss {
     ) -> f32 {
         let batch = z.len() / width.max(1);
         let fused_logits = match (self, activation) {
-            (Loss::BinaryCrossEntropy, Activation::Sigmoid)
-            | (Loss::BinaryCrossEntropyWithLogits, _) => Some(FusedKind::Binary),
-            (Loss::CrossEntropy, Activation::Softmax) | (Loss::SoftmaxCrossEntropy, _) => {
-                Some(FusedKind::Softmax)
+            (Loss::BinaryCrossEntropy, Activation::Sigmoid) | (Loss::BinaryCrossEntropyWithLogits, _) => {
+                Some(FusedKind::Binary)
             }
+            (Loss::CrossEntropy, Activation::Softmax) | (Loss::SoftmaxCrossEntropy, _) => Some(FusedKind::Softmax),
             _ => None,
         };
         match fused_logits {
@@ -172,13 +171,7 @@ fn binary_logits(z: &[f32], y: &[f32], dz: Option<&mut [f32]>) -> f32 {
     sum / n
 }
 
-fn softmax_logits(
-    z: &[f32],
-    targets: &[f32],
-    width: usize,
-    batch: usize,
-    mut dz: Option<&mut [f32]>,
-) -> f32 {
+fn softmax_logits(z: &[f32], targets: &[f32], width: usize, batch: usize, mut dz: Option<&mut [f32]>) -> f32 {
     let labels = targets.len() == batch && width != 1;
     let b = batch.max(1) as f32;
     let mut sum = 0.0f32;
@@ -199,11 +192,7 @@ fn softmax_logits(
         } else {
             let t_row = &targets[row * width..(row + 1) * width];
             let total: f32 = t_row.iter().sum();
-            sum += t_row
-                .iter()
-                .zip(z_row)
-                .map(|(t, z)| t * (lse - z))
-                .sum::<f32>();
+            sum += t_row.iter().zip(z_row).map(|(t, z)| t * (lse - z)).sum::<f32>();
             if let Some(dz) = dz.as_deref_mut() {
                 let d_row = &mut dz[row * width..(row + 1) * width];
                 softmax_row(z_row, d_row);

@@ -45,12 +45,7 @@ pub struct LayerInit {
 
 impl Default for LayerInit {
     fn default() -> LayerInit {
-        LayerInit {
-            weight: Init::XavierUniform,
-            bias: Init::Zeros,
-            l1: 0.0,
-            l2: 0.0,
-        }
+        LayerInit { weight: Init::XavierUniform, bias: Init::Zeros, l1: 0.0, l2: 0.0 }
     }
 }
 
@@ -65,9 +60,7 @@ struct Slots {
 
 impl Slots {
     fn output(&self) -> Range<usize> {
-        self.dropout
-            .as_ref()
-            .map_or(self.a.clone(), |(_, h, _)| h.clone())
+        self.dropout.as_ref().map_or(self.a.clone(), |(_, h, _)| h.clone())
     }
 }
 
@@ -75,12 +68,7 @@ impl Mlp {
     /// A network with `input` features and these layers (their `inputs` are
     /// filled in from the chain). Parameters start at zero; call
     /// [`Model::init_params`] to initialise them.
-    pub fn new(
-        name: impl Into<String>,
-        input: usize,
-        layers: Vec<(LayerInfo, LayerInit)>,
-        loss: Loss,
-    ) -> Mlp {
+    pub fn new(name: impl Into<String>, input: usize, layers: Vec<(LayerInfo, LayerInit)>, loss: Loss) -> Mlp {
         let mut tensors = Vec::new();
         let mut ranges = Vec::new();
         let mut offset = 0;
@@ -119,15 +107,7 @@ impl Mlp {
             ranges.push((weight, bias));
             infos.push(layer);
         }
-        Mlp {
-            name: name.into(),
-            input,
-            layers: infos,
-            tensors,
-            ranges,
-            loss,
-            params: vec![0.0; offset],
-        }
+        Mlp { name: name.into(), input, layers: infos, tensors, ranges, loss, params: vec![0.0; offset] }
     }
 
     fn plan(&self, batch: usize, training: bool) -> (Vec<Slots>, [Range<usize>; 2], usize) {
@@ -144,10 +124,8 @@ impl Mlp {
             .map(|(index, layer)| {
                 let n = batch * layer.units;
                 let (z, a) = (take(n), take(n));
-                let dropout = layer
-                    .dropout
-                    .filter(|p| training && index != last && *p > 0.0)
-                    .map(|p| (take(n), take(n), p));
+                let dropout =
+                    layer.dropout.filter(|p| training && index != last && *p > 0.0).map(|p| (take(n), take(n), p));
                 Slots { z, a, dropout }
             })
             .collect();
@@ -172,15 +150,7 @@ impl Mlp {
             let w = &self.params[weight.clone()];
             let b = bias.clone().map(|b| &self.params[b]);
             if index == 0 {
-                dense_forward(
-                    x,
-                    w,
-                    b,
-                    &mut buffer[slot.z.clone()],
-                    batch,
-                    layer.inputs,
-                    layer.units,
-                );
+                dense_forward(x, w, b, &mut buffer[slot.z.clone()], batch, layer.inputs, layer.units);
             } else {
                 let ([input], z) = view(buffer, slot.z.clone(), [slots[index - 1].output()]);
                 dense_forward(input, w, b, z, batch, layer.inputs, layer.units);
@@ -270,70 +240,35 @@ impl Model for Mlp {
         let [mut current, mut next] = gradients;
         let out_len = batch * last.units;
         let Some(grad) = grad else {
-            let ([z, a], _) = view(
-                buffer,
-                current.start..current.start,
-                [last_slot.z.clone(), last_slot.a.clone()],
-            );
-            return self
-                .loss
-                .evaluate(last.activation, z, a, targets, last.units, None);
+            let ([z, a], _) = view(buffer, current.start..current.start, [last_slot.z.clone(), last_slot.a.clone()]);
+            return self.loss.evaluate(last.activation, z, a, targets, last.units, None);
         };
-        let ([z, a], dz) = view(
-            buffer,
-            current.start..current.start + out_len,
-            [last_slot.z.clone(), last_slot.a.clone()],
-        );
-        let value = self
-            .loss
-            .evaluate(last.activation, z, a, targets, last.units, Some(dz));
+        let ([z, a], dz) =
+            view(buffer, current.start..current.start + out_len, [last_slot.z.clone(), last_slot.a.clone()]);
+        let value = self.loss.evaluate(last.activation, z, a, targets, last.units, Some(dz));
         for index in (0..self.layers.len()).rev() {
             let layer = &self.layers[index];
             let (weight, bias) = &self.ranges[index];
             let w = &self.params[weight.clone()];
             let (before, after) = grad.split_at_mut(weight.end);
             let dw = &mut before[weight.clone()];
-            let db = bias
-                .as_ref()
-                .map(|b| &mut after[b.start - weight.end..b.end - weight.end]);
+            let db = bias.as_ref().map(|b| &mut after[b.start - weight.end..b.end - weight.end]);
             let dz_range = current.start..current.start + batch * layer.units;
             if index == 0 {
-                dense_backward(
-                    x,
-                    w,
-                    &buffer[dz_range],
-                    dw,
-                    db,
-                    None,
-                    batch,
-                    layer.inputs,
-                    layer.units,
-                );
+                dense_backward(x, w, &buffer[dz_range], dw, db, None, batch, layer.inputs, layer.units);
                 break;
             }
             let previous = &slots[index - 1];
             let previous_layer = &self.layers[index - 1];
             let dx_range = next.start..next.start + batch * layer.inputs;
             let ([input, dz], dx) = view(buffer, dx_range.clone(), [previous.output(), dz_range]);
-            dense_backward(
-                input,
-                w,
-                dz,
-                dw,
-                db,
-                Some(dx),
-                batch,
-                layer.inputs,
-                layer.units,
-            );
+            dense_backward(input, w, dz, dw, db, Some(dx), batch, layer.inputs, layer.units);
             if let Some((mask, _, p)) = &previous.dropout {
                 let ([m], dx) = view(buffer, dx_range.clone(), [mask.clone()]);
                 apply_dropout(dx, m, 1.0 - p);
             }
             let ([z, a], dx) = view(buffer, dx_range, [previous.z.clone(), previous.a.clone()]);
-            previous_layer
-                .activation
-                .backward(z, a, dx, previous_layer.units);
+            previous_layer.activation.backward(z, a, dx, previous_layer.units);
             core::mem::swap(&mut current, &mut next);
         }
         value

@@ -112,12 +112,7 @@ pub trait Model {
         let tensors = self.tensors().to_vec();
         let params = self.params_mut();
         for tensor in &tensors {
-            tensor.init.fill(
-                &mut params[tensor.range()],
-                tensor.fans.0,
-                tensor.fans.1,
-                &mut rng,
-            );
+            tensor.init.fill(&mut params[tensor.range()], tensor.fans.0, tensor.fans.1, &mut rng);
         }
     }
 }
@@ -147,11 +142,7 @@ impl Default for Workspace {
 impl Workspace {
     /// A workspace whose dropout masks are drawn from `seed`.
     pub fn new(seed: u64) -> Workspace {
-        Workspace {
-            buffer: Vec::new(),
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            masks: MaskSource::Random,
-        }
+        Workspace { buffer: Vec::new(), rng: ChaCha8Rng::seed_from_u64(seed), masks: MaskSource::Random }
     }
 
     /// Re-seeds the dropout random numbers.
@@ -176,13 +167,7 @@ impl Workspace {
         if self.buffer.len() < len {
             self.buffer.resize(len, 0.0);
         }
-        (
-            &mut self.buffer[..len],
-            MaskFiller {
-                rng: &mut self.rng,
-                masks: &self.masks,
-            },
-        )
+        (&mut self.buffer[..len], MaskFiller { rng: &mut self.rng, masks: &self.masks })
     }
 }
 
@@ -230,11 +215,7 @@ impl MaskFiller<'_> {
             }
             MaskSource::Random => {
                 for m in mask.iter_mut() {
-                    *m = if self.rng.random::<f32>() < p {
-                        0.0
-                    } else {
-                        1.0
-                    };
+                    *m = if self.rng.random::<f32>() < p { 0.0 } else { 1.0 };
                 }
             }
         }

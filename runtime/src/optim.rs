@@ -49,15 +49,7 @@ pub struct Sgd {
 impl Sgd {
     /// Plain SGD: `p ← p − lr·g`.
     pub fn new(lr: f64) -> Sgd {
-        Sgd {
-            lr,
-            momentum: 0.0,
-            dampening: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
-            buffer: Vec::new(),
-            steps: 0,
-        }
+        Sgd { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0, buffer: Vec::new(), steps: 0 }
     }
 
     /// Sets the momentum factor.
@@ -177,11 +169,7 @@ impl Adagrad {
 
 impl Optimizer for Adagrad {
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
-        ensure(
-            &mut self.sum,
-            params.len(),
-            self.initial_accumulator_value as f32,
-        );
+        ensure(&mut self.sum, params.len(), self.initial_accumulator_value as f32);
         self.steps += 1;
         let clr = (self.lr / (1.0 + (self.steps - 1) as f64 * self.lr_decay)) as f32;
         let wd = self.weight_decay as f32;
@@ -281,13 +269,8 @@ impl Optimizer for RmsProp {
         if self.momentum > 0.0 {
             ensure(&mut self.buffer, n, 0.0);
         }
-        let (lr, alpha, eps, wd, mu) = (
-            self.lr as f32,
-            self.alpha as f32,
-            self.eps as f32,
-            self.weight_decay as f32,
-            self.momentum as f32,
-        );
+        let (lr, alpha, eps, wd, mu) =
+            (self.lr as f32, self.alpha as f32, self.eps as f32, self.weight_decay as f32, self.momentum as f32);
         for i in 0..n {
             let g = grads[i] + wd * params[i];
             let v = &mut self.square_avg[i];
@@ -364,11 +347,7 @@ impl Adam {
 
     /// AdamW with PyTorch's defaults (weight decay 0.01, decoupled).
     pub fn adamw(lr: f64) -> Adam {
-        Adam {
-            weight_decay: 0.01,
-            decoupled: true,
-            ..Adam::new(lr)
-        }
+        Adam { weight_decay: 0.01, decoupled: true, ..Adam::new(lr) }
     }
 
     /// Sets (β1, β2).
@@ -412,11 +391,7 @@ impl Optimizer for Adam {
         let step_size = (self.lr / bias_correction1) as f32;
         let (beta1, beta2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps as f32);
         let decay = (self.lr * self.weight_decay) as f32;
-        let coupled = if self.decoupled {
-            0.0
-        } else {
-            self.weight_decay as f32
-        };
+        let coupled = if self.decoupled { 0.0 } else { self.weight_decay as f32 };
         for i in 0..n {
             if self.decoupled {
                 params[i] *= 1.0 - decay;
@@ -514,61 +489,21 @@ impl OptimizerConfig {
     /// Builds the optimizer.
     pub fn build(&self) -> Box<dyn Optimizer + Send> {
         match *self {
-            OptimizerConfig::Sgd {
-                lr,
-                momentum,
-                dampening,
-                nesterov,
-                weight_decay,
-            } => Box::new(
-                Sgd::new(lr)
-                    .momentum(momentum)
-                    .dampening(dampening)
-                    .nesterov(nesterov)
-                    .weight_decay(weight_decay),
+            OptimizerConfig::Sgd { lr, momentum, dampening, nesterov, weight_decay } => Box::new(
+                Sgd::new(lr).momentum(momentum).dampening(dampening).nesterov(nesterov).weight_decay(weight_decay),
             ),
-            OptimizerConfig::Adagrad {
-                lr,
-                lr_decay,
-                weight_decay,
-                initial_accumulator_value,
-                eps,
-            } => Box::new(
+            OptimizerConfig::Adagrad { lr, lr_decay, weight_decay, initial_accumulator_value, eps } => Box::new(
                 Adagrad::new(lr)
                     .lr_decay(lr_decay)
                     .weight_decay(weight_decay)
                     .initial_accumulator_value(initial_accumulator_value)
                     .eps(eps),
             ),
-            OptimizerConfig::RmsProp {
-                lr,
-                alpha,
-                eps,
-                weight_decay,
-                momentum,
-                centered,
-            } => Box::new(
-                RmsProp::new(lr)
-                    .alpha(alpha)
-                    .eps(eps)
-                    .weight_decay(weight_decay)
-                    .momentum(momentum)
-                    .centered(centered),
+            OptimizerConfig::RmsProp { lr, alpha, eps, weight_decay, momentum, centered } => Box::new(
+                RmsProp::new(lr).alpha(alpha).eps(eps).weight_decay(weight_decay).momentum(momentum).centered(centered),
             ),
-            OptimizerConfig::Adam {
-                lr,
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                amsgrad,
-                decoupled,
-            } => {
-                let mut adam = Adam::new(lr)
-                    .betas(beta1, beta2)
-                    .eps(eps)
-                    .weight_decay(weight_decay)
-                    .amsgrad(amsgrad);
+            OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled } => {
+                let mut adam = Adam::new(lr).betas(beta1, beta2).eps(eps).weight_decay(weight_decay).amsgrad(amsgrad);
                 adam.decoupled = decoupled;
                 Box::new(adam)
             }
@@ -604,9 +539,7 @@ impl OptimizerConfig {
             OptimizerConfig::Sgd { .. } => "sgd",
             OptimizerConfig::Adagrad { .. } => "adagrad",
             OptimizerConfig::RmsProp { .. } => "rmsprop",
-            OptimizerConfig::Adam {
-                decoupled: true, ..
-            } => "adamw",
+            OptimizerConfig::Adam { decoupled: true, .. } => "adamw",
             OptimizerConfig::Adam { .. } => "adam",
         }
     }

@@ -57,8 +57,7 @@ pub fn value(tensors: &[TensorInfo], params: &[f32]) -> f32 {
         .iter()
         .map(|tensor| {
             let p = &params[tensor.range()];
-            tensor.l1 * p.iter().map(|v| v.abs()).sum::<f32>()
-                + 0.5 * tensor.l2 * p.iter().map(|v| v * v).sum::<f32>()
+            tensor.l1 * p.iter().map(|v| v.abs()).sum::<f32>() + 0.5 * tensor.l2 * p.iter().map(|v| v * v).sum::<f32>()
         })
         .sum()
 }

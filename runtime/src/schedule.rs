@@ -54,9 +54,7 @@ impl Schedule {
     /// The learning rate after `k` steps from `base`.
     pub fn lr(&self, base: f64, k: usize) -> f64 {
         match self {
-            Schedule::Step { step_size, gamma } => {
-                base * gamma.powi((k / (*step_size).max(1)) as i32)
-            }
+            Schedule::Step { step_size, gamma } => base * gamma.powi((k / (*step_size).max(1)) as i32),
             Schedule::MultiStep { milestones, gamma } => {
                 base * gamma.powi(milestones.iter().filter(|m| **m <= k).count() as i32)
             }
@@ -65,14 +63,9 @@ impl Schedule {
                 let phase = core::f64::consts::PI * k as f64 / (*t_max).max(1) as f64;
                 eta_min + (base - eta_min) * (1.0 + phase.cos()) / 2.0
             }
-            Schedule::Linear {
-                start_factor,
-                end_factor,
-                total_iters,
-            } => {
+            Schedule::Linear { start_factor, end_factor, total_iters } => {
                 let total = (*total_iters).max(1);
-                base * (start_factor
-                    + (end_factor - start_factor) * k.min(total) as f64 / total as f64)
+                base * (start_factor + (end_factor - start_factor) * k.min(total) as f64 / total as f64)
             }
         }
     }
@@ -81,11 +74,7 @@ impl Schedule {
 /// Scales `grads` so their global 2-norm is at most `max_norm` (PyTorch's
 /// `clip_grad_norm_`: coefficient `max_norm/(norm + 1e-6)` clamped to 1); returns the norm before clipping.
 pub fn clip_grad_norm(grads: &mut [f32], max_norm: f64) -> f64 {
-    let total: f64 = grads
-        .iter()
-        .map(|g| f64::from(*g) * f64::from(*g))
-        .sum::<f64>()
-        .sqrt();
+    let total: f64 = grads.iter().map(|g| f64::from(*g) * f64::from(*g)).sum::<f64>().sqrt();
     let coefficient = (max_norm / (total + 1e-6)).min(1.0) as f32;
     for g in grads.iter_mut() {
         *g *= coefficient;

@@ -130,16 +130,10 @@ impl History {
         let mut out = String::from("epoch,loss,val_loss,val_accuracy,lr\n");
         for record in &self.epochs {
             let (val_loss, val_accuracy) = match record.validation {
-                Some(m) => (
-                    m.loss.to_string(),
-                    m.accuracy.map_or(String::new(), |a| a.to_string()),
-                ),
+                Some(m) => (m.loss.to_string(), m.accuracy.map_or(String::new(), |a| a.to_string())),
                 None => (String::new(), String::new()),
             };
-            out.push_str(&format!(
-                "{},{},{val_loss},{val_accuracy},{}\n",
-                record.epoch, record.loss, record.lr
-            ));
+            out.push_str(&format!("{},{},{val_loss},{val_accuracy},{}\n", record.epoch, record.loss, record.lr));
         }
         out
     }
@@ -170,12 +164,7 @@ impl Trainer {
     }
 
     /// Trains `model` on `train`, evaluating `validation` after every epoch.
-    pub fn fit(
-        &self,
-        model: &mut dyn Model,
-        train: &Dataset,
-        validation: Option<&Dataset>,
-    ) -> Result<History, Error> {
+    pub fn fit(&self, model: &mut dyn Model, train: &Dataset, validation: Option<&Dataset>) -> Result<History, Error> {
         self.fit_with(model, train, validation, |_| ControlFlow::Continue(()))
     }
 
@@ -212,16 +201,10 @@ impl Trainer {
         let progress = progress_bar(config.progress, config.epochs);
         let full_in_order = batch_size == train.len() && !config.shuffle;
         for epoch in 1..=config.epochs {
-            let lr = config
-                .schedule
-                .as_ref()
-                .map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
+            let lr = config.schedule.as_ref().map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
             optimizer.set_lr(lr);
-            let order = if full_in_order {
-                Vec::new()
-            } else {
-                epoch_order(train.len(), config.shuffle.then_some(&mut rng))
-            };
+            let order =
+                if full_in_order { Vec::new() } else { epoch_order(train.len(), config.shuffle.then_some(&mut rng)) };
             let mut total = 0.0f64;
             let mut seen = 0usize;
             let last_good = model.params().to_vec();
@@ -241,19 +224,12 @@ impl Trainer {
                 };
                 let loss = model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true);
                 let penalty = crate::penalty::apply(&tensors, model.params(), &mut grad);
-                let diverged = |what: String| Error::NonFinite {
-                    epoch,
-                    batch: batch_index,
-                    what,
-                };
+                let diverged = |what: String| Error::NonFinite { epoch, batch: batch_index, what };
                 if !loss.is_finite() {
                     model.params_mut().copy_from_slice(&last_good);
                     return Err(diverged("the loss".into()));
                 }
-                if let Some(tensor) = tensors
-                    .iter()
-                    .find(|t| grad[t.range()].iter().any(|g| !g.is_finite()))
-                {
+                if let Some(tensor) = tensors.iter().find(|t| grad[t.range()].iter().any(|g| !g.is_finite())) {
                     model.params_mut().copy_from_slice(&last_good);
                     return Err(diverged(format!("the gradient of `{}`", tensor.name)));
                 }
@@ -264,9 +240,7 @@ impl Trainer {
                     clip_grad_value(&mut grad, clip);
                 }
                 optimizer.step(model.params_mut(), &grad);
-                if let Some(tensor) = tensors
-                    .iter()
-                    .find(|t| model.params()[t.range()].iter().any(|p| !p.is_finite()))
+                if let Some(tensor) = tensors.iter().find(|t| model.params()[t.range()].iter().any(|p| !p.is_finite()))
                 {
                     let name = tensor.name.to_string();
                     model.params_mut().copy_from_slice(&last_good);
@@ -276,12 +250,7 @@ impl Trainer {
                 seen += end - start;
             }
             let validation_metrics = validation.map(|v| evaluate(model, v, &mut workspace));
-            let record = EpochRecord {
-                epoch,
-                loss: total / seen.max(1) as f64,
-                validation: validation_metrics,
-                lr,
-            };
+            let record = EpochRecord { epoch, loss: total / seen.max(1) as f64, validation: validation_metrics, lr };
             history.epochs.push(record);
             if let Some(bar) = &progress {
                 bar.set_position(epoch as u64);
@@ -299,9 +268,7 @@ impl Trainer {
                     (true, Some(m)) => m.loss,
                     _ => record.loss,
                 };
-                let improved = best
-                    .as_ref()
-                    .is_none_or(|(value, ..)| monitored < value - stopping.min_delta);
+                let improved = best.as_ref().is_none_or(|(value, ..)| monitored < value - stopping.min_delta);
                 if improved {
                     best = Some((monitored, epoch, model.params().to_vec()));
                     since_best = 0;
@@ -335,9 +302,7 @@ fn progress_bar(enabled: bool, epochs: usize) -> Option<indicatif::ProgressBar> 
         return None;
     }
     let bar = indicatif::ProgressBar::new(epochs as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "epoch {pos}/{len} {bar:30} {msg} [{elapsed}<{eta}]",
-    ) {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}<{eta}]") {
         bar.set_style(style);
     }
     Some(bar)
@@ -387,28 +352,15 @@ pub fn predict(model: &dyn Model, x: &[f32], workspace: &mut Workspace) -> Vec<f
 /// 1 if above the threshold (0.5 for probabilities, 0 for logits).
 pub fn classes(loss: Loss, outputs: &[f32], width: usize) -> Vec<usize> {
     if width == 1 {
-        let threshold = if loss == Loss::BinaryCrossEntropyWithLogits {
-            0.0
-        } else {
-            0.5
-        };
-        return outputs
-            .iter()
-            .map(|o| usize::from(*o > threshold))
-            .collect();
+        let threshold = if loss == Loss::BinaryCrossEntropyWithLogits { 0.0 } else { 0.5 };
+        return outputs.iter().map(|o| usize::from(*o > threshold)).collect();
     }
     outputs
         .chunks_exact(width)
         .map(|row| {
             row.iter()
                 .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (i, v)| {
-                    if *v > best.1 {
-                        (i, *v)
-                    } else {
-                        best
-                    }
-                })
+                .fold((0, f32::NEG_INFINITY), |best, (i, v)| if *v > best.1 { (i, *v) } else { best })
                 .0
         })
         .collect()
@@ -424,14 +376,9 @@ pub fn evaluate(model: &dyn Model, data: &Dataset, workspace: &mut Workspace) ->
     let mut loss = 0.0f64;
     const CHUNK: usize = 1024;
     let input = model.input_size().max(1);
-    for (x_chunk, y_chunk) in data
-        .x
-        .chunks(CHUNK * input)
-        .zip(data.y.chunks(CHUNK * data.target_width.max(1)))
-    {
+    for (x_chunk, y_chunk) in data.x.chunks(CHUNK * input).zip(data.y.chunks(CHUNK * data.target_width.max(1))) {
         let rows = if is_sum { 1 } else { x_chunk.len() / input };
-        loss +=
-            f64::from(model.loss_and_grad(x_chunk, y_chunk, None, workspace, false)) * rows as f64;
+        loss += f64::from(model.loss_and_grad(x_chunk, y_chunk, None, workspace, false)) * rows as f64;
     }
     if !is_sum {
         loss /= data.len().max(1) as f64;
@@ -439,35 +386,17 @@ pub fn evaluate(model: &dyn Model, data: &Dataset, workspace: &mut Workspace) ->
     if loss_kind.is_classification() {
         let predicted = classes(loss_kind, &outputs, width);
         let correct = if data.target_width == 1 && width > 1 {
-            predicted
-                .iter()
-                .zip(&data.y)
-                .filter(|(p, y)| **p as f32 == **y)
-                .count()
+            predicted.iter().zip(&data.y).filter(|(p, y)| **p as f32 == **y).count()
         } else if width > 1 {
             let truth = classes(Loss::CrossEntropy, &data.y, width);
             predicted.iter().zip(&truth).filter(|(p, t)| p == t).count()
         } else {
-            predicted
-                .iter()
-                .zip(&data.y)
-                .filter(|(p, y)| (**p as f32 - **y).abs() < 0.5)
-                .count()
+            predicted.iter().zip(&data.y).filter(|(p, y)| (**p as f32 - **y).abs() < 0.5).count()
         };
-        Metrics {
-            loss,
-            accuracy: Some(correct as f64 / data.len().max(1) as f64),
-            r2: None,
-            mse: None,
-        }
+        Metrics { loss, accuracy: Some(correct as f64 / data.len().max(1) as f64), r2: None, mse: None }
     } else {
         let (r2, mse) = r2_and_mse(&outputs, &data.y, width);
-        Metrics {
-            loss,
-            accuracy: None,
-            r2: Some(r2),
-            mse: Some(mse),
-        }
+        Metrics { loss, accuracy: None, r2: Some(r2), mse: Some(mse) }
     }
 }
 
@@ -482,17 +411,10 @@ pub fn r2_and_mse(predicted: &[f32], truth: &[f32], width: usize) -> (f64, f64) 
         let mean = values.clone().sum::<f64>() / rows.max(1) as f64;
         let total: f64 = values.map(|v| (v - mean).powi(2)).sum();
         let residual: f64 = (0..rows)
-            .map(|r| {
-                (f64::from(truth[r * width + column]) - f64::from(predicted[r * width + column]))
-                    .powi(2)
-            })
+            .map(|r| (f64::from(truth[r * width + column]) - f64::from(predicted[r * width + column])).powi(2))
             .sum();
         squared += residual;
-        r2_sum += if total > 0.0 {
-            1.0 - residual / total
-        } else {
-            0.0
-        };
+        r2_sum += if total > 0.0 { 1.0 - residual / total } else { 0.0 };
     }
     (r2_sum / width as f64, squared / truth.len().max(1) as f64)
 }

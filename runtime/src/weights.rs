@@ -15,18 +15,12 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
     let directory = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "weights".into());
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "weights".into());
     let temporary = directory.join(format!(".{file_name}.tmp{}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temporary)?;
@@ -45,20 +39,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// The bytes of a safetensors file holding `params` laid out as `tensors`.
-pub fn to_safetensors(
-    network: &str,
-    tensors: &[TensorInfo],
-    params: &[f32],
-) -> Result<Vec<u8>, Error> {
-    let bytes: Vec<Vec<u8>> = tensors
-        .iter()
-        .map(|t| {
-            params[t.range()]
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect()
-        })
-        .collect();
+pub fn to_safetensors(network: &str, tensors: &[TensorInfo], params: &[f32]) -> Result<Vec<u8>, Error> {
+    let bytes: Vec<Vec<u8>> =
+        tensors.iter().map(|t| params[t.range()].iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
     let views = tensors
         .iter()
         .zip(&bytes)
@@ -77,26 +60,17 @@ pub fn to_safetensors(
 
 /// Reads the parameters of a network laid out as `tensors` from safetensors bytes,
 /// listing every missing, extra, mis-shaped or mis-typed tensor.
-pub fn from_safetensors(
-    bytes: &[u8],
-    tensors: &[TensorInfo],
-    param_count: usize,
-) -> Result<Vec<f32>, Error> {
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| Error::Weights(format!("not a valid safetensors file ({e})")))?;
+pub fn from_safetensors(bytes: &[u8], tensors: &[TensorInfo], param_count: usize) -> Result<Vec<f32>, Error> {
+    let file =
+        SafeTensors::deserialize(bytes).map_err(|e| Error::Weights(format!("not a valid safetensors file ({e})")))?;
     let mut problems = Vec::new();
     let mut params = vec![0.0f32; param_count];
     for tensor in tensors {
         match file.tensor(&tensor.name) {
-            Err(_) => problems.push(format!(
-                "missing tensor `{}` of shape {:?}",
-                tensor.name, tensor.shape
-            )),
-            Ok(view) if view.dtype() != Dtype::F32 => problems.push(format!(
-                "tensor `{}` has dtype {:?}, expected F32",
-                tensor.name,
-                view.dtype()
-            )),
+            Err(_) => problems.push(format!("missing tensor `{}` of shape {:?}", tensor.name, tensor.shape)),
+            Ok(view) if view.dtype() != Dtype::F32 => {
+                problems.push(format!("tensor `{}` has dtype {:?}, expected F32", tensor.name, view.dtype()))
+            }
             Ok(view) if view.shape() != &tensor.shape[..] => problems.push(format!(
                 "tensor `{}` has shape {:?}, expected {:?}",
                 tensor.name,
@@ -104,10 +78,7 @@ pub fn from_safetensors(
                 tensor.shape
             )),
             Ok(view) => {
-                for (p, chunk) in params[tensor.range()]
-                    .iter_mut()
-                    .zip(view.data().chunks_exact(4))
-                {
+                for (p, chunk) in params[tensor.range()].iter_mut().zip(view.data().chunks_exact(4)) {
                     *p = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
                 }
             }
@@ -122,19 +93,10 @@ pub fn from_safetensors(
     extra.sort();
     problems.extend(extra);
     if !problems.is_empty() {
-        return Err(Error::Weights(format!(
-            "the file does not match the network: {}",
-            problems.join("; ")
-        )));
+        return Err(Error::Weights(format!("the file does not match the network: {}", problems.join("; "))));
     }
-    if let Some(tensor) = tensors
-        .iter()
-        .find(|t| params[t.range()].iter().any(|v| !v.is_finite()))
-    {
-        return Err(Error::Weights(format!(
-            "tensor `{}` holds NaN or infinity",
-            tensor.name
-        )));
+    if let Some(tensor) = tensors.iter().find(|t| params[t.range()].iter().any(|v| !v.is_finite())) {
+        return Err(Error::Weights(format!("tensor `{}` holds NaN or infinity", tensor.name)));
     }
     Ok(params)
 }
@@ -148,16 +110,9 @@ pub fn save(model: &dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
 /// Loads safetensors parameters into `model`; on any mismatch the model is unchanged.
 pub fn load(model: &mut dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let params = from_safetensors(&bytes, model.tensors(), model.param_count()).map_err(|e| {
-        Error::Weights(format!(
-            "{}: {}",
-            path.display(),
-            e.to_string().trim_start_matches("weights: ")
-        ))
+        Error::Weights(format!("{}: {}", path.display(), e.to_string().trim_start_matches("weights: ")))
     })?;
     model.params_mut().copy_from_slice(&params);
     Ok(())
@@ -188,19 +143,10 @@ impl Weights {
             .tensors()
             .iter()
             .map(|t| {
-                (
-                    t.name.to_string(),
-                    TensorData {
-                        shape: t.shape.to_vec(),
-                        values: model.params()[t.range()].to_vec(),
-                    },
-                )
+                (t.name.to_string(), TensorData { shape: t.shape.to_vec(), values: model.params()[t.range()].to_vec() })
             })
             .collect();
-        Weights {
-            network: model.name().to_string(),
-            tensors,
-        }
+        Weights { network: model.name().to_string(), tensors }
     }
 
     /// Copies these weights into `model`, checking every name and shape first.
@@ -209,14 +155,8 @@ impl Weights {
         for tensor in model.tensors() {
             match self.tensors.get(tensor.name.as_ref()) {
                 None => problems.push(format!("missing tensor `{}`", tensor.name)),
-                Some(data)
-                    if data.shape != tensor.shape.as_ref() || data.values.len() != tensor.len() =>
-                {
-                    problems.push(format!(
-                        "tensor `{}` has shape {:?}, expected {:?}",
-                        tensor.name, data.shape, tensor.shape
-                    ))
-                }
+                Some(data) if data.shape != tensor.shape.as_ref() || data.values.len() != tensor.len() => problems
+                    .push(format!("tensor `{}` has shape {:?}, expected {:?}", tensor.name, data.shape, tensor.shape)),
                 Some(_) => {}
             }
         }

@@ -16,17 +16,10 @@ fn activations_match_the_reference() {
     let x = flat32(&data["x"]);
     let mut cases = 0;
     for (key, case) in data["elementwise"].as_object().expect("elementwise") {
-        let activation = kit::activation(
-            case["function"].as_str().expect("function"),
-            case.get("params"),
-        );
+        let activation = kit::activation(case["function"].as_str().expect("function"), case.get("params"));
         let y: Vec<f32> = x.iter().map(|v| activation.apply(*v)).collect();
         assert_close(&format!("{key}.y"), &y, &flat(&case["y"]), F32);
-        let dy: Vec<f32> = x
-            .iter()
-            .zip(&y)
-            .map(|(x, y)| activation.derivative(*x, *y))
-            .collect();
+        let dy: Vec<f32> = x.iter().zip(&y).map(|(x, y)| activation.derivative(*x, *y)).collect();
         assert_close(&format!("{key}.dy_dx"), &dy, &flat(&case["dy_dx"]), F32);
         cases += 1;
     }
@@ -74,12 +67,7 @@ fn losses_match_the_reference() {
             let target = flat32(&case["target"]);
             let mut grad = vec![0.0; input.len()];
             let value = loss.evaluate(activation, &input, &input, &target, width, Some(&mut grad));
-            assert_close(
-                &format!("{name}.value"),
-                &[value],
-                &[case["value"].as_f64().expect("value")],
-                F32,
-            );
+            assert_close(&format!("{name}.value"), &[value], &[case["value"].as_f64().expect("value")], F32);
             assert_close(&format!("{name}.grad"), &grad, &flat(&case["grad"]), F32);
             cases += 1;
         }
@@ -90,10 +78,7 @@ fn losses_match_the_reference() {
 #[test]
 fn networks_match_forward_loss_and_gradients() {
     let files = kit::files("networks");
-    assert!(
-        !files.is_empty(),
-        "no networks in the conformance directory"
-    );
+    assert!(!files.is_empty(), "no networks in the conformance directory");
     for path in files {
         let network = kit::json_at(&path);
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -103,38 +88,20 @@ fn networks_match_forward_loss_and_gradients() {
             let p = case["p_drop"].as_f64().expect("p_drop") as f32;
             let mlp = kit::mlp(&network, Some(p));
             let mut workspace = Workspace::default();
-            let masks: Vec<Vec<f32>> = (1..mlp.layers().len())
-                .map(|l| flat32(&case["masks"][format!("mask{l}")]))
-                .collect();
+            let masks: Vec<Vec<f32>> =
+                (1..mlp.layers().len()).map(|l| flat32(&case["masks"][format!("mask{l}")])).collect();
             workspace.set_fixed_masks(masks);
-            check_pass(
-                &format!("{name}.dropout_case"),
-                &mlp,
-                &network,
-                case,
-                workspace,
-            );
+            check_pass(&format!("{name}.dropout_case"), &mlp, &network, case, workspace);
         }
     }
 }
 
-fn check_pass(
-    name: &str,
-    mlp: &nnspec::Mlp,
-    network: &Value,
-    reference: &Value,
-    mut workspace: Workspace,
-) {
+fn check_pass(name: &str, mlp: &nnspec::Mlp, network: &Value, reference: &Value, mut workspace: Workspace) {
     let x = flat32(&network["batch"]["X"]);
     let y = kit::targets(&network["batch"]);
     let mut grad = vec![0.0; mlp.param_count()];
     let loss = mlp.loss_and_grad(&x, &y, Some(&mut grad), &mut workspace, true);
-    assert_close(
-        &format!("{name}.loss"),
-        &[loss],
-        &[reference["loss_value"].as_f64().unwrap()],
-        F32,
-    );
+    assert_close(&format!("{name}.loss"), &[loss], &[reference["loss_value"].as_f64().unwrap()], F32);
     let expected = kit::params_in_order(network, &reference["grads"]);
     let expected: Vec<f64> = expected.iter().map(|v| f64::from(*v)).collect();
     // Gradients are compared at full f64 precision of the reference.
@@ -191,11 +158,7 @@ fn build_optimizer(run: &Value, weight_decay_override: Option<f64>) -> Box<dyn O
         ),
         kind @ ("Adam" | "AdamW") => {
             let betas = flat(&h["betas"]);
-            let base = if kind == "AdamW" {
-                Adam::adamw(lr)
-            } else {
-                Adam::new(lr)
-            };
+            let base = if kind == "AdamW" { Adam::adamw(lr) } else { Adam::new(lr) };
             Box::new(
                 base.betas(betas[0], betas[1])
                     .eps(get("eps", 1e-8))
@@ -214,10 +177,7 @@ struct Regularization {
     ranges: Vec<std::ops::Range<usize>>,
 }
 
-fn regularization(
-    run: &Value,
-    ranges_of: impl Fn(&str) -> std::ops::Range<usize>,
-) -> Option<Regularization> {
+fn regularization(run: &Value, ranges_of: impl Fn(&str) -> std::ops::Range<usize>) -> Option<Regularization> {
     let r = run.get("regularization").filter(|r| !r.is_null())?;
     Some(Regularization {
         l1: r["kind"].as_str() == Some("l1_penalty"),
@@ -251,39 +211,22 @@ impl Regularization {
 #[test]
 fn optimizer_trajectories_on_networks_match() {
     let mut runs = 0;
-    for path in kit::files("optimizers")
-        .into_iter()
-        .filter(|p| !p.ends_with("isolated.json"))
-    {
+    for path in kit::files("optimizers").into_iter().filter(|p| !p.ends_with("isolated.json")) {
         let file = kit::json_at(&path);
         let network = kit::json(format!(
             "networks/{}",
-            file["network_file"]
-                .as_str()
-                .expect("network_file")
-                .rsplit('/')
-                .next()
-                .unwrap()
+            file["network_file"].as_str().expect("network_file").rsplit('/').next().unwrap()
         ));
         let x = flat32(&network["batch"]["X"]);
         let y = kit::targets(&network["batch"]);
-        let order: Vec<String> = file["param_order"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect();
+        let order: Vec<String> =
+            file["param_order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
         for run in file["runs"].as_array().expect("runs") {
-            let id = format!(
-                "{}:{}",
-                path.file_stem().unwrap().to_string_lossy(),
-                run["id"].as_str().unwrap()
-            );
+            let id = format!("{}:{}", path.file_stem().unwrap().to_string_lossy(), run["id"].as_str().unwrap());
             let mut mlp = kit::mlp(&network, None);
             let offsets = tensor_ranges(&network, &order);
-            let regularization = regularization(run, |name| {
-                offsets[order.iter().position(|n| n == name).unwrap()].clone()
-            });
+            let regularization =
+                regularization(run, |name| offsets[order.iter().position(|n| n == name).unwrap()].clone());
             // L2 runs express weight decay through the penalty on `applies_to`.
             let l2_override = regularization.as_ref().filter(|r| !r.l1).map(|_| 0.0);
             let mut optimizer = build_optimizer(run, l2_override);
@@ -300,38 +243,17 @@ fn optimizer_trajectories_on_networks_match() {
                 );
                 if let Some(r) = &regularization {
                     let penalty = r.apply(mlp.params(), &mut grad);
-                    if let Some(expected) = run
-                        .get("penalty_before")
-                        .and_then(|p| p.get(step))
-                        .and_then(Value::as_f64)
+                    if let Some(expected) = run.get("penalty_before").and_then(|p| p.get(step)).and_then(Value::as_f64)
                     {
-                        assert_close(
-                            &format!("{id}.penalty_before[{step}]"),
-                            &[penalty],
-                            &[expected],
-                            F32_TRAJECTORY,
-                        );
+                        assert_close(&format!("{id}.penalty_before[{step}]"), &[penalty], &[expected], F32_TRAJECTORY);
                     }
                 }
                 optimizer.step(mlp.params_mut(), &grad);
-                let expected: Vec<f64> = order
-                    .iter()
-                    .flat_map(|n| flat(&run["params_after"][step][n]))
-                    .collect();
-                assert_close(
-                    &format!("{id}.params_after[{step}]"),
-                    mlp.params(),
-                    &expected,
-                    F32_TRAJECTORY,
-                );
+                let expected: Vec<f64> = order.iter().flat_map(|n| flat(&run["params_after"][step][n])).collect();
+                assert_close(&format!("{id}.params_after[{step}]"), mlp.params(), &expected, F32_TRAJECTORY);
             }
             let loss = mlp.loss_and_grad(&x, &y, None, &mut workspace, false);
-            assert_close(
-                &format!("{id}.loss_final"),
-                &[loss],
-                &[run["loss_final"].as_f64().unwrap()],
-                F32_TRAJECTORY,
-            );
+            assert_close(&format!("{id}.loss_final"), &[loss], &[run["loss_final"].as_f64().unwrap()], F32_TRAJECTORY);
             runs += 1;
         }
     }
@@ -354,12 +276,7 @@ fn tensor_ranges(network: &Value, order: &[String]) -> Vec<std::ops::Range<usize
 fn isolated_optimizer_runs_match() {
     let file = kit::json("optimizers/isolated.json");
     let p0 = flat32(&file["p0"]);
-    let grads: Vec<Vec<f32>> = file["grads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(flat32)
-        .collect();
+    let grads: Vec<Vec<f32>> = file["grads"].as_array().unwrap().iter().map(flat32).collect();
     let runs = file["runs"].as_array().expect("runs");
     assert!(!runs.is_empty());
     for run in runs {
@@ -374,12 +291,7 @@ fn isolated_optimizer_runs_match() {
                 r.apply(&params, &mut g);
             }
             optimizer.step(&mut params, &g);
-            assert_close(
-                &format!("isolated.{id}.params_after[{step}]"),
-                &params,
-                &flat(expected),
-                F32_TRAJECTORY,
-            );
+            assert_close(&format!("isolated.{id}.params_after[{step}]"), &params, &flat(expected), F32_TRAJECTORY);
         }
     }
 }
@@ -393,26 +305,13 @@ fn schedules_and_clipping_match() {
         let count = |key: &str| p[key].as_u64().unwrap() as usize;
         let real = |key: &str| p[key].as_f64().unwrap();
         let schedule = match run["scheduler"].as_str().unwrap() {
-            "StepLR" => Schedule::Step {
-                step_size: count("step_size"),
-                gamma: real("gamma"),
-            },
+            "StepLR" => Schedule::Step { step_size: count("step_size"), gamma: real("gamma") },
             "MultiStepLR" => Schedule::MultiStep {
-                milestones: p["milestones"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|m| m.as_u64().unwrap() as usize)
-                    .collect(),
+                milestones: p["milestones"].as_array().unwrap().iter().map(|m| m.as_u64().unwrap() as usize).collect(),
                 gamma: real("gamma"),
             },
-            "ExponentialLR" => Schedule::Exponential {
-                gamma: real("gamma"),
-            },
-            "CosineAnnealingLR" => Schedule::Cosine {
-                t_max: count("T_max"),
-                eta_min: real("eta_min"),
-            },
+            "ExponentialLR" => Schedule::Exponential { gamma: real("gamma") },
+            "CosineAnnealingLR" => Schedule::Cosine { t_max: count("T_max"), eta_min: real("eta_min") },
             "LinearLR" => Schedule::Linear {
                 start_factor: real("start_factor"),
                 end_factor: real("end_factor"),
@@ -432,32 +331,17 @@ fn schedules_and_clipping_match() {
     }
     for case in file["grad_clipping"]["cases"].as_array().expect("cases") {
         let id = case["id"].as_str().unwrap();
-        let tensors: Vec<Vec<f32>> = case["grads"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(flat32)
-            .collect();
+        let tensors: Vec<Vec<f32>> = case["grads"].as_array().unwrap().iter().map(flat32).collect();
         let mut all: Vec<f32> = tensors.concat();
         match case["function"].as_str().unwrap() {
             "clip_grad_norm_" => {
                 let norm = clip_grad_norm(&mut all, case["max_norm"].as_f64().unwrap());
-                assert_close(
-                    &format!("{id}.total_norm"),
-                    &[norm as f32],
-                    &[case["total_norm"].as_f64().unwrap()],
-                    F32,
-                );
+                assert_close(&format!("{id}.total_norm"), &[norm as f32], &[case["total_norm"].as_f64().unwrap()], F32);
             }
             "clip_grad_value_" => clip_grad_value(&mut all, case["clip_value"].as_f64().unwrap()),
             other => panic!("unknown clipping function `{other}`"),
         }
-        let expected: Vec<f64> = case["clipped"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(flat)
-            .collect();
+        let expected: Vec<f64> = case["clipped"].as_array().unwrap().iter().flat_map(flat).collect();
         assert_close(&format!("{id}.clipped"), &all, &expected, F32);
     }
 }

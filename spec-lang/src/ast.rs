@@ -176,9 +176,7 @@ impl Value {
     /// A short word for the kind of value, for diagnostics ("expected a number, found a list").
     pub fn describe(&self) -> &'static str {
         match &self.kind {
-            ValueKind::Number {
-                is_integer: true, ..
-            } => "an integer",
+            ValueKind::Number { is_integer: true, .. } => "an integer",
             ValueKind::Number { .. } => "a number",
             ValueKind::String(_) => "a string",
             ValueKind::Path(_) => "a name",

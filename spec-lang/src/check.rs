@@ -8,6 +8,13 @@ use crate::diagnostic::{closest_name, Code, Diagnostics, Span};
 use crate::ir::*;
 use std::collections::HashMap;
 
+fn usual_lr(optimizer: &str) -> &'static str {
+    match optimizer {
+        "adam" | "adamw" | "rmsprop" => "1e-4 to 1e-2",
+        _ => "1e-3 to 1",
+    }
+}
+
 /// The largest width of one layer or input.
 pub const MAX_UNITS: usize = 1 << 24;
 /// The largest number of parameters in one network.
@@ -32,10 +39,7 @@ const SCHEDULES: &[&str] = &["step", "multistep", "exponential", "cosine", "line
 
 /// Checks a whole file; returns the IR, or every error found.
 pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
-    let mut checker = Checker {
-        constants: HashMap::new(),
-        diagnostics,
-    };
+    let mut checker = Checker { constants: HashMap::new(), diagnostics };
     for constant in &file.constants {
         if let Some(previous) = checker.constants.get(constant.name.text.as_str()) {
             let previous = previous.name.span;
@@ -48,9 +52,7 @@ pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
                 )
                 .label(previous, "first defined here");
         } else {
-            checker
-                .constants
-                .insert(constant.name.text.as_str(), constant);
+            checker.constants.insert(constant.name.text.as_str(), constant);
         }
         checker.check_meta(&constant.meta, &[]);
     }
@@ -63,11 +65,7 @@ pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
         if let Some(previous) = seen.insert(network.name.text.as_str(), network.name.span) {
             checker
                 .diagnostics
-                .error(
-                    Code::DUPLICATE,
-                    network.name.span,
-                    format!("network `{}` is defined twice", network.name.text),
-                )
+                .error(Code::DUPLICATE, network.name.span, format!("network `{}` is defined twice", network.name.text))
                 .label(previous, "first defined here");
         }
         if let Some(network) = checker.network(network) {
@@ -87,6 +85,10 @@ struct Pending {
     input: Option<(String, Vec<usize>, usize)>,
     layers: Vec<DenseLayer>,
     layer_spans: Vec<Span>,
+    /// True once an `input` statement was seen, even one whose shape was wrong.
+    input_seen: bool,
+    /// True if the network has an `input` statement anywhere.
+    has_input: bool,
     /// The loss statement: `None` inside when its name was not recognised.
     loss: Option<(Option<Loss>, Span)>,
 }
@@ -95,10 +97,13 @@ impl<'a> Checker<'a, '_> {
     fn network(&mut self, network: &'a ast::Network) -> Option<Network> {
         let errors_before = self.error_count();
         let allow = self.check_meta(&network.meta, &[]);
+        let has_input = network.statements.iter().any(|s| s.keyword.text == "input");
         let mut pending = Pending {
             input: None,
             layers: Vec::new(),
             layer_spans: Vec::new(),
+            input_seen: false,
+            has_input,
             loss: None,
         };
         let mut names: HashMap<&str, Span> = HashMap::new();
@@ -108,11 +113,7 @@ impl<'a> Checker<'a, '_> {
                 if statement.keyword.text != "loss" {
                     if let Some(previous) = names.insert(target.text.as_str(), target.span) {
                         self.diagnostics
-                            .error(
-                                Code::DUPLICATE,
-                                target.span,
-                                format!("the name `{}` is used twice", target.text),
-                            )
+                            .error(Code::DUPLICATE, target.span, format!("the name `{}` is used twice", target.text))
                             .label(previous, "first used here")
                             .help("give every input and layer its own name");
                     }
@@ -125,24 +126,16 @@ impl<'a> Checker<'a, '_> {
             [block, rest @ ..] => {
                 for extra in rest {
                     self.diagnostics
-                        .error(
-                            Code::DUPLICATE,
-                            extra.span,
-                            "a network has at most one `train` block",
-                        )
+                        .error(Code::DUPLICATE, extra.span, "a network has at most one `train` block")
                         .label(block.span, "first `train` block");
                 }
                 self.check_meta(&block.meta, &[]);
                 self.train(block)
             }
         };
-        if pending.input.is_none() {
+        if !pending.has_input {
             self.diagnostics
-                .error(
-                    Code::MISSING_INPUT,
-                    network.name.span,
-                    format!("network `{}` has no input", network.name.text),
-                )
+                .error(Code::MISSING_INPUT, network.name.span, format!("network `{}` has no input", network.name.text))
                 .help("start the network with `input x: [FEATURES];`");
         }
         if pending.layers.is_empty() {
@@ -162,7 +155,11 @@ impl<'a> Checker<'a, '_> {
             Some((None, _)) => None,
             None => {
                 self.diagnostics
-                    .error(Code::MISSING_LOSS, network.name.span, format!("network `{}` has no loss", network.name.text))
+                    .error(
+                        Code::MISSING_LOSS,
+                        network.name.span,
+                        format!("network `{}` has no loss", network.name.text),
+                    )
                     .help("end the network with a loss, e.g. `loss mse;` or `loss softmax_cross_entropy;`");
                 None
             }
@@ -230,11 +227,7 @@ impl<'a> Checker<'a, '_> {
         let keyword = statement.keyword.text.as_str();
         if pending.loss.is_some() && keyword != "loss" && STATEMENTS.contains(&keyword) {
             self.diagnostics
-                .error(
-                    Code::MISPLACED,
-                    statement.keyword.span,
-                    format!("`{keyword}` after the loss"),
-                )
+                .error(Code::MISPLACED, statement.keyword.span, format!("`{keyword}` after the loss"))
                 .help("the loss is the last statement of a network");
         }
         match keyword {
@@ -250,9 +243,7 @@ impl<'a> Checker<'a, '_> {
                 );
                 match closest_name(other, STATEMENTS.iter().copied().chain(["train"])) {
                     Some(close) => error.help(format!("did you mean `{close}`?")),
-                    None => error.help(
-                        "a network holds `input`, `dense`, `dropout`, `loss` and `train { … }`",
-                    ),
+                    None => error.help("a network holds `input`, `dense`, `dropout`, `loss` and `train { … }`"),
                 };
             }
         }
@@ -265,10 +256,7 @@ impl<'a> Checker<'a, '_> {
                 .error(
                     Code::EXTRA_ARGUMENT,
                     span,
-                    format!(
-                        "`{}` takes no parenthesised arguments",
-                        statement.keyword.text
-                    ),
+                    format!("`{}` takes no parenthesised arguments", statement.keyword.text),
                 )
                 .help("write options as `key = value` after the name");
         }
@@ -280,10 +268,7 @@ impl<'a> Checker<'a, '_> {
                 .error(
                     Code::UNKNOWN_KEY,
                     option.key.span,
-                    format!(
-                        "`{}` takes no option `{}`",
-                        statement.keyword.text, option.key.text
-                    ),
+                    format!("`{}` takes no option `{}`", statement.keyword.text, option.key.text),
                 )
                 .help(help.to_string());
         }
@@ -292,36 +277,22 @@ impl<'a> Checker<'a, '_> {
     fn input(&mut self, statement: &Statement, index: usize, pending: &mut Pending) {
         self.no_args(statement);
         self.no_options(statement, "write `input x: [FEATURES];`");
-        if let Some((name, ..)) = &pending.input {
+        if pending.input_seen {
             self.diagnostics
-                .error(
-                    Code::MISSING_INPUT,
-                    statement.keyword.span,
-                    "a network has exactly one input",
-                )
-                .help(format!("the input is already `{name}`"));
+                .error(Code::MISSING_INPUT, statement.keyword.span, "a network has exactly one input")
+                .help("merge the inputs into one `input x: [FEATURES];`");
             return;
         }
+        pending.input_seen = true;
         if index != 0 {
             self.diagnostics
-                .error(
-                    Code::MISSING_INPUT,
-                    statement.keyword.span,
-                    "`input` must be the first statement",
-                )
+                .error(Code::MISSING_INPUT, statement.keyword.span, "`input` must be the first statement")
                 .help("move the input above the layers");
         }
-        let name = statement
-            .target
-            .as_ref()
-            .map_or_else(|| "input".to_string(), |t| t.text.clone());
+        let name = statement.target.as_ref().map_or_else(|| "input".to_string(), |t| t.text.clone());
         let Some(value) = &statement.value else {
             self.diagnostics
-                .error(
-                    Code::MISSING_ARGUMENT,
-                    statement.span,
-                    "the input needs a shape",
-                )
+                .error(Code::MISSING_ARGUMENT, statement.span, "the input needs a shape")
                 .help(format!("write `input {name}: [FEATURES];`"));
             return;
         };
@@ -330,9 +301,7 @@ impl<'a> Checker<'a, '_> {
             _ => vec![value],
         };
         if dims.is_empty() {
-            self.diagnostics
-                .error(Code::BAD_SIZE, value.span, "the input shape is empty")
-                .help("write `[FEATURES]`");
+            self.diagnostics.error(Code::BAD_SIZE, value.span, "the input shape is empty").help("write `[FEATURES]`");
             return;
         }
         let mut shape = Vec::new();
@@ -363,11 +332,7 @@ impl<'a> Checker<'a, '_> {
             Some(target) => target.text.clone(),
             None => {
                 self.diagnostics
-                    .error(
-                        Code::MISSING_ARGUMENT,
-                        statement.keyword.span,
-                        "a dense layer needs a name",
-                    )
+                    .error(Code::MISSING_ARGUMENT, statement.keyword.span, "a dense layer needs a name")
                     .help("write `dense hidden: 16;`");
                 format!("dense{}", pending.layers.len() + 1)
             }
@@ -376,11 +341,7 @@ impl<'a> Checker<'a, '_> {
             Some(value) => self.size(value, "a layer's units"),
             None => {
                 self.diagnostics
-                    .error(
-                        Code::MISSING_ARGUMENT,
-                        statement.span,
-                        format!("layer `{name}` needs a number of units"),
-                    )
+                    .error(Code::MISSING_ARGUMENT, statement.span, format!("layer `{name}` needs a number of units"))
                     .help(format!("write `dense {name}: 16;`"));
                 None
             }
@@ -388,12 +349,7 @@ impl<'a> Checker<'a, '_> {
         let mut layer = DenseLayer {
             name,
             doc: statement.meta.doc.clone(),
-            inputs: pending
-                .layers
-                .last()
-                .map(|l| l.units)
-                .or(pending.input.as_ref().map(|i| i.2))
-                .unwrap_or(0),
+            inputs: pending.layers.last().map(|l| l.units).or(pending.input.as_ref().map(|i| i.2)).unwrap_or(0),
             units: units.unwrap_or(1),
             activation: Activation::Identity,
             bias: true,
@@ -429,13 +385,7 @@ impl<'a> Checker<'a, '_> {
                     }
                 }
                 "l1" | "l2" => {
-                    if let Some(coef) = self.ranged(
-                        &option.value,
-                        0.0,
-                        f64::INFINITY,
-                        true,
-                        "a penalty coefficient",
-                    ) {
+                    if let Some(coef) = self.ranged(&option.value, 0.0, f64::INFINITY, true, "a penalty coefficient") {
                         if option.key.text == "l1" {
                             layer.l1 = coef;
                         } else {
@@ -446,13 +396,9 @@ impl<'a> Checker<'a, '_> {
                 _ => self.unknown_key(&option.key, DENSE_KEYS, "a dense layer"),
             }
         }
-        if pending.input.is_none() && pending.layers.is_empty() {
+        if pending.has_input && !pending.input_seen && pending.layers.is_empty() {
             self.diagnostics
-                .error(
-                    Code::MISSING_INPUT,
-                    statement.keyword.span,
-                    "a layer before the input",
-                )
+                .error(Code::MISSING_INPUT, statement.keyword.span, "a layer before the input")
                 .help("start the network with `input x: [FEATURES];`");
         }
         pending.layers.push(layer);
@@ -471,11 +417,7 @@ impl<'a> Checker<'a, '_> {
         };
         let Some(value) = value else {
             self.diagnostics
-                .error(
-                    Code::MISSING_ARGUMENT,
-                    statement.span,
-                    "dropout needs a probability",
-                )
+                .error(Code::MISSING_ARGUMENT, statement.span, "dropout needs a probability")
                 .help("write `dropout(0.5);` to drop half the units while training");
             return;
         };
@@ -484,20 +426,12 @@ impl<'a> Checker<'a, '_> {
             Some(layer) if layer.dropout.is_none() => layer.dropout = p,
             Some(layer) => {
                 self.diagnostics
-                    .error(
-                        Code::DUPLICATE,
-                        statement.span,
-                        format!("layer `{}` already has a dropout", layer.name),
-                    )
+                    .error(Code::DUPLICATE, statement.span, format!("layer `{}` already has a dropout", layer.name))
                     .help("use one `dropout(p)` per layer");
             }
             None => {
                 self.diagnostics
-                    .error(
-                        Code::MISPLACED,
-                        statement.keyword.span,
-                        "dropout before any dense layer",
-                    )
+                    .error(Code::MISPLACED, statement.keyword.span, "dropout before any dense layer")
                     .help("dropout applies to the output of the dense layer above it");
             }
         }
@@ -508,21 +442,13 @@ impl<'a> Checker<'a, '_> {
         self.no_options(statement, "write `loss mse;`");
         if let Some((_, previous)) = pending.loss {
             self.diagnostics
-                .error(
-                    Code::MISSING_LOSS,
-                    statement.keyword.span,
-                    "a network has exactly one loss",
-                )
+                .error(Code::MISSING_LOSS, statement.keyword.span, "a network has exactly one loss")
                 .label(previous, "first loss here");
             return;
         }
         let Some(target) = &statement.target else {
             self.diagnostics
-                .error(
-                    Code::MISSING_ARGUMENT,
-                    statement.span,
-                    "`loss` needs the name of a loss",
-                )
+                .error(Code::MISSING_ARGUMENT, statement.span, "`loss` needs the name of a loss")
                 .help(format!("the losses are {}", Loss::NAMES.join(", ")));
             return;
         };
@@ -531,17 +457,11 @@ impl<'a> Checker<'a, '_> {
             "sse" => Loss::Sse,
             "sse_half" => Loss::SseHalf,
             "binary_cross_entropy" | "bce" => Loss::BinaryCrossEntropy,
-            "binary_cross_entropy_with_logits" | "bce_with_logits" => {
-                Loss::BinaryCrossEntropyWithLogits
-            }
+            "binary_cross_entropy_with_logits" | "bce_with_logits" => Loss::BinaryCrossEntropyWithLogits,
             "softmax_cross_entropy" => Loss::SoftmaxCrossEntropy,
             "cross_entropy" => Loss::CrossEntropy,
             other => {
-                let error = self.diagnostics.error(
-                    Code::UNKNOWN_LOSS,
-                    target.span,
-                    format!("unknown loss `{other}`"),
-                );
+                let error = self.diagnostics.error(Code::UNKNOWN_LOSS, target.span, format!("unknown loss `{other}`"));
                 match closest_name(other, Loss::NAMES.iter().copied()) {
                     Some(close) => error.help(format!("did you mean `{close}`?")),
                     None => error.help(format!("the losses are {}", Loss::NAMES.join(", "))),
@@ -554,8 +474,7 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn check_loss_fit(&mut self, loss: Loss, loss_span: Span, pending: &Pending) {
-        let (Some(last), Some(&last_span)) = (pending.layers.last(), pending.layer_spans.last())
-        else {
+        let (Some(last), Some(&last_span)) = (pending.layers.last(), pending.layer_spans.last()) else {
             return;
         };
         let activation = last.activation;
@@ -595,7 +514,10 @@ impl<'a> Checker<'a, '_> {
                 "remove the output layer's activation".to_string(),
             )),
             (Loss::BinaryCrossEntropy, a) if !matches!(a, Activation::Sigmoid | Activation::Softmax) => Some((
-                format!("`binary_cross_entropy` takes probabilities in (0, 1), but `{}` outputs can leave that range", a.name()),
+                format!(
+                    "`binary_cross_entropy` takes probabilities in (0, 1), but `{}` outputs can leave that range",
+                    a.name()
+                ),
                 "use `activation = sigmoid` on the output layer, or `loss binary_cross_entropy_with_logits;`"
                     .to_string(),
             )),
@@ -609,12 +531,7 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    fn layout(
-        &mut self,
-        layers: &mut [DenseLayer],
-        input: usize,
-        span: Span,
-    ) -> Option<(Vec<Tensor>, usize)> {
+    fn layout(&mut self, layers: &mut [DenseLayer], input: usize, span: Span) -> Option<(Vec<Tensor>, usize)> {
         let mut tensors = Vec::new();
         let mut offset: usize = 0;
         let mut inputs = input;
@@ -622,9 +539,7 @@ impl<'a> Checker<'a, '_> {
             layer.inputs = inputs;
             inputs = layer.units;
             let weights = layer.inputs.checked_mul(layer.units);
-            let total = weights
-                .and_then(|w| offset.checked_add(w))
-                .and_then(|t| t.checked_add(layer.units));
+            let total = weights.and_then(|w| offset.checked_add(w)).and_then(|t| t.checked_add(layer.units));
             if total.is_none_or(|t| t > MAX_PARAMS) {
                 self.diagnostics
                     .error(Code::BAD_SIZE, span, "the network has too many parameters")
@@ -670,9 +585,7 @@ impl<'a> Checker<'a, '_> {
                     }
                 }
                 "batch" => match &value.kind {
-                    ValueKind::Path(ident) if ident.text == "full" => {
-                        config.batch = BatchSize::Full
-                    }
+                    ValueKind::Path(ident) if ident.text == "full" => config.batch = BatchSize::Full,
                     _ => {
                         if let Some(size) = self.size(value, "a batch size") {
                             config.batch = BatchSize::Size(size);
@@ -691,16 +604,12 @@ impl<'a> Checker<'a, '_> {
                 }
                 "samples" => config.samples = self.count(value, "a number of samples", 1),
                 "schedule" => config.schedule = self.schedule(value),
-                "clip_grad_norm" => {
-                    config.clip_grad_norm = self.ranged(value, 0.0, f64::INFINITY, false, "a norm")
-                }
+                "clip_grad_norm" => config.clip_grad_norm = self.ranged(value, 0.0, f64::INFINITY, false, "a norm"),
                 "clip_grad_value" => {
-                    config.clip_grad_value =
-                        self.ranged(value, 0.0, f64::INFINITY, false, "a clip value")
+                    config.clip_grad_value = self.ranged(value, 0.0, f64::INFINITY, false, "a clip value")
                 }
                 "validation_split" => {
-                    if let Some(split) = self.ranged(value, 0.0, 1.0, true, "a validation fraction")
-                    {
+                    if let Some(split) = self.ranged(value, 0.0, 1.0, true, "a validation fraction") {
                         config.validation_split = split;
                     }
                 }
@@ -721,33 +630,16 @@ impl<'a> Checker<'a, '_> {
             self.wrong_type(value, "`(monitor = val_loss, patience = 10)`");
             return None;
         };
-        let map = self.arguments(
-            value.span,
-            args,
-            &["monitor", "patience", "min_delta", "restore_best"],
-            "early_stopping",
-        );
-        let mut stopping = EarlyStopping {
-            monitor_validation: true,
-            patience: 10,
-            min_delta: 0.0,
-            restore_best: true,
-        };
+        let map =
+            self.arguments(value.span, args, &["monitor", "patience", "min_delta", "restore_best"], "early_stopping");
+        let mut stopping = EarlyStopping { monitor_validation: true, patience: 10, min_delta: 0.0, restore_best: true };
         if let Some(monitor) = map.get("monitor") {
             match &monitor.kind {
-                ValueKind::Path(ident) if ident.text == "val_loss" => {
-                    stopping.monitor_validation = true
-                }
-                ValueKind::Path(ident) if ident.text == "loss" => {
-                    stopping.monitor_validation = false
-                }
+                ValueKind::Path(ident) if ident.text == "val_loss" => stopping.monitor_validation = true,
+                ValueKind::Path(ident) if ident.text == "loss" => stopping.monitor_validation = false,
                 _ => {
                     self.diagnostics
-                        .error(
-                            Code::OUT_OF_RANGE,
-                            monitor.span,
-                            "early stopping monitors `val_loss` or `loss`",
-                        )
+                        .error(Code::OUT_OF_RANGE, monitor.span, "early stopping monitors `val_loss` or `loss`")
                         .help("write `monitor = val_loss`");
                 }
             }
@@ -756,8 +648,7 @@ impl<'a> Checker<'a, '_> {
             stopping.patience = self.count(patience, "a patience", 1)?;
         }
         if let Some(delta) = map.get("min_delta") {
-            stopping.min_delta =
-                self.ranged(delta, 0.0, f64::INFINITY, true, "a minimum improvement")?;
+            stopping.min_delta = self.ranged(delta, 0.0, f64::INFINITY, true, "a minimum improvement")?;
         }
         if let Some(restore) = map.get("restore_best") {
             stopping.restore_best = self.boolean(restore)?;
@@ -781,11 +672,8 @@ impl<'a> Checker<'a, '_> {
             "cosine" => &["t_max", "eta_min"],
             "linear" => &["start_factor", "end_factor", "total_iters"],
             other => {
-                let error = self.diagnostics.error(
-                    Code::UNKNOWN_SCHEDULE,
-                    name.span,
-                    format!("unknown schedule `{other}`"),
-                );
+                let error =
+                    self.diagnostics.error(Code::UNKNOWN_SCHEDULE, name.span, format!("unknown schedule `{other}`"));
                 match closest_name(other, SCHEDULES.iter().copied()) {
                     Some(close) => error.help(format!("did you mean `{close}`?")),
                     None => error.help(format!("the schedules are {}", SCHEDULES.join(", "))),
@@ -819,20 +707,13 @@ impl<'a> Checker<'a, '_> {
                 for item in items {
                     milestones.push(self.count(item, "an epoch", 0)?);
                 }
-                Schedule::MultiStep {
-                    milestones,
-                    gamma: gamma(self, Some(0.1))?,
-                }
+                Schedule::MultiStep { milestones, gamma: gamma(self, Some(0.1))? }
             }
-            "exponential" => Schedule::Exponential {
-                gamma: gamma(self, None)?,
-            },
+            "exponential" => Schedule::Exponential { gamma: gamma(self, None)? },
             "cosine" => Schedule::Cosine {
                 t_max: self.required_count(&map, name, "t_max")?,
                 eta_min: match map.get("eta_min") {
-                    Some(v) => {
-                        self.ranged(v, 0.0, f64::INFINITY, true, "a minimum learning rate")?
-                    }
+                    Some(v) => self.ranged(v, 0.0, f64::INFINITY, true, "a minimum learning rate")?,
                     None => 0.0,
                 },
             },
@@ -849,19 +730,11 @@ impl<'a> Checker<'a, '_> {
                 };
                 if start_factor == 0.0 {
                     self.diagnostics
-                        .error(
-                            Code::OUT_OF_RANGE,
-                            value.span,
-                            "`start_factor` must be greater than 0",
-                        )
+                        .error(Code::OUT_OF_RANGE, value.span, "`start_factor` must be greater than 0")
                         .help("PyTorch's LinearLR requires 0 < start_factor ≤ 1");
                     return None;
                 }
-                Schedule::Linear {
-                    start_factor,
-                    end_factor,
-                    total_iters,
-                }
+                Schedule::Linear { start_factor, end_factor, total_iters }
             }
         })
     }
@@ -879,60 +752,53 @@ impl<'a> Checker<'a, '_> {
             "sgd" => &["lr", "momentum", "dampening", "nesterov", "weight_decay"],
             "momentum" => &["lr", "momentum", "dampening", "weight_decay"],
             "nesterov" => &["lr", "momentum", "weight_decay"],
-            "adagrad" => &[
-                "lr",
-                "lr_decay",
-                "weight_decay",
-                "initial_accumulator_value",
-                "eps",
-            ],
+            "adagrad" => &["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"],
             "rmsprop" => &["lr", "alpha", "eps", "weight_decay", "momentum", "centered"],
             "adam" | "adamw" => &["lr", "betas", "eps", "weight_decay", "amsgrad"],
             other => {
-                let error = self.diagnostics.error(
-                    Code::UNKNOWN_OPTIMIZER,
-                    name.span,
-                    format!("unknown optimizer `{other}`"),
-                );
+                let error =
+                    self.diagnostics.error(Code::UNKNOWN_OPTIMIZER, name.span, format!("unknown optimizer `{other}`"));
                 match closest_name(other, Optimizer::NAMES.iter().copied()) {
                     Some(close) => error.help(format!("did you mean `{close}`?")),
-                    None => error.help(format!(
-                        "the optimizers are {}",
-                        Optimizer::NAMES.join(", ")
-                    )),
+                    None => error.help(format!("the optimizers are {}", Optimizer::NAMES.join(", "))),
                 };
                 return None;
             }
         };
         let map = self.arguments(name.span, args, params, &name.text);
         let errors_before = self.error_count();
-        let real =
-            |this: &mut Self, key: &str, default: f64, low: f64, high: f64, closed: bool| -> f64 {
-                match map.get(key) {
-                    Some(v) => this.ranged(v, low, high, closed, key).unwrap_or(default),
-                    None => default,
-                }
-            };
+        let real = |this: &mut Self, key: &str, default: f64, low: f64, high: f64, closed: bool| -> f64 {
+            match map.get(key) {
+                Some(v) => this.ranged(v, low, high, closed, key).unwrap_or(default),
+                None => default,
+            }
+        };
         let default_lr = match name.text.as_str() {
             "adagrad" | "rmsprop" => 0.01,
             _ => 1e-3,
         };
-        let lr = real(self, "lr", default_lr, 0.0, f64::INFINITY, false);
+        let lr = match map.get("lr") {
+            Some(v) => match self.number(v) {
+                Some(lr) if lr < 0.0 => {
+                    self.diagnostics
+                        .error(Code::OUT_OF_RANGE, v.span, format!("lr must be greater than 0, found {lr}"))
+                        .label_primary("a negative learning rate climbs the loss")
+                        .help(format!("the usual range for `{}` is {}", name.text, usual_lr(&name.text)));
+                    default_lr
+                }
+                Some(lr) => lr,
+                None => default_lr,
+            },
+            None => default_lr,
+        };
         if lr == 0.0 {
             let span = map.get("lr").map_or(value.span, |v| v.span);
             self.diagnostics
-                .error(Code::OUT_OF_RANGE, span, "lr must be greater than 0")
+                .error(Code::OUT_OF_RANGE, span, "lr must be greater than 0, found 0")
                 .label_primary("a zero learning rate never moves the parameters");
         }
         let weight_decay_default = if name.text == "adamw" { 0.01 } else { 0.0 };
-        let weight_decay = real(
-            self,
-            "weight_decay",
-            weight_decay_default,
-            0.0,
-            f64::INFINITY,
-            true,
-        );
+        let weight_decay = real(self, "weight_decay", weight_decay_default, 0.0, f64::INFINITY, true);
         let optimizer = match name.text.as_str() {
             "sgd" | "momentum" | "nesterov" => {
                 let momentum_default = if name.text == "sgd" { 0.0 } else { 0.9 };
@@ -944,50 +810,25 @@ impl<'a> Checker<'a, '_> {
                 };
                 if nesterov && (momentum <= 0.0 || dampening != 0.0) {
                     self.diagnostics
-                        .error(
-                            Code::OUT_OF_RANGE,
-                            value.span,
-                            "Nesterov momentum needs momentum > 0 and dampening = 0",
-                        )
+                        .error(Code::OUT_OF_RANGE, value.span, "Nesterov momentum needs momentum > 0 and dampening = 0")
                         .help("set `momentum = 0.9` and leave `dampening` at 0");
                 }
                 if momentum >= 1.0 {
-                    self.out_of_range(
-                        map.get("momentum").map_or(value.span, |v| v.span),
-                        "momentum",
-                        "[0, 1)",
-                    );
+                    self.out_of_range(map.get("momentum").map_or(value.span, |v| v.span), "momentum", "[0, 1)");
                 }
-                Optimizer::Sgd {
-                    lr,
-                    momentum,
-                    dampening,
-                    nesterov,
-                    weight_decay,
-                }
+                Optimizer::Sgd { lr, momentum, dampening, nesterov, weight_decay }
             }
             "adagrad" => Optimizer::Adagrad {
                 lr,
                 lr_decay: real(self, "lr_decay", 0.0, 0.0, f64::INFINITY, true),
                 weight_decay,
-                initial_accumulator_value: real(
-                    self,
-                    "initial_accumulator_value",
-                    0.0,
-                    0.0,
-                    f64::INFINITY,
-                    true,
-                ),
+                initial_accumulator_value: real(self, "initial_accumulator_value", 0.0, 0.0, f64::INFINITY, true),
                 eps: real(self, "eps", 1e-10, 0.0, f64::INFINITY, true),
             },
             "rmsprop" => {
                 let momentum = real(self, "momentum", 0.0, 0.0, 1.0, true);
                 if momentum >= 1.0 {
-                    self.out_of_range(
-                        map.get("momentum").map_or(value.span, |v| v.span),
-                        "momentum",
-                        "[0, 1)",
-                    );
+                    self.out_of_range(map.get("momentum").map_or(value.span, |v| v.span), "momentum", "[0, 1)");
                 }
                 Optimizer::RmsProp {
                     lr,
@@ -995,10 +836,7 @@ impl<'a> Checker<'a, '_> {
                     eps: real(self, "eps", 1e-8, 0.0, f64::INFINITY, true),
                     weight_decay,
                     momentum,
-                    centered: map
-                        .get("centered")
-                        .and_then(|v| self.boolean(v))
-                        .unwrap_or(false),
+                    centered: map.get("centered").and_then(|v| self.boolean(v)).unwrap_or(false),
                 }
             }
             _ => {
@@ -1012,10 +850,7 @@ impl<'a> Checker<'a, '_> {
                     beta2,
                     eps: real(self, "eps", 1e-8, 0.0, f64::INFINITY, true),
                     weight_decay,
-                    amsgrad: map
-                        .get("amsgrad")
-                        .and_then(|v| self.boolean(v))
-                        .unwrap_or(false),
+                    amsgrad: map.get("amsgrad").and_then(|v| self.boolean(v)).unwrap_or(false),
                     decoupled: name.text == "adamw",
                 }
             }
@@ -1082,10 +917,7 @@ impl<'a> Checker<'a, '_> {
                 );
                 match closest_name(other, Activation::NAMES.iter().copied()) {
                     Some(close) => error.help(format!("did you mean `{close}`?")),
-                    None => error.help(format!(
-                        "the activations are {}",
-                        Activation::NAMES.join(", ")
-                    )),
+                    None => error.help(format!("the activations are {}", Activation::NAMES.join(", "))),
                 };
                 return None;
             }
@@ -1124,11 +956,7 @@ impl<'a> Checker<'a, '_> {
                 let high = get(self, "high", Some(1.0))?;
                 if low > high {
                     self.diagnostics
-                        .error(
-                            Code::OUT_OF_RANGE,
-                            value.span,
-                            format!("uniform({low}, {high}) has low > high"),
-                        )
+                        .error(Code::OUT_OF_RANGE, value.span, format!("uniform({low}, {high}) has low > high"))
                         .help("write the lower bound first");
                     return None;
                 }
@@ -1138,11 +966,7 @@ impl<'a> Checker<'a, '_> {
                 let mean = get(self, "mean", Some(0.0))?;
                 let std = get(self, "std", Some(1.0))?;
                 if std < 0.0 {
-                    self.out_of_range(
-                        map.get("std").map_or(value.span, |v| v.span),
-                        "a standard deviation",
-                        "≥ 0",
-                    );
+                    self.out_of_range(map.get("std").map_or(value.span, |v| v.span), "a standard deviation", "≥ 0");
                     return None;
                 }
                 Init::Normal { mean, std }
@@ -1202,11 +1026,7 @@ impl<'a> Checker<'a, '_> {
                     Some(&param) => {
                         if map.insert(param, &kv.value).is_some() {
                             self.diagnostics
-                                .error(
-                                    Code::DUPLICATE,
-                                    kv.key.span,
-                                    format!("`{param}` is given twice"),
-                                )
+                                .error(Code::DUPLICATE, kv.key.span, format!("`{param}` is given twice"))
                                 .help("give each argument once");
                         }
                     }
@@ -1222,22 +1042,14 @@ impl<'a> Checker<'a, '_> {
         for option in options {
             if let Some(previous) = seen.insert(option.key.text.as_str(), option.key.span) {
                 self.diagnostics
-                    .error(
-                        Code::DUPLICATE,
-                        option.key.span,
-                        format!("`{}` is set twice", option.key.text),
-                    )
+                    .error(Code::DUPLICATE, option.key.span, format!("`{}` is set twice", option.key.text))
                     .label(previous, "first set here");
             }
         }
     }
 
     fn unknown_key(&mut self, key: &Ident, known: &[&str], what: &str) {
-        let error = self.diagnostics.error(
-            Code::UNKNOWN_KEY,
-            key.span,
-            format!("{what} has no option `{}`", key.text),
-        );
+        let error = self.diagnostics.error(Code::UNKNOWN_KEY, key.span, format!("{what} has no option `{}`", key.text));
         match closest_name(&key.text, known.iter().copied()) {
             Some(close) => error.help(format!("did you mean `{close}`?")),
             None if known.is_empty() => error.help("it takes no options"),
@@ -1247,40 +1059,23 @@ impl<'a> Checker<'a, '_> {
 
     fn missing(&mut self, name: &Ident, key: &str) {
         self.diagnostics
-            .error(
-                Code::MISSING_ARGUMENT,
-                name.span,
-                format!("`{}` needs `{key}`", name.text),
-            )
+            .error(Code::MISSING_ARGUMENT, name.span, format!("`{}` needs `{key}`", name.text))
             .help(format!("write `{}({key} = …)`", name.text));
     }
 
     fn wrong_type(&mut self, value: &Value, expected: &str) {
         self.diagnostics
-            .error(
-                Code::WRONG_TYPE,
-                value.span,
-                format!("expected {expected}, found {}", value.describe()),
-            )
+            .error(Code::WRONG_TYPE, value.span, format!("expected {expected}, found {}", value.describe()))
             .label_primary(format!("this is {}", value.describe()));
     }
 
     fn out_of_range(&mut self, span: Span, what: &str, range: &str) {
         self.diagnostics
-            .error(
-                Code::OUT_OF_RANGE,
-                span,
-                format!("{what} must be in {range}"),
-            )
+            .error(Code::OUT_OF_RANGE, span, format!("{what} must be in {range}"))
             .label_primary("out of range");
     }
 
-    fn required_count(
-        &mut self,
-        map: &HashMap<&'static str, &Value>,
-        name: &Ident,
-        key: &str,
-    ) -> Option<usize> {
+    fn required_count(&mut self, map: &HashMap<&'static str, &Value>, name: &Ident, key: &str) -> Option<usize> {
         match map.get(key) {
             Some(v) => self.count(v, key, 1),
             None => {
@@ -1302,11 +1097,7 @@ impl<'a> Checker<'a, '_> {
                 Some(constant) if depth < 32 => self.number_at_depth(&constant.value, depth + 1),
                 Some(constant) => {
                     self.diagnostics
-                        .error(
-                            Code::TOO_LARGE,
-                            constant.name.span,
-                            "constants refer to each other in a cycle",
-                        )
+                        .error(Code::TOO_LARGE, constant.name.span, "constants refer to each other in a cycle")
                         .help("give one of them a number");
                     None
                 }
@@ -1330,20 +1121,9 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    fn ranged(
-        &mut self,
-        value: &Value,
-        low: f64,
-        high: f64,
-        closed_high: bool,
-        what: &str,
-    ) -> Option<f64> {
+    fn ranged(&mut self, value: &Value, low: f64, high: f64, closed_high: bool, what: &str) -> Option<f64> {
         let number = self.number(value)?;
-        let above = if closed_high {
-            number > high
-        } else {
-            number >= high
-        };
+        let above = if closed_high { number > high } else { number >= high };
         if number < low || above {
             let range = match (high.is_infinite(), closed_high) {
                 (true, _) => format!("≥ {low}"),
@@ -1351,11 +1131,7 @@ impl<'a> Checker<'a, '_> {
                 (false, false) => format!("in [{low}, {high})"),
             };
             self.diagnostics
-                .error(
-                    Code::OUT_OF_RANGE,
-                    value.span,
-                    format!("{what} must be {range}, found {number}"),
-                )
+                .error(Code::OUT_OF_RANGE, value.span, format!("{what} must be {range}, found {number}"))
                 .label_primary("out of range");
             return None;
         }
@@ -1367,11 +1143,7 @@ impl<'a> Checker<'a, '_> {
         let size = self.count(value, what, 1)?;
         if size > MAX_UNITS {
             self.diagnostics
-                .error(
-                    Code::BAD_SIZE,
-                    value.span,
-                    format!("{what} of {size} is too large"),
-                )
+                .error(Code::BAD_SIZE, value.span, format!("{what} of {size} is too large"))
                 .help(format!("at most {MAX_UNITS}"));
             return None;
         }
@@ -1383,31 +1155,19 @@ impl<'a> Checker<'a, '_> {
         let (number, is_integer) = self.number_at_depth(value, 0)?;
         if !is_integer || number.fract() != 0.0 {
             self.diagnostics
-                .error(
-                    Code::BAD_SIZE,
-                    value.span,
-                    format!("{what} must be a whole number, found {number}"),
-                )
+                .error(Code::BAD_SIZE, value.span, format!("{what} must be a whole number, found {number}"))
                 .label_primary("not a whole number");
             return None;
         }
         if number < min as f64 {
             self.diagnostics
-                .error(
-                    Code::BAD_SIZE,
-                    value.span,
-                    format!("{what} must be at least {min}, found {number}"),
-                )
+                .error(Code::BAD_SIZE, value.span, format!("{what} must be at least {min}, found {number}"))
                 .label_primary("too small");
             return None;
         }
         if number >= 2f64.powi(53) {
             self.diagnostics
-                .error(
-                    Code::BAD_SIZE,
-                    value.span,
-                    format!("{what} of {number} is too large"),
-                )
+                .error(Code::BAD_SIZE, value.span, format!("{what} of {number} is too large"))
                 .label_primary("too large");
             return None;
         }

@@ -26,10 +26,7 @@ pub struct Span {
 impl Span {
     /// A span from `start` to `end` (bytes).
     pub fn new(start: usize, end: usize) -> Span {
-        Span {
-            start,
-            end: end.max(start),
-        }
+        Span { start, end: end.max(start) }
     }
 
     /// The smallest span covering both.
@@ -177,10 +174,7 @@ impl Diagnostic {
 
     /// Adds a secondary label.
     pub fn label(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
-        self.labels.push(Label {
-            span,
-            message: message.into(),
-        });
+        self.labels.push(Label { span, message: message.into() });
         self
     }
 
@@ -212,17 +206,16 @@ impl Diagnostic {
             primary = primary.with_message(text.clone());
         }
         let mut labels = vec![primary];
-        labels.extend(self.labels.iter().map(|label| {
-            cs::Label::secondary((), label.span.range()).with_message(label.message.clone())
-        }));
+        labels.extend(
+            self.labels
+                .iter()
+                .map(|label| cs::Label::secondary((), label.span.range()).with_message(label.message.clone())),
+        );
         let mut notes: Vec<String> = self.notes.iter().map(|n| format!("note: {n}")).collect();
         if let Some(help) = &self.help {
             notes.push(format!("help: {help}"));
         }
-        base.with_code(self.code.as_str())
-            .with_message(self.message.clone())
-            .with_labels(labels)
-            .with_notes(notes)
+        base.with_code(self.code.as_str()).with_message(self.message.clone()).with_labels(labels).with_notes(notes)
     }
 
     /// Renders this diagnostic like rustc, without colour.
@@ -259,12 +252,7 @@ pub fn render(diagnostics: &[Diagnostic], file_name: &str, source: &str) -> Stri
 }
 
 /// Writes diagnostics like rustc to `writer` (use a `termcolor::StandardStream` for colour).
-pub fn emit(
-    writer: &mut dyn term::termcolor::WriteColor,
-    diagnostics: &[Diagnostic],
-    file_name: &str,
-    source: &str,
-) {
+pub fn emit(writer: &mut dyn term::termcolor::WriteColor, diagnostics: &[Diagnostic], file_name: &str, source: &str) {
     let file = SimpleFile::new(file_name, source);
     let config = term::Config::default();
     for diagnostic in diagnostics {
@@ -291,12 +279,7 @@ impl Diagnostics {
     }
 
     /// Records a warning and returns it for labels and help.
-    pub fn warning(
-        &mut self,
-        code: Code,
-        span: Span,
-        message: impl Into<String>,
-    ) -> &mut Diagnostic {
+    pub fn warning(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
         let mut diagnostic = Diagnostic::error(code, span, message);
         diagnostic.severity = Severity::Warning;
         self.list.push(diagnostic);
@@ -334,10 +317,7 @@ impl Diagnostics {
 }
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
-pub fn closest_name<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest_name<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -389,10 +369,7 @@ mod tests {
     #[test]
     fn closest_name_suggests_only_near_words() {
         assert_eq!(closest_name("tnah", ["tanh", "relu"]), Some("tanh"));
-        assert_eq!(
-            closest_name("softmaxx", ["softmax", "softplus"]),
-            Some("softmax")
-        );
+        assert_eq!(closest_name("softmaxx", ["softmax", "softplus"]), Some("softmax"));
         assert_eq!(closest_name("banana", ["tanh", "relu"]), None);
     }
 

@@ -60,20 +60,12 @@ impl Network {
 
     /// The widest layer (for workspace sizing).
     pub fn max_width(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| l.units)
-            .chain([self.input_size])
-            .max()
-            .unwrap_or(0)
+        self.layers.iter().map(|l| l.units).chain([self.input_size]).max().unwrap_or(0)
     }
 
     /// Floating-point operations of one forward pass for one sample (2 per multiply-add).
     pub fn forward_flops(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| 2 * l.inputs * l.units + if l.bias { l.units } else { 0 })
-            .sum()
+        self.layers.iter().map(|l| 2 * l.inputs * l.units + if l.bias { l.units } else { 0 }).sum()
     }
 }
 
@@ -343,9 +335,7 @@ pub enum Optimizer {
 
 impl Optimizer {
     /// The names accepted in specs.
-    pub const NAMES: &'static [&'static str] = &[
-        "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
-    ];
+    pub const NAMES: &'static [&'static str] = &["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];
 
     /// The learning rate.
     pub fn lr(&self) -> f64 {

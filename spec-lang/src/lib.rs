@@ -73,14 +73,8 @@ pub fn check_bytes(bytes: &[u8]) -> Result<Checked, Vec<Diagnostic>> {
         Ok(source) => check_source(source),
         Err(error) => {
             let at = error.valid_up_to();
-            let mut diagnostic = Diagnostic::error(
-                Code::SYNTAX,
-                Span::new(at, at),
-                "the file is not valid UTF-8",
-            );
-            diagnostic.help(format!(
-                "byte {at} starts an invalid UTF-8 sequence; save the file as UTF-8"
-            ));
+            let mut diagnostic = Diagnostic::error(Code::SYNTAX, Span::new(at, at), "the file is not valid UTF-8");
+            diagnostic.help(format!("byte {at} starts an invalid UTF-8 sequence; save the file as UTF-8"));
             Err(vec![diagnostic])
         }
     }

@@ -23,7 +23,19 @@ pub(crate) type Pair<'a> = pest::iterators::Pair<'a, Rule>;
 /// Parses `source` into pest pairs for the `file` rule.
 pub(crate) fn parse(source: &str) -> Result<Pairs<'_>, Diagnostic> {
     check_nesting(source)?;
-    NnParser::parse(Rule::file, source).map_err(|error| syntax_error(source, error))
+    NnParser::parse(Rule::file, source).map_err(|_| {
+        // Parse again collecting the tokens expected at the furthest position
+        // (pest only tracks named rules otherwise, so a missing `;` would be
+        // reported at the value before it). The detail is costly, so it is on
+        // only for a text already known to be wrong.
+        pest::set_error_detail(true);
+        let error = NnParser::parse(Rule::file, source).err();
+        pest::set_error_detail(false);
+        match error {
+            Some(error) => syntax_error(source, error),
+            None => Diagnostic::error(Code::SYNTAX, Span::new(0, 0), "the text could not be parsed"),
+        }
+    })
 }
 
 fn check_nesting(source: &str) -> Result<(), Diagnostic> {
@@ -49,35 +61,50 @@ fn check_nesting(source: &str) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// Tokens worth naming in "expected …" (pest also tries comment openers, exponents and the like).
+const MEANINGFUL_TOKENS: &[&str] = &[";", ",", "=", ":", "]", ")", "}", "{", "(", "[", "network", "const", "train"];
+
 fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
-    let (start, end) = match error.location {
+    let (mut start, mut end) = match error.location {
         pest::error::InputLocation::Pos(pos) => (pos, pos),
         pest::error::InputLocation::Span((start, end)) => (start, end),
     };
+    let mut tokens: Vec<String> = Vec::new();
+    if let Some(attempts) = error.parse_attempts() {
+        if attempts.max_position >= start {
+            if attempts.max_position > start {
+                (start, end) = (attempts.max_position, attempts.max_position);
+            }
+            tokens = attempts
+                .expected_tokens()
+                .iter()
+                .map(ToString::to_string)
+                .filter(|token| MEANINGFUL_TOKENS.contains(&token.as_str()))
+                .map(|token| format!("`{token}`"))
+                .collect();
+        }
+    }
+    let start = start.min(source.len());
     // Underline the offending token (up to the next space) rather than an empty point.
     let end = if end > start {
         end
     } else {
         let rest = &source[start.min(source.len())..];
         let token = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-        start
-            + token.clamp(
-                rest.chars().next().map_or(0, char::len_utf8),
-                24.min(rest.len()),
-            )
+        start + token.clamp(rest.chars().next().map_or(0, char::len_utf8), 24.min(rest.len()))
     };
     let message = match &error.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let expected: Vec<&str> = positives
-                .iter()
-                .filter_map(|rule| describe(*rule))
-                .collect();
+            // The punctuation pest tried at the furthest position says most; fall back to rule names.
+            let expected: Vec<&str> = if tokens.is_empty() {
+                positives.iter().filter_map(|rule| describe(*rule)).collect()
+            } else {
+                tokens.iter().map(String::as_str).collect()
+            };
             let found = source[start.min(source.len())..]
                 .chars()
                 .next()
-                .map_or("end of file".to_string(), |c| {
-                    format!("`{}`", token_at(source, start, c))
-                });
+                .map_or("end of file".to_string(), |c| format!("`{}`", token_at(source, start, c)));
             if expected.is_empty() {
                 format!("unexpected {found}")
             } else {
@@ -94,9 +121,7 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
 fn token_at(source: &str, start: usize, first: char) -> String {
     let rest = &source[start..];
     if first.is_alphanumeric() || first == '_' {
-        rest.chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect()
+        rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
     } else {
         first.to_string()
     }

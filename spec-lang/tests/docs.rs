@@ -20,17 +20,10 @@ fn language_reference_examples_check() {
             (None, _) => {}
         }
     }
-    assert!(
-        blocks.len() >= 10,
-        "expected an example per construct, found {}",
-        blocks.len()
-    );
+    assert!(blocks.len() >= 10, "expected an example per construct, found {}", blocks.len());
     for block in &blocks {
         if let Err(diagnostics) = nnspec_lang::check_source(block) {
-            panic!(
-                "{}\n{block}",
-                nnspec_lang::render(&diagnostics, "docs/language.md", block)
-            );
+            panic!("{}\n{block}", nnspec_lang::render(&diagnostics, "docs/language.md", block));
         }
     }
 }

@@ -10,15 +10,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The f32 tolerance of the conformance README.
-pub const F32: Tolerance = Tolerance {
-    rtol: 1e-5,
-    atol: 1e-6,
-};
+pub const F32: Tolerance = Tolerance { rtol: 1e-5, atol: 1e-6 };
 /// The looser trajectory tolerance the README allows for another accumulation order.
-pub const F32_TRAJECTORY: Tolerance = Tolerance {
-    rtol: 1e-5,
-    atol: 1e-5,
-};
+pub const F32_TRAJECTORY: Tolerance = Tolerance { rtol: 1e-5, atol: 1e-5 };
 
 /// A comparison tolerance.
 #[derive(Debug, Clone, Copy)]
@@ -41,12 +35,8 @@ pub fn dir() -> PathBuf {
 /// Reads a JSON file under the conformance directory.
 pub fn json(relative: impl AsRef<Path>) -> Value {
     let path = dir().join(relative);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); set NNSPEC_CONFORMANCE",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {} ({e}); set NNSPEC_CONFORMANCE", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
@@ -54,12 +44,7 @@ pub fn json(relative: impl AsRef<Path>) -> Value {
 pub fn files(subdirectory: &str) -> Vec<PathBuf> {
     let path = dir().join(subdirectory);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot list {} ({e}); set NNSPEC_CONFORMANCE",
-                path.display()
-            )
-        })
+        .unwrap_or_else(|e| panic!("cannot list {} ({e}); set NNSPEC_CONFORMANCE", path.display()))
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
@@ -69,8 +54,7 @@ pub fn files(subdirectory: &str) -> Vec<PathBuf> {
 
 /// Reads a JSON file by absolute path.
 pub fn json_at(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {} ({e})", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {} ({e})", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
@@ -111,11 +95,7 @@ pub fn shape(value: &Value) -> Vec<usize> {
 /// The worst use of the tolerance budget: max over elements of `|got − ref| / (atol + rtol·|ref|)`.
 /// A value ≤ 1 passes.
 pub fn budget_used(got: &[f32], reference: &[f64], tolerance: Tolerance) -> f64 {
-    assert_eq!(
-        got.len(),
-        reference.len(),
-        "length differs from the reference"
-    );
+    assert_eq!(got.len(), reference.len(), "length differs from the reference");
     got.iter()
         .zip(reference)
         .map(|(g, r)| (f64::from(*g) - r).abs() / (tolerance.atol + tolerance.rtol * r.abs()))
@@ -124,13 +104,7 @@ pub fn budget_used(got: &[f32], reference: &[f64], tolerance: Tolerance) -> f64 
 
 /// Asserts that `got` matches `reference` within `tolerance`, naming `what` and the worst element.
 pub fn assert_close(what: &str, got: &[f32], reference: &[f64], tolerance: Tolerance) {
-    assert_eq!(
-        got.len(),
-        reference.len(),
-        "{what}: {} values, reference has {}",
-        got.len(),
-        reference.len()
-    );
+    assert_eq!(got.len(), reference.len(), "{what}: {} values, reference has {}", got.len(), reference.len());
     for (i, (g, r)) in got.iter().zip(reference).enumerate() {
         let allowed = tolerance.atol + tolerance.rtol * r.abs();
         assert!(
@@ -143,12 +117,8 @@ pub fn assert_close(what: &str, got: &[f32], reference: &[f64], tolerance: Toler
 
 /// The runtime activation named as in the conformance files.
 pub fn activation(name: &str, params: Option<&Value>) -> Activation {
-    let param = |key: &str, default: f64| {
-        params
-            .and_then(|p| p.get(key))
-            .and_then(Value::as_f64)
-            .unwrap_or(default) as f32
-    };
+    let param =
+        |key: &str, default: f64| params.and_then(|p| p.get(key)).and_then(Value::as_f64).unwrap_or(default) as f32;
     match name {
         "step" => Activation::Step,
         "identity" => Activation::Identity,
@@ -168,9 +138,7 @@ pub fn activation(name: &str, params: Option<&Value>) -> Activation {
 /// The `.nn` activation and loss keywords for a conformance network file.
 pub fn network_loss(network: &Value) -> Loss {
     let layers = network["layers"].as_array().expect("layers");
-    let last = layers.last().expect("a layer")["activation"]
-        .as_str()
-        .expect("activation");
+    let last = layers.last().expect("a layer")["activation"].as_str().expect("activation");
     match (network["loss"]["type"].as_str().expect("loss type"), last) {
         ("softmax_cross_entropy", "softmax") => Loss::CrossEntropy,
         ("softmax_cross_entropy", _) => Loss::SoftmaxCrossEntropy,
@@ -209,15 +177,9 @@ pub fn mlp(network: &Value, dropout: Option<f32>) -> Mlp {
         })
         .collect();
     let input = layers[0]["in"].as_u64().expect("in") as usize;
-    let mlp = Mlp::new(
-        network["name"].as_str().unwrap_or("net"),
-        input,
-        infos,
-        network_loss(network),
-    );
+    let mlp = Mlp::new(network["name"].as_str().unwrap_or("net"), input, infos, network_loss(network));
     let params = params_in_order(network, &network["params"]);
-    mlp.with_params(&params)
-        .expect("parameter count matches the layers")
+    mlp.with_params(&params).expect("parameter count matches the layers")
 }
 
 /// The parameters of a conformance file (`param_order` names into `params`) as one flat buffer.
