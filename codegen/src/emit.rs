@@ -315,7 +315,7 @@ fn network(net: &Network) -> TokenStream {
     let mut tensor_infos = Vec::new();
     let mut layer_infos = Vec::new();
     for layer in &net.layers {
-        let doc = layer_doc(layer);
+        let doc = format!(" {}", layer_doc(layer));
         let weight_const = const_name(&layer.name, "WEIGHT");
         let weight_offset = usize_lit(layer.weight_offset);
         consts.push(quote! {
@@ -324,7 +324,7 @@ fn network(net: &Network) -> TokenStream {
         });
         let weight_end = usize_lit(layer.weight_offset + layer.inputs * layer.units);
         let weight_fn = format_ident!("{}_weight", layer.name);
-        let weight_doc = format!("The weights of `{}`, `[{}][{}]` row-major.", layer.name, layer.inputs, layer.units);
+        let weight_doc = format!(" The weights of `{}`, `[{}][{}]` row-major.", layer.name, layer.inputs, layer.units);
         accessors.push(quote! {
             #[doc = #weight_doc]
             pub fn #weight_fn(&self) -> &[f32] { &self.params[#weight_offset..#weight_end] }
@@ -349,13 +349,13 @@ fn network(net: &Network) -> TokenStream {
             let bias_const = const_name(&layer.name, "BIAS");
             let offset = usize_lit(bias_offset);
             let end = usize_lit(bias_offset + layer.units);
-            let bias_doc = format!("Offset of the bias of `{}`, `[{}]`.", layer.name, layer.units);
+            let bias_doc = format!(" Offset of the bias of `{}`, `[{}]`.", layer.name, layer.units);
             consts.push(quote! {
                 #[doc = #bias_doc]
                 pub const #bias_const: usize = #offset;
             });
             let bias_fn = format_ident!("{}_bias", layer.name);
-            let doc = format!("The bias of `{}`, `[{}]`.", layer.name, layer.units);
+            let doc = format!(" The bias of `{}`, `[{}]`.", layer.name, layer.units);
             accessors.push(quote! {
                 #[doc = #doc]
                 pub fn #bias_fn(&self) -> &[f32] { &self.params[#offset..#end] }

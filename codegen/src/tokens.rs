@@ -83,7 +83,11 @@ fn message(diagnostic: &Diagnostic, text: &str) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut message = format!("{kind}[{}]: {}", diagnostic.code, diagnostic.message);
+    // rustc prefixes `error: ` itself; a warning says what it is.
+    let mut message = match diagnostic.severity {
+        Severity::Error => format!("[{}] {}", diagnostic.code, diagnostic.message),
+        Severity::Warning => format!("{kind}[{}]: {}", diagnostic.code, diagnostic.message),
+    };
     if let Some(label) = &diagnostic.primary_label {
         message.push_str(&format!("\n  label: {label}"));
     }

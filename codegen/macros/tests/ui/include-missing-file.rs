@@ -1,0 +1,3 @@
+nnspec::include_net!("specs/does-not-exist.nn");
+
+fn main() {}
