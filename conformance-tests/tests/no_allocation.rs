@@ -2,7 +2,7 @@
 //! sized the workspace, forward and loss-and-gradient passes on batches of the
 //! same size (or smaller) make no heap allocation, and `predict` never does.
 
-use nnspec::{Model, Workspace};
+use nnspec::Workspace;
 use nnspec_conformance_tests::registry;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
