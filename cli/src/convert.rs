@@ -48,6 +48,7 @@ fn init(init: ir::Init) -> Init {
         ir::Init::XavierNormal => Init::XavierNormal,
         ir::Init::HeUniform => Init::HeUniform,
         ir::Init::HeNormal => Init::HeNormal,
+        ir::Init::TorchDefault => Init::TorchDefault,
     }
 }
 

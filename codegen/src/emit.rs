@@ -117,6 +117,7 @@ fn init(init: Init) -> TokenStream {
         Init::XavierNormal => quote!(::nnspec::Init::XavierNormal),
         Init::HeUniform => quote!(::nnspec::Init::HeUniform),
         Init::HeNormal => quote!(::nnspec::Init::HeNormal),
+        Init::TorchDefault => quote!(::nnspec::Init::TorchDefault),
     }
 }
 

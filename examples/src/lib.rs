@@ -3,6 +3,7 @@
 //! tests compare the same results with the conformance references.
 
 pub mod flower;
+pub mod real_data;
 pub mod xor;
 
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@
 //! | xavier_normal | N(0, 2/(fan_in+fan_out)) |
 //! | he_uniform | U(−√(6/fan_in), +…) |
 //! | he_normal | N(0, 2/fan_in) |
+//! | torch_default | U(−1/√fan_in, 1/√fan_in), PyTorch's `nn.Linear` default for weights and biases |
 //!
 //! ```
 //! use nnspec::Init;
@@ -53,6 +54,8 @@ pub enum Init {
     HeUniform,
     /// He/Kaiming normal (gain √2).
     HeNormal,
+    /// PyTorch's default for `nn.Linear` weights and biases: U(−1/√fan_in, 1/√fan_in).
+    TorchDefault,
 }
 
 impl Init {
@@ -75,6 +78,10 @@ impl Init {
                 uniform(values, -a, a, rng)
             }
             Init::HeNormal => normal(values, 0.0, (2.0 / fan_in).sqrt(), rng),
+            Init::TorchDefault => {
+                let a = 1.0 / fan_in.sqrt();
+                uniform(values, -a, a, rng)
+            }
         }
     }
 }

@@ -975,6 +975,7 @@ impl<'a> Checker<'a, '_> {
             "xavier_normal" | "glorot_normal" => Init::XavierNormal,
             "he_uniform" | "kaiming_uniform" => Init::HeUniform,
             "he_normal" | "kaiming_normal" => Init::HeNormal,
+            "torch_default" => Init::TorchDefault,
             other => {
                 let error = self.diagnostics.error(
                     Code::UNKNOWN_INITIALIZER,

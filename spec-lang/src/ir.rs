@@ -240,6 +240,8 @@ pub enum Init {
     HeUniform,
     /// N(0, 2/fan_in).
     HeNormal,
+    /// U(−1/√fan_in, 1/√fan_in): PyTorch's `nn.Linear` default.
+    TorchDefault,
 }
 
 impl Init {
@@ -258,6 +260,7 @@ impl Init {
         "he_normal",
         "kaiming_uniform",
         "kaiming_normal",
+        "torch_default",
     ];
 }
 

@@ -1,0 +1,26 @@
+//! Seed 001 on real data: iris, breast cancer and digits (classification) and
+//! friedman1 (regression) on the fixed splits of the conformance directory.
+//!
+//! `cargo run --release --example real_data`
+
+fn main() {
+    let directory = nnspec_examples::conformance_dir().join("datasets");
+    let Some(references) = nnspec_examples::conformance_json("datasets/references.json") else {
+        eprintln!("no conformance data at {}; set NNSPEC_CONFORMANCE", directory.display());
+        std::process::exit(1);
+    };
+    println!("data set        task            test score  pass mark");
+    for (name, entry) in references["datasets"].as_object().into_iter().flatten() {
+        match nnspec_examples::real_data::run(&directory, entry, 0) {
+            Ok(outcome) => {
+                let (task, score) = match (outcome.accuracy, outcome.r2) {
+                    (Some(a), _) => ("accuracy", a),
+                    (_, Some(r2)) => ("R²", r2),
+                    _ => ("?", f64::NAN),
+                };
+                println!("{name:<15} {task:<15} {score:>10.4}  {:>9.2}", outcome.pass_mark);
+            }
+            Err(error) => println!("{name:<15} failed: {error}"),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Seed 001 on real data: classification (iris, breast cancer, digits) with
+//! softmax cross-entropy and regression (friedman1) with mean squared error,
+//! on the fixed splits of `datasets/references.json`: standardisation fitted on
+//! the training rows only, one hidden ReLU layer of the reference width, Adam.
+//!
+//! The networks are built at run time with [`nnspec::Mlp`] because their widths
+//! come from the reference file.
+
+use nnspec::data::{CsvOptions, Standardizer};
+use nnspec::train::{evaluate, predict, r2_and_mse};
+use nnspec::{
+    Activation, Dataset, Init, LayerInfo, LayerInit, Loss, Mlp, Model, OptimizerConfig, TrainConfig, Trainer, Workspace,
+};
+use serde_json::Value;
+use std::path::Path;
+
+/// The outcome on the test rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome {
+    /// Test accuracy (classification).
+    pub accuracy: Option<f64>,
+    /// Test R² on the original target scale (regression).
+    pub r2: Option<f64>,
+    /// The pass mark of the reference file.
+    pub pass_mark: f64,
+}
+
+fn indices(entry: &Value, key: &str) -> Result<Vec<usize>, String> {
+    entry[key]
+        .as_array()
+        .ok_or_else(|| format!("`{key}` is missing"))?
+        .iter()
+        .map(|v| v.as_u64().map(|i| i as usize).ok_or_else(|| format!("`{key}` holds a non-index")))
+        .collect()
+}
+
+/// Trains the reference architecture (PyTorch's default initialisation) on one entry of `references.json` and scores the test rows.
+pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String> {
+    let csv = directory.join(entry["csv"].as_str().ok_or("`csv` is missing")?);
+    let data = Dataset::from_csv(&csv, &CsvOptions::default()).map_err(|e| e.to_string())?;
+    let mut train = data.subset(&indices(entry, "train_indices")?).map_err(|e| e.to_string())?;
+    let mut test = data.subset(&indices(entry, "test_indices")?).map_err(|e| e.to_string())?;
+    let standardizer = Standardizer::fit(&train);
+    standardizer.apply(&mut train);
+    standardizer.apply(&mut test);
+    let hidden = entry["hidden_units"].as_u64().ok_or("`hidden_units` is missing")? as usize;
+    let classification = entry["task"] == "classification";
+    let outputs =
+        if classification { entry["n_classes"].as_u64().ok_or("`n_classes` is missing")? as usize } else { 1 };
+    let loss = if classification { Loss::SoftmaxCrossEntropy } else { Loss::Mse };
+    let layer = |name: &'static str, units: usize, activation: Activation, init: Init| {
+        (
+            LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None },
+            LayerInit { weight: init, bias: init, ..LayerInit::default() },
+        )
+    };
+    let mut model = Mlp::new(
+        "reference",
+        train.features,
+        vec![
+            layer("hidden", hidden, Activation::Relu, Init::TorchDefault),
+            layer("out", outputs, Activation::Identity, Init::TorchDefault),
+        ],
+        loss,
+    );
+    model.init_params(seed);
+    // The PyTorch references: Adam lr 0.01, full batch; 300 steps for classification, 50 for regression.
+    let (epochs, target) = if classification {
+        (300, None)
+    } else {
+        let mean = train.y.iter().map(|v| f64::from(*v)).sum::<f64>() / train.len() as f64;
+        let std = (train.y.iter().map(|v| (f64::from(*v) - mean).powi(2)).sum::<f64>() / train.len() as f64).sqrt();
+        (50, Some((mean as f32, if std == 0.0 { 1.0 } else { std as f32 })))
+    };
+    let mut scaled = train.clone();
+    if let Some((mean, std)) = target {
+        scaled.y.iter_mut().for_each(|v| *v = (*v - mean) / std);
+    }
+    let config = TrainConfig {
+        optimizer: OptimizerConfig::Adam {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            decoupled: false,
+        },
+        batch: None,
+        epochs,
+        seed,
+        shuffle: false,
+        ..TrainConfig::default()
+    };
+    Trainer::new(config).fit(&mut model, &scaled, None).map_err(|e| e.to_string())?;
+    let mut workspace = Workspace::default();
+    if classification {
+        let accuracy = evaluate(&model, &test, &mut workspace).accuracy;
+        let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
+        Ok(Outcome { accuracy, r2: None, pass_mark })
+    } else {
+        let (mean, std) = target.unwrap_or((0.0, 1.0));
+        let predicted: Vec<f32> = predict(&model, &test.x, &mut workspace).iter().map(|v| v * std + mean).collect();
+        let (r2, _) = r2_and_mse(&predicted, &test.y, 1);
+        let pass_mark = entry["suggested_min_test_r2"].as_f64().ok_or("no pass mark")?;
+        Ok(Outcome { accuracy: None, r2: Some(r2), pass_mark })
+    }
+}

@@ -1,0 +1,139 @@
+//! The trainer: seeded runs are reproducible, divergence stops with an error
+//! naming epoch, batch and tensor while keeping the last good weights, early
+//! stopping restores the best weights, mini-batches and schedules take effect.
+
+use nnspec::train::{evaluate, EarlyStopping};
+use nnspec::{
+    Activation, Dataset, Error, LayerInfo, LayerInit, Loss, Mlp, Model, OptimizerConfig, Schedule, TrainConfig,
+    Trainer, Workspace,
+};
+
+fn xor_data() -> Dataset {
+    Dataset::new(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], vec![0.0, 1.0, 1.0, 0.0], 2, 1).unwrap()
+}
+
+fn mlp(dropout: Option<f32>, loss: Loss, output: Activation) -> Mlp {
+    let mut mlp = Mlp::new(
+        "Net",
+        2,
+        vec![
+            (
+                LayerInfo {
+                    name: "hidden".into(),
+                    inputs: 0,
+                    units: 8,
+                    activation: Activation::Tanh,
+                    bias: true,
+                    dropout,
+                },
+                LayerInit::default(),
+            ),
+            (
+                LayerInfo { name: "out".into(), inputs: 0, units: 1, activation: output, bias: true, dropout: None },
+                LayerInit::default(),
+            ),
+        ],
+        loss,
+    );
+    mlp.init_params(5);
+    mlp
+}
+
+fn sgd(lr: f64) -> OptimizerConfig {
+    OptimizerConfig::Sgd { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
+}
+
+#[test]
+fn the_same_seed_gives_bit_identical_training() {
+    let config = TrainConfig { optimizer: sgd(0.5), batch: Some(2), epochs: 50, seed: 9, ..TrainConfig::default() };
+    let run = || {
+        let mut model = mlp(Some(0.25), Loss::BinaryCrossEntropy, Activation::Sigmoid);
+        let history = Trainer::new(config.clone()).fit(&mut model, &xor_data(), None).unwrap();
+        (model.params().to_vec(), history.epochs.iter().map(|e| e.loss.to_bits()).collect::<Vec<_>>())
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn xor_is_learned() {
+    let mut model = mlp(None, Loss::BinaryCrossEntropy, Activation::Sigmoid);
+    let config = TrainConfig { optimizer: sgd(2.0), batch: None, epochs: 2000, ..TrainConfig::default() };
+    Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap();
+    assert_eq!(evaluate(&model, &xor_data(), &mut Workspace::default()).accuracy, Some(1.0));
+}
+
+#[test]
+fn divergence_stops_with_epoch_batch_and_tensor_and_keeps_good_weights() {
+    let mut model = mlp(None, Loss::Mse, Activation::Identity);
+    let data = Dataset::new(vec![1e3, -2e3, 3e3, 4e3], vec![1e4, -1e4], 2, 1).unwrap();
+    let config =
+        TrainConfig { optimizer: sgd(10.0), batch: Some(1), epochs: 100, shuffle: false, ..TrainConfig::default() };
+    let error = Trainer::new(config).fit(&mut model, &data, None).unwrap_err();
+    let Error::NonFinite { epoch, batch, what } = &error else { panic!("{error}") };
+    assert!(*epoch >= 1 && *batch <= 1, "{error}");
+    assert!(!what.is_empty());
+    assert!(model.params().iter().all(|p| p.is_finite()), "the model holds the last finite weights");
+    assert!(error.to_string().contains("epoch"), "{error}");
+}
+
+#[test]
+fn early_stopping_restores_the_best_weights() {
+    let mut model = mlp(None, Loss::BinaryCrossEntropy, Activation::Sigmoid);
+    let train = xor_data();
+    // A validation set whose labels are the opposite: its loss rises as training succeeds.
+    let validation = Dataset::new(train.x.clone(), vec![1.0, 0.0, 0.0, 1.0], 2, 1).unwrap();
+    let stopping = EarlyStopping { monitor_validation: true, patience: 5, min_delta: 0.0, restore_best: true };
+    let config = TrainConfig {
+        optimizer: sgd(1.0),
+        batch: None,
+        epochs: 500,
+        early_stopping: Some(stopping),
+        ..TrainConfig::default()
+    };
+    let history = Trainer::new(config).fit(&mut model, &train, Some(&validation)).unwrap();
+    assert!(history.stopped_early && history.epochs.len() < 500);
+    let best = history.best_epoch.expect("a best epoch");
+    let best_loss = history.epochs[best - 1].validation.unwrap().loss;
+    let now = evaluate(&model, &validation, &mut Workspace::default()).loss;
+    // The best epoch's validation loss was measured after that epoch's updates.
+    assert!((now - best_loss).abs() < 1e-6, "restored loss {now} vs best {best_loss}");
+}
+
+#[test]
+fn schedules_set_the_learning_rate_per_epoch() {
+    let mut model = mlp(None, Loss::BinaryCrossEntropy, Activation::Sigmoid);
+    let config = TrainConfig {
+        optimizer: sgd(1.0),
+        batch: None,
+        epochs: 4,
+        schedule: Some(Schedule::Step { step_size: 2, gamma: 0.5 }),
+        ..TrainConfig::default()
+    };
+    let history = Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap();
+    let rates: Vec<f64> = history.epochs.iter().map(|e| e.lr).collect();
+    assert_eq!(rates, [1.0, 1.0, 0.5, 0.5]);
+}
+
+#[test]
+fn data_that_does_not_fit_is_refused() {
+    let mut model = mlp(None, Loss::BinaryCrossEntropy, Activation::Sigmoid);
+    let wide = Dataset::new(vec![0.0; 9], vec![0.0; 3], 3, 1).unwrap();
+    let message = Trainer::default().fit(&mut model, &wide, None).unwrap_err().to_string();
+    assert!(message.contains("3 feature columns") && message.contains("2 inputs"), "{message}");
+}
+
+#[test]
+fn history_saves_as_csv_and_json() {
+    let mut model = mlp(None, Loss::BinaryCrossEntropy, Activation::Sigmoid);
+    let config = TrainConfig { optimizer: sgd(1.0), batch: None, epochs: 3, ..TrainConfig::default() };
+    let history = Trainer::new(config).fit(&mut model, &xor_data(), Some(&xor_data())).unwrap();
+    let dir = std::env::temp_dir().join(format!("nnspec-history-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    history.save(dir.join("h.csv")).unwrap();
+    history.save(dir.join("h.json")).unwrap();
+    let csv = std::fs::read_to_string(dir.join("h.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+    assert!(csv.starts_with("epoch,loss,val_loss,val_accuracy,lr"));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("h.json")).unwrap()).unwrap();
+    assert_eq!(json["epochs"].as_array().unwrap().len(), 3);
+}

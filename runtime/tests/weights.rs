@@ -1,0 +1,138 @@
+//! Weight files: exact round trips, clear errors for the wrong network or a
+//! corrupt file (never a panic), and atomic writes that survive a kill.
+
+use nnspec::weights::{from_safetensors, load, save, to_safetensors, Weights};
+use nnspec::{Activation, LayerInfo, LayerInit, Loss, Mlp, Model};
+use proptest::prelude::*;
+use std::path::PathBuf;
+
+fn network(hidden: usize) -> Mlp {
+    let layer = |name: &'static str, units, activation| {
+        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None }, LayerInit::default())
+    };
+    let mut mlp = Mlp::new(
+        "Planar",
+        2,
+        vec![layer("hidden", hidden, Activation::Tanh), layer("out", 1, Activation::Sigmoid)],
+        Loss::BinaryCrossEntropy,
+    );
+    mlp.init_params(11);
+    mlp
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nnspec-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn safetensors_round_trip_exactly() {
+    let original = network(4);
+    let path = temp("planar.safetensors");
+    save(&original, &path).unwrap();
+    let mut restored = network(4);
+    restored.params_mut().fill(0.0);
+    load(&mut restored, &path).unwrap();
+    assert_eq!(original.params(), restored.params());
+}
+
+#[test]
+fn serde_weights_round_trip_exactly() {
+    let original = network(4);
+    let json = serde_json::to_string(&Weights::of(&original)).unwrap();
+    let weights: Weights = serde_json::from_str(&json).unwrap();
+    let mut restored = network(4);
+    restored.params_mut().fill(0.0);
+    weights.apply(&mut restored).unwrap();
+    assert_eq!(original.params(), restored.params());
+}
+
+#[test]
+fn the_wrong_architecture_names_every_difference() {
+    let path = temp("wide.safetensors");
+    save(&network(8), &path).unwrap();
+    let mut narrow = network(4);
+    let before = narrow.params().to_vec();
+    let message = load(&mut narrow, &path).unwrap_err().to_string();
+    assert!(message.contains("`hidden.weight` has shape [2, 8], expected [2, 4]"), "{message}");
+    assert!(message.contains("`hidden.bias`") && message.contains("`out.weight`"), "{message}");
+    assert_eq!(narrow.params(), &before[..], "a failed load leaves the model unchanged");
+}
+
+#[test]
+fn missing_and_unexpected_tensors_are_named() {
+    let model = network(4);
+    let tensors = model.tensors();
+    let bytes = to_safetensors("Planar", &tensors[..2], model.params()).unwrap();
+    let message = from_safetensors(&bytes, tensors, model.param_count()).unwrap_err().to_string();
+    assert!(
+        message.contains("missing tensor `out.weight`") && message.contains("missing tensor `out.bias`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_missing_file_is_an_io_error() {
+    let message = load(&mut network(4), "/nonexistent/w.safetensors").unwrap_err().to_string();
+    assert!(message.contains("/nonexistent/w.safetensors"), "{message}");
+}
+
+proptest! {
+    #[test]
+    fn truncated_or_corrupted_files_never_panic(cut in 0usize..400, flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6)) {
+        let model = network(4);
+        let mut bytes = to_safetensors("Planar", model.tensors(), model.params()).unwrap();
+        bytes.truncate(cut.min(bytes.len()));
+        for (index, byte) in flips {
+            if !bytes.is_empty() {
+                let at = index.index(bytes.len());
+                bytes[at] = byte;
+            }
+        }
+        let _ = from_safetensors(&bytes, model.tensors(), model.param_count());
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let model = network(4);
+        prop_assert!(from_safetensors(&bytes, model.tensors(), model.param_count()).is_err());
+    }
+}
+
+/// Run as a child process by `a_kill_during_saves_leaves_a_valid_file`: saves forever.
+#[test]
+fn child_saves_forever() {
+    let Some(path) = std::env::var_os("NNSPEC_SAVE_FOREVER") else { return };
+    let mut model = network(256);
+    let mut round = 0u32;
+    loop {
+        model.params_mut().fill(round as f32);
+        save(&model, &path).unwrap();
+        round += 1;
+    }
+}
+
+#[test]
+fn a_kill_during_saves_leaves_a_valid_file() {
+    let path = temp("killed.safetensors");
+    let mut model = network(256);
+    model.params_mut().fill(-1.0);
+    save(&model, &path).unwrap();
+    for delay_ms in [5u64, 20, 45] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_saves_forever", "--nocapture", "--test-threads=1"])
+            .env("NNSPEC_SAVE_FOREVER", &path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let mut restored = network(256);
+        load(&mut restored, &path).expect("the file is whole after a kill");
+        let first = restored.params()[0];
+        assert!(restored.params().iter().all(|p| *p == first), "a mix of two saves");
+    }
+}
