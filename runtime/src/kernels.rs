@@ -23,18 +23,53 @@
 //! assert_eq!(z, [3.5, 2.5, 2.5]); // 1·1 + 2·1 + 0.5, 2·1 + 0.5, 2·1 + 0.5
 //! ```
 
-/// Multiply-adds (batch × inputs × outputs) from which a layer uses GEMM.
-/// Measured with `cargo bench -p nnspec-bench --bench kernels`; see `docs/performance.md`.
-pub const GEMM_THRESHOLD: usize = 64 * 64 * 64;
+/// Multiply-adds (batch × inputs × outputs) from which a layer uses GEMM, provided
+/// both of its widths are at least [`GEMM_MIN_WIDTH`]. Measured with
+/// `cargo bench -p nnspec-bench --bench kernels`; see `docs/performance.md`.
+pub const GEMM_THRESHOLD: usize = 4096;
 
+/// The narrowest layer width that goes through GEMM: thinner products spend
+/// more on packing than they save.
+pub const GEMM_MIN_WIDTH: usize = 8;
+
+/// True when a layer of this shape goes through GEMM.
 #[inline(always)]
-fn use_gemm(batch: usize, inputs: usize, outputs: usize) -> bool {
-    batch.saturating_mul(inputs).saturating_mul(outputs) >= GEMM_THRESHOLD
+pub fn use_gemm(batch: usize, inputs: usize, outputs: usize) -> bool {
+    inputs >= GEMM_MIN_WIDTH
+        && outputs >= GEMM_MIN_WIDTH
+        && batch.saturating_mul(inputs).saturating_mul(outputs) >= GEMM_THRESHOLD
 }
 
-/// `z = x·w + b` for `batch` rows.
+/// `z = x·w + b` for `batch` rows: straight loops for small layers, GEMM past [`GEMM_THRESHOLD`].
 #[inline(always)]
 pub fn dense_forward(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    z: &mut [f32],
+    batch: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    if use_gemm(batch, inputs, outputs) {
+        dense_forward_gemm(x, w, b, z, batch, inputs, outputs);
+    } else {
+        dense_forward_loops(x, w, b, z, batch, inputs, outputs);
+    }
+}
+
+fn init_rows(b: Option<&[f32]>, z: &mut [f32], outputs: usize) {
+    for z_row in z.chunks_exact_mut(outputs) {
+        match b {
+            Some(b) => z_row.copy_from_slice(&b[..outputs]),
+            None => z_row.fill(0.0),
+        }
+    }
+}
+
+/// [`dense_forward`] as straight loops: the innermost loop walks a contiguous output row.
+#[inline(always)]
+pub fn dense_forward_loops(
     x: &[f32],
     w: &[f32],
     b: Option<&[f32]>,
@@ -46,34 +81,7 @@ pub fn dense_forward(
     let x = &x[..batch * inputs];
     let w = &w[..inputs * outputs];
     let z = &mut z[..batch * outputs];
-    for z_row in z.chunks_exact_mut(outputs) {
-        match b {
-            Some(b) => z_row.copy_from_slice(&b[..outputs]),
-            None => z_row.fill(0.0),
-        }
-    }
-    if use_gemm(batch, inputs, outputs) {
-        // SAFETY: the slices above have exactly the lengths the strides describe.
-        unsafe {
-            matrixmultiply::sgemm(
-                batch,
-                inputs,
-                outputs,
-                1.0,
-                x.as_ptr(),
-                inputs as isize,
-                1,
-                w.as_ptr(),
-                outputs as isize,
-                1,
-                1.0,
-                z.as_mut_ptr(),
-                outputs as isize,
-                1,
-            );
-        }
-        return;
-    }
+    init_rows(b, z, outputs);
     for (x_row, z_row) in x.chunks_exact(inputs).zip(z.chunks_exact_mut(outputs)) {
         for (x_i, w_row) in x_row.iter().zip(w.chunks_exact(outputs)) {
             for (z, w) in z_row.iter_mut().zip(w_row) {
@@ -83,11 +91,65 @@ pub fn dense_forward(
     }
 }
 
+/// [`dense_forward`] through `matrixmultiply::sgemm`.
+pub fn dense_forward_gemm(
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    z: &mut [f32],
+    batch: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    let x = &x[..batch * inputs];
+    let w = &w[..inputs * outputs];
+    let z = &mut z[..batch * outputs];
+    init_rows(b, z, outputs);
+    // SAFETY: the slices above have exactly the lengths the strides describe.
+    unsafe {
+        matrixmultiply::sgemm(
+            batch,
+            inputs,
+            outputs,
+            1.0,
+            x.as_ptr(),
+            inputs as isize,
+            1,
+            w.as_ptr(),
+            outputs as isize,
+            1,
+            1.0,
+            z.as_mut_ptr(),
+            outputs as isize,
+            1,
+        );
+    }
+}
+
 /// Gradients of a dense layer: `dw = xᵀ·dz`, `db = Σ_rows dz`, and, if asked, `dx = dz·wᵀ`.
-/// `dw`, `db` and `dx` are overwritten.
+/// `dw`, `db` and `dx` are overwritten. Straight loops for small layers, GEMM past [`GEMM_THRESHOLD`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn dense_backward(
+    x: &[f32],
+    w: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+    batch: usize,
+    inputs: usize,
+    outputs: usize,
+) {
+    let gemm = use_gemm(batch, inputs, outputs);
+    dense_backward_using(gemm, x, w, dz, dw, db, dx, batch, inputs, outputs);
+}
+
+/// [`dense_backward`] with the choice of GEMM (`true`) or straight loops made by the caller.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn dense_backward_using(
+    gemm: bool,
     x: &[f32],
     w: &[f32],
     dz: &[f32],
@@ -111,7 +173,6 @@ pub fn dense_backward(
             }
         }
     }
-    let gemm = use_gemm(batch, inputs, outputs);
     if gemm {
         // SAFETY: lengths checked by the slicing above; xᵀ is read through swapped strides.
         unsafe {

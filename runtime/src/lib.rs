@@ -18,6 +18,7 @@ mod error;
 pub mod init;
 pub mod kernels;
 pub mod loss;
+pub mod math;
 mod mlp;
 pub mod model;
 pub mod optim;

@@ -200,6 +200,7 @@ impl Trainer {
         let tensors = model.tensors().to_vec();
         let progress = progress_bar(config.progress, config.epochs);
         let full_in_order = batch_size == train.len() && !config.shuffle;
+        let mut last_good = model.params().to_vec();
         for epoch in 1..=config.epochs {
             let lr = config.schedule.as_ref().map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
             optimizer.set_lr(lr);
@@ -207,7 +208,7 @@ impl Trainer {
                 if full_in_order { Vec::new() } else { epoch_order(train.len(), config.shuffle.then_some(&mut rng)) };
             let mut total = 0.0f64;
             let mut seen = 0usize;
-            let last_good = model.params().to_vec();
+            last_good.copy_from_slice(model.params());
             for (batch_index, start) in (0..train.len()).step_by(batch_size).enumerate() {
                 let end = (start + batch_size).min(train.len());
                 let (xb, yb): (&[f32], &[f32]) = if full_in_order {
@@ -229,9 +230,13 @@ impl Trainer {
                     model.params_mut().copy_from_slice(&last_good);
                     return Err(diverged("the loss".into()));
                 }
-                if let Some(tensor) = tensors.iter().find(|t| grad[t.range()].iter().any(|g| !g.is_finite())) {
-                    model.params_mut().copy_from_slice(&last_good);
-                    return Err(diverged(format!("the gradient of `{}`", tensor.name)));
+                // One cheap pass first: the sum is finite when every element is (and rarely otherwise).
+                let suspicious = |values: &[f32]| !values.iter().sum::<f32>().is_finite();
+                if suspicious(&grad) {
+                    if let Some(tensor) = tensors.iter().find(|t| grad[t.range()].iter().any(|g| !g.is_finite())) {
+                        model.params_mut().copy_from_slice(&last_good);
+                        return Err(diverged(format!("the gradient of `{}`", tensor.name)));
+                    }
                 }
                 if let Some(max_norm) = config.clip_grad_norm {
                     clip_grad_norm(&mut grad, max_norm);
@@ -240,11 +245,14 @@ impl Trainer {
                     clip_grad_value(&mut grad, clip);
                 }
                 optimizer.step(model.params_mut(), &grad);
-                if let Some(tensor) = tensors.iter().find(|t| model.params()[t.range()].iter().any(|p| !p.is_finite()))
-                {
-                    let name = tensor.name.to_string();
-                    model.params_mut().copy_from_slice(&last_good);
-                    return Err(diverged(format!("`{name}` after the update")));
+                if suspicious(model.params()) {
+                    if let Some(tensor) =
+                        tensors.iter().find(|t| model.params()[t.range()].iter().any(|p| !p.is_finite()))
+                    {
+                        let name = tensor.name.to_string();
+                        model.params_mut().copy_from_slice(&last_good);
+                        return Err(diverged(format!("`{name}` after the update")));
+                    }
                 }
                 total += f64::from(loss + penalty) * (end - start) as f64;
                 seen += end - start;

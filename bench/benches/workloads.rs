@@ -1,0 +1,381 @@
+//! The workloads of the benchmark suite, generated code against hand-written
+//! Rust (and W4 against the machine's GEMM peak), medians side by side in one
+//! run. `cargo bench -p nnspec-bench --bench workloads`; add `-- --write-docs`
+//! to regenerate `docs/performance.md`.
+//!
+//! W1 XOR 3-4-1, 1500 full-batch GD iterations · W2 planar 2-4-1 on the 400
+//! flower points, 10000 iterations · W3 digits 64-32-10, Adam, batch 32, 30
+//! epochs · W4 784-256-128-10, Adam, batch 128, 300 steps · W5 one-sample
+//! predict of 64-32-10.
+
+use nnspec::{Dataset, OptimizerConfig, TrainConfig, Trainer};
+use nnspec_bench::hand::{self, HandAdam};
+use nnspec_bench::{quick, race, XorShift};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+nnspec::net! {
+    network Xor {
+        input x: [3];
+        dense hidden: 4, activation = sigmoid, bias = false;
+        dense out: 1, activation = sigmoid, bias = false;
+        loss sse_half;
+        train { optimizer = sgd(lr = 1.0), batch = full, epochs = 1500, shuffle = false }
+    }
+
+    network Planar {
+        input point: [2];
+        dense hidden: 4, activation = tanh, init = normal(0, 0.01);
+        dense out: 1, activation = sigmoid, init = normal(0, 0.01);
+        loss binary_cross_entropy;
+        train { optimizer = sgd(lr = 1.2), batch = full, epochs = 10000, shuffle = false }
+    }
+
+    network Digits {
+        input pixels: [64];
+        dense hidden: 32, activation = relu, init = he_uniform;
+        dense out: 10;
+        loss softmax_cross_entropy;
+        train { optimizer = adam(lr = 1e-3), batch = 32, epochs = 30, shuffle = true }
+    }
+
+    network Wide {
+        input pixels: [784];
+        dense h1: 256, activation = relu, init = he_uniform;
+        dense h2: 128, activation = relu, init = he_uniform;
+        dense out: 10;
+        loss softmax_cross_entropy;
+        train { optimizer = adam(lr = 1e-3), batch = 128, epochs = 1, shuffle = false }
+    }
+}
+
+struct Row {
+    workload: &'static str,
+    generated: Duration,
+    hand: Option<Duration>,
+    unit: String,
+}
+
+fn flower() -> Dataset {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/flower.csv");
+    Dataset::from_csv(path, &Default::default()).expect("examples/data/flower.csv")
+}
+
+fn digits() -> Dataset {
+    let dir = std::env::var_os("NNSPEC_CONFORMANCE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"));
+    match Dataset::from_csv(dir.join("datasets/digits.csv"), &Default::default()) {
+        Ok(data) => {
+            let rows: Vec<usize> = (0..data.len()).filter(|i| i % 5 != 0).collect(); // ~80%: 1437 rows
+            let mut train = data.subset(&rows).expect("rows in range");
+            train.x.iter_mut().for_each(|v| *v /= 16.0);
+            train
+        }
+        Err(_) => {
+            let mut rng = XorShift(3);
+            let x: Vec<f32> = (0..1437 * 64).map(|_| rng.uniform().abs()).collect();
+            let y: Vec<f32> = (0..1437).map(|i| (i % 10) as f32).collect();
+            Dataset::new(x, y, 64, 1).expect("synthetic digits")
+        }
+    }
+}
+
+fn w1() -> Row {
+    let iterations = if quick() { 10 } else { 1500 };
+    let data = Dataset::new(vec![0., 0., 1., 0., 1., 1., 1., 0., 1., 1., 1., 1.], vec![0., 1., 1., 0.], 3, 1).unwrap();
+    let init = Xor::with_seed(1);
+    let mut config = Xor::train_config();
+    config.epochs = iterations;
+    let trainer = Trainer::new(config);
+    let mut syn0 = [[0.0f32; 4]; 3];
+    let mut syn1 = [0.0f32; 4];
+    let t = race(&mut [
+        ("generated", &mut || {
+            let mut net = init.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
+        ("hand", &mut || {
+            for (row, weights) in syn0.iter_mut().zip(init.params().chunks_exact(4)) {
+                row.copy_from_slice(weights);
+            }
+            syn1.copy_from_slice(&init.params()[12..16]);
+            hand::xor_train(&mut syn0, &mut syn1, iterations);
+            std::hint::black_box(&syn1);
+        }),
+    ]);
+    Row { workload: "W1 XOR 3-4-1, 1500 iterations", generated: t[0].1, hand: Some(t[1].1), unit: "per run".into() }
+}
+
+fn w2() -> Row {
+    let iterations = if quick() { 10 } else { 10_000 };
+    let data = flower();
+    let init = Planar::with_seed(2);
+    let mut config = Planar::train_config();
+    config.epochs = iterations;
+    let trainer = Trainer::new(config);
+    let points: Vec<[f32; 2]> = data.x.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+    let mut hand_net = hand::Planar::<4> { w1: [[0.0; 4]; 2], b1: [0.0; 4], w2: [0.0; 4], b2: 0.0 };
+    let (mut a1, mut a2) = (Vec::new(), Vec::new());
+    let t = race(&mut [
+        ("generated", &mut || {
+            let mut net = init.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
+        ("hand", &mut || {
+            let p = init.params();
+            hand_net.w1 = [[p[0], p[1], p[2], p[3]], [p[4], p[5], p[6], p[7]]];
+            hand_net.b1 = [p[8], p[9], p[10], p[11]];
+            hand_net.w2 = [p[12], p[13], p[14], p[15]];
+            hand_net.b2 = p[16];
+            for _ in 0..iterations {
+                hand_net.step(&points, &data.y, 1.2, &mut a1, &mut a2);
+            }
+            std::hint::black_box(&hand_net.w2);
+        }),
+    ]);
+    Row {
+        workload: "W2 planar 2-4-1, 400 points, 10000 iterations",
+        generated: t[0].1,
+        hand: Some(t[1].1),
+        unit: "per run".into(),
+    }
+}
+
+fn w3() -> Row {
+    let epochs = if quick() { 1 } else { 30 };
+    let data = digits();
+    let init = Digits::with_seed(4);
+    let mut config = Digits::train_config();
+    config.epochs = epochs;
+    let trainer = Trainer::new(config);
+    let samples: Vec<[f32; 64]> = data.x.chunks_exact(64).map(|c| c.try_into().unwrap()).collect();
+    let labels: Vec<usize> = data.y.iter().map(|v| *v as usize).collect();
+    let mut hand_net =
+        hand::Digits { w1: Box::new([[0.0; 32]; 64]), b1: [0.0; 32], w2: [[0.0; 10]; 32], b2: [0.0; 10] };
+    let t = race(&mut [
+        ("generated", &mut || {
+            let mut net = init.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
+        ("hand", &mut || {
+            let mut flat = init.params().to_vec();
+            let mut grad = vec![0.0f32; hand::Digits::PARAMS];
+            let mut adam = HandAdam::new(flat.len());
+            let mut order: Vec<usize> = (0..samples.len()).collect();
+            let mut rng = XorShift(9);
+            let mut batch_x = Vec::with_capacity(32);
+            let mut batch_y = Vec::with_capacity(32);
+            for _ in 0..epochs {
+                for i in (1..order.len()).rev() {
+                    let j = ((rng.uniform() * 0.5 + 0.5) * (i + 1) as f32) as usize % (i + 1);
+                    order.swap(i, j);
+                }
+                for chunk in order.chunks(32) {
+                    batch_x.clear();
+                    batch_y.clear();
+                    batch_x.extend(chunk.iter().map(|&i| samples[i]));
+                    batch_y.extend(chunk.iter().map(|&i| labels[i]));
+                    hand_net.load(&flat);
+                    hand_net.gradient(&batch_x, &batch_y, &mut grad);
+                    adam.step(&mut flat, &grad, 1e-3);
+                }
+            }
+            std::hint::black_box(&flat);
+        }),
+    ]);
+    let samples_total = (data.len() * epochs) as f64;
+    let unit = format!(
+        "generated {:.2} M samples/s, hand {:.2} M samples/s",
+        samples_total / t[0].1.as_secs_f64() / 1e6,
+        samples_total / t[1].1.as_secs_f64() / 1e6
+    );
+    Row { workload: "W3 digits 64-32-10, Adam, batch 32, 30 epochs", generated: t[0].1, hand: Some(t[1].1), unit }
+}
+
+fn gemm_peak(threads: usize) -> f64 {
+    let n = if quick() { 64 } else { 1024 };
+    let mut rng = XorShift(5);
+    let a: Vec<f32> = (0..n * n).map(|_| rng.uniform()).collect();
+    let b: Vec<f32> = (0..n * n).map(|_| rng.uniform()).collect();
+    let mut c = vec![0.0f32; n * n];
+    let t = race(&mut [("gemm", &mut || {
+        let rows = n / threads;
+        std::thread::scope(|scope| {
+            for (part, c_part) in c.chunks_mut(rows * n).enumerate() {
+                let a = &a[part * rows * n..];
+                let b = &b;
+                scope.spawn(move || unsafe {
+                    matrixmultiply::sgemm(
+                        rows,
+                        n,
+                        n,
+                        1.0,
+                        a.as_ptr(),
+                        n as isize,
+                        1,
+                        b.as_ptr(),
+                        n as isize,
+                        1,
+                        0.0,
+                        c_part.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    );
+                });
+            }
+        });
+    })]);
+    2.0 * (n * n * n) as f64 / t[0].1.as_secs_f64() / 1e9
+}
+
+fn w4() -> (Row, f64, f64, f64) {
+    let steps = if quick() { 2 } else { 300 };
+    let batch = 128;
+    let mut rng = XorShift(7);
+    let x: Vec<f32> = (0..steps.min(20) * batch * 784).map(|_| rng.uniform()).collect();
+    let y: Vec<f32> = (0..steps.min(20) * batch).map(|i| (i % 10) as f32).collect();
+    let data = Dataset::new(x, y, 784, 1).unwrap();
+    let mut net = Wide::with_seed(1);
+    let config = TrainConfig {
+        optimizer: OptimizerConfig::Adam {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            decoupled: false,
+        },
+        batch: Some(batch),
+        epochs: steps / steps.min(20),
+        shuffle: false,
+        ..TrainConfig::default()
+    };
+    let trainer = Trainer::new(config);
+    let t = race(&mut [("generated", &mut || {
+        trainer.fit(&mut net, &data, None).unwrap();
+    })]);
+    let samples = (steps * batch) as f64;
+    let per_second = samples / t[0].1.as_secs_f64();
+    let gflops = 6.0 * Wide::PARAM_COUNT as f64 * per_second / 1e9;
+    let (peak1, peak2) = (gemm_peak(1), gemm_peak(2));
+    let unit = format!(
+        "{:.1} k samples/s, {gflops:.1} GFLOP/s ({:.0}% of the 1-thread GEMM peak)",
+        per_second / 1e3,
+        100.0 * gflops / peak1
+    );
+    (
+        Row { workload: "W4 784-256-128-10, Adam, batch 128, 300 steps", generated: t[0].1, hand: None, unit },
+        gflops,
+        peak1,
+        peak2,
+    )
+}
+
+#[inline(never)]
+fn predict_generated(net: &Digits, x: &[f32; 64]) -> [f32; 10] {
+    net.predict(x)
+}
+
+#[inline(never)]
+fn predict_hand(net: &hand::Digits, x: &[f32; 64]) -> [f32; 10] {
+    net.predict(x)
+}
+
+fn w5() -> Row {
+    let net = Digits::with_seed(4);
+    let mut hand_net =
+        hand::Digits { w1: Box::new([[0.0; 32]; 64]), b1: [0.0; 32], w2: [[0.0; 10]; 32], b2: [0.0; 10] };
+    hand_net.load(net.params());
+    let mut rng = XorShift(11);
+    let inputs: Vec<[f32; 64]> = (0..256).map(|_| core::array::from_fn(|_| rng.uniform())).collect();
+    let calls = if quick() { 256 } else { 256 * 400 };
+    let t = race(&mut [
+        ("generated", &mut || {
+            let mut sum = 0.0;
+            for i in 0..calls {
+                sum += predict_generated(&net, std::hint::black_box(&inputs[i % 256]))[3];
+            }
+            std::hint::black_box(sum);
+        }),
+        ("hand", &mut || {
+            let mut sum = 0.0;
+            for i in 0..calls {
+                sum += predict_hand(&hand_net, std::hint::black_box(&inputs[i % 256]))[3];
+            }
+            std::hint::black_box(sum);
+        }),
+    ]);
+    let per = |d: Duration| d / calls as u32;
+    Row {
+        workload: "W5 predict 64-32-10, one sample",
+        generated: per(t[0].1),
+        hand: Some(per(t[1].1)),
+        unit: "per call".into(),
+    }
+}
+
+fn main() {
+    let write_docs = std::env::args().any(|a| a == "--write-docs");
+    // `NNSPEC_BENCH_ONLY=W2` runs one workload (for profiling).
+    let only = std::env::var("NNSPEC_BENCH_ONLY").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let mut rows = Vec::new();
+    for (name, workload) in [("W1", w1 as fn() -> Row), ("W2", w2), ("W3", w3)] {
+        if wanted(name) {
+            rows.push(workload());
+        }
+    }
+    let (mut gflops, mut peak1, mut peak2) = (0.0, 0.0, 0.0);
+    if wanted("W4") {
+        let (row, g, p1, p2) = w4();
+        rows.push(row);
+        (gflops, peak1, peak2) = (g, p1, p2);
+    }
+    if wanted("W5") {
+        rows.push(w5());
+    }
+    let mut table =
+        String::from("| workload | generated | hand-written | generated / hand | notes |\n|---|---|---|---|---|\n");
+    for row in &rows {
+        let (hand, ratio) = match row.hand {
+            Some(h) => (format!("{h:.2?}"), format!("{:.2}", row.generated.as_secs_f64() / h.as_secs_f64())),
+            None => ("–".into(), "–".into()),
+        };
+        writeln!(table, "| {} | {:.2?} | {hand} | {ratio} | {} |", row.workload, row.generated, row.unit).unwrap();
+    }
+    writeln!(table, "\nf32 GEMM peak (matrixmultiply, 1024³): 1 thread {peak1:.1} GFLOP/s, 2 threads {peak2:.1} GFLOP/s; W4 reaches {gflops:.1} GFLOP/s.").unwrap();
+    println!("{table}");
+    if write_docs && !quick() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/performance.md");
+        let previous = std::fs::read_to_string(&path).unwrap_or_default();
+        let marker = "<!-- table -->";
+        let (head, tail) = match (previous.find(marker), previous.rfind(marker)) {
+            (Some(a), Some(b)) if a < b => (previous[..a].to_string(), previous[b + marker.len()..].to_string()),
+            _ => ("# Performance\n\n".to_string(), String::new()),
+        };
+        let machine = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| {
+                c.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let date = std::process::Command::new("date")
+            .arg("-u")
+            .arg("+%Y-%m-%d")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        let body = format!("{marker}\nMeasured {date} on {machine}, {cores} cores; medians of {} repetitions, default release build.\n\n{table}{marker}", nnspec_bench::repetitions());
+        std::fs::write(&path, format!("{head}{body}{tail}")).expect("write docs/performance.md");
+        println!("wrote {}", path.display());
+    }
+}
