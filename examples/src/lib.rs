@@ -4,6 +4,7 @@
 
 pub mod flower;
 pub mod real_data;
+pub mod truth_tables;
 pub mod xor;
 
 use std::path::{Path, PathBuf};
