@@ -3,6 +3,7 @@
 //!
 //! `cargo run --release --example flower`
 
+use nnspec::Model;
 use nnspec_examples::flower;
 
 fn main() -> Result<(), nnspec::Error> {
@@ -14,6 +15,21 @@ fn main() -> Result<(), nnspec::Error> {
     for run in flower::sweep(&data, &flower::HIDDEN_SIZES, 10_000, None) {
         let final_cost = run.costs.last().map_or(f64::NAN, |c| c.1);
         println!("{:>12}  {:>14.4}  {final_cost:.6}", run.hidden, run.accuracy);
+    }
+    // The decision boundary of the 2-4-1 network.
+    let mut planar = flower::Planar::zeroed();
+    match flower::reference_initial(4) {
+        Some(params) => planar.params_mut().copy_from_slice(&params),
+        None => planar.init_params(2),
+    }
+    flower::train(&mut planar, flower::Planar::train_config(), &data, 10_000, 4);
+    let points: Vec<(f64, f64, usize)> =
+        (0..data.len()).map(|i| (f64::from(data.x[2 * i]), f64::from(data.x[2 * i + 1]), data.y[i] as usize)).collect();
+    let path = nnspec_examples::output_dir().join("flower_boundary.png");
+    let classify = |x: f64, y: f64| usize::from(planar.predict(&[x as f32, y as f32])[0] > 0.5);
+    match nnspec_plot::decision_boundary(&path, "2-4-1 tanh network on the flower data", &points, classify) {
+        Ok(()) => println!("\nwrote {}", path.display()),
+        Err(error) => eprintln!("could not draw the decision boundary: {error}"),
     }
     Ok(())
 }

@@ -2,8 +2,13 @@
 //! example's `main` prints a report of what these functions return, and the
 //! tests compare the same results with the conformance references.
 
+pub mod cubic;
 pub mod flower;
+pub mod optimizers;
+pub mod overfitting;
 pub mod real_data;
+pub mod student;
+pub mod synthetic;
 pub mod truth_tables;
 pub mod xor;
 
