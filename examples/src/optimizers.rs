@@ -3,7 +3,7 @@
 //! Nesterov, AdaGrad, RMSProp, Adam and AdamW — with PyTorch's update rules.
 //! The data are the flower points; the network one hidden tanh layer of 16.
 
-use nnspec::{Dataset, Model, OptimizerConfig, TrainConfig, Trainer};
+use nnspec::{Dataset, OptimizerConfig, TrainConfig, Trainer};
 
 nnspec::net! {
     /// The flower classifier with more room: 2 → tanh 16 → sigmoid 1.
@@ -75,7 +75,6 @@ pub fn curve(contender: &Contender, data: &Dataset, epochs: usize, seed: u64) ->
     let config =
         TrainConfig { optimizer: contender.optimizer, batch: contender.batch, epochs, seed, ..TrainConfig::default() };
     let history = Trainer::new(config).fit(&mut network, data, None).expect("the flower data fits");
-    let _ = network.params();
     history.epochs.iter().map(|e| e.loss).collect()
 }
 

@@ -6,7 +6,7 @@
 
 use crate::synthetic::Random;
 use nnspec::data::Standardizer;
-use nnspec::{Dataset, Error, Model, Trainer};
+use nnspec::{Dataset, Error, Trainer};
 
 nnspec::net! {
     /// Pass or fail from lectures, homework hours and connection losses.
