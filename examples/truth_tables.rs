@@ -2,7 +2,6 @@
 //!
 //! `cargo run --release --example truth_tables`
 
-use nnspec::Model;
 use nnspec_examples::truth_tables::{self, Gate};
 
 /// A seed whose initial weights lead the 2-2-1 network to XOR (some fall into a
