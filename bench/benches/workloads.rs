@@ -8,7 +8,7 @@
 //! epochs · W4 784-256-128-10, Adam, batch 128, 300 steps · W5 one-sample
 //! predict of 64-32-10.
 
-use nnspec::{Dataset, OptimizerConfig, TrainConfig, Trainer};
+use nnspec::{Dataset, Model, OptimizerConfig, TrainConfig, Trainer};
 use nnspec_bench::hand::{self, HandAdam};
 use nnspec_bench::{quick, race, XorShift};
 use std::fmt::Write as _;
@@ -118,7 +118,13 @@ fn w2() -> Row {
     let points: Vec<[f32; 2]> = data.x.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
     let mut hand_net = hand::Planar::<4> { w1: [[0.0; 4]; 2], b1: [0.0; 4], w2: [0.0; 4], b2: 0.0 };
     let (mut a1, mut a2) = (Vec::new(), Vec::new());
+    let interpreter = interpreter_of(&init);
     let t = race(&mut [
+        ("interpreter", &mut || {
+            let mut net = interpreter.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
         ("generated", &mut || {
             let mut net = init.clone();
             trainer.fit(&mut net, &data, None).unwrap();
@@ -136,12 +142,37 @@ fn w2() -> Row {
             std::hint::black_box(&hand_net.w2);
         }),
     ]);
-    Row {
-        workload: "W2 planar 2-4-1, 400 points, 10000 iterations",
-        generated: t[0].1,
-        hand: Some(t[1].1),
-        unit: "per run".into(),
-    }
+    let unit = format!(
+        "per run; the interpreter (`nnspec train`) takes {:.2?}, {:.1}× the generated code",
+        t[0].1,
+        t[0].1.as_secs_f64() / t[1].1.as_secs_f64()
+    );
+    Row { workload: "W2 planar 2-4-1, 400 points, 10000 iterations", generated: t[1].1, hand: Some(t[2].1), unit }
+}
+
+/// The runtime interpreter for the same planar network, with the same parameters.
+fn interpreter_of(net: &Planar) -> nnspec::Mlp {
+    use nnspec::{LayerInfo, LayerInit};
+    let layers = net
+        .layers()
+        .iter()
+        .map(|l| {
+            (
+                LayerInfo {
+                    name: l.name.clone(),
+                    inputs: l.inputs,
+                    units: l.units,
+                    activation: l.activation,
+                    bias: l.bias,
+                    dropout: l.dropout,
+                },
+                LayerInit::default(),
+            )
+        })
+        .collect();
+    nnspec::Mlp::new("Planar", 2, layers, nnspec::Loss::BinaryCrossEntropy)
+        .with_params(net.params())
+        .expect("same layout")
 }
 
 fn w3() -> Row {

@@ -5,12 +5,13 @@
 //! failure is a message on stderr and exit code 1 (2 for usage errors); nothing
 //! panics on bad input.
 
+mod config;
 mod convert;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use nnspec::data::{CsvOptions, Target};
-use nnspec::train::{evaluate, fit_split, predict};
+use nnspec::train::{evaluate, predict};
 use nnspec::{Dataset, Model, Workspace};
 use nnspec_lang::{ir, Checked, Diagnostic};
 use std::io::IsTerminal;
@@ -54,13 +55,26 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Train a network on a CSV file.
-    Train {
-        /// The `.nn` file.
-        file: PathBuf,
-        /// The CSV data (a header row, numeric cells).
+    /// Rewrite specs in the canonical layout (comments kept).
+    Fmt {
+        /// The `.nn` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only check: list the files that would change and exit with 1 if any would.
         #[arg(long)]
-        data: PathBuf,
+        check: bool,
+    },
+    /// Train a network on a CSV file (or as a TOML run configuration says).
+    Train {
+        /// The `.nn` file (not needed with `--config`).
+        #[arg(required_unless_present = "config")]
+        file: Option<PathBuf>,
+        /// A TOML run configuration (see `nnspec help train` and docs/cli.md).
+        #[arg(long, conflicts_with_all = ["data", "target", "network"])]
+        config: Option<PathBuf>,
+        /// The CSV data (a header row, numeric cells).
+        #[arg(long, required_unless_present = "config")]
+        data: Option<PathBuf>,
         /// The target column (default: the last).
         #[arg(long)]
         target: Option<String>,
@@ -79,6 +93,9 @@ enum Command {
         /// Write the loss history here (CSV, or JSON for `.json`).
         #[arg(long)]
         history: Option<PathBuf>,
+        /// Draw the loss curve into this PNG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -126,8 +143,30 @@ fn main() -> ExitCode {
         Command::Check { files, message_format } => check(&files, message_format),
         Command::Summary { file, network, json } => summary(&file, network.as_deref(), json),
         Command::Emit { file, output } => emit(&file, output.as_deref()),
-        Command::Train { file, data, target, network, epochs, lr, out, history, quiet } => {
-            train(&file, &data, target, network.as_deref(), epochs, lr, out.as_deref(), history.as_deref(), quiet)
+        Command::Fmt { files, check } => format_files(&files, check),
+        Command::Train { file, config, data, target, network, epochs, lr, out, history, plot, quiet } => {
+            let request = match config {
+                Some(path) => TrainRequest::from_config(&path),
+                None => Ok(TrainRequest {
+                    spec: file.unwrap_or_default(),
+                    network,
+                    data: data.unwrap_or_default(),
+                    target,
+                    features: Vec::new(),
+                    standardize: false,
+                    validation_split: None,
+                    overrides: config::TrainOverrides { epochs, lr, ..Default::default() },
+                    outputs: config::Outputs { weights: out, history, plot },
+                    sweep: None,
+                    quiet,
+                }),
+            };
+            request.and_then(|mut r| {
+                r.overrides.epochs = epochs.or(r.overrides.epochs);
+                r.overrides.lr = lr.or(r.overrides.lr);
+                r.quiet |= quiet;
+                train(&r)
+            })
         }
         Command::Predict { file, weights, data, target, network, output } => {
             run_predict(&file, &weights, &data, target, network.as_deref(), output.as_deref())
@@ -339,62 +378,229 @@ fn emit(path: &Path, output: Option<&Path>) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn csv_options(target: Option<String>) -> CsvOptions {
-    CsvOptions { target: target.map_or(Target::Last, |t| Target::Named(vec![t])), features: Vec::new() }
+/// Everything `nnspec train` needs, from flags or a run configuration.
+struct TrainRequest {
+    spec: PathBuf,
+    network: Option<String>,
+    data: PathBuf,
+    target: Option<String>,
+    features: Vec<String>,
+    standardize: bool,
+    validation_split: Option<f64>,
+    overrides: config::TrainOverrides,
+    outputs: config::Outputs,
+    sweep: Option<(String, config::SweepValues)>,
+    quiet: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train(
-    path: &Path,
-    data_path: &Path,
-    target: Option<String>,
-    name: Option<&str>,
-    epochs: Option<usize>,
-    lr: Option<f64>,
-    out: Option<&Path>,
-    history_path: Option<&Path>,
-    quiet: bool,
-) -> Result<ExitCode, Failure> {
-    let checked = load(path)?;
-    let net = pick(&checked.program, name, path)?;
-    let data = Dataset::from_csv(data_path, &csv_options(target))?;
-    let mut model = convert::network(net);
-    nnspec::train::check_fits(&model, &data)?;
-    let mut config = convert::train_config(&net.train);
-    config.progress = !quiet;
-    if let Some(epochs) = epochs {
-        config.epochs = epochs;
+impl TrainRequest {
+    fn from_config(path: &Path) -> Result<TrainRequest, Failure> {
+        let config = config::RunConfig::read(path).map_err(Failure)?;
+        Ok(TrainRequest {
+            spec: config.spec,
+            network: config.network,
+            data: config.data,
+            target: config.target,
+            features: config.features,
+            standardize: config.standardize,
+            validation_split: config.validation_split,
+            overrides: config.train,
+            outputs: config.output,
+            sweep: config.sweep.into_iter().next(),
+            quiet: false,
+        })
     }
-    if let Some(lr) = lr {
-        config.optimizer = config.optimizer.with_lr(lr);
-    }
-    eprintln!(
-        "training {} on {} ({} rows × {} features): {} epochs, {}",
-        net.name,
-        data_path.display(),
-        data.len(),
-        data.features,
-        config.epochs,
-        config.optimizer.name()
-    );
-    let (train_data, validation) = if net.train.validation_split > 0.0 {
-        let (a, b) = data.split(net.train.validation_split, net.train.seed);
+}
+
+/// The optimizer called `name`, with PyTorch's defaults and learning rate `lr` (or the optimizer's default).
+fn optimizer_by_name(name: &str, lr: Option<f64>) -> Result<nnspec::OptimizerConfig, Failure> {
+    use nnspec::OptimizerConfig as O;
+    let sgd = |lr, momentum, nesterov| O::Sgd { lr, momentum, dampening: 0.0, nesterov, weight_decay: 0.0 };
+    let adam = |lr, decoupled: bool| O::Adam {
+        lr,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: if decoupled { 0.01 } else { 0.0 },
+        amsgrad: false,
+        decoupled,
+    };
+    Ok(match name {
+        "sgd" => sgd(lr.unwrap_or(1e-3), 0.0, false),
+        "momentum" => sgd(lr.unwrap_or(1e-3), 0.9, false),
+        "nesterov" => sgd(lr.unwrap_or(1e-3), 0.9, true),
+        "adagrad" => O::Adagrad {
+            lr: lr.unwrap_or(0.01),
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+        },
+        "rmsprop" => O::RmsProp {
+            lr: lr.unwrap_or(0.01),
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+        },
+        "adam" => adam(lr.unwrap_or(1e-3), false),
+        "adamw" => adam(lr.unwrap_or(1e-3), true),
+        other => {
+            return Err(Failure(format!(
+                "unknown optimizer `{other}`; the optimizers are sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw"
+            )))
+        }
+    })
+}
+
+/// One training run's outcome, for reports and sweep tables.
+struct RunReport {
+    label: String,
+    epochs: usize,
+    elapsed: std::time::Duration,
+    train: nnspec::train::Metrics,
+    validation: Option<nnspec::train::Metrics>,
+}
+
+fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
+    let checked = load(&request.spec)?;
+    let net = pick(&checked.program, request.network.as_deref(), &request.spec)?;
+    let target = match &request.target {
+        Some(t) => Target::Named(vec![t.clone()]),
+        None => Target::Last,
+    };
+    let data = Dataset::from_csv(&request.data, &CsvOptions { target, features: request.features.clone() })?;
+    let split = request.validation_split.unwrap_or(net.train.validation_split);
+    let seed = request.overrides.seed.unwrap_or(net.train.seed);
+    let (mut train_data, mut validation) = if split > 0.0 {
+        let (a, b) = data.split(split, seed);
         (a, Some(b))
     } else {
-        (data.clone(), None)
+        (data, None)
     };
-    let history = match fit_split(&mut model, &config, &data, net.train.validation_split) {
-        Ok(history) => history,
-        Err(error) => {
-            if let Some(out) = out {
-                nnspec::weights::save(&model, out)?;
-                eprintln!("the last good weights were written to {}", out.display());
-            }
-            return Err(error.into());
+    let mut metadata = Vec::new();
+    if request.standardize {
+        let standardizer = nnspec::data::Standardizer::fit(&train_data);
+        standardizer.apply(&mut train_data);
+        if let Some(v) = validation.as_mut() {
+            standardizer.apply(v);
+        }
+        metadata.push(("standardize_mean".to_string(), serde_json::to_string(&standardizer.mean)?));
+        metadata.push(("standardize_std".to_string(), serde_json::to_string(&standardizer.std)?));
+    }
+    let runs: Vec<(String, ir::Network, Option<String>)> = match &request.sweep {
+        None => vec![(net.name.clone(), net.clone(), None)],
+        Some((key, config::SweepValues::Units(values))) => {
+            let index = net.layers.iter().position(|l| &l.name == key).ok_or_else(|| {
+                let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
+                Failure(format!(
+                    "`[sweep] {key}`: `{}` has no layer `{key}`; its layers are {}",
+                    net.name,
+                    names.join(", ")
+                ))
+            })?;
+            values
+                .iter()
+                .map(|&units| {
+                    let mut variant = net.clone();
+                    variant.layers[index].units = units.max(1);
+                    (format!("{key} = {units}"), variant, None)
+                })
+                .collect()
+        }
+        Some((key, config::SweepValues::Names(names))) if key == "optimizer" => {
+            names.iter().map(|name| (format!("optimizer = {name}"), net.clone(), Some(name.clone()))).collect()
+        }
+        Some((key, _)) => {
+            return Err(Failure(format!("`[sweep] {key}` is not sweepable: sweep a layer's units or `optimizer`")))
         }
     };
-    let mut workspace = Workspace::default();
-    let report = |label: &str, metrics: nnspec::train::Metrics| {
+    let mut reports = Vec::new();
+    for (label, variant, optimizer) in &runs {
+        let mut model = convert::network(variant);
+        if let Err(error) = nnspec::train::check_fits(&model, &train_data) {
+            return Err(Failure(format!(
+                "{}: {error}\n  the feature columns are {}; choose them with --target, or `target`/`features` in a run configuration",
+                request.data.display(),
+                train_data.feature_names.join(", ")
+            )));
+        }
+        let mut config = convert::train_config(&variant.train);
+        config.progress = !request.quiet;
+        config.seed = seed;
+        if let Some(epochs) = request.overrides.epochs {
+            config.epochs = epochs;
+        }
+        if let Some(batch) = &request.overrides.batch {
+            config.batch = match batch {
+                config::Batch::Size(n) => Some(*n),
+                config::Batch::Full(_) => None,
+            };
+        }
+        if let Some(name) = optimizer.as_ref().or(request.overrides.optimizer.as_ref()) {
+            config.optimizer = optimizer_by_name(name, request.overrides.lr)?;
+        }
+        if let Some(lr) = request.overrides.lr {
+            config.optimizer = config.optimizer.with_lr(lr);
+        }
+        eprintln!(
+            "training {label} on {} ({} rows × {} features): {} epochs, {}",
+            request.data.display(),
+            train_data.len(),
+            train_data.features,
+            config.epochs,
+            config.optimizer.name()
+        );
+        let trainer = nnspec::Trainer::new(config);
+        let history = match trainer.fit(&mut model, &train_data, validation.as_ref()) {
+            Ok(history) => history,
+            Err(error) => {
+                if let (Some(out), None) = (&request.outputs.weights, &request.sweep) {
+                    nnspec::weights::save_with_metadata(&model, out, &metadata)?;
+                    eprintln!("the last good weights were written to {}", out.display());
+                }
+                return Err(error.into());
+            }
+        };
+        let mut workspace = Workspace::default();
+        let report = RunReport {
+            label: label.clone(),
+            epochs: history.epochs.len(),
+            elapsed: history.elapsed,
+            train: evaluate(&model, &train_data, &mut workspace),
+            validation: validation.as_ref().map(|v| evaluate(&model, v, &mut workspace)),
+        };
+        if request.sweep.is_none() {
+            print_report(&report, history.stopped_early);
+            write_outputs(&request.outputs, &model, &history, &metadata)?;
+        }
+        reports.push(report);
+    }
+    if request.sweep.is_some() {
+        println!("\n{:<24} {:>12} {:>10} {:>12} {:>10}", "run", "train loss", "train acc", "val loss", "val acc");
+        for r in &reports {
+            let metric =
+                |m: &nnspec::train::Metrics| m.accuracy.or(m.r2).map_or("-".to_string(), |v| format!("{v:.4}"));
+            let (val_loss, val_metric) = match &r.validation {
+                Some(v) => (format!("{:.6}", v.loss), metric(v)),
+                None => ("-".into(), "-".into()),
+            };
+            println!(
+                "{:<24} {:>12.6} {:>10} {:>12} {:>10}",
+                r.label,
+                r.train.loss,
+                metric(&r.train),
+                val_loss,
+                val_metric
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(report: &RunReport, stopped_early: bool) {
+    let line = |label: &str, metrics: &nnspec::train::Metrics| {
         let mut line = format!("{label:<10} loss {:.6}", metrics.loss);
         if let Some(a) = metrics.accuracy {
             line.push_str(&format!("  accuracy {a:.4}"));
@@ -406,24 +612,83 @@ fn train(
     };
     println!(
         "trained {} for {} epochs in {:.2?}{}",
-        net.name,
-        history.epochs.len(),
-        history.elapsed,
-        if history.stopped_early { " (early stop)" } else { "" }
+        report.label,
+        report.epochs,
+        report.elapsed,
+        if stopped_early { " (early stop)" } else { "" }
     );
-    report("train", evaluate(&model, &train_data, &mut workspace));
-    if let Some(validation) = &validation {
-        report("validation", evaluate(&model, validation, &mut workspace));
+    line("train", &report.train);
+    if let Some(validation) = &report.validation {
+        line("validation", validation);
     }
-    if let Some(out) = out {
-        nnspec::weights::save(&model, out)?;
+}
+
+fn write_outputs(
+    outputs: &config::Outputs,
+    model: &dyn Model,
+    history: &nnspec::History,
+    metadata: &[(String, String)],
+) -> Result<(), Failure> {
+    if let Some(out) = &outputs.weights {
+        nnspec::weights::save_with_metadata(model, out, metadata)?;
         println!("weights written to {}", out.display());
     }
-    if let Some(history_path) = history_path {
-        history.save(history_path)?;
-        println!("loss history written to {}", history_path.display());
+    if let Some(path) = &outputs.history {
+        history.save(path)?;
+        println!("loss history written to {}", path.display());
     }
-    Ok(ExitCode::SUCCESS)
+    if let Some(path) = &outputs.plot {
+        let mut series = vec![nnspec_plot::Series {
+            name: "training loss".into(),
+            points: history.epochs.iter().map(|e| (e.epoch as f64, e.loss)).collect(),
+        }];
+        if history.epochs.iter().any(|e| e.validation.is_some()) {
+            series.push(nnspec_plot::Series {
+                name: "validation loss".into(),
+                points: history.epochs.iter().filter_map(|e| e.validation.map(|v| (e.epoch as f64, v.loss))).collect(),
+            });
+        }
+        let log = history.epochs.iter().all(|e| e.loss > 0.0);
+        nnspec_plot::lines(path, &format!("{} loss", model.name()), "epoch", "loss", &series, log).map_err(Failure)?;
+        println!("loss curve drawn in {}", path.display());
+    }
+    Ok(())
+}
+
+fn format_files(files: &[PathBuf], check: bool) -> Result<ExitCode, Failure> {
+    let mut changed = 0;
+    let mut failed = 0;
+    for path in files {
+        let bytes = match read(path) {
+            Ok(bytes) => bytes,
+            Err(Failure(message)) => {
+                eprintln!("error: {message}");
+                failed += 1;
+                continue;
+            }
+        };
+        let source = String::from_utf8_lossy(&bytes).into_owned();
+        match nnspec_lang::fmt::format(&source) {
+            Ok(formatted) if formatted == source => {}
+            Ok(formatted) => {
+                changed += 1;
+                if check {
+                    println!("{} is not formatted", path.display());
+                } else {
+                    nnspec::weights::write_atomically(path, formatted.as_bytes())?;
+                    println!("formatted {}", path.display());
+                }
+            }
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics, path, &source);
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure(format!("{} could not be formatted", plural(failed, "file"))));
+    }
+    Ok(if check && changed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn run_predict(
@@ -439,7 +704,19 @@ fn run_predict(
     let mut model = convert::network(net);
     nnspec::weights::load(&mut model, weights)?;
     let options = CsvOptions { target: target.map_or(Target::None, |t| Target::Named(vec![t])), features: Vec::new() };
-    let data = Dataset::from_csv(data_path, &options)?;
+    let mut data = Dataset::from_csv(data_path, &options)?;
+    let metadata = nnspec::weights::read_metadata(weights)?;
+    if let (Some(mean), Some(std)) = (metadata.get("standardize_mean"), metadata.get("standardize_std")) {
+        let standardizer = nnspec::data::Standardizer {
+            mean: serde_json::from_str(mean)
+                .map_err(|e| Failure(format!("{}: bad standardisation ({e})", weights.display())))?,
+            std: serde_json::from_str(std)
+                .map_err(|e| Failure(format!("{}: bad standardisation ({e})", weights.display())))?,
+        };
+        if standardizer.mean.len() == data.features {
+            standardizer.apply(&mut data);
+        }
+    }
     if data.features != model.input_size() {
         return Err(Failure(format!(
             "`{}` has {} feature columns, but `{}` takes {} inputs (use --target to leave out a label column)",

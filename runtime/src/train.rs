@@ -55,7 +55,8 @@ pub struct TrainConfig {
     pub clip_grad_value: Option<f64>,
     /// Early stopping.
     pub early_stopping: Option<EarlyStopping>,
-    /// Show a progress bar when stderr is a terminal.
+    /// Report progress on stderr: a bar on a terminal, otherwise a plain line
+    /// every tenth of the run.
     pub progress: bool,
 }
 
@@ -260,6 +261,14 @@ impl Trainer {
             let validation_metrics = validation.map(|v| evaluate(model, v, &mut workspace));
             let record = EpochRecord { epoch, loss: total / seen.max(1) as f64, validation: validation_metrics, lr };
             history.epochs.push(record);
+            let plain = config.progress && progress.is_none();
+            if plain && (epoch == config.epochs || epoch % config.epochs.div_ceil(10).max(1) == 0) {
+                let mut line = format!("epoch {epoch}/{}: loss {:.6}", config.epochs, record.loss);
+                if let Some(m) = record.validation {
+                    line.push_str(&format!(", val_loss {:.6}", m.loss));
+                }
+                eprintln!("{line}");
+            }
             if let Some(bar) = &progress {
                 bar.set_position(epoch as u64);
                 let mut message = format!("loss {:.4}", record.loss);

@@ -40,6 +40,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// The bytes of a safetensors file holding `params` laid out as `tensors`.
 pub fn to_safetensors(network: &str, tensors: &[TensorInfo], params: &[f32]) -> Result<Vec<u8>, Error> {
+    to_safetensors_with(network, tensors, params, &[])
+}
+
+/// [`to_safetensors`] with extra `metadata` entries (string keys and values).
+pub fn to_safetensors_with(
+    network: &str,
+    tensors: &[TensorInfo],
+    params: &[f32],
+    metadata: &[(String, String)],
+) -> Result<Vec<u8>, Error> {
     let bytes: Vec<Vec<u8>> =
         tensors.iter().map(|t| params[t.range()].iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
     let views = tensors
@@ -51,10 +61,12 @@ pub fn to_safetensors(network: &str, tensors: &[TensorInfo], params: &[f32]) -> 
                 .map_err(|e| Error::Weights(e.to_string()))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let metadata = Some(std::collections::HashMap::from([
+    let mut entries = std::collections::HashMap::from([
         ("format".to_string(), "nnspec".to_string()),
         ("network".to_string(), network.to_string()),
-    ]));
+    ]);
+    entries.extend(metadata.iter().cloned());
+    let metadata = Some(entries);
     safetensors::serialize(views, &metadata).map_err(|e| Error::Weights(e.to_string()))
 }
 
@@ -105,6 +117,25 @@ pub fn from_safetensors(bytes: &[u8], tensors: &[TensorInfo], param_count: usize
 pub fn save(model: &dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
     let bytes = to_safetensors(model.name(), model.tensors(), model.params())?;
     write_atomically(path.as_ref(), &bytes)
+}
+
+/// Saves `model`'s parameters with extra metadata entries, atomically.
+pub fn save_with_metadata(
+    model: &dyn Model,
+    path: impl AsRef<Path>,
+    metadata: &[(String, String)],
+) -> Result<(), Error> {
+    let bytes = to_safetensors_with(model.name(), model.tensors(), model.params(), metadata)?;
+    write_atomically(path.as_ref(), &bytes)
+}
+
+/// The metadata entries of a safetensors file.
+pub fn read_metadata(path: impl AsRef<Path>) -> Result<std::collections::HashMap<String, String>, Error> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let (_, metadata) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Error::Weights(format!("{}: not a valid safetensors file ({e})", path.display())))?;
+    Ok(metadata.metadata().clone().unwrap_or_default())
 }
 
 /// Loads safetensors parameters into `model`; on any mismatch the model is unchanged.

@@ -28,6 +28,7 @@
 pub mod ast;
 mod check;
 pub mod diagnostic;
+pub mod fmt;
 pub mod ir;
 mod lower;
 mod parse;

@@ -1,0 +1,201 @@
+//! The `nnspec` command end to end: each command's happy path and the bad
+//! inputs users meet (missing files, spec errors, data that does not fit,
+//! non-numeric cells, weights of another network, divergence), with snapshots
+//! of what the user sees. Nothing may panic or print a backtrace.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn temp() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nnspec-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `nnspec` in the workspace root; returns (exit code, stdout, stderr) with
+/// temporary paths and timings replaced so snapshots are stable.
+fn nnspec(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_nnspec")).args(args).current_dir(root()).output().unwrap();
+    let clean = |bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes).replace(&temp().display().to_string(), "$TMP");
+        text.lines()
+            .map(|line| match line.find(" in ") {
+                Some(at) if line.starts_with("trained ") => format!("{} in $TIME", &line[..at]),
+                _ => line.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (stdout, stderr) = (clean(&output.stdout), clean(&output.stderr));
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    (output.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn write(name: &str, text: &str) -> String {
+    let path = temp().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+const PLANAR: &str = "examples/specs/planar.nn";
+const FLOWER: &str = "examples/data/flower.csv";
+
+#[test]
+fn check_accepts_a_good_spec() {
+    let (code, _, stderr) = nnspec(&["check", PLANAR]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stderr, @"1 file: no problems found");
+}
+
+#[test]
+fn check_reports_every_error_and_fails() {
+    let bad = write(
+        "bad.nn",
+        "network X {\n    input x: [2];\n    dense h: 4, activation = tnah;\n    dense out: 0;\n    loss mse;\n}\n",
+    );
+    let (code, _, stderr) = nnspec(&["check", &bad]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn check_speaks_json_for_editors() {
+    let bad = write("bad_json.nn", "network X { input x: [2]; dense out: 1, activation = tnah; loss mse; }");
+    let (code, stdout, _) = nnspec(&["check", "--message-format", "json", &bad]);
+    assert_eq!(code, 1);
+    let value: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(value["code"], "E0202");
+    assert_eq!(value["help"], "did you mean `tanh`?");
+    assert_eq!((value["span"]["line"].as_u64(), value["span"]["column"].as_u64()), (Some(1), Some(54)));
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let (code, _, stderr) = nnspec(&["check", "does/not/exist.nn"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot read `does/not/exist.nn`"), "{stderr}");
+}
+
+#[test]
+fn summary_tables_the_layers() {
+    let (code, stdout, _) = nnspec(&["summary", PLANAR]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stdout);
+    let (_, json, _) = nnspec(&["summary", "--json", PLANAR]);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value[0]["param_count"], 17);
+}
+
+#[test]
+fn emit_prints_rust() {
+    let (code, stdout, _) = nnspec(&["emit", PLANAR]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("pub struct Planar") && stdout.contains("impl ::nnspec::Model for Planar"));
+}
+
+#[test]
+fn fmt_rewrites_and_checks() {
+    let messy = write(
+        "messy.nn",
+        "network  X{input x:[2];dense out:1,activation=sigmoid; // keep me\nloss binary_cross_entropy;}",
+    );
+    let (code, stdout, _) = nnspec(&["fmt", "--check", &messy]);
+    assert_eq!((code, stdout.trim().ends_with("is not formatted")), (1, true));
+    let (code, _, _) = nnspec(&["fmt", &messy]);
+    assert_eq!(code, 0);
+    let formatted = std::fs::read_to_string(&messy).unwrap();
+    insta::assert_snapshot!(formatted);
+    let (code, _, _) = nnspec(&["fmt", "--check", &messy]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn train_writes_weights_history_and_plot_then_predict_uses_them() {
+    let weights = temp().join("planar.safetensors").display().to_string();
+    let history = temp().join("loss.csv").display().to_string();
+    let plot = temp().join("loss.png").display().to_string();
+    let (code, stdout, _) = nnspec(&[
+        "train",
+        PLANAR,
+        "--data",
+        FLOWER,
+        "--epochs",
+        "500",
+        "--out",
+        &weights,
+        "--history",
+        &history,
+        "--plot",
+        &plot,
+        "--quiet",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stdout);
+    assert_eq!(std::fs::read_to_string(&history).unwrap().lines().count(), 501);
+    assert!(std::fs::metadata(&plot).unwrap().len() > 1000);
+    let (code, stdout, _) = nnspec(&["predict", PLANAR, "--weights", &weights, "--data", FLOWER, "--target", "label"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.lines().next(), Some("output0,class"));
+    assert_eq!(stdout.lines().count(), 401);
+}
+
+#[test]
+fn data_that_does_not_fit_the_network_is_refused() {
+    let wide = write("wide.csv", "a,b,c,label\n1,2,3,0\n4,5,6,1\n");
+    let (code, _, stderr) = nnspec(&["train", PLANAR, "--data", &wide, "--quiet"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn non_numeric_cells_name_line_and_column() {
+    let text = write("text.csv", "x1,x2,label\n1,2,0\n3,four,1\n");
+    let (code, _, stderr) = nnspec(&["train", PLANAR, "--data", &text, "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("text.csv:3:2: `four` in column `x2` is not a number"), "{stderr}");
+}
+
+#[test]
+fn weights_of_another_network_name_the_tensors() {
+    let other = write("other.nn", "network Planar { input p: [2]; dense hidden: 8, activation = tanh; dense out: 1, activation = sigmoid; loss binary_cross_entropy; }");
+    let weights = temp().join("other.safetensors").display().to_string();
+    let (code, _, _) = nnspec(&["train", &other, "--data", FLOWER, "--epochs", "2", "--out", &weights, "--quiet"]);
+    assert_eq!(code, 0);
+    let (code, _, stderr) = nnspec(&["predict", PLANAR, "--weights", &weights, "--data", FLOWER, "--target", "label"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("`hidden.weight` has shape [2, 8], expected [2, 4]"), "{stderr}");
+}
+
+#[test]
+fn divergence_names_epoch_and_batch_and_keeps_good_weights() {
+    let spec = write("regress.nn", "network R { input x: [2]; dense out: 1; loss mse; train { optimizer = sgd(lr = 100.0), batch = full, epochs = 50 } }");
+    let data = write("big.csv", "a,b,y\n100,200,1e4\n-300,50,-2e4\n");
+    let weights = temp().join("regress.safetensors").display().to_string();
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--out", &weights, "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("training diverged") && stderr.contains("epoch") && stderr.contains("batch 0"), "{stderr}");
+    assert!(stderr.contains("the last good weights were written"), "{stderr}");
+}
+
+#[test]
+fn run_configurations_sweep_and_report_bad_keys() {
+    let config = write(
+        "sweep.toml",
+        &format!(
+            "spec = {:?}\ndata = {:?}\ntarget = \"label\"\nvalidation_split = 0.25\n[train]\nepochs = 200\n[sweep]\nhidden = [1, 4]\n",
+            root().join(PLANAR),
+            root().join(FLOWER)
+        ),
+    );
+    let (code, stdout, _) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("hidden = 1") && stdout.contains("hidden = 4"), "{stdout}");
+    let bad = write("bad.toml", "spec = \"x.nn\"\ndata = \"y.csv\"\n[train]\nepoch = 3\n");
+    let (code, _, stderr) = nnspec(&["train", "--config", &bad]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("line 4") && stderr.contains("unknown field `epoch`"), "{stderr}");
+}

@@ -1,0 +1,119 @@
+//! `nnspec fmt` is idempotent (fmt∘fmt = fmt) and preserves meaning (the IR of
+//! the output equals the IR of the input), on every spec in the repository and
+//! on generated specs with random spacing, comments and settings.
+
+use nnspec_lang::{check_source, fmt::format};
+use proptest::prelude::*;
+use std::path::Path;
+
+fn assert_properties(source: &str) {
+    let once = format(source).unwrap_or_else(|d| panic!("{}", nnspec_lang::render(&d, "spec", source)));
+    let twice = format(&once).expect("formatted text parses");
+    assert_eq!(once, twice, "formatting is not idempotent for:\n{source}");
+    match (check_source(source), check_source(&once)) {
+        (Ok(a), Ok(b)) => assert_eq!(a.program, b.program, "formatting changed the meaning of:\n{source}\n---\n{once}"),
+        (Err(a), Err(b)) => assert_eq!(a.len(), b.len(), "formatting changed the diagnostics of:\n{source}"),
+        (a, b) => panic!("formatting changed validity ({} → {}):\n{source}\n---\n{once}", a.is_ok(), b.is_ok()),
+    }
+    for comment in source.lines().filter_map(|l| l.find("//").map(|i| l[i..].trim_end())) {
+        assert!(once.contains(comment), "lost comment {comment:?}");
+    }
+}
+
+#[test]
+fn every_spec_in_the_repository_formats_stably() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut count = 0;
+    for dir in ["examples/specs"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "nn") {
+                assert_properties(&std::fs::read_to_string(&path).unwrap());
+                count += 1;
+            }
+        }
+    }
+    let language = std::fs::read_to_string(root.join("docs/language.md")).unwrap();
+    for block in language.split("```nn\n").skip(1).filter_map(|b| b.split("```").next()) {
+        assert_properties(block);
+        count += 1;
+    }
+    assert!(count >= 10, "only {count} specs found");
+}
+
+fn space() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(" ".to_string()),
+        Just("  ".to_string()),
+        Just("\n".to_string()),
+        Just("\n\n\n".to_string()),
+        Just("\t".to_string())
+    ]
+}
+
+fn maybe_comment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => Just(String::new()),
+        1 => Just(" // note\n".to_string()),
+        1 => Just("\n/* block */ ".to_string()),
+        1 => Just("\n/// doc line\n".to_string()),
+    ]
+}
+
+fn activation() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("relu".to_string()),
+        Just("tanh".to_string()),
+        Just("sigmoid".to_string()),
+        Just("leaky_relu(0.2)".to_string()),
+        Just("elu(alpha = 0.5)".to_string()),
+        Just("gelu".to_string()),
+    ]
+}
+
+/// A dense layer with a `{name}` placeholder for its (unique) name.
+fn layer() -> impl Strategy<Value = String> {
+    (
+        1usize..64,
+        activation(),
+        any::<bool>(),
+        prop_oneof![Just(""), Just(", init = normal(0, 0.01)"), Just(", l2 = 1e-4"), Just(", init = uniform(-1,1)")],
+        space(),
+        maybe_comment(),
+    )
+        .prop_map(|(units, act, bias, extra, s, c)| {
+            format!("{c}dense{s}{{name}}:{s}{units},activation={act},{s}bias = {bias}{extra};")
+        })
+}
+
+fn spec() -> impl Strategy<Value = String> {
+    (
+        1usize..16,
+        proptest::collection::vec(layer(), 0..4),
+        proptest::option::of(0.0f64..0.9),
+        space(),
+        maybe_comment(),
+        prop_oneof![Just("sgd(lr = 0.1)"), Just("adam(lr=1e-3,betas=(0.9,0.999))"), Just("rmsprop(0.01)")],
+        prop_oneof![Just("full".to_string()), (1usize..64).prop_map(|b| b.to_string())],
+    )
+        .prop_map(|(inputs, layers, dropout, s, c, optimizer, batch)| {
+            let mut body = format!("input x:{s}[{inputs}];");
+            for (i, layer) in layers.iter().enumerate() {
+                // Unique names: the generator's names may repeat.
+                body.push_str(&layer.replace("{name}", &format!("hidden{i}")));
+                if let Some(p) = dropout.filter(|_| i == 0) {
+                    body.push_str(&format!("dropout({p:.2});"));
+                }
+            }
+            body.push_str(&format!("{c}dense out: 2;{s}loss softmax_cross_entropy;"));
+            body.push_str(&format!("train{s}{{optimizer={optimizer},{s}batch = {batch}, epochs = 3,}}"));
+            format!("{c}const N = {inputs};{s}network Generated{s}{{{s}{body}{s}}}{s}")
+        })
+}
+
+proptest! {
+    #[test]
+    fn generated_specs_format_stably(source in spec()) {
+        assert_properties(&source);
+    }
+}
