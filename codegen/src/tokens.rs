@@ -173,15 +173,17 @@ pub fn expand_net(input: TokenStream) -> TokenStream {
 fn warning_tokens(warning: &Diagnostic, map: &SourceMap) -> TokenStream {
     let (first, _) = map.spans(warning.span.start, warning.span.end);
     let note = message(warning, &map.text);
-    let name = Ident::new("nnspec_warning", first);
-    let hidden = Ident::new(&format!("__nnspec_warning_{}", warning.code.as_str().to_lowercase()), Span::call_site());
+    let name = format!("__nnspec_warning_{}", warning.code.as_str().to_lowercase());
+    let definition = Ident::new(&name, Span::call_site());
+    // The use carries the user's span, so rustc points the warning at their tokens.
+    let usage = Ident::new(&name, first);
     quote! {
         const _: () = {
             #[deprecated(note = #note)]
             #[allow(non_camel_case_types)]
-            struct #hidden;
+            struct #definition;
             #[allow(dead_code)]
-            fn #name() { let _ = #hidden; }
+            fn nnspec_warning() { let _ = #usage; }
         };
     }
 }

@@ -111,9 +111,116 @@ pub struct EpochRecord {
     pub lr: f64,
 }
 
+/// A problem only the data can reveal, noticed while training (each kind is reported once).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingWarning {
+    /// The 1-based epoch where it was noticed.
+    pub epoch: usize,
+    /// `rising_loss`, `dead_relu` or `vanishing_gradients`.
+    pub kind: &'static str,
+    /// What was seen and what to do.
+    pub message: String,
+}
+
+/// Watches a run for the mistakes the tutorials warn about.
+struct Watchdog {
+    /// (layer name, its tensor ranges) for ReLU layers.
+    relu_layers: Vec<(String, Vec<std::ops::Range<usize>>)>,
+    first_layer: Vec<std::ops::Range<usize>>,
+    last_layer: Vec<std::ops::Range<usize>>,
+    warned: Vec<&'static str>,
+    warnings: Vec<TrainingWarning>,
+}
+
+impl Watchdog {
+    fn new(model: &dyn Model) -> Watchdog {
+        let ranges = |layer: &str| -> Vec<std::ops::Range<usize>> {
+            model
+                .tensors()
+                .iter()
+                .filter(|t| t.name.strip_prefix(layer).is_some_and(|rest| rest.starts_with('.')))
+                .map(|t| t.range())
+                .collect()
+        };
+        let layers = model.layers();
+        Watchdog {
+            relu_layers: layers
+                .iter()
+                .filter(|l| l.activation == crate::Activation::Relu)
+                .map(|l| (l.name.to_string(), ranges(&l.name)))
+                .collect(),
+            first_layer: layers.first().map(|l| ranges(&l.name)).unwrap_or_default(),
+            last_layer: layers.last().map(|l| ranges(&l.name)).unwrap_or_default(),
+            warned: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn warn(&mut self, epoch: usize, kind: &'static str, message: String, progress: bool) {
+        if self.warned.contains(&kind) {
+            return;
+        }
+        if progress {
+            eprintln!("warning (epoch {epoch}): {message}");
+        }
+        self.warned.push(kind);
+        self.warnings.push(TrainingWarning { epoch, kind, message });
+    }
+
+    /// Checks one batch's gradient.
+    fn batch(&mut self, epoch: usize, grad: &[f32], progress: bool) {
+        let rms = |ranges: &[std::ops::Range<usize>]| {
+            let (sum, count) = ranges
+                .iter()
+                .flat_map(|r| grad[r.clone()].iter())
+                .fold((0.0f64, 0usize), |(s, n), g| (s + f64::from(*g) * f64::from(*g), n + 1));
+            (sum / count.max(1) as f64).sqrt()
+        };
+        let dead = self
+            .relu_layers
+            .iter()
+            .find(|(_, ranges)| ranges.iter().all(|r| grad[r.clone()].iter().all(|g| *g == 0.0)))
+            .map(|(name, _)| name.clone());
+        let (first, last) = (rms(&self.first_layer), rms(&self.last_layer));
+        if let Some(name) = dead {
+            if last > 0.0 {
+                self.warn(
+                    epoch,
+                    "dead_relu",
+                    format!("every unit of ReLU layer `{name}` output zero on a whole batch, so it learns nothing; try `leaky_relu`, `he_normal` initialisation or a smaller learning rate"),
+                    progress,
+                );
+            }
+        }
+        if last > 0.0 && first < last * 1e-6 && self.first_layer != self.last_layer {
+            self.warn(
+                epoch,
+                "vanishing_gradients",
+                format!("the first layer's gradient ({first:.1e}) is a millionth of the last layer's ({last:.1e}): use relu or leaky_relu in the hidden layers"),
+                progress,
+            );
+        }
+    }
+
+    /// Checks the loss history after an epoch.
+    fn epoch(&mut self, epochs: &[EpochRecord], progress: bool) {
+        const RISING: usize = 5;
+        if epochs.len() == RISING && epochs.windows(2).all(|w| w[1].loss > w[0].loss) {
+            self.warn(
+                RISING,
+                "rising_loss",
+                format!("the loss rose in each of the first {RISING} epochs: the learning rate is probably too high"),
+                progress,
+            );
+        }
+    }
+}
+
 /// The loss history of a run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct History {
+    /// Problems noticed while training (also printed when progress is on).
+    pub warnings: Vec<TrainingWarning>,
     /// One record per epoch run.
     pub epochs: Vec<EpochRecord>,
     /// The epoch whose weights the model holds at the end (1-based), if early stopping restored them.
@@ -201,6 +308,7 @@ impl Trainer {
         let tensors = model.tensors().to_vec();
         let progress = progress_bar(config.progress, config.epochs);
         let full_in_order = batch_size == train.len() && !config.shuffle;
+        let mut watchdog = Watchdog::new(model);
         let mut last_good = model.params().to_vec();
         for epoch in 1..=config.epochs {
             let lr = config.schedule.as_ref().map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
@@ -245,6 +353,9 @@ impl Trainer {
                 if let Some(clip) = config.clip_grad_value {
                     clip_grad_value(&mut grad, clip);
                 }
+                if batch_index == 0 {
+                    watchdog.batch(epoch, &grad, config.progress);
+                }
                 optimizer.step(model.params_mut(), &grad);
                 if suspicious(model.params()) {
                     if let Some(tensor) =
@@ -261,6 +372,7 @@ impl Trainer {
             let validation_metrics = validation.map(|v| evaluate(model, v, &mut workspace));
             let record = EpochRecord { epoch, loss: total / seen.max(1) as f64, validation: validation_metrics, lr };
             history.epochs.push(record);
+            watchdog.epoch(&history.epochs, config.progress);
             let plain = config.progress && progress.is_none();
             if plain && (epoch == config.epochs || epoch % config.epochs.div_ceil(10).max(1) == 0) {
                 let mut line = format!("epoch {epoch}/{}: loss {:.6}", config.epochs, record.loss);
@@ -310,6 +422,7 @@ impl Trainer {
             bar.finish_and_clear();
         }
         history.elapsed = started.elapsed();
+        history.warnings = watchdog.warnings;
         Ok(history)
     }
 }

@@ -137,3 +137,65 @@ fn history_saves_as_csv_and_json() {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("h.json")).unwrap()).unwrap();
     assert_eq!(json["epochs"].as_array().unwrap().len(), 3);
 }
+
+fn layer(name: &'static str, units: usize, activation: Activation, init: LayerInit) -> (LayerInfo, LayerInit) {
+    (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None }, init)
+}
+
+#[test]
+fn a_rising_loss_is_reported_once_with_its_epoch() {
+    let mut model = mlp(None, Loss::Mse, Activation::Identity);
+    let data = Dataset::new(vec![1.0, 2.0, -1.0, 0.5, 2.0, -2.0], vec![1.0, -1.0, 0.5], 2, 1).unwrap();
+    // Slightly too large a step: the loss grows every epoch without overflowing for a while.
+    let config = TrainConfig { optimizer: sgd(0.9), batch: None, epochs: 8, shuffle: false, ..TrainConfig::default() };
+    let history = Trainer::new(config).fit(&mut model, &data, None).unwrap();
+    let rising: Vec<_> = history.warnings.iter().filter(|w| w.kind == "rising_loss").collect();
+    assert_eq!(
+        rising.len(),
+        1,
+        "{:?} / losses {:?}",
+        history.warnings,
+        history.epochs.iter().map(|e| e.loss).collect::<Vec<_>>()
+    );
+    assert_eq!(rising[0].epoch, 5);
+}
+
+#[test]
+fn a_dead_relu_layer_is_reported() {
+    let dead = LayerInit { bias: nnspec::Init::Constant(-100.0), ..LayerInit::default() };
+    let mut model = Mlp::new(
+        "Dead",
+        2,
+        vec![layer("hidden", 8, Activation::Relu, dead), layer("out", 1, Activation::Sigmoid, LayerInit::default())],
+        Loss::BinaryCrossEntropy,
+    );
+    model.init_params(1);
+    let config = TrainConfig { optimizer: sgd(0.1), batch: None, epochs: 3, ..TrainConfig::default() };
+    let and = Dataset::new(xor_data().x, vec![0.0, 0.0, 0.0, 1.0], 2, 1).unwrap();
+    let history = Trainer::new(config).fit(&mut model, &and, None).unwrap();
+    let warning = history.warnings.iter().find(|w| w.kind == "dead_relu").expect("a dead ReLU warning");
+    assert_eq!(warning.epoch, 1);
+    assert!(warning.message.contains("`hidden`"), "{}", warning.message);
+}
+
+#[test]
+fn vanishing_gradients_are_reported() {
+    let small = LayerInit { weight: nnspec::Init::Normal { mean: 0.0, std: 0.05 }, ..LayerInit::default() };
+    let layers = (0..8)
+        .map(|i| layer(["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"][i], 8, Activation::Sigmoid, small))
+        .chain([layer("out", 1, Activation::Identity, LayerInit::default())])
+        .collect();
+    let mut model = Mlp::new("Deep", 2, layers, Loss::Mse);
+    model.init_params(2);
+    let config = TrainConfig { optimizer: sgd(0.01), batch: None, epochs: 2, ..TrainConfig::default() };
+    let history = Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap();
+    assert!(history.warnings.iter().any(|w| w.kind == "vanishing_gradients"), "{:?}", history.warnings);
+}
+
+#[test]
+fn a_healthy_run_has_no_warnings() {
+    let mut model = mlp(None, Loss::BinaryCrossEntropy, Activation::Sigmoid);
+    let config = TrainConfig { optimizer: sgd(1.0), batch: None, epochs: 50, ..TrainConfig::default() };
+    let history = Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap();
+    assert!(history.warnings.is_empty(), "{:?}", history.warnings);
+}

@@ -96,7 +96,7 @@ struct Pending {
 impl<'a> Checker<'a, '_> {
     fn network(&mut self, network: &'a ast::Network) -> Option<Network> {
         let errors_before = self.error_count();
-        let allow = self.check_meta(&network.meta, &[]);
+        let allow = self.check_meta(&network.meta, crate::warnings::NAMES);
         let has_input = network.statements.iter().any(|s| s.keyword.text == "input");
         let mut pending = Pending {
             input: None,

@@ -32,6 +32,7 @@ pub mod fmt;
 pub mod ir;
 mod lower;
 mod parse;
+pub mod warnings;
 
 pub use check::{MAX_PARAMS, MAX_UNITS};
 pub use diagnostic::{render, Code, Diagnostic, Diagnostics, Severity, Span};
@@ -64,6 +65,9 @@ pub fn check_source(source: &str) -> Result<Checked, Vec<Diagnostic>> {
 pub fn check_ast(file: &ast::File) -> Result<Checked, Vec<Diagnostic>> {
     let mut diagnostics = Diagnostics::default();
     let program = check::check_file(file, &mut diagnostics);
+    if !diagnostics.has_errors() {
+        warnings::lint(file, &program, &mut diagnostics);
+    }
     let warnings = diagnostics.finish()?;
     Ok(Checked { program, warnings })
 }

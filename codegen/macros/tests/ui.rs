@@ -12,4 +12,5 @@ fn ui() {
     cases.compile_fail("tests/ui/every-error-reported.rs");
     cases.compile_fail("tests/ui/syntax-error.rs");
     cases.compile_fail("tests/ui/include-missing-file.rs");
+    cases.compile_fail("tests/ui/warning-lands-on-tokens.rs");
 }

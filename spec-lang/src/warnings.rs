@@ -1,0 +1,204 @@
+//! Stage 3b: warnings that teach — the classic mistakes of the tutorials,
+//! found before anything runs. Each has a code (`W0001`…), a name that
+//! `#[allow(name)]` on a network silences, a span, a one-line reason and a help
+//! line saying what to do instead. They run only on a spec that checked
+//! without errors.
+//!
+//! Some mistakes the tutorials warn about are errors here instead (E0306):
+//! softmax before `softmax_cross_entropy`, sigmoid before a with-logits loss,
+//! binary cross-entropy or softmax cross-entropy on an output that does not
+//! produce what they take.
+
+use crate::ast::{self, ValueKind};
+use crate::diagnostic::{Code, Diagnostics, Span};
+use crate::ir::{Activation, Init, Loss, Optimizer};
+
+/// The names `#[allow(…)]` accepts, in code order.
+pub const NAMES: &[&str] = &[
+    "symmetric_init",
+    "regression_loss_on_classifier",
+    "vanishing_gradients",
+    "learning_rate",
+    "output_dropout",
+    "l2_with_adamw",
+    "overparameterized",
+];
+
+impl Code {
+    /// A layer's weights start constant and another layer follows: its units stay identical.
+    pub const SYMMETRIC_INIT: Code = Code("W0001");
+    /// Mean/sum of squares on a sigmoid or softmax output.
+    pub const REGRESSION_LOSS_ON_CLASSIFIER: Code = Code("W0002");
+    /// Sigmoid or tanh in three or more hidden layers.
+    pub const VANISHING_GRADIENTS: Code = Code("W0003");
+    /// A learning rate far outside the optimizer's usual range.
+    pub const LEARNING_RATE: Code = Code("W0004");
+    /// Dropout on the output layer (it is not applied there).
+    pub const OUTPUT_DROPOUT: Code = Code("W0005");
+    /// L2 penalties together with AdamW's decoupled decay.
+    pub const L2_WITH_ADAMW: Code = Code("W0006");
+    /// More parameters than training samples.
+    pub const OVERPARAMETERIZED: Code = Code("W0007");
+}
+
+/// Adds the warnings of every network of `file` (whose IR is `program`).
+pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: &mut Diagnostics) {
+    let by_name: std::collections::HashMap<&str, &ast::Network> =
+        file.networks.iter().map(|n| (n.name.text.as_str(), n)).collect();
+    for network in &program.networks {
+        let Some(syntax) = by_name.get(network.name.as_str()).copied() else { continue };
+        let allowed = |name: &str| network.allow.iter().any(|a| a == name);
+        let dense: Vec<&ast::Statement> = syntax.statements.iter().filter(|s| s.keyword.text == "dense").collect();
+        let layer_span = |index: usize| dense.get(index).map_or(syntax.name.span, |s| s.span);
+        let option_span = |index: usize, key: &str| {
+            dense
+                .get(index)
+                .and_then(|s| s.options.iter().find(|o| o.key.text == key))
+                .map_or(layer_span(index), |o| o.value.span)
+        };
+        let mut warn = |name: &str, code: Code, span: Span, message: String, help: String| {
+            if !allowed(name) {
+                diagnostics
+                    .warning(code, span, message)
+                    .note(format!("`#[allow({name})]` on the network silences this"))
+                    .help(help);
+            }
+        };
+        let layers = &network.layers;
+        let last = layers.len().saturating_sub(1);
+
+        for (index, layer) in layers.iter().enumerate().take(last) {
+            if matches!(layer.init, Init::Zeros | Init::Constant(_)) {
+                warn(
+                    "symmetric_init",
+                    Code::SYMMETRIC_INIT,
+                    option_span(index, "init"),
+                    format!(
+                        "every weight of `{}` starts equal, so its {} units stay identical",
+                        layer.name, layer.units
+                    ),
+                    "start from random weights: `init = normal(0, 0.01)`, `xavier_uniform` or `he_normal`".into(),
+                );
+            }
+        }
+
+        let output = &layers[last];
+        if matches!(network.loss, Loss::Mse | Loss::Sse | Loss::SseHalf)
+            && matches!(output.activation, Activation::Sigmoid | Activation::Softmax)
+        {
+            let loss_span =
+                syntax.statements.iter().find(|s| s.keyword.text == "loss").map_or(syntax.name.span, |s| s.span);
+            let matching =
+                if output.activation == Activation::Sigmoid { "binary_cross_entropy" } else { "cross_entropy" };
+            warn(
+                "regression_loss_on_classifier",
+                Code::REGRESSION_LOSS_ON_CLASSIFIER,
+                loss_span,
+                format!(
+                    "`{}` on a {} output: squared error on probabilities learns slowly when it is most wrong",
+                    network.loss.name(),
+                    output.activation.name()
+                ),
+                format!("for class labels use `loss {matching};`"),
+            );
+        }
+
+        let saturating: Vec<usize> =
+            (0..last).filter(|&i| matches!(layers[i].activation, Activation::Sigmoid | Activation::Tanh)).collect();
+        if saturating.len() >= 3 {
+            warn(
+                "vanishing_gradients",
+                Code::VANISHING_GRADIENTS,
+                layer_span(saturating[0]),
+                format!("{} hidden layers use sigmoid or tanh: the gradient shrinks through each and the first layers barely learn", saturating.len()),
+                "use `activation = relu` or `leaky_relu(0.01)` in deep hidden layers".into(),
+            );
+        }
+
+        let optimizer_span = syntax
+            .train
+            .first()
+            .and_then(|t| t.options.iter().find(|o| o.key.text == "optimizer"))
+            .map(|o| match &o.value.kind {
+                ValueKind::Call { args, .. } => args
+                    .iter()
+                    .find_map(|a| match a {
+                        ast::Argument::Named(kv) if kv.key.text == "lr" => Some(kv.value.span),
+                        _ => None,
+                    })
+                    .unwrap_or(o.value.span),
+                _ => o.value.span,
+            })
+            .unwrap_or(syntax.name.span);
+        let lr = network.train.optimizer.lr();
+        let (name, low, high) = match network.train.optimizer {
+            Optimizer::Adam { decoupled: true, .. } => ("adamw", 1e-6, 0.1),
+            Optimizer::Adam { .. } => ("adam", 1e-6, 0.1),
+            Optimizer::RmsProp { .. } => ("rmsprop", 1e-6, 0.1),
+            Optimizer::Adagrad { .. } => ("adagrad", 1e-5, 1.0),
+            Optimizer::Sgd { momentum, .. } if momentum > 0.0 => ("sgd with momentum", 1e-6, 1.0),
+            Optimizer::Sgd { .. } => ("sgd", 1e-6, 10.0),
+        };
+        if lr >= high || lr <= low {
+            let direction = if lr >= high { "diverge" } else { "barely move" };
+            warn(
+                "learning_rate",
+                Code::LEARNING_RATE,
+                optimizer_span,
+                format!("lr = {lr} is far outside the usual range for {name}: training will likely {direction}"),
+                format!(
+                    "try an lr between {low:e} and {high}, e.g. {}",
+                    if name.starts_with("sgd") { "0.01 to 0.5" } else { "1e-3" }
+                ),
+            );
+        }
+
+        if output.dropout.is_some() {
+            let last_dense = syntax.statements.iter().rposition(|s| s.keyword.text == "dense").unwrap_or(0);
+            let span = syntax.statements[last_dense..]
+                .iter()
+                .find(|s| s.keyword.text == "dropout")
+                .map_or(layer_span(last), |s| s.span);
+            warn(
+                "output_dropout",
+                Code::OUTPUT_DROPOUT,
+                span,
+                format!(
+                    "dropout after the output layer `{}` is not applied: it would randomly zero the predictions",
+                    output.name
+                ),
+                "move `dropout(p);` after a hidden layer, or remove it".into(),
+            );
+        }
+
+        if matches!(network.train.optimizer, Optimizer::Adam { decoupled: true, weight_decay, .. } if weight_decay > 0.0)
+        {
+            if let Some(index) = layers.iter().position(|l| l.l2 > 0.0) {
+                warn(
+                    "l2_with_adamw",
+                    Code::L2_WITH_ADAMW,
+                    option_span(index, "l2"),
+                    "an L2 penalty with AdamW decays the weights twice (AdamW already applies weight decay)".into(),
+                    "remove `l2 = …`, or set `weight_decay = 0` in `adamw(…)`, or use `adam`".into(),
+                );
+            }
+        }
+
+        if let Some(samples) = network.train.samples {
+            if network.param_count > samples {
+                let span = syntax
+                    .train
+                    .first()
+                    .and_then(|t| t.options.iter().find(|o| o.key.text == "samples"))
+                    .map_or(syntax.name.span, |o| o.span);
+                warn(
+                    "overparameterized",
+                    Code::OVERPARAMETERIZED,
+                    span,
+                    format!("{} parameters for {samples} training samples: the network can memorise the data", network.param_count),
+                    "add L2 (`l2 = 1e-4`), dropout or more data, or shrink the hidden layers; watch the validation loss".into(),
+                );
+            }
+        }
+    }
+}
