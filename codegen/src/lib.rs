@@ -3,7 +3,7 @@
 //! One entry point per delivery: [`generate`] turns checked IR into tokens
 //! (used by `net!`/`include_net!` through [`expand_net`] and
 //! [`expand_include_net`]), [`Builder`] compiles files from a build script into
-//! `OUT_DIR`, and [`emit_pretty`] (feature `pretty`) formats the code for
+//! `OUT_DIR`, and `emit_pretty` (feature `pretty`) formats the code for
 //! `nnspec emit`.
 //!
 //! ```

@@ -45,3 +45,8 @@ pub fn output_dir() -> PathBuf {
     let _ = std::fs::create_dir_all(&dir);
     dir
 }
+
+/// The code blocks of `docs/guide.md`, run as doc tests.
+#[doc = include_str!("../../docs/guide.md")]
+#[cfg(doctest)]
+pub struct Guide;

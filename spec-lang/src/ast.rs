@@ -1,7 +1,7 @@
 //! The syntax tree of a `.nn` file: plain data, a [`Span`] on every node.
 //!
-//! Stage: produced by [`crate::lower`] from the pest parse tree, consumed by
-//! [`crate::check`]. The tree is deliberately generic (a statement is a keyword,
+//! Stage: produced by `lower` from the pest parse tree, consumed by
+//! `check`. The tree is deliberately generic (a statement is a keyword,
 //! optional call arguments, an optional target name, an optional `: value` and
 //! `key = value` options) so that the checker, not the parser, decides what a
 //! word means and can answer a misspelling with a suggestion.

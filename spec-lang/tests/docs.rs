@@ -1,9 +1,18 @@
-//! Every ```nn block of `docs/language.md` parses and checks without errors.
+//! Every ```nn block of `docs/language.md` and `docs/guide.md` parses and checks without errors.
 
 #[test]
 fn language_reference_examples_check() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/language.md");
-    let text = std::fs::read_to_string(&path).expect("docs/language.md");
+    check_blocks("language.md", 10);
+}
+
+#[test]
+fn guide_examples_check() {
+    check_blocks("guide.md", 4);
+}
+
+fn check_blocks(name: &str, at_least: usize) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs").join(name);
+    let text = std::fs::read_to_string(&path).expect("a doc");
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
@@ -20,7 +29,7 @@ fn language_reference_examples_check() {
             (None, _) => {}
         }
     }
-    assert!(blocks.len() >= 10, "expected an example per construct, found {}", blocks.len());
+    assert!(blocks.len() >= at_least, "expected at least {at_least} examples in {name}, found {}", blocks.len());
     for block in &blocks {
         if let Err(diagnostics) = nnspec_lang::check_source(block) {
             panic!("{}\n{block}", nnspec_lang::render(&diagnostics, "docs/language.md", block));
