@@ -21,7 +21,31 @@ pub const INLINE_PARAMS_MAX: usize = 16 * 1024;
 
 /// The code for every network of a checked program.
 pub fn generate(program: &ir::Program) -> TokenStream {
-    program.networks.iter().map(network).collect()
+    generate_with(program, None)
+}
+
+/// Like [`generate`], with trained weights embedded into one network (its `trained()`).
+pub fn generate_with(program: &ir::Program, embedded: Option<&crate::weights::Embedded>) -> TokenStream {
+    program.networks.iter().map(|net| network(net, embedded.filter(|e| e.network == net.name))).collect()
+}
+
+/// `trained()`: the parameters decoded from an embedded weights file.
+fn trained(net: &Network, embedded: &crate::weights::Embedded) -> TokenStream {
+    let path = &embedded.path;
+    let decodes = embedded.tensors.iter().map(|(offset, len, start)| {
+        let (offset, end, start) = (usize_lit(*offset), usize_lit(offset + len), usize_lit(*start));
+        quote!(::nnspec::__private::decode_f32_le(BYTES, #start, &mut network.params[#offset..#end]);)
+    });
+    let doc = format!(" `{}` with the trained weights of `{}`, embedded at compile time (checked then against the spec's names, shapes and dtype).", net.name, embedded.display);
+    quote! {
+        #[doc = #doc]
+        pub fn trained() -> Self {
+            const BYTES: &[u8] = ::core::include_bytes!(#path);
+            let mut network = Self::zeroed();
+            #(#decodes)*
+            network
+        }
+    }
 }
 
 fn usize_lit(n: usize) -> Literal {
@@ -182,7 +206,7 @@ fn schedule(schedule: &Option<Schedule>) -> TokenStream {
         Schedule::MultiStep { milestones, gamma } => {
             let milestones = milestones.iter().map(|m| usize_lit(*m));
             let gamma = f64_lit(*gamma);
-            quote!(::nnspec::Schedule::MultiStep { milestones: ::std::vec![#(#milestones),*], gamma: #gamma })
+            quote!(::nnspec::Schedule::MultiStep { milestones: ::nnspec::__private::vec![#(#milestones),*], gamma: #gamma })
         }
         Schedule::Exponential { gamma } => {
             let gamma = f64_lit(*gamma);
@@ -280,7 +304,7 @@ fn range(slot: usize) -> TokenStream {
     quote!(o[#start]..o[#end])
 }
 
-fn network(net: &Network) -> TokenStream {
+fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenStream {
     let name = format_ident!("{}", net.name);
     let input = usize_lit(net.input_size);
     let output = usize_lit(net.output_size());
@@ -290,7 +314,10 @@ fn network(net: &Network) -> TokenStream {
     let (params_type, zeroed) = if inline {
         (quote!([f32; #param_count]), quote!([0.0f32; #param_count]))
     } else {
-        (quote!(::std::boxed::Box<[f32]>), quote!(::std::vec![0.0f32; #param_count].into_boxed_slice()))
+        (
+            quote!(::nnspec::__private::Box<[f32]>),
+            quote!(::nnspec::__private::vec![0.0f32; #param_count].into_boxed_slice()),
+        )
     };
 
     // Docs: the spec's doc comment, then what the network is.
@@ -406,6 +433,7 @@ fn network(net: &Network) -> TokenStream {
     let loss_tokens = loss(net.loss);
     let docs = docs.iter().map(|d| quote!(#[doc = #d]));
 
+    let trained = embedded.map(|e| trained(net, e));
     quote! {
         #(#docs)*
         #[derive(Clone, Debug, PartialEq)]
@@ -422,40 +450,10 @@ fn network(net: &Network) -> TokenStream {
             /// Number of parameters in the flat buffer.
             pub const PARAM_COUNT: usize = #param_count;
             #(#consts)*
-            /// The parameter tensors in buffer order.
-            pub const TENSORS: &'static [::nnspec::TensorInfo] = &[#(#tensor_infos),*];
-            /// The dense layers in order.
-            pub const LAYERS: &'static [::nnspec::LayerInfo] = &[#(#layer_infos),*];
-            /// The fraction of the data `fit` holds out for validation (from the spec).
-            pub const VALIDATION_SPLIT: f64 = #validation_split;
 
             /// A network with every parameter zero.
             pub fn zeroed() -> Self {
                 Self { params: #zeroed }
-            }
-
-            /// A network initialised with the spec's initializers and seed.
-            pub fn new() -> Self {
-                Self::with_seed(#seed)
-            }
-
-            /// A network initialised with the spec's initializers and this seed.
-            pub fn with_seed(seed: u64) -> Self {
-                let mut network = Self::zeroed();
-                <Self as ::nnspec::Model>::init_params(&mut network, seed);
-                network
-            }
-
-            /// A network with these parameters (laid out as [`Self::TENSORS`]).
-            pub fn from_params(params: &[f32]) -> ::core::result::Result<Self, ::nnspec::Error> {
-                if params.len() != #param_count {
-                    return ::core::result::Result::Err(::nnspec::Error::Shape(::std::format!(
-                        "{} parameters given, `{}` has {}", params.len(), #name_str, #param_count
-                    )));
-                }
-                let mut network = Self::zeroed();
-                network.params.copy_from_slice(params);
-                ::core::result::Result::Ok(network)
             }
 
             /// The flat parameter buffer.
@@ -471,52 +469,91 @@ fn network(net: &Network) -> TokenStream {
                 #predict_body
             }
 
-            /// The training settings of the spec's `train { … }` block.
-            pub fn train_config() -> ::nnspec::TrainConfig {
-                #train
-            }
-
-            /// Trains on `data` with the spec's settings, holding out
-            /// [`Self::VALIDATION_SPLIT`] of it for validation.
-            pub fn fit(&mut self, data: &::nnspec::Dataset) -> ::core::result::Result<::nnspec::History, ::nnspec::Error> {
-                ::nnspec::train::fit_split(self, &Self::train_config(), data, Self::VALIDATION_SPLIT)
-            }
-
-            #offsets_fn
+            #trained
         }
 
-        #[automatically_derived]
-        impl ::core::default::Default for #name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
+            #[::nnspec::__private::std_only]
+            #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, dead_code)]
+            impl #name {
+                /// The parameter tensors in buffer order.
+                pub const TENSORS: &'static [::nnspec::TensorInfo] = &[#(#tensor_infos),*];
+                /// The dense layers in order.
+                pub const LAYERS: &'static [::nnspec::LayerInfo] = &[#(#layer_infos),*];
+                /// The fraction of the data `fit` holds out for validation (from the spec).
+                pub const VALIDATION_SPLIT: f64 = #validation_split;
 
-        #[automatically_derived]
-        #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, unused_mut)]
-        impl ::nnspec::Model for #name {
-            fn name(&self) -> &str { #name_str }
-            fn input_size(&self) -> usize { #input }
-            fn output_size(&self) -> usize { #output }
-            fn loss_kind(&self) -> ::nnspec::Loss { #loss_tokens }
-            fn layers(&self) -> &[::nnspec::LayerInfo] { Self::LAYERS }
-            fn tensors(&self) -> &[::nnspec::TensorInfo] { Self::TENSORS }
-            fn params(&self) -> &[f32] { &self.params[..] }
-            fn params_mut(&mut self) -> &mut [f32] { &mut self.params[..] }
-            fn forward(&self, x: &[f32], out: &mut [f32], workspace: &mut ::nnspec::Workspace) {
-                #forward_body
+                /// A network initialised with the spec's initializers and seed.
+                pub fn new() -> Self {
+                    Self::with_seed(#seed)
+                }
+
+                /// A network initialised with the spec's initializers and this seed.
+                pub fn with_seed(seed: u64) -> Self {
+                    let mut network = Self::zeroed();
+                    <Self as ::nnspec::Model>::init_params(&mut network, seed);
+                    network
+                }
+
+                /// A network with these parameters (laid out as [`Self::TENSORS`]).
+                pub fn from_params(params: &[f32]) -> ::core::result::Result<Self, ::nnspec::Error> {
+                    if params.len() != #param_count {
+                        return ::core::result::Result::Err(::nnspec::Error::Shape(::nnspec::__private::format!(
+                            "{} parameters given, `{}` has {}", params.len(), #name_str, #param_count
+                        )));
+                    }
+                    let mut network = Self::zeroed();
+                    network.params.copy_from_slice(params);
+                    ::core::result::Result::Ok(network)
+                }
+
+                /// The training settings of the spec's `train { … }` block.
+                pub fn train_config() -> ::nnspec::TrainConfig {
+                    #train
+                }
+
+                /// Trains on `data` with the spec's settings, holding out
+                /// [`Self::VALIDATION_SPLIT`] of it for validation.
+                pub fn fit(&mut self, data: &::nnspec::Dataset) -> ::core::result::Result<::nnspec::History, ::nnspec::Error> {
+                    ::nnspec::train::fit_split(self, &Self::train_config(), data, Self::VALIDATION_SPLIT)
+                }
+
+                #offsets_fn
             }
-            fn loss_and_grad(
-                &self,
-                x: &[f32],
-                targets: &[f32],
-                grad: ::core::option::Option<&mut [f32]>,
-                workspace: &mut ::nnspec::Workspace,
-                training: bool,
-            ) -> f32 {
-                #backward_body
+
+            #[::nnspec::__private::std_only]
+            #[automatically_derived]
+            impl ::core::default::Default for #name {
+                fn default() -> Self {
+                    Self::new()
+                }
             }
-        }
+
+            #[::nnspec::__private::std_only]
+            #[automatically_derived]
+            #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, unused_mut)]
+            impl ::nnspec::Model for #name {
+                fn name(&self) -> &str { #name_str }
+                fn input_size(&self) -> usize { #input }
+                fn output_size(&self) -> usize { #output }
+                fn loss_kind(&self) -> ::nnspec::Loss { #loss_tokens }
+                fn layers(&self) -> &[::nnspec::LayerInfo] { Self::LAYERS }
+                fn tensors(&self) -> &[::nnspec::TensorInfo] { Self::TENSORS }
+                fn params(&self) -> &[f32] { &self.params[..] }
+                fn params_mut(&mut self) -> &mut [f32] { &mut self.params[..] }
+                fn forward(&self, x: &[f32], out: &mut [f32], workspace: &mut ::nnspec::Workspace) {
+                    #forward_body
+                }
+                fn loss_and_grad(
+                    &self,
+                    x: &[f32],
+                    targets: &[f32],
+                    grad: ::core::option::Option<&mut [f32]>,
+                    workspace: &mut ::nnspec::Workspace,
+                    training: bool,
+                ) -> f32 {
+                    #backward_body
+                }
+            }
     }
 }
 

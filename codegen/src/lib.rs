@@ -24,11 +24,12 @@
 mod builder;
 mod emit;
 mod tokens;
+pub mod weights;
 
 pub use builder::{BuildError, Builder};
-pub use emit::generate;
+pub use emit::{generate, generate_with};
 pub use nnspec_lang as lang;
-pub use tokens::{expand_include_net, expand_net};
+pub use tokens::{expand_include_net, expand_net, include_file as include_net_file};
 
 use nnspec_lang::Diagnostic;
 use proc_macro2::TokenStream;

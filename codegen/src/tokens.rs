@@ -188,46 +188,83 @@ fn warning_tokens(warning: &Diagnostic, map: &SourceMap) -> TokenStream {
     }
 }
 
-/// Expands `include_net!("path.nn")`: the path is relative to `CARGO_MANIFEST_DIR`.
+/// Expands `include_net!("path.nn")` or `include_net!("path.nn", weights = "w.safetensors")`
+/// (with `network = "Name"` when the spec has several networks). Paths are relative
+/// to `CARGO_MANIFEST_DIR`.
 pub fn expand_include_net(input: TokenStream) -> TokenStream {
-    let mut trees = input.into_iter();
-    let (literal, span) = match trees.next() {
+    const USAGE: &str = "include_net! takes a path string and optional `weights = \"…\"`, `network = \"…\"`: include_net!(\"specs/net.nn\", weights = \"models/net.safetensors\")";
+    let trees: Vec<TokenTree> = input.into_iter().collect();
+    let string = |tree: Option<&TokenTree>| match tree {
         Some(TokenTree::Literal(literal)) => {
-            let span = literal.span();
-            (literal.to_string(), span)
+            let text = literal.to_string();
+            text.strip_prefix('"').and_then(|s| s.strip_suffix('"')).map(|s| (s.to_string(), literal.span()))
         }
-        Some(other) => {
-            let span = other.span();
-            return compile_error("include_net! takes a path string: include_net!(\"specs/net.nn\")", span, span);
-        }
-        None => {
-            return compile_error(
-                "include_net! takes a path string: include_net!(\"specs/net.nn\")",
-                Span::call_site(),
-                Span::call_site(),
-            )
-        }
+        _ => None,
     };
-    let Some(relative) = literal.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
-        return compile_error("include_net! takes a path string: include_net!(\"specs/net.nn\")", span, span);
+    let Some((relative, span)) = string(trees.first()) else {
+        let span = trees.first().map_or_else(Span::call_site, TokenTree::span);
+        return compile_error(USAGE, span, span);
     };
+    let mut weights = None;
+    let mut network = None;
+    let mut rest = &trees[1..];
+    while !rest.is_empty() {
+        match rest {
+            [TokenTree::Punct(comma), TokenTree::Ident(key), TokenTree::Punct(eq), value, tail @ ..]
+                if comma.as_char() == ',' && eq.as_char() == '=' =>
+            {
+                let Some(found) = string(Some(value)) else { return compile_error(USAGE, value.span(), value.span()) };
+                match key.to_string().as_str() {
+                    "weights" => weights = Some(found),
+                    "network" => network = Some(found.0),
+                    _ => return compile_error(USAGE, key.span(), key.span()),
+                }
+                rest = tail;
+            }
+            [TokenTree::Punct(comma)] if comma.as_char() == ',' => break,
+            [other, ..] => return compile_error(USAGE, other.span(), other.span()),
+            [] => break,
+        }
+    }
     let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
-    let path = base.join(relative);
-    match include_file(&path) {
+    let weights = weights.map(|(w, span)| (base.join(&w), w, span));
+    match include_file(
+        &base.join(&relative),
+        weights.as_ref().map(|(p, d, _)| (p.as_path(), d.as_str())),
+        network.as_deref(),
+    ) {
         Ok(tokens) => tokens,
-        Err(message) => compile_error(&message, span, span),
+        Err(message) => {
+            let span = weights
+                .as_ref()
+                .filter(|_| message.contains("weights") || message.contains("tensor"))
+                .map_or(span, |w| w.2);
+            compile_error(&message, span, span)
+        }
     }
 }
 
 /// The generated code of a `.nn` file plus an `include_bytes!` of it, so cargo
-/// rebuilds when the file changes; or the rendered diagnostics.
-pub fn include_file(path: &Path) -> Result<TokenStream, String> {
+/// rebuilds when the file changes; or the rendered diagnostics. With `weights`,
+/// the file's tensors are checked and embedded (`trained()`).
+pub fn include_file(path: &Path, weights: Option<(&Path, &str)>, network: Option<&str>) -> Result<TokenStream, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let display = path.display().to_string();
     let source = String::from_utf8_lossy(&bytes).into_owned();
     let checked =
         nnspec_lang::check_bytes(&bytes).map_err(|diagnostics| nnspec_lang::render(&diagnostics, &display, &source))?;
-    let mut out = crate::generate(&checked.program);
+    let embedded = match weights {
+        Some((weights_path, weights_display)) => {
+            let target = crate::weights::target(&checked.program, weights_path, network)
+                .map_err(|e| format!("weights `{weights_display}`: {e}"))?;
+            let embedded = crate::weights::embed(target, weights_path, weights_display).map_err(|problems| {
+                format!("the weights do not match network `{}`:\n  - {}", target.name, problems.join("\n  - "))
+            })?;
+            Some(embedded)
+        }
+        None => None,
+    };
+    let mut out = crate::generate_with(&checked.program, embedded.as_ref());
     let path_literal = path.to_string_lossy().into_owned();
     out.extend(quote!(
         const _: &[u8] = ::core::include_bytes!(#path_literal);

@@ -26,7 +26,7 @@
 //! assert_eq!(a, [0.5, 0.5, 0.0]);
 //! ```
 
-use core::f32::consts::{FRAC_1_SQRT_2, PI};
+use core::f32::consts::FRAC_1_SQRT_2;
 
 /// Logistic sigmoid 1/(1+e^−x): branch-free and vectorisable, relative error
 /// below 3·10⁻⁷ for every x (see [`crate::math::sigmoid_fast`]).
@@ -57,7 +57,8 @@ pub fn gelu(x: f32) -> f32 {
 #[inline(always)]
 pub fn gelu_derivative(x: f32) -> f32 {
     let cdf = 0.5 * (1.0 + crate::math::erf(x * FRAC_1_SQRT_2));
-    let pdf = crate::math::exp(-0.5 * x * x) / (2.0 * PI).sqrt();
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    let pdf = crate::math::exp(-0.5 * x * x) * INV_SQRT_2PI;
     cdf + x * pdf
 }
 

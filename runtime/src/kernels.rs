@@ -32,10 +32,12 @@ pub const GEMM_THRESHOLD: usize = 4096;
 /// more on packing than they save.
 pub const GEMM_MIN_WIDTH: usize = 8;
 
-/// True when a layer of this shape goes through GEMM.
+/// True when a layer of this shape goes through GEMM (never without `std`,
+/// where straight loops keep inference free of allocation).
 #[inline(always)]
 pub fn use_gemm(batch: usize, inputs: usize, outputs: usize) -> bool {
-    inputs >= GEMM_MIN_WIDTH
+    cfg!(feature = "std")
+        && inputs >= GEMM_MIN_WIDTH
         && outputs >= GEMM_MIN_WIDTH
         && batch.saturating_mul(inputs).saturating_mul(outputs) >= GEMM_THRESHOLD
 }
@@ -91,7 +93,7 @@ pub fn dense_forward_loops(
     }
 }
 
-/// [`dense_forward`] through `matrixmultiply::sgemm`.
+/// [`dense_forward`] through `matrixmultiply::sgemm` (straight loops without `std`).
 pub fn dense_forward_gemm(
     x: &[f32],
     w: &[f32],
@@ -105,7 +107,10 @@ pub fn dense_forward_gemm(
     let w = &w[..inputs * outputs];
     let z = &mut z[..batch * outputs];
     init_rows(b, z, outputs);
+    #[cfg(not(feature = "std"))]
+    dense_forward_loops(x, w, b, z, batch, inputs, outputs);
     // SAFETY: the slices above have exactly the lengths the strides describe.
+    #[cfg(feature = "std")]
     unsafe {
         matrixmultiply::sgemm(
             batch,
@@ -173,8 +178,10 @@ pub fn dense_backward_using(
             }
         }
     }
+    let gemm = gemm && cfg!(feature = "std");
     if gemm {
         // SAFETY: lengths checked by the slicing above; xᵀ is read through swapped strides.
+        #[cfg(feature = "std")]
         unsafe {
             matrixmultiply::sgemm(
                 inputs,
@@ -207,6 +214,7 @@ pub fn dense_backward_using(
         let dx = &mut dx[..batch * inputs];
         if gemm {
             // SAFETY: as above; wᵀ is read through swapped strides.
+            #[cfg(feature = "std")]
             unsafe {
                 matrixmultiply::sgemm(
                     batch,
@@ -257,5 +265,15 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub fn apply_dropout(a: &mut [f32], mask: &[f32], keep: f32) {
     for (a, m) in a.iter_mut().zip(mask) {
         *a = *a * m / keep;
+    }
+}
+
+/// Decodes little-endian f32 values from `bytes[start..]` into `out` (weights
+/// embedded with `include_bytes!`, which has no alignment guarantee).
+#[inline]
+pub fn decode_f32_le(bytes: &[u8], start: usize, out: &mut [f32]) {
+    let source = bytes.get(start..start + 4 * out.len()).unwrap_or(&[]);
+    for (value, chunk) in out.iter_mut().zip(source.chunks_exact(4)) {
+        *value = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
     }
 }

@@ -11,31 +11,52 @@
 //! depends on it by absolute path (`::nnspec::…`).
 
 #![deny(missing_docs)]
+#![cfg_attr(not(feature = "std"), no_std)]
 
 pub mod activation;
-pub mod data;
-mod error;
-pub mod init;
 pub mod kernels;
 pub mod loss;
 pub mod math;
+
+#[cfg(feature = "std")]
+pub mod data;
+#[cfg(feature = "std")]
+mod error;
+#[cfg(feature = "std")]
+pub mod init;
+#[cfg(feature = "std")]
 mod mlp;
+#[cfg(feature = "std")]
 pub mod model;
+#[cfg(feature = "std")]
 pub mod optim;
+#[cfg(feature = "std")]
 pub mod penalty;
+#[cfg(feature = "std")]
 pub mod schedule;
+#[cfg(feature = "std")]
 pub mod train;
+#[cfg(feature = "std")]
 pub mod weights;
 
 pub use activation::Activation;
-pub use data::Dataset;
-pub use error::Error;
-pub use init::Init;
 pub use loss::Loss;
+
+#[cfg(feature = "std")]
+pub use data::Dataset;
+#[cfg(feature = "std")]
+pub use error::Error;
+#[cfg(feature = "std")]
+pub use init::Init;
+#[cfg(feature = "std")]
 pub use mlp::{LayerInit, Mlp};
+#[cfg(feature = "std")]
 pub use model::{LayerInfo, Model, TensorInfo, Workspace};
+#[cfg(feature = "std")]
 pub use optim::{Adagrad, Adam, Optimizer, OptimizerConfig, RmsProp, Sgd};
+#[cfg(feature = "std")]
 pub use schedule::Schedule;
+#[cfg(feature = "std")]
 pub use train::{History, TrainConfig, Trainer};
 
 #[cfg(feature = "macros")]
@@ -44,7 +65,16 @@ pub use nnspec_macros::{include_net, net};
 /// Items generated code uses; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::kernels::{apply_dropout, dense_backward, dense_forward};
+    pub use crate::kernels::{apply_dropout, decode_f32_le, dense_backward, dense_forward};
+    #[cfg(feature = "std")]
     pub use crate::model::{view, MaskFiller};
-    pub use std::borrow::Cow;
+    #[cfg(feature = "std")]
+    pub use std::{borrow::Cow, boxed::Box, format, vec};
+
+    /// Keeps (with `std`) or removes (without) the training half of generated code.
+    #[cfg(all(feature = "macros", feature = "std"))]
+    pub use nnspec_macros::__keep as std_only;
+    /// Keeps (with `std`) or removes (without) the training half of generated code.
+    #[cfg(all(feature = "macros", not(feature = "std")))]
+    pub use nnspec_macros::__strip as std_only;
 }

@@ -32,3 +32,19 @@ pub fn net(input: TokenStream) -> TokenStream {
 pub fn include_net(input: TokenStream) -> TokenStream {
     nnspec_codegen::expand_include_net(input.into()).into()
 }
+
+/// Keeps the item it is on: `nnspec` re-exports it as `__private::std_only` when
+/// its `std` feature is on, so the training half of generated code is compiled.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn __keep(_: TokenStream, item: TokenStream) -> TokenStream {
+    item
+}
+
+/// Removes the item it is on: `nnspec` re-exports it as `__private::std_only`
+/// without `std`, so generated code keeps only its `core` inference half.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn __strip(_: TokenStream, _: TokenStream) -> TokenStream {
+    TokenStream::new()
+}

@@ -1,0 +1,91 @@
+//! Trained weights compiled into generated code: a safetensors file is read
+//! at compile time, checked against the network (names, shapes, dtype; every
+//! difference listed), and located so that `trained()` can decode it from
+//! `include_bytes!` without a file at run time (and without `std`).
+
+use nnspec_lang::ir;
+use std::path::Path;
+
+/// Where each tensor of a network sits in a weights file.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    /// The network the weights belong to.
+    pub network: String,
+    /// Absolute path, for `include_bytes!`.
+    pub path: String,
+    /// The path as the user wrote it, for messages.
+    pub display: String,
+    /// Per tensor of the network, in buffer order: (offset in the parameters, length, first byte in the file).
+    pub tensors: Vec<(usize, usize, usize)>,
+}
+
+/// Reads the safetensors file at `path` and checks it against `net`; the errors
+/// list every missing, extra, mis-shaped or mis-typed tensor.
+pub fn embed(net: &ir::Network, path: &Path, display: &str) -> Result<Embedded, Vec<String>> {
+    let bytes = std::fs::read(path).map_err(|e| vec![format!("cannot read weights `{display}`: {e}")])?;
+    let file = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| vec![format!("`{display}` is not a valid safetensors file ({e})")])?;
+    let header = 8 + u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes checked by deserialize")) as usize;
+    let mut problems = Vec::new();
+    let mut tensors = Vec::new();
+    for tensor in &net.tensors {
+        match file.tensor(&tensor.name) {
+            Err(_) => problems.push(format!("`{display}` has no tensor `{}` (shape {:?})", tensor.name, tensor.shape)),
+            Ok(view) if view.dtype() != safetensors::Dtype::F32 => {
+                problems.push(format!("tensor `{}` of `{display}` is {:?}, expected F32", tensor.name, view.dtype()))
+            }
+            Ok(view) if view.shape() != tensor.shape.as_slice() => problems.push(format!(
+                "tensor `{}` of `{display}` has shape {:?}, the spec says {:?}",
+                tensor.name,
+                view.shape(),
+                tensor.shape
+            )),
+            Ok(view) => {
+                let start = view.data().as_ptr() as usize - bytes.as_ptr() as usize;
+                debug_assert!(start >= header);
+                if view.data().chunks_exact(4).any(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite()) {
+                    problems.push(format!("tensor `{}` of `{display}` holds NaN or infinity", tensor.name));
+                }
+                tensors.push((tensor.offset, tensor.len, start));
+            }
+        }
+    }
+    let mut extra: Vec<String> = file
+        .names()
+        .into_iter()
+        .filter(|name| !net.tensors.iter().any(|t| &t.name == *name))
+        .map(|name| format!("`{display}` has a tensor `{name}` that `{}` does not", net.name))
+        .collect();
+    extra.sort();
+    problems.extend(extra);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    Ok(Embedded {
+        network: net.name.clone(),
+        path: absolute.to_string_lossy().into_owned(),
+        display: display.to_string(),
+        tensors,
+    })
+}
+
+/// The network of `program` that a weights file belongs to: the one named in
+/// its metadata (`network`), or the only one.
+pub fn target<'a>(program: &'a ir::Program, path: &Path, requested: Option<&str>) -> Result<&'a ir::Network, String> {
+    if let Some(name) = requested {
+        return program.network(name).ok_or_else(|| format!("the spec has no network `{name}`"));
+    }
+    let named = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| safetensors::SafeTensors::read_metadata(&bytes).ok().map(|(_, m)| m))
+        .and_then(|m| m.metadata().as_ref().and_then(|m| m.get("network").cloned()));
+    if let Some(net) = named.as_deref().and_then(|n| program.network(n)) {
+        return Ok(net);
+    }
+    match program.networks.as_slice() {
+        [only] => Ok(only),
+        [] => Err("the spec defines no network".into()),
+        _ => Err("the spec has several networks: say which with `network = \"Name\"`".into()),
+    }
+}

@@ -1,0 +1,78 @@
+//! Trained weights compiled in: a matching file embeds (`trained()`), a file
+//! for another architecture fails with every mismatch named.
+
+use nnspec_codegen::include_net_file;
+use safetensors::tensor::{Dtype, TensorView};
+use std::path::PathBuf;
+
+const SPEC: &str = "network Planar {\n    input point: [2];\n    dense hidden: 4, activation = tanh;\n    dense out: 1, activation = sigmoid;\n    loss binary_cross_entropy;\n}\n";
+
+fn dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nnspec-codegen-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The spec, written once per test (tests run in parallel).
+fn spec(test: &str) -> PathBuf {
+    let path = dir().join(format!("{test}.nn"));
+    std::fs::write(&path, SPEC).unwrap();
+    path
+}
+
+fn write_weights(name: &str, tensors: &[(&str, Vec<usize>, Dtype)]) -> PathBuf {
+    let data: Vec<Vec<u8>> =
+        tensors.iter().map(|(_, shape, dtype)| vec![0u8; shape.iter().product::<usize>() * dtype.size()]).collect();
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .zip(&data)
+        .map(|((n, shape, dtype), bytes)| (n.to_string(), TensorView::new(*dtype, shape.clone(), bytes).unwrap()))
+        .collect();
+    let path = dir().join(name);
+    std::fs::write(&path, safetensors::serialize(views, &None).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn matching_weights_are_embedded() {
+    let weights = write_weights(
+        "good.safetensors",
+        &[
+            ("hidden.weight", vec![2, 4], Dtype::F32),
+            ("hidden.bias", vec![4], Dtype::F32),
+            ("out.weight", vec![4, 1], Dtype::F32),
+            ("out.bias", vec![1], Dtype::F32),
+        ],
+    );
+    let tokens = include_net_file(&spec("good"), Some((&weights, "good.safetensors")), None).unwrap().to_string();
+    assert!(tokens.contains("fn trained"), "{tokens}");
+    assert!(tokens.contains("include_bytes"), "{tokens}");
+}
+
+#[test]
+fn mismatched_weights_name_every_difference() {
+    let weights = write_weights(
+        "bad.safetensors",
+        &[
+            ("hidden.weight", vec![2, 8], Dtype::F32),
+            ("hidden.bias", vec![4], Dtype::F64),
+            ("out.weight", vec![4, 1], Dtype::F32),
+            ("extra", vec![3], Dtype::F32),
+        ],
+    );
+    let message = include_net_file(&spec("bad"), Some((&weights, "bad.safetensors")), None).unwrap_err();
+    assert!(
+        message.contains("`hidden.weight` of `bad.safetensors` has shape [2, 8], the spec says [2, 4]"),
+        "{message}"
+    );
+    assert!(message.contains("`hidden.bias` of `bad.safetensors` is F64, expected F32"), "{message}");
+    assert!(message.contains("has no tensor `out.bias`"), "{message}");
+    assert!(message.contains("a tensor `extra`"), "{message}");
+}
+
+#[test]
+fn a_missing_weights_file_is_an_error() {
+    let message = include_net_file(&spec("missing"), Some((&dir().join("nope.safetensors"), "nope.safetensors")), None)
+        .unwrap_err();
+    assert!(message.contains("cannot read weights `nope.safetensors`"), "{message}");
+}
