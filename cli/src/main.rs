@@ -100,6 +100,20 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Write a trained network as an ONNX model (opset 17).
+    Export {
+        /// The `.nn` file.
+        file: PathBuf,
+        /// Trained weights (safetensors); without them the spec's initialisation is exported.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// The network (default: the only or first one).
+        #[arg(long)]
+        network: Option<String>,
+        /// The ONNX file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Run a trained network on a CSV file.
     Predict {
         /// The `.nn` file.
@@ -167,6 +181,9 @@ fn main() -> ExitCode {
                 r.quiet |= quiet;
                 train(&r)
             })
+        }
+        Command::Export { file, weights, network, output } => {
+            export(&file, weights.as_deref(), network.as_deref(), &output)
         }
         Command::Predict { file, weights, data, target, network, output } => {
             run_predict(&file, &weights, &data, target, network.as_deref(), output.as_deref())
@@ -689,6 +706,18 @@ fn format_files(files: &[PathBuf], check: bool) -> Result<ExitCode, Failure> {
         return Err(Failure(format!("{} could not be formatted", plural(failed, "file"))));
     }
     Ok(if check && changed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn export(path: &Path, weights: Option<&Path>, name: Option<&str>, output: &Path) -> Result<ExitCode, Failure> {
+    let checked = load(path)?;
+    let net = pick(&checked.program, name, path)?;
+    let mut model = convert::network(net);
+    if let Some(weights) = weights {
+        nnspec::weights::load(&mut model, weights)?;
+    }
+    nnspec::onnx::save(&model, output)?;
+    println!("{} written to {} (ONNX opset {})", net.name, output.display(), nnspec::onnx::OPSET);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_predict(

@@ -199,3 +199,15 @@ fn run_configurations_sweep_and_report_bad_keys() {
     assert_eq!(code, 1);
     assert!(stderr.contains("line 4") && stderr.contains("unknown field `epoch`"), "{stderr}");
 }
+
+#[test]
+fn export_writes_onnx() {
+    let weights = temp().join("export.safetensors").display().to_string();
+    let (code, _, _) = nnspec(&["train", PLANAR, "--data", FLOWER, "--epochs", "5", "--out", &weights, "--quiet"]);
+    assert_eq!(code, 0);
+    let onnx = temp().join("planar.onnx").display().to_string();
+    let (code, stdout, _) = nnspec(&["export", PLANAR, "--weights", &weights, "-o", &onnx]);
+    assert_eq!(code, 0, "{stdout}");
+    let bytes = std::fs::read(&onnx).unwrap();
+    assert!(bytes.windows(4).any(|w| w == b"Gemm") && bytes.windows(13).any(|w| w == b"hidden.weight"));
+}

@@ -29,6 +29,8 @@ mod mlp;
 #[cfg(feature = "std")]
 pub mod model;
 #[cfg(feature = "std")]
+pub mod onnx;
+#[cfg(feature = "std")]
 pub mod optim;
 #[cfg(feature = "std")]
 pub mod penalty;

@@ -1,0 +1,102 @@
+//! ONNX export checked by an independent runtime: tract loads every exported
+//! conformance network and example network (and one with every remaining
+//! activation) and gives the outputs of `forward` on a batch, within the f32
+//! tolerance.
+
+use nnspec::{Model, Workspace};
+use nnspec_testkit::{assert_close, Tolerance};
+use tract_onnx::prelude::*;
+
+nnspec::net! {
+    /// Every activation the other networks do not use.
+    network Gallery {
+        input x: [3];
+        dense a: 5, activation = leaky_relu(0.2);
+        dense b: 5, activation = elu(0.7);
+        dense c: 5, activation = gelu;
+        dense d: 5, activation = softplus;
+        dense e: 4, activation = step;
+        dense f: 3, activation = log_softmax;
+        loss mse;
+    }
+
+    /// A layer without bias.
+    network NoBias {
+        input x: [3];
+        dense h: 4, activation = tanh, bias = false;
+        dense out: 2, activation = softmax, bias = false;
+        loss cross_entropy;
+    }
+}
+
+/// The largest |ONNX − nnspec| over a batch of 7 rows, after checking the tolerance.
+fn round_trip(model: &dyn Model) -> f32 {
+    let batch = 7;
+    let x: Vec<f32> = (0..batch * model.input_size()).map(|i| ((i * 37 % 23) as f32 - 11.0) / 5.0).collect();
+    let mut expected = vec![0.0; batch * model.output_size()];
+    model.forward(&x, &mut expected, &mut Workspace::default());
+    let bytes = nnspec::onnx::export(model);
+    let runnable = tract_onnx::onnx()
+        .model_for_read(&mut bytes.as_slice())
+        .and_then(|m| m.with_input_fact(0, f32::fact([batch, model.input_size()]).into()))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .unwrap_or_else(|e| panic!("{}: tract cannot load the export: {e:?}", model.name()));
+    let input: Tensor = tract_ndarray::Array2::from_shape_vec((batch, model.input_size()), x).unwrap().into();
+    let outputs = runnable.run(tvec!(input.into())).unwrap_or_else(|e| panic!("{}: {e:?}", model.name()));
+    let got: Vec<f32> = outputs[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect();
+    let reference: Vec<f64> = expected.iter().map(|v| f64::from(*v)).collect();
+    // Two f32 implementations of the same graph: the README's f32 tolerance, with
+    // the absolute part scaled for outputs that go through several layers.
+    assert_close(model.name(), &got, &reference, Tolerance { rtol: 1e-5, atol: 1e-5 });
+    got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}
+
+fn initialised<M: Model>(mut model: M, seed: u64) -> M {
+    model.init_params(seed);
+    model
+}
+
+#[test]
+fn every_conformance_network_round_trips() {
+    for (stem, dropout, make) in nnspec_conformance_tests::registry() {
+        let mut model = make();
+        model.init_params(5);
+        let worst = round_trip(model.as_ref());
+        println!("{stem}{}: worst |onnx − nnspec| = {worst:e}", if dropout { " (dropout)" } else { "" });
+    }
+}
+
+#[test]
+fn every_example_network_round_trips() {
+    use nnspec_examples::{cubic, flower, optimizers, overfitting, student, truth_tables, xor};
+    let models: Vec<Box<dyn Model>> = vec![
+        Box::new(initialised(xor::Xor::zeroed(), 1)),
+        Box::new(initialised(truth_tables::Gate::zeroed(), 1)),
+        Box::new(initialised(truth_tables::Perceptron::zeroed(), 1)),
+        Box::new(initialised(truth_tables::XorMlp::zeroed(), 1)),
+        Box::new(initialised(cubic::Cubic::zeroed(), 1)),
+        Box::new(initialised(student::PassFail::zeroed(), 1)),
+        Box::new(initialised(student::Score::zeroed(), 1)),
+        Box::new(initialised(flower::Logistic::zeroed(), 1)),
+        Box::new(initialised(flower::Planar::zeroed(), 1)),
+        Box::new(initialised(flower::Hidden50::zeroed(), 1)),
+        Box::new(initialised(optimizers::Flower16::zeroed(), 1)),
+        Box::new(initialised(overfitting::Plain::zeroed(), 1)),
+        Box::new(initialised(overfitting::WithDropout::zeroed(), 1)),
+    ];
+    for model in &models {
+        let worst = round_trip(model.as_ref());
+        println!("{}: worst |onnx − nnspec| = {worst:e}", model.name());
+    }
+}
+
+#[test]
+fn every_activation_round_trips() {
+    for model in
+        [Box::new(initialised(Gallery::zeroed(), 3)) as Box<dyn Model>, Box::new(initialised(NoBias::zeroed(), 3))]
+    {
+        let worst = round_trip(model.as_ref());
+        println!("{}: worst |onnx − nnspec| = {worst:e}", model.name());
+    }
+}

@@ -1,0 +1,209 @@
+//! ONNX export: any [`Model`] as a standard ONNX model (opset 17, IR version
+//! 8), written with a small protobuf encoder of the few messages it needs.
+//!
+//! The graph takes `input` of shape `[batch, INPUT]` and gives `output` of shape
+//! `[batch, OUTPUT]`. Each dense layer is a `Gemm` (or `MatMul` without bias)
+//! named after the layer, with its weights as initializers named as in the
+//! weight files (`layer.weight` `[in, out]`, `layer.bias`), followed by its
+//! activation: `Sigmoid`, `Tanh`, `Relu`, `LeakyRelu`, `Elu`, `Softplus`,
+//! `Softmax` and `LogSoftmax` (axis −1) are single ops; exact GELU, which opset
+//! 17 lacks, is `0.5·x·(1 + Erf(x/√2))`; the step function is
+//! `Cast(GreaterOrEqual(x, 0))`. Dropout is an identity at inference and is
+//! left out.
+
+use crate::activation::Activation;
+use crate::model::Model;
+
+/// The opset the exported models declare.
+pub const OPSET: i64 = 17;
+
+/// A protobuf message under construction.
+#[derive(Default)]
+struct Message(Vec<u8>);
+
+impl Message {
+    fn varint(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.0.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        self.0.push(value as u8);
+    }
+
+    fn key(&mut self, field: u32, wire: u8) {
+        self.varint(u64::from(field) << 3 | u64::from(wire));
+    }
+
+    fn int(&mut self, field: u32, value: i64) -> &mut Self {
+        self.key(field, 0);
+        self.varint(value as u64);
+        self
+    }
+
+    fn float(&mut self, field: u32, value: f32) -> &mut Self {
+        self.key(field, 5);
+        self.0.extend_from_slice(&value.to_le_bytes());
+        self
+    }
+
+    fn bytes(&mut self, field: u32, bytes: &[u8]) -> &mut Self {
+        self.key(field, 2);
+        self.varint(bytes.len() as u64);
+        self.0.extend_from_slice(bytes);
+        self
+    }
+
+    fn string(&mut self, field: u32, text: &str) -> &mut Self {
+        self.bytes(field, text.as_bytes())
+    }
+
+    fn message(&mut self, field: u32, message: Message) -> &mut Self {
+        self.bytes(field, &message.0)
+    }
+}
+
+/// A node under construction: inputs, outputs, op type, attributes.
+struct Node {
+    message: Message,
+}
+
+impl Node {
+    fn new(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> Node {
+        let mut message = Message::default();
+        for input in inputs {
+            message.string(1, input);
+        }
+        for output in outputs {
+            message.string(2, output);
+        }
+        message.string(3, name).string(4, op);
+        Node { message }
+    }
+
+    fn float_attribute(mut self, name: &str, value: f32) -> Node {
+        let mut attribute = Message::default();
+        attribute.string(1, name).float(2, value).int(20, 1);
+        self.message.message(5, attribute);
+        self
+    }
+
+    fn int_attribute(mut self, name: &str, value: i64) -> Node {
+        let mut attribute = Message::default();
+        attribute.string(1, name).int(3, value).int(20, 2);
+        self.message.message(5, attribute);
+        self
+    }
+}
+
+fn tensor(name: &str, dims: &[usize], values: &[f32]) -> Message {
+    let mut tensor = Message::default();
+    for &d in dims {
+        tensor.int(1, d as i64);
+    }
+    tensor.int(2, 1); // FLOAT
+    tensor.string(8, name);
+    let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    tensor.bytes(9, &raw);
+    tensor
+}
+
+fn value_info(name: &str, width: usize) -> Message {
+    let mut batch = Message::default();
+    batch.string(2, "batch");
+    let mut features = Message::default();
+    features.int(1, width as i64);
+    let mut shape = Message::default();
+    shape.message(1, batch).message(1, features);
+    let mut tensor_type = Message::default();
+    tensor_type.int(1, 1).message(2, shape);
+    let mut type_proto = Message::default();
+    type_proto.message(1, tensor_type);
+    let mut info = Message::default();
+    info.string(1, name).message(2, type_proto);
+    info
+}
+
+/// The ONNX model of `model` with its current parameters.
+pub fn export(model: &dyn Model) -> Vec<u8> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut initializers: Vec<Message> = Vec::new();
+    let params = model.params();
+    let mut current = "input".to_string();
+    let layers = model.layers();
+    for (index, layer) in layers.iter().enumerate() {
+        let name = layer.name.as_ref();
+        let find = |suffix: &str| model.tensors().iter().find(|t| t.name == format!("{name}.{suffix}"));
+        let weight = find("weight").expect("every dense layer has a weight tensor");
+        let weight_name = format!("{name}.weight");
+        initializers.push(tensor(&weight_name, &weight.shape, &params[weight.range()]));
+        let z = format!("{name}.z");
+        match find("bias") {
+            Some(bias) => {
+                let bias_name = format!("{name}.bias");
+                initializers.push(tensor(&bias_name, &bias.shape, &params[bias.range()]));
+                nodes.push(Node::new("Gemm", name, &[&current, &weight_name, &bias_name], &[&z]));
+            }
+            None => nodes.push(Node::new("MatMul", name, &[&current, &weight_name], &[&z])),
+        }
+        let last = index + 1 == layers.len();
+        let out = if last { "output".to_string() } else { format!("{name}.a") };
+        let act = |op: &str| Node::new(op, &format!("{name}.{}", op.to_lowercase()), &[&z], &[&out]);
+        match layer.activation {
+            Activation::Identity => nodes.push(Node::new("Identity", &format!("{name}.identity"), &[&z], &[&out])),
+            Activation::Sigmoid => nodes.push(act("Sigmoid")),
+            Activation::Tanh => nodes.push(act("Tanh")),
+            Activation::Relu => nodes.push(act("Relu")),
+            Activation::Softplus => nodes.push(act("Softplus")),
+            Activation::LeakyRelu(alpha) => nodes.push(act("LeakyRelu").float_attribute("alpha", alpha)),
+            Activation::Elu(alpha) => nodes.push(act("Elu").float_attribute("alpha", alpha)),
+            Activation::Softmax => nodes.push(act("Softmax").int_attribute("axis", -1)),
+            Activation::LogSoftmax => nodes.push(act("LogSoftmax").int_attribute("axis", -1)),
+            Activation::Gelu => {
+                // 0.5 · x · (1 + erf(x / √2))
+                let constant = |suffix: &str, value: f32, initializers: &mut Vec<Message>| {
+                    let c = format!("{name}.gelu.{suffix}");
+                    initializers.push(tensor(&c, &[], &[value]));
+                    c
+                };
+                let sqrt2 = constant("sqrt2", core::f32::consts::SQRT_2, &mut initializers);
+                let one = constant("one", 1.0, &mut initializers);
+                let half = constant("half", 0.5, &mut initializers);
+                let [scaled, erf, plus, half_x] =
+                    ["scaled", "erf", "plus", "half_x"].map(|s| format!("{name}.gelu.{s}"));
+                nodes.push(Node::new("Div", &scaled, &[&z, &sqrt2], &[&scaled]));
+                nodes.push(Node::new("Erf", &erf, &[&scaled], &[&erf]));
+                nodes.push(Node::new("Add", &plus, &[&erf, &one], &[&plus]));
+                nodes.push(Node::new("Mul", &half_x, &[&z, &half], &[&half_x]));
+                nodes.push(Node::new("Mul", &format!("{name}.gelu"), &[&half_x, &plus], &[&out]));
+            }
+            Activation::Step => {
+                let zero = format!("{name}.step.zero");
+                initializers.push(tensor(&zero, &[], &[0.0]));
+                let test = format!("{name}.step.test");
+                nodes.push(Node::new("GreaterOrEqual", &test, &[&z, &zero], &[&test]));
+                nodes.push(Node::new("Cast", &format!("{name}.step"), &[&test], &[&out]).int_attribute("to", 1));
+            }
+        }
+        current = out;
+    }
+    let mut graph = Message::default();
+    for node in nodes {
+        graph.message(1, node.message);
+    }
+    graph.string(2, model.name());
+    for initializer in initializers {
+        graph.message(5, initializer);
+    }
+    graph.message(11, value_info("input", model.input_size()));
+    graph.message(12, value_info("output", model.output_size()));
+    let mut opset = Message::default();
+    opset.string(1, "").int(2, OPSET);
+    let mut onnx = Message::default();
+    onnx.int(1, 8).string(2, "nnspec").string(3, env!("CARGO_PKG_VERSION")).message(8, opset).message(7, graph);
+    onnx.0
+}
+
+/// Writes [`export`] to `path` atomically.
+pub fn save(model: &dyn Model, path: impl AsRef<std::path::Path>) -> Result<(), crate::Error> {
+    crate::weights::write_atomically(path.as_ref(), &export(model))
+}
