@@ -3,6 +3,9 @@
 //! activation) and gives the outputs of `forward` on a batch, within the f32
 //! tolerance.
 
+mod common;
+
+use common::{example_networks, initialised};
 use nnspec::{Model, Workspace};
 use nnspec_testkit::{assert_close, Tolerance};
 use tract_onnx::prelude::*;
@@ -52,11 +55,6 @@ fn round_trip(model: &dyn Model) -> f32 {
     got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
 }
 
-fn initialised<M: Model>(mut model: M, seed: u64) -> M {
-    model.init_params(seed);
-    model
-}
-
 #[test]
 fn every_conformance_network_round_trips() {
     for (stem, dropout, make) in nnspec_conformance_tests::registry() {
@@ -69,23 +67,7 @@ fn every_conformance_network_round_trips() {
 
 #[test]
 fn every_example_network_round_trips() {
-    use nnspec_examples::{cubic, flower, optimizers, overfitting, student, truth_tables, xor};
-    let models: Vec<Box<dyn Model>> = vec![
-        Box::new(initialised(xor::Xor::zeroed(), 1)),
-        Box::new(initialised(truth_tables::Gate::zeroed(), 1)),
-        Box::new(initialised(truth_tables::Perceptron::zeroed(), 1)),
-        Box::new(initialised(truth_tables::XorMlp::zeroed(), 1)),
-        Box::new(initialised(cubic::Cubic::zeroed(), 1)),
-        Box::new(initialised(student::PassFail::zeroed(), 1)),
-        Box::new(initialised(student::Score::zeroed(), 1)),
-        Box::new(initialised(flower::Logistic::zeroed(), 1)),
-        Box::new(initialised(flower::Planar::zeroed(), 1)),
-        Box::new(initialised(flower::Hidden50::zeroed(), 1)),
-        Box::new(initialised(optimizers::Flower16::zeroed(), 1)),
-        Box::new(initialised(overfitting::Plain::zeroed(), 1)),
-        Box::new(initialised(overfitting::WithDropout::zeroed(), 1)),
-    ];
-    for model in &models {
+    for model in &example_networks() {
         let worst = round_trip(model.as_ref());
         println!("{}: worst |onnx − nnspec| = {worst:e}", model.name());
     }
