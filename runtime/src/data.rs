@@ -270,6 +270,37 @@ impl Dataset {
     }
 }
 
+#[cfg(feature = "ndarray")]
+impl Dataset {
+    /// A data set from arrays: `x` is `[samples, features]`, `y` is
+    /// `[samples, targets]` (any memory layout; values are copied row by row).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+    /// let y = array![[0.0f32], [1.0], [1.0], [0.0]];
+    /// let data = nnspec::Dataset::from_ndarray(x.view(), y.view())?;
+    /// assert_eq!((data.len(), data.features, data.target_width), (4, 2, 1));
+    /// # Ok::<(), nnspec::Error>(())
+    /// ```
+    pub fn from_ndarray(x: ndarray::ArrayView2<'_, f32>, y: ndarray::ArrayView2<'_, f32>) -> Result<Dataset, Error> {
+        if x.nrows() != y.nrows() {
+            return Err(Error::data(format!("{} rows of features but {} rows of targets", x.nrows(), y.nrows())));
+        }
+        Dataset::new(x.iter().copied().collect(), y.iter().copied().collect(), x.ncols(), y.ncols())
+    }
+
+    /// The features as a `[samples, features]` view.
+    pub fn x_view(&self) -> ndarray::ArrayView2<'_, f32> {
+        ndarray::ArrayView2::from_shape((self.len(), self.features), &self.x).expect("x holds len × features values")
+    }
+
+    /// The targets as a `[samples, targets]` view.
+    pub fn y_view(&self) -> ndarray::ArrayView2<'_, f32> {
+        ndarray::ArrayView2::from_shape((self.len(), self.target_width), &self.y).expect("y holds len × targets values")
+    }
+}
+
 /// Per-feature standardisation `z = (x − mean)/std`, fitted on training data
 /// (population std; a constant feature gets std 1).
 #[derive(Debug, Clone, PartialEq)]
