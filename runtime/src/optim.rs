@@ -47,7 +47,16 @@ pub struct Sgd {
 }
 
 impl Sgd {
-    /// Plain SGD: `p ← p − lr·g`.
+    /// Plain SGD: `p ← p − lr·g`; add momentum with [`Sgd::momentum`].
+    ///
+    /// ```
+    /// use nnspec::{Optimizer, Sgd};
+    /// let mut sgd = Sgd::new(0.1).momentum(0.9);
+    /// let mut p = [1.0f32];
+    /// sgd.step(&mut p, &[1.0]); // buf = g = 1, p = 1 − 0.1·1
+    /// sgd.step(&mut p, &[1.0]); // buf = 0.9·1 + 1 = 1.9, p = 0.9 − 0.19
+    /// assert!((p[0] - 0.71).abs() < 1e-6);
+    /// ```
     pub fn new(lr: f64) -> Sgd {
         Sgd { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0, buffer: Vec::new(), steps: 0 }
     }
@@ -130,6 +139,14 @@ pub struct Adagrad {
 
 impl Adagrad {
     /// Adagrad with PyTorch's defaults (lr_decay 0, eps 1e-10, accumulator 0).
+    ///
+    /// ```
+    /// use nnspec::{Adagrad, Optimizer};
+    /// let mut adagrad = Adagrad::new(0.1);
+    /// let mut p = [1.0f32];
+    /// adagrad.step(&mut p, &[2.0]); // sum = 4, p = 1 − 0.1·2/(√4 + 1e-10)
+    /// assert!((p[0] - 0.9).abs() < 1e-6);
+    /// ```
     pub fn new(lr: f64) -> Adagrad {
         Adagrad {
             lr,
@@ -214,6 +231,14 @@ pub struct RmsProp {
 
 impl RmsProp {
     /// RMSprop with PyTorch's defaults (α 0.99, eps 1e-8).
+    ///
+    /// ```
+    /// use nnspec::{Optimizer, RmsProp};
+    /// let mut rmsprop = RmsProp::new(0.01);
+    /// let mut p = [1.0f32];
+    /// rmsprop.step(&mut p, &[1.0]); // v = 0.01, p = 1 − 0.01·1/(√0.01 + 1e-8)
+    /// assert!((p[0] - 0.9).abs() < 1e-6);
+    /// ```
     pub fn new(lr: f64) -> RmsProp {
         RmsProp {
             lr,
@@ -329,6 +354,18 @@ pub struct Adam {
 
 impl Adam {
     /// Adam with PyTorch's defaults (betas (0.9, 0.999), eps 1e-8, no decay).
+    ///
+    /// ```
+    /// use nnspec::{Adam, Optimizer};
+    /// let mut adam = Adam::new(0.01);
+    /// let mut p = [1.0f32];
+    /// adam.step(&mut p, &[3.0]); // the first step moves by lr·sign(g): m̂ = 3, √v̂ = 3
+    /// assert!((p[0] - 0.99).abs() < 1e-6);
+    /// let mut adamw = Adam::adamw(0.01); // decoupled decay 0.01 first: p·(1 − lr·wd)
+    /// let mut q = [1.0f32];
+    /// adamw.step(&mut q, &[3.0]);
+    /// assert!((q[0] - (0.9999 - 0.01)).abs() < 1e-6);
+    /// ```
     pub fn new(lr: f64) -> Adam {
         Adam {
             lr,

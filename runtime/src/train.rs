@@ -259,6 +259,29 @@ impl History {
 }
 
 /// Trains models with a [`TrainConfig`].
+///
+/// ```
+/// use nnspec::{Dataset, OptimizerConfig, TrainConfig, Trainer};
+/// nnspec::net! {
+///     network And {
+///         input bits: [2];
+///         dense out: 1, activation = sigmoid, init = zeros;
+///         loss binary_cross_entropy;
+///     }
+/// }
+/// let data = Dataset::new(vec![0., 0., 0., 1., 1., 0., 1., 1.], vec![0., 0., 0., 1.], 2, 1)?;
+/// let config = TrainConfig {
+///     optimizer: OptimizerConfig::Sgd { lr: 1.0, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 },
+///     batch: None,
+///     epochs: 2000,
+///     ..TrainConfig::default()
+/// };
+/// let mut and = And::zeroed();
+/// let history = Trainer::new(config).fit(&mut and, &data, None)?;
+/// assert!(history.epochs.last().unwrap().loss < 0.01);
+/// assert!(and.predict(&[1.0, 1.0])[0] > 0.9 && and.predict(&[0.0, 1.0])[0] < 0.1);
+/// # Ok::<(), nnspec::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Trainer {
     /// The settings.

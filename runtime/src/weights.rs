@@ -4,6 +4,24 @@
 //! the network and lists every difference. Writes are atomic: a temporary file
 //! in the same directory, fsync, then rename, so a crash leaves the previous
 //! file intact.
+//!
+//! ```
+//! use nnspec::Model;
+//! nnspec::net! {
+//!     network Tiny {
+//!         input x: [2];
+//!         dense out: 1;
+//!         loss mse;
+//!     }
+//! }
+//! let tiny = Tiny::new();
+//! let path = std::env::temp_dir().join("tiny-doc.safetensors");
+//! nnspec::weights::save(&tiny, &path)?;
+//! let mut loaded = Tiny::zeroed();
+//! nnspec::weights::load(&mut loaded, &path)?;
+//! assert_eq!(loaded.params(), tiny.params());
+//! # Ok::<(), nnspec::Error>(())
+//! ```
 
 use crate::error::Error;
 use crate::model::{Model, TensorInfo};
