@@ -3,7 +3,6 @@
 //! trajectories; a central finite-difference check; and bit-for-bit agreement
 //! with the runtime's interpreter.
 
-use nnspec::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 use nnspec::{Model, Workspace};
 use nnspec_conformance_tests::registry;
 use nnspec_testkit::{self as kit, assert_close, flat, flat32, F32, F32_TRAJECTORY};
@@ -110,43 +109,6 @@ fn gradients_pass_a_central_finite_difference_check() {
     }
 }
 
-fn optimizer(run: &Value, weight_decay: Option<f64>) -> Box<dyn Optimizer> {
-    let h = &run["hyperparameters"];
-    let get = |k: &str, d: f64| h.get(k).and_then(Value::as_f64).unwrap_or(d);
-    let flag = |k: &str| h.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let wd = weight_decay.unwrap_or_else(|| get("weight_decay", 0.0));
-    let lr = get("lr", 1e-3);
-    match run["optimizer"].as_str().unwrap() {
-        "SGD" => Box::new(
-            Sgd::new(lr)
-                .momentum(get("momentum", 0.0))
-                .dampening(get("dampening", 0.0))
-                .nesterov(flag("nesterov"))
-                .weight_decay(wd),
-        ),
-        "Adagrad" => Box::new(
-            Adagrad::new(lr)
-                .lr_decay(get("lr_decay", 0.0))
-                .weight_decay(wd)
-                .initial_accumulator_value(get("initial_accumulator_value", 0.0))
-                .eps(get("eps", 1e-10)),
-        ),
-        "RMSprop" => Box::new(
-            RmsProp::new(lr)
-                .alpha(get("alpha", 0.99))
-                .eps(get("eps", 1e-8))
-                .weight_decay(wd)
-                .momentum(get("momentum", 0.0))
-                .centered(flag("centered")),
-        ),
-        kind => {
-            let betas = flat(&h["betas"]);
-            let base = if kind == "AdamW" { Adam::adamw(lr) } else { Adam::new(lr) };
-            Box::new(base.betas(betas[0], betas[1]).eps(get("eps", 1e-8)).weight_decay(wd).amsgrad(flag("amsgrad")))
-        }
-    }
-}
-
 #[test]
 fn optimizer_trajectories_match_with_generated_code() {
     let mut runs = 0;
@@ -184,7 +146,7 @@ fn optimizer_trajectories_match_with_generated_code() {
                         .collect()
                 })
                 .unwrap_or_default();
-            let mut opt = optimizer(run, regularization.filter(|_| !is_l1).map(|_| 0.0));
+            let mut opt = kit::optimizer(run, regularization.filter(|_| !is_l1).map(|_| 0.0));
             let mut workspace = Workspace::default();
             let mut grad = vec![0.0; model.param_count()];
             let id = format!("{stem}:{}", run["id"].as_str().unwrap());

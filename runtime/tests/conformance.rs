@@ -4,7 +4,6 @@
 //! trajectory, isolated optimizer run, schedule and clipping case. Cases,
 //! shapes and hyper-parameters come from the files.
 
-use nnspec::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 use nnspec::schedule::{clip_grad_norm, clip_grad_value, Schedule};
 use nnspec::{Loss, Model, Workspace};
 use nnspec_testkit::{self as kit, assert_close, flat, flat32, F32, F32_TRAJECTORY};
@@ -127,49 +126,6 @@ fn check_pass(name: &str, mlp: &nnspec::Mlp, network: &Value, reference: &Value,
     }
 }
 
-fn build_optimizer(run: &Value, weight_decay_override: Option<f64>) -> Box<dyn Optimizer> {
-    let h = &run["hyperparameters"];
-    let get = |key: &str, default: f64| h.get(key).and_then(Value::as_f64).unwrap_or(default);
-    let flag = |key: &str| h.get(key).and_then(Value::as_bool).unwrap_or(false);
-    let weight_decay = weight_decay_override.unwrap_or_else(|| get("weight_decay", 0.0));
-    let lr = get("lr", 0.001);
-    match run["optimizer"].as_str().expect("optimizer") {
-        "SGD" => Box::new(
-            Sgd::new(lr)
-                .momentum(get("momentum", 0.0))
-                .dampening(get("dampening", 0.0))
-                .nesterov(flag("nesterov"))
-                .weight_decay(weight_decay),
-        ),
-        "Adagrad" => Box::new(
-            Adagrad::new(lr)
-                .lr_decay(get("lr_decay", 0.0))
-                .weight_decay(weight_decay)
-                .initial_accumulator_value(get("initial_accumulator_value", 0.0))
-                .eps(get("eps", 1e-10)),
-        ),
-        "RMSprop" => Box::new(
-            RmsProp::new(lr)
-                .alpha(get("alpha", 0.99))
-                .eps(get("eps", 1e-8))
-                .weight_decay(weight_decay)
-                .momentum(get("momentum", 0.0))
-                .centered(flag("centered")),
-        ),
-        kind @ ("Adam" | "AdamW") => {
-            let betas = flat(&h["betas"]);
-            let base = if kind == "AdamW" { Adam::adamw(lr) } else { Adam::new(lr) };
-            Box::new(
-                base.betas(betas[0], betas[1])
-                    .eps(get("eps", 1e-8))
-                    .weight_decay(weight_decay)
-                    .amsgrad(flag("amsgrad")),
-            )
-        }
-        other => panic!("unknown optimizer `{other}`"),
-    }
-}
-
 /// The penalty a run adds outside the optimizer: `(kind, coef, ranges)` over `applies_to`.
 struct Regularization {
     l1: bool,
@@ -229,7 +185,7 @@ fn optimizer_trajectories_on_networks_match() {
                 regularization(run, |name| offsets[order.iter().position(|n| n == name).unwrap()].clone());
             // L2 runs express weight decay through the penalty on `applies_to`.
             let l2_override = regularization.as_ref().filter(|r| !r.l1).map(|_| 0.0);
-            let mut optimizer = build_optimizer(run, l2_override);
+            let mut optimizer = kit::optimizer(run, l2_override);
             let mut workspace = Workspace::default();
             let mut grad = vec![0.0; mlp.param_count()];
             let steps = run["params_after"].as_array().unwrap().len();
@@ -283,7 +239,7 @@ fn isolated_optimizer_runs_match() {
         let id = run["id"].as_str().unwrap();
         let regularization = regularization(run, |_| 0..p0.len());
         let l2_override = regularization.as_ref().filter(|r| !r.l1).map(|_| 0.0);
-        let mut optimizer = build_optimizer(run, l2_override);
+        let mut optimizer = kit::optimizer(run, l2_override);
         let mut params = p0.clone();
         for (step, expected) in run["params_after"].as_array().unwrap().iter().enumerate() {
             let mut g = grads[step].clone();

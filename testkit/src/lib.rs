@@ -196,3 +196,50 @@ pub fn params_in_order(network: &Value, params: &Value) -> Vec<f32> {
 pub fn targets(batch: &Value) -> Vec<f32> {
     flat32(&batch["y"])
 }
+
+/// The optimizer a conformance run describes (PyTorch's names and defaults);
+/// `weight_decay` overrides the run's coupled weight decay (L2 runs apply it as a
+/// penalty on `applies_to` instead).
+pub fn optimizer(run: &Value, weight_decay: Option<f64>) -> Box<dyn nnspec::Optimizer> {
+    use nnspec::{Adagrad, Adam, RmsProp, Sgd};
+    let h = &run["hyperparameters"];
+    let get = |key: &str, default: f64| h.get(key).and_then(Value::as_f64).unwrap_or(default);
+    let flag = |key: &str| h.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let weight_decay = weight_decay.unwrap_or_else(|| get("weight_decay", 0.0));
+    let lr = get("lr", 0.001);
+    match run["optimizer"].as_str().expect("optimizer") {
+        "SGD" => Box::new(
+            Sgd::new(lr)
+                .momentum(get("momentum", 0.0))
+                .dampening(get("dampening", 0.0))
+                .nesterov(flag("nesterov"))
+                .weight_decay(weight_decay),
+        ),
+        "Adagrad" => Box::new(
+            Adagrad::new(lr)
+                .lr_decay(get("lr_decay", 0.0))
+                .weight_decay(weight_decay)
+                .initial_accumulator_value(get("initial_accumulator_value", 0.0))
+                .eps(get("eps", 1e-10)),
+        ),
+        "RMSprop" => Box::new(
+            RmsProp::new(lr)
+                .alpha(get("alpha", 0.99))
+                .eps(get("eps", 1e-8))
+                .weight_decay(weight_decay)
+                .momentum(get("momentum", 0.0))
+                .centered(flag("centered")),
+        ),
+        kind @ ("Adam" | "AdamW") => {
+            let betas = flat(&h["betas"]);
+            let base = if kind == "AdamW" { Adam::adamw(lr) } else { Adam::new(lr) };
+            Box::new(
+                base.betas(betas[0], betas[1])
+                    .eps(get("eps", 1e-8))
+                    .weight_decay(weight_decay)
+                    .amsgrad(flag("amsgrad")),
+            )
+        }
+        other => panic!("unknown optimizer `{other}`"),
+    }
+}
