@@ -167,6 +167,7 @@ impl Regularization {
 #[test]
 fn optimizer_trajectories_on_networks_match() {
     let mut runs = 0;
+    let mut worst = 0.0f64;
     for path in kit::files("optimizers").into_iter().filter(|p| !p.ends_with("isolated.json")) {
         let file = kit::json_at(&path);
         let network = kit::json(format!(
@@ -206,6 +207,7 @@ fn optimizer_trajectories_on_networks_match() {
                 }
                 optimizer.step(mlp.params_mut(), &grad);
                 let expected: Vec<f64> = order.iter().flat_map(|n| flat(&run["params_after"][step][n])).collect();
+                worst = worst.max(kit::budget_used(mlp.params(), &expected, F32));
                 assert_close(&format!("{id}.params_after[{step}]"), mlp.params(), &expected, F32_TRAJECTORY);
             }
             let loss = mlp.loss_and_grad(&x, &y, None, &mut workspace, false);
@@ -214,6 +216,10 @@ fn optimizer_trajectories_on_networks_match() {
         }
     }
     assert!(runs > 0, "no optimizer runs found");
+    println!(
+        "{runs} trajectory runs; worst element uses {:.0}% of the f32 tolerance (rtol 1e-5, atol 1e-6)",
+        100.0 * worst
+    );
 }
 
 fn tensor_ranges(network: &Value, order: &[String]) -> Vec<std::ops::Range<usize>> {
@@ -235,6 +241,7 @@ fn isolated_optimizer_runs_match() {
     let grads: Vec<Vec<f32>> = file["grads"].as_array().unwrap().iter().map(flat32).collect();
     let runs = file["runs"].as_array().expect("runs");
     assert!(!runs.is_empty());
+    let mut worst = 0.0f64;
     for run in runs {
         let id = run["id"].as_str().unwrap();
         let regularization = regularization(run, |_| 0..p0.len());
@@ -247,9 +254,11 @@ fn isolated_optimizer_runs_match() {
                 r.apply(&params, &mut g);
             }
             optimizer.step(&mut params, &g);
+            worst = worst.max(kit::budget_used(&params, &flat(expected), F32));
             assert_close(&format!("isolated.{id}.params_after[{step}]"), &params, &flat(expected), F32_TRAJECTORY);
         }
     }
+    println!("{} isolated runs; worst element uses {:.0}% of the f32 tolerance", runs.len(), 100.0 * worst);
 }
 
 #[test]
