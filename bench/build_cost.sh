@@ -33,7 +33,7 @@ RS
 seconds() {
     local start end ms
     start=$(date +%s%N)
-    "$@" >/dev/null 2>&1
+    "$@" >/dev/null 2>"$work/last.log" || { cat "$work/last.log" >&2; exit 1; }
     end=$(date +%s%N)
     ms=$(((end - start) / 1000000))
     printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10))

@@ -296,9 +296,10 @@ fn w4() -> (Row, f64, f64, f64) {
     let gflops = 6.0 * Wide::PARAM_COUNT as f64 * per_second / 1e9;
     let (peak1, peak2) = (gemm_peak(1), gemm_peak(2));
     let unit = format!(
-        "{:.1} k samples/s, {gflops:.1} GFLOP/s ({:.0}% of the 1-thread GEMM peak)",
+        "{:.1} k samples/s, {gflops:.1} GFLOP/s on two threads ({:.0}% of the 1-thread GEMM peak, {:.0}% of the 2-thread)",
         per_second / 1e3,
-        100.0 * gflops / peak1
+        100.0 * gflops / peak1,
+        100.0 * gflops / peak2
     );
     (
         Row { workload: "W4 784-256-128-10, Adam, batch 128, 300 steps", generated: t[0].1, hand: None, unit },

@@ -71,7 +71,8 @@ pub struct LayerInfo {
 /// A network the optimizers and the trainer can work on.
 ///
 /// Generated networks implement it; so does [`crate::Mlp`], the interpreter.
-pub trait Model {
+/// It is `Send + Sync` so the trainer can split a large batch across threads.
+pub trait Model: Send + Sync {
     /// The network's name.
     fn name(&self) -> &str;
     /// Input features per sample.

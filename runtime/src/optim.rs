@@ -427,26 +427,32 @@ impl Optimizer for Adam {
         let bias_correction2_sqrt = (1.0 - self.beta2.powi(t)).sqrt() as f32;
         let step_size = (self.lr / bias_correction1) as f32;
         let (beta1, beta2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps as f32);
-        let decay = (self.lr * self.weight_decay) as f32;
-        let coupled = if self.decoupled { 0.0 } else { self.weight_decay as f32 };
-        for i in 0..n {
-            if self.decoupled {
-                params[i] *= 1.0 - decay;
-            }
-            let g = grads[i] + coupled * params[i];
-            let m = &mut self.m[i];
-            *m = beta1 * *m + (1.0 - beta1) * g;
-            let v = &mut self.v[i];
-            *v = beta2 * *v + (1.0 - beta2) * g * g;
-            let second = if self.amsgrad {
-                let v_max = &mut self.v_max[i];
+        // AdamW scales p by (1 − lr·wd) first; Adam adds wd·p to g. Multiplying by
+        // exactly 1 and adding exactly 0 leave values unchanged, so one branch-free
+        // loop (which vectorises) serves both.
+        let (shrink, coupled) = if self.decoupled {
+            (1.0 - (self.lr * self.weight_decay) as f32, 0.0)
+        } else {
+            (1.0, self.weight_decay as f32)
+        };
+        let state = params.iter_mut().zip(grads).zip(self.m.iter_mut()).zip(self.v.iter_mut());
+        if self.amsgrad {
+            for ((((p, g), m), v), v_max) in state.zip(self.v_max.iter_mut()) {
+                *p *= shrink;
+                let g = g + coupled * *p;
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
                 *v_max = v_max.max(*v);
-                *v_max
-            } else {
-                *v
-            };
-            let denominator = second.sqrt() / bias_correction2_sqrt + eps;
-            params[i] -= step_size * *m / denominator;
+                *p -= step_size * *m / (v_max.sqrt() / bias_correction2_sqrt + eps);
+            }
+        } else {
+            for (((p, g), m), v) in state {
+                *p *= shrink;
+                let g = g + coupled * *p;
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                *p -= step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
+            }
         }
     }
 
