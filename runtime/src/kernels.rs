@@ -60,6 +60,7 @@ pub fn dense_forward(
     }
 }
 
+#[inline(always)]
 fn init_rows(b: Option<&[f32]>, z: &mut [f32], outputs: usize) {
     for z_row in z.chunks_exact_mut(outputs) {
         match b {

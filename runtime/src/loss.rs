@@ -77,6 +77,10 @@ impl Loss {
 
     /// The loss of outputs `a = activation(z)` (`[batch][width]`) against `targets`,
     /// and, if `dz` is given, ∂loss/∂z written into it.
+    ///
+    /// Always inlined: generated code calls it on a constant loss and activation,
+    /// so only the one arm it needs survives.
+    #[inline(always)]
     pub fn evaluate(
         self,
         activation: Activation,
@@ -109,6 +113,7 @@ impl Loss {
     }
 
     /// The loss directly on outputs `a`, with ∂loss/∂a into `da`.
+    #[inline(always)]
     fn on_outputs(self, a: &[f32], y: &[f32], da: Option<&mut [f32]>) -> f32 {
         let n = a.len().max(1) as f32;
         match self {

@@ -167,13 +167,24 @@ impl Watchdog {
         self.warnings.push(TrainingWarning { epoch, kind, message });
     }
 
+    /// Whether the gradient of this epoch's first batch is worth checking: every
+    /// epoch up to the eighth, then every eighth (a dead layer or a vanished
+    /// gradient persists, so a sparse check still catches it, and tiny networks
+    /// do not pay for it every step), until both gradient warnings are given.
+    fn due(&self, epoch: usize) -> bool {
+        (epoch <= 8 || epoch % 8 == 0)
+            && !(self.warned.contains(&"dead_relu") && self.warned.contains(&"vanishing_gradients"))
+    }
+
     /// Checks one batch's gradient.
     fn batch(&mut self, epoch: usize, grad: &[f32], progress: bool) {
         let rms = |ranges: &[std::ops::Range<usize>]| {
-            let (sum, count) = ranges
-                .iter()
-                .flat_map(|r| grad[r.clone()].iter())
-                .fold((0.0f64, 0usize), |(s, n), g| (s + f64::from(*g) * f64::from(*g), n + 1));
+            let (mut sum, mut count) = (0.0f64, 0usize);
+            for range in ranges {
+                let part = &grad[range.clone()];
+                sum += part.iter().map(|g| f64::from(*g) * f64::from(*g)).sum::<f64>();
+                count += part.len();
+            }
             (sum / count.max(1) as f64).sqrt()
         };
         let dead = self
@@ -329,6 +340,7 @@ impl Trainer {
         let mut best: Option<(f64, usize, Vec<f32>)> = None;
         let mut since_best = 0;
         let tensors = model.tensors().to_vec();
+        let penalised = tensors.iter().any(|t| t.l1 > 0.0 || t.l2 > 0.0);
         let progress = progress_bar(config.progress, config.epochs);
         let full_in_order = batch_size == train.len() && !config.shuffle;
         let mut watchdog = Watchdog::new(model);
@@ -368,7 +380,7 @@ impl Trainer {
                 } else {
                     model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true)
                 };
-                let penalty = crate::penalty::apply(&tensors, model.params(), &mut grad);
+                let penalty = if penalised { crate::penalty::apply(&tensors, model.params(), &mut grad) } else { 0.0 };
                 let diverged = |what: String| Error::NonFinite { epoch, batch: batch_index, what };
                 if !loss.is_finite() {
                     model.params_mut().copy_from_slice(&last_good);
@@ -388,7 +400,7 @@ impl Trainer {
                 if let Some(clip) = config.clip_grad_value {
                     clip_grad_value(&mut grad, clip);
                 }
-                if batch_index == 0 {
+                if batch_index == 0 && watchdog.due(epoch) {
                     watchdog.batch(epoch, &grad, config.progress);
                 }
                 optimizer.step(model.params_mut(), &grad);
