@@ -342,7 +342,8 @@ impl Trainer {
         let tensors = model.tensors().to_vec();
         let penalised = tensors.iter().any(|t| t.l1 > 0.0 || t.l2 > 0.0);
         let progress = progress_bar(config.progress, config.epochs);
-        let full_in_order = batch_size == train.len() && !config.shuffle;
+        // Without shuffling, each batch is a contiguous slice of the data: no copy.
+        let in_order = !config.shuffle;
         let mut watchdog = Watchdog::new(model);
         // Large batches of large models run on two threads, each on half the rows.
         let parallel = batch_size >= PARALLEL_MIN_ROWS
@@ -352,19 +353,29 @@ impl Trainer {
             workspace: Workspace::new(config.seed.wrapping_add(2)),
             grad: if parallel { vec![0.0; model.param_count()] } else { Vec::new() },
         };
+        // Every optimizer updates each parameter from its own gradient and state
+        // alone, so two instances, one per half of the parameters, take the same
+        // step as one over all of them: the second half's runs on another thread.
+        let mut second_optimizer = parallel.then(|| config.optimizer.build());
+        let split_at = model.param_count() / 2;
         let mut last_good = model.params().to_vec();
         for epoch in 1..=config.epochs {
             let lr = config.schedule.as_ref().map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
             optimizer.set_lr(lr);
-            let order =
-                if full_in_order { Vec::new() } else { epoch_order(train.len(), config.shuffle.then_some(&mut rng)) };
+            if let Some(second) = &mut second_optimizer {
+                second.set_lr(lr);
+            }
+            let order = if in_order { Vec::new() } else { epoch_order(train.len(), Some(&mut rng)) };
             let mut total = 0.0f64;
             let mut seen = 0usize;
             last_good.copy_from_slice(model.params());
             for (batch_index, start) in (0..train.len()).step_by(batch_size).enumerate() {
                 let end = (start + batch_size).min(train.len());
-                let (xb, yb): (&[f32], &[f32]) = if full_in_order {
-                    (&train.x, &train.y)
+                let (xb, yb): (&[f32], &[f32]) = if in_order {
+                    (
+                        &train.x[start * train.features..end * train.features],
+                        &train.y[start * train.target_width..end * train.target_width],
+                    )
                 } else {
                     x.clear();
                     y.clear();
@@ -403,7 +414,17 @@ impl Trainer {
                 if batch_index == 0 && watchdog.due(epoch) {
                     watchdog.batch(epoch, &grad, config.progress);
                 }
-                optimizer.step(model.params_mut(), &grad);
+                match &mut second_optimizer {
+                    Some(second) => {
+                        let (p1, p2) = model.params_mut().split_at_mut(split_at);
+                        let (g1, g2) = grad.split_at(split_at);
+                        std::thread::scope(|scope| {
+                            scope.spawn(|| second.step(p2, g2));
+                            optimizer.step(p1, g1);
+                        });
+                    }
+                    None => optimizer.step(model.params_mut(), &grad),
+                }
                 if suspicious(model.params()) {
                     if let Some(tensor) =
                         tensors.iter().find(|t| model.params()[t.range()].iter().any(|p| !p.is_finite()))
@@ -672,6 +693,59 @@ mod tests {
             Mlp::new("Split", 3, vec![layer("hidden", 5, Activation::Tanh), layer("out", outputs, output)], loss);
         mlp.init_params(11);
         mlp
+    }
+
+    #[test]
+    fn two_optimizers_on_the_halves_step_as_one_on_the_whole() {
+        let configs = [
+            OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true, weight_decay: 0.01 },
+            OptimizerConfig::Adagrad {
+                lr: 0.1,
+                lr_decay: 0.01,
+                weight_decay: 0.01,
+                initial_accumulator_value: 0.1,
+                eps: 1e-10,
+            },
+            OptimizerConfig::RmsProp {
+                lr: 0.01,
+                alpha: 0.9,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                momentum: 0.5,
+                centered: true,
+            },
+            OptimizerConfig::Adam {
+                lr: 0.01,
+                beta1: 0.9,
+                beta2: 0.99,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                amsgrad: true,
+                decoupled: false,
+            },
+            OptimizerConfig::Adam {
+                lr: 0.01,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.1,
+                amsgrad: false,
+                decoupled: true,
+            },
+        ];
+        for config in configs {
+            let mut whole: Vec<f32> = (0..11).map(|i| (i as f32 * 0.7).sin()).collect();
+            let mut halves = whole.clone();
+            let (mut one, mut first, mut second) = (config.build(), config.build(), config.build());
+            for step in 0..4 {
+                let grad: Vec<f32> = (0..11).map(|i| ((i + step * 11) as f32 * 1.3).cos()).collect();
+                one.step(&mut whole, &grad);
+                let (p1, p2) = halves.split_at_mut(5);
+                first.step(p1, &grad[..5]);
+                second.step(p2, &grad[5..]);
+            }
+            assert_eq!(whole, halves, "{config:?}");
+        }
     }
 
     #[test]
