@@ -386,7 +386,8 @@ impl Trainer {
                     }
                     (&x, &y)
                 };
-                let loss = if parallel {
+                // A short last batch stays on one thread.
+                let loss = if parallel && end - start >= PARALLEL_MIN_ROWS {
                     split_loss_and_grad(&*model, xb, yb, &mut grad, &mut workspace, &mut second)
                 } else {
                     model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true)

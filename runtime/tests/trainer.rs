@@ -199,3 +199,52 @@ fn a_healthy_run_has_no_warnings() {
     let history = Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap();
     assert!(history.warnings.is_empty(), "{:?}", history.warnings);
 }
+
+#[test]
+fn a_large_model_trained_on_two_threads_takes_the_single_threaded_steps() {
+    // 64 rows × 131 585 parameters reaches the trainer's two-thread threshold;
+    // 130 rows in batches of 64 also leave a short last batch of 2.
+    let (inputs, rows) = (256, 130);
+    let mut model = Mlp::new(
+        "Wide",
+        inputs,
+        vec![
+            layer("hidden", 512, Activation::Tanh, LayerInit::default()),
+            layer("out", 1, Activation::Identity, LayerInit::default()),
+        ],
+        Loss::Mse,
+    );
+    model.init_params(3);
+    let x: Vec<f32> = (0..rows * inputs).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+    let y: Vec<f32> = (0..rows).map(|r| (r as f32 * 0.1).sin()).collect();
+    let data = Dataset::new(x.clone(), y.clone(), inputs, 1).unwrap();
+    // SGD with momentum: unlike Adam, its step scales with the gradient, so a
+    // wrongly weighted combination of the halves would show.
+    let optimizer =
+        OptimizerConfig::Sgd { lr: 0.002, momentum: 0.9, dampening: 0.0, nesterov: false, weight_decay: 0.0 };
+    let config = TrainConfig { optimizer, batch: Some(64), epochs: 2, shuffle: false, ..TrainConfig::default() };
+
+    // The same steps, one thread, by hand.
+    let mut expected = model.clone();
+    let mut sgd = optimizer.build();
+    let mut grad = vec![0.0; expected.param_count()];
+    let mut workspace = Workspace::default();
+    for _ in 0..2 {
+        for start in (0..rows).step_by(64) {
+            let end = (start + 64).min(rows);
+            expected.loss_and_grad(
+                &x[start * inputs..end * inputs],
+                &y[start..end],
+                Some(&mut grad),
+                &mut workspace,
+                true,
+            );
+            sgd.step(expected.params_mut(), &grad);
+        }
+    }
+
+    Trainer::new(config).fit(&mut model, &data, None).unwrap();
+    for (i, (got, want)) in model.params().iter().zip(expected.params()).enumerate() {
+        assert!((got - want).abs() <= 1e-6 + 1e-5 * want.abs(), "parameter {i}: {got} vs {want}");
+    }
+}
