@@ -93,9 +93,14 @@ impl Dataset {
 
     /// Features and targets of sample `i`.
     pub fn row(&self, i: usize) -> (&[f32], &[f32]) {
+        self.rows(i..i + 1)
+    }
+
+    /// Features and targets of the samples in `range`, as contiguous row-major slices.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> (&[f32], &[f32]) {
         (
-            &self.x[i * self.features..(i + 1) * self.features],
-            &self.y[i * self.target_width..(i + 1) * self.target_width],
+            &self.x[range.start * self.features..range.end * self.features],
+            &self.y[range.start * self.target_width..range.end * self.target_width],
         )
     }
 

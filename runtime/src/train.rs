@@ -372,10 +372,7 @@ impl Trainer {
             for (batch_index, start) in (0..train.len()).step_by(batch_size).enumerate() {
                 let end = (start + batch_size).min(train.len());
                 let (xb, yb): (&[f32], &[f32]) = if in_order {
-                    (
-                        &train.x[start * train.features..end * train.features],
-                        &train.y[start * train.target_width..end * train.target_width],
-                    )
+                    train.rows(start..end)
                 } else {
                     x.clear();
                     y.clear();

@@ -217,7 +217,7 @@ fn a_large_model_trained_on_two_threads_takes_the_single_threaded_steps() {
     model.init_params(3);
     let x: Vec<f32> = (0..rows * inputs).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
     let y: Vec<f32> = (0..rows).map(|r| (r as f32 * 0.1).sin()).collect();
-    let data = Dataset::new(x.clone(), y.clone(), inputs, 1).unwrap();
+    let data = Dataset::new(x, y, inputs, 1).unwrap();
     // SGD with momentum: unlike Adam, its step scales with the gradient, so a
     // wrongly weighted combination of the halves would show.
     let optimizer =
@@ -231,14 +231,8 @@ fn a_large_model_trained_on_two_threads_takes_the_single_threaded_steps() {
     let mut workspace = Workspace::default();
     for _ in 0..2 {
         for start in (0..rows).step_by(64) {
-            let end = (start + 64).min(rows);
-            expected.loss_and_grad(
-                &x[start * inputs..end * inputs],
-                &y[start..end],
-                Some(&mut grad),
-                &mut workspace,
-                true,
-            );
+            let (xb, yb) = data.rows(start..(start + 64).min(rows));
+            expected.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true);
             sgd.step(expected.params_mut(), &grad);
         }
     }
