@@ -11,7 +11,7 @@ use crate::data::{epoch_order, Dataset};
 use crate::error::Error;
 use crate::loss::Loss;
 use crate::model::{Model, Workspace};
-use crate::optim::OptimizerConfig;
+use crate::optim::{Optimizer, OptimizerConfig};
 use crate::schedule::{clip_grad_norm, clip_grad_value, Schedule};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -349,21 +349,17 @@ impl Trainer {
         let parallel = batch_size >= PARALLEL_MIN_ROWS
             && batch_size.saturating_mul(model.param_count()) >= PARALLEL_MIN_WORK
             && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
-        let mut second = SecondHalf {
+        let mut second = parallel.then(|| SecondHalf {
             workspace: Workspace::new(config.seed.wrapping_add(2)),
-            grad: if parallel { vec![0.0; model.param_count()] } else { Vec::new() },
-        };
-        // Every optimizer updates each parameter from its own gradient and state
-        // alone, so two instances, one per half of the parameters, take the same
-        // step as one over all of them: the second half's runs on another thread.
-        let mut second_optimizer = parallel.then(|| config.optimizer.build());
-        let split_at = model.param_count() / 2;
+            grad: vec![0.0; model.param_count()],
+            optimizer: config.optimizer.build(),
+        });
         let mut last_good = model.params().to_vec();
         for epoch in 1..=config.epochs {
             let lr = config.schedule.as_ref().map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
             optimizer.set_lr(lr);
-            if let Some(second) = &mut second_optimizer {
-                second.set_lr(lr);
+            if let Some(second) = &mut second {
+                second.optimizer.set_lr(lr);
             }
             let order = if in_order { Vec::new() } else { epoch_order(train.len(), Some(&mut rng)) };
             let mut total = 0.0f64;
@@ -384,10 +380,11 @@ impl Trainer {
                     (&x, &y)
                 };
                 // A short last batch stays on one thread.
-                let loss = if parallel && end - start >= PARALLEL_MIN_ROWS {
-                    split_loss_and_grad(&*model, xb, yb, &mut grad, &mut workspace, &mut second)
-                } else {
-                    model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true)
+                let loss = match &mut second {
+                    Some(second) if end - start >= PARALLEL_MIN_ROWS => {
+                        split_loss_and_grad(&*model, xb, yb, &mut grad, &mut workspace, second)
+                    }
+                    _ => model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true),
                 };
                 let penalty = if penalised { crate::penalty::apply(&tensors, model.params(), &mut grad) } else { 0.0 };
                 let diverged = |what: String| Error::NonFinite { epoch, batch: batch_index, what };
@@ -412,8 +409,12 @@ impl Trainer {
                 if batch_index == 0 && watchdog.due(epoch) {
                     watchdog.batch(epoch, &grad, config.progress);
                 }
-                match &mut second_optimizer {
-                    Some(second) => {
+                match &mut second {
+                    // Every optimizer updates each parameter from its own gradient and
+                    // state alone, so two instances, one per half of the parameters,
+                    // take the same step as one over all of them.
+                    Some(SecondHalf { optimizer: second, .. }) => {
+                        let split_at = grad.len() / 2;
                         let (p1, p2) = model.params_mut().split_at_mut(split_at);
                         let (g1, g2) = grad.split_at(split_at);
                         std::thread::scope(|scope| {
@@ -499,10 +500,13 @@ const PARALLEL_MIN_ROWS: usize = 64;
 /// more than it saves (W4 in `docs/performance.md`: 128 × 235 146 runs 1.7× faster on two).
 const PARALLEL_MIN_WORK: usize = 1 << 23;
 
-/// The second thread's workspace and gradient buffer.
+/// What the second thread of a two-thread step owns: a workspace and gradient
+/// buffer for the second half of the batch's rows, and the optimizer for the
+/// second half of the parameters.
 struct SecondHalf {
     workspace: Workspace,
     grad: Vec<f32>,
+    optimizer: Box<dyn Optimizer + Send>,
 }
 
 /// `loss_and_grad` on a batch split in two halves computed on two threads; the
@@ -522,7 +526,7 @@ fn split_loss_and_grad(
     let (x1, x2) = x.split_at(first_rows * model.input_size());
     let (y1, y2) = y.split_at(first_rows * target_width);
     let (loss1, loss2) = std::thread::scope(|scope| {
-        let SecondHalf { workspace: w2, grad: g2 } = second;
+        let SecondHalf { workspace: w2, grad: g2, .. } = second;
         let other = scope.spawn(move || model.loss_and_grad(x2, y2, Some(g2), w2, true));
         let loss1 = model.loss_and_grad(x1, y1, Some(grad), workspace, true);
         (loss1, other.join().unwrap_or(f32::NAN))
@@ -764,7 +768,19 @@ mod tests {
             let mut whole = vec![0.0; model.param_count()];
             let expected = model.loss_and_grad(&x, &y, Some(&mut whole), &mut Workspace::new(0), true);
             let mut split = vec![0.0; model.param_count()];
-            let mut second = SecondHalf { workspace: Workspace::new(1), grad: vec![0.0; model.param_count()] };
+            let mut second = SecondHalf {
+                workspace: Workspace::new(1),
+                grad: vec![0.0; model.param_count()],
+                // Unused by the split itself; the trainer steps with it.
+                optimizer: OptimizerConfig::Sgd {
+                    lr: 0.1,
+                    momentum: 0.0,
+                    dampening: 0.0,
+                    nesterov: false,
+                    weight_decay: 0.0,
+                }
+                .build(),
+            };
             let loss_value = split_loss_and_grad(&model, &x, &y, &mut split, &mut Workspace::new(0), &mut second);
             assert!(
                 (loss_value - expected).abs() <= 1e-5 * expected.abs().max(1.0),
