@@ -168,14 +168,12 @@ def isolated(torch):
     runs = []
     for run_id, optimizer, hyper, regularization in RUNS:
         p = p0.clone().requires_grad_(True)
-        kwargs = {k: (tuple(v) if k == "betas" else v) for k, v in hyper.items()}
-        opt = getattr(torch.optim, optimizer)([p], **kwargs)
+        # An L2 run's hyper-parameters carry its coefficient as weight_decay.
+        opt = build_optimizer(torch, optimizer, [p], hyper)
         reg = None
         if regularization:
             kind, coef, _ = regularization
             reg = {"kind": kind, "coef": coef, "params": "all", "applies_to": ["p"]}
-            if kind == "l2_weight_decay":
-                opt = getattr(torch.optim, optimizer)([p], **{**kwargs, "weight_decay": coef})
         after = []
         for t in range(5):
             opt.zero_grad()
@@ -208,12 +206,16 @@ def clear_of_kinks(params, layers, forward, data_loss, torch):
     return True
 
 
+def build_optimizer(torch, optimizer, params, hyper):
+    """`torch.optim.<optimizer>` on `params` with the run's hyper-parameters."""
+    return getattr(torch.optim, optimizer)(params, **{k: (tuple(v) if k == "betas" else v) for k, v in hyper.items()})
+
+
 def trajectory(torch, params, order, data_loss, run_id, optimizer, hyper, regularization):
     leaves = [params[k].clone().requires_grad_(True) for k in order]
     named = dict(zip(order, leaves))
     applies = []
     reg = None
-    kwargs = {k: (tuple(v) if k == "betas" else v) for k, v in hyper.items()}
     groups = [{"params": leaves}]
     if regularization:
         kind, coef, which = regularization
@@ -222,7 +224,7 @@ def trajectory(torch, params, order, data_loss, run_id, optimizer, hyper, regula
         if kind == "l2_weight_decay" and which == "weights":
             groups = [{"params": [named[k] for k in order if k in applies]},
                       {"params": [named[k] for k in order if k not in applies], "weight_decay": 0.0}]
-    opt = getattr(torch.optim, optimizer)(groups, **kwargs)
+    opt = build_optimizer(torch, optimizer, groups, hyper)
     loss_before, penalty_before, params_after = [], [], []
     for _ in range(5):
         opt.zero_grad()
