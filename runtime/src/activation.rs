@@ -194,15 +194,7 @@ impl Activation {
             Activation::Identity => {}
             Activation::Softmax => {
                 for row in z.chunks_exact_mut(width) {
-                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0.0;
-                    for v in row.iter_mut() {
-                        *v = crate::math::exp(*v - max);
-                        sum += *v;
-                    }
-                    for v in row.iter_mut() {
-                        *v /= sum;
-                    }
+                    softmax_row_in_place(row);
                 }
             }
             Activation::LogSoftmax => {
@@ -253,14 +245,22 @@ impl Activation {
 /// Numerically stable softmax of one row (subtracts the row max first).
 #[inline(always)]
 pub fn softmax_row(z: &[f32], a: &mut [f32]) {
-    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    a.copy_from_slice(z);
+    softmax_row_in_place(a);
+}
+
+/// [`softmax_row`] in place: the one softmax that the batch passes and
+/// `predict` share, so both give the same bits.
+#[inline(always)]
+pub fn softmax_row_in_place(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
-    for (a, z) in a.iter_mut().zip(z) {
-        *a = crate::math::exp_fast(z - max);
-        sum += *a;
+    for v in row.iter_mut() {
+        *v = crate::math::exp_fast(*v - max);
+        sum += *v;
     }
-    for a in a.iter_mut() {
-        *a /= sum;
+    for v in row.iter_mut() {
+        *v /= sum;
     }
 }
 

@@ -36,19 +36,35 @@ pub fn l2(params: &[f32], grads: &mut [f32], coef: f32) -> f32 {
     0.5 * coef * sum
 }
 
-/// Applies every tensor's own `l1`/`l2` coefficient (from the spec); returns the total penalty.
-pub fn apply(tensors: &[TensorInfo], params: &[f32], grads: &mut [f32]) -> f32 {
-    let mut total = 0.0;
+/// The two penalty terms of one evaluation: `Σ l1·Σ|W|` and `Σ ½·l2·ΣW²`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Penalty {
+    /// The L1 term.
+    pub l1: f32,
+    /// The L2 term.
+    pub l2: f32,
+}
+
+impl Penalty {
+    /// Both terms together, as they are added to the loss.
+    pub fn total(self) -> f32 {
+        self.l1 + self.l2
+    }
+}
+
+/// Applies every tensor's own `l1`/`l2` coefficient (from the spec); returns the penalty terms.
+pub fn apply(tensors: &[TensorInfo], params: &[f32], grads: &mut [f32]) -> Penalty {
+    let mut penalty = Penalty::default();
     for tensor in tensors {
         let range = tensor.range();
         if tensor.l1 > 0.0 {
-            total += l1(&params[range.clone()], &mut grads[range.clone()], tensor.l1);
+            penalty.l1 += l1(&params[range.clone()], &mut grads[range.clone()], tensor.l1);
         }
         if tensor.l2 > 0.0 {
-            total += l2(&params[range.clone()], &mut grads[range], tensor.l2);
+            penalty.l2 += l2(&params[range.clone()], &mut grads[range], tensor.l2);
         }
     }
-    total
+    penalty
 }
 
 /// The penalty of every tensor's coefficients without touching a gradient.

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::loss::Loss;
 use crate::model::{Model, Workspace};
 use crate::optim::{Optimizer, OptimizerConfig};
-use crate::schedule::{clip_grad_norm, clip_grad_value, Schedule};
+use crate::schedule::{clip_coefficient, clip_grad_value, grad_norm, scale, Schedule};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -109,6 +109,67 @@ pub struct EpochRecord {
     pub validation: Option<Metrics>,
     /// The learning rate used in this epoch.
     pub lr: f64,
+}
+
+/// One optimizer step as the trainer took it, reported to [`Observer::step`].
+///
+/// The loss that is differentiated is `data_loss + l1_penalty + l2_penalty`
+/// ([`StepRecord::loss`]); penalties are those of the parameters before the step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRecord {
+    /// 1-based epoch, as in [`EpochRecord`].
+    pub epoch: usize,
+    /// 0-based batch within the epoch.
+    pub batch: usize,
+    /// The batch's positions in the epoch's order of rows (the data's own rows when not shuffled).
+    pub rows: std::ops::Range<usize>,
+    /// The learning rate of this step.
+    pub lr: f64,
+    /// The batch's data loss (mean unless the loss is a sum).
+    pub data_loss: f64,
+    /// The L1 penalty term.
+    pub l1_penalty: f64,
+    /// The L2 penalty term.
+    pub l2_penalty: f64,
+    /// The global 2-norm of the gradient of the loss (penalties included), before clipping.
+    pub grad_norm: f64,
+    /// The `clip_grad_norm` coefficient applied, when clipping by norm.
+    pub clip_coef: Option<f64>,
+    /// How many gradient elements `clip_grad_value` clamped, when clipping by value.
+    pub clipped_elements: Option<usize>,
+}
+
+impl StepRecord {
+    /// The loss that was differentiated: data loss plus both penalties.
+    pub fn loss(&self) -> f64 {
+        self.data_loss + self.l1_penalty + self.l2_penalty
+    }
+}
+
+/// Watches a training run through [`Trainer::fit_observed`].
+pub trait Observer {
+    /// Whether [`Observer::step`] wants every step (recording one costs a pass over the gradient).
+    fn wants_steps(&self) -> bool {
+        false
+    }
+
+    /// After every optimizer step (when [`Observer::wants_steps`]): what the step did,
+    /// the gradient the optimizer received (penalties added, clipped) and the parameters after it.
+    fn step(&mut self, _record: &StepRecord, _grad: &[f32], _params: &[f32]) {}
+
+    /// After every epoch, with its record and the parameters; `Break` stops training.
+    fn epoch(&mut self, _record: &EpochRecord, _params: &[f32]) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// An [`Observer`] that calls a closure after every epoch.
+struct OnEpoch<F>(F);
+
+impl<F: FnMut(&EpochRecord) -> ControlFlow<()>> Observer for OnEpoch<F> {
+    fn epoch(&mut self, record: &EpochRecord, _params: &[f32]) -> ControlFlow<()> {
+        (self.0)(record)
+    }
 }
 
 /// A problem only the data can reveal, noticed while training (each kind is reported once).
@@ -317,9 +378,22 @@ impl Trainer {
         model: &mut dyn Model,
         train: &Dataset,
         validation: Option<&Dataset>,
-        mut on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+        on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+    ) -> Result<History, Error> {
+        self.fit_observed(model, train, validation, &mut OnEpoch(on_epoch))
+    }
+
+    /// Like [`Trainer::fit`], reporting every epoch (and, if it asks, every
+    /// optimizer step) to `observer`.
+    pub fn fit_observed(
+        &self,
+        model: &mut dyn Model,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        observer: &mut dyn Observer,
     ) -> Result<History, Error> {
         let config = &self.config;
+        let record_steps = observer.wants_steps();
         check_fits(model, train)?;
         if let Some(validation) = validation {
             check_fits(model, validation)?;
@@ -386,7 +460,11 @@ impl Trainer {
                     }
                     _ => model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true),
                 };
-                let penalty = if penalised { crate::penalty::apply(&tensors, model.params(), &mut grad) } else { 0.0 };
+                let penalty = if penalised {
+                    crate::penalty::apply(&tensors, model.params(), &mut grad)
+                } else {
+                    crate::penalty::Penalty::default()
+                };
                 let diverged = |what: String| Error::NonFinite { epoch, batch: batch_index, what };
                 if !loss.is_finite() {
                     model.params_mut().copy_from_slice(&last_good);
@@ -400,12 +478,13 @@ impl Trainer {
                         return Err(diverged(format!("the gradient of `{}`", tensor.name)));
                     }
                 }
-                if let Some(max_norm) = config.clip_grad_norm {
-                    clip_grad_norm(&mut grad, max_norm);
-                }
-                if let Some(clip) = config.clip_grad_value {
-                    clip_grad_value(&mut grad, clip);
-                }
+                let norm = (record_steps || config.clip_grad_norm.is_some()).then(|| grad_norm(&grad));
+                let clip_coef = config.clip_grad_norm.zip(norm).map(|(max_norm, norm)| {
+                    let coefficient = clip_coefficient(norm, max_norm);
+                    scale(&mut grad, coefficient);
+                    coefficient
+                });
+                let clipped_elements = config.clip_grad_value.map(|clip| clip_grad_value(&mut grad, clip));
                 if batch_index == 0 && watchdog.due(epoch) {
                     watchdog.batch(epoch, &grad, config.progress);
                 }
@@ -433,7 +512,22 @@ impl Trainer {
                         return Err(diverged(format!("`{name}` after the update")));
                     }
                 }
-                total += f64::from(loss + penalty) * (end - start) as f64;
+                if record_steps {
+                    let record = StepRecord {
+                        epoch,
+                        batch: batch_index,
+                        rows: start..end,
+                        lr,
+                        data_loss: f64::from(loss),
+                        l1_penalty: f64::from(penalty.l1),
+                        l2_penalty: f64::from(penalty.l2),
+                        grad_norm: norm.unwrap_or_default(),
+                        clip_coef,
+                        clipped_elements,
+                    };
+                    observer.step(&record, &grad, model.params());
+                }
+                total += f64::from(loss + penalty.total()) * (end - start) as f64;
                 seen += end - start;
             }
             let validation_metrics = validation.map(|v| evaluate(model, v, &mut workspace));
@@ -475,7 +569,7 @@ impl Trainer {
                     }
                 }
             }
-            if history.stopped_early || on_epoch(&record).is_break() {
+            if history.stopped_early || observer.epoch(&record, model.params()).is_break() {
                 break;
             }
         }
