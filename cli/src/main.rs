@@ -1,12 +1,13 @@
 //! `nnspec`: check, summarise, emit, train and run `.nn` network specs.
 //!
 //! A thin layer over the library crates: `nnspec-lang` checks, `nnspec-codegen`
-//! emits, and the runtime trains through its interpreter ([`convert`]). Every
+//! emits, and the runtime trains through its interpreter (`nnspec_cli::convert`). Every
 //! failure is a message on stderr and exit code 1 (2 for usage errors); nothing
 //! panics on bad input.
 
 mod config;
-mod convert;
+
+use nnspec_cli::convert;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};

@@ -211,3 +211,22 @@ fn export_writes_onnx() {
     let bytes = std::fs::read(&onnx).unwrap();
     assert!(bytes.windows(4).any(|w| w == b"Gemm") && bytes.windows(13).any(|w| w == b"hidden.weight"));
 }
+
+#[test]
+fn usage_errors_exit_with_code_2() {
+    for args in [
+        &["--no-such-flag"][..],
+        &["no-such-command"],
+        &["check"],
+        &["train", PLANAR],
+        &["train", PLANAR, "--data", FLOWER, "--epochs", "many"],
+        &["predict", PLANAR, "--no-such-option", "x"],
+    ] {
+        let (code, stdout, stderr) = nnspec(args);
+        assert_eq!(code, 2, "nnspec {args:?}: exit {code}\n{stdout}{stderr}");
+        assert!(stderr.contains("Usage") || stderr.contains("--help"), "nnspec {args:?}: {stderr}");
+    }
+    // Bad input that is not a usage error exits with 1.
+    let (code, _, _) = nnspec(&["check", "no/such/file.nn"]);
+    assert_eq!(code, 1);
+}
