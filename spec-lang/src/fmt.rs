@@ -14,10 +14,12 @@ use crate::diagnostic::Diagnostic;
 enum Token {
     Word(String),
     Punct(char),
-    /// `//` or `/* */`; `trailing` when it followed code on the same line.
+    /// `//` or `/* */`; `trailing` when it followed code on the same line,
+    /// `inline` when it is a block comment that code follows on the same line.
     Comment {
         text: String,
         trailing: bool,
+        inline: bool,
     },
     /// `///` comment (one line).
     Doc(String),
@@ -63,7 +65,7 @@ fn lex(source: &str) -> Vec<Token> {
         } else if starts("//") {
             let end = rest.iter().position(|c| *c == '\n').unwrap_or(rest.len());
             let text: String = rest[..end].iter().collect();
-            tokens.push(Token::Comment { text: text.trim_end().to_string(), trailing: code_on_line });
+            tokens.push(Token::Comment { text: text.trim_end().to_string(), trailing: code_on_line, inline: false });
             i += end;
         } else if starts("/*") {
             let mut depth = 0;
@@ -84,7 +86,9 @@ fn lex(source: &str) -> Vec<Token> {
             }
             let text: String = rest[..j.min(rest.len())].iter().collect();
             newlines = 0;
-            tokens.push(Token::Comment { text, trailing: code_on_line });
+            let after = rest[j.min(rest.len())..].iter().find(|c| **c == '\n' || !c.is_whitespace());
+            let inline = code_on_line && after.is_some_and(|c| *c != '\n' && *c != '/');
+            tokens.push(Token::Comment { text, trailing: code_on_line, inline });
             i += j;
         } else if c == '"' {
             let mut j = 1;
@@ -142,6 +146,13 @@ impl Printer {
         self.line.push_str(text);
     }
 
+    /// Drops spaces at the end of the line (before `,`, `;` and closing brackets).
+    fn trim_space(&mut self) {
+        while self.line.ends_with(' ') && !self.line.trim().is_empty() {
+            self.line.pop();
+        }
+    }
+
     fn end_line(&mut self) {
         if !self.line.trim().is_empty() {
             self.out.push_str(self.line.trim_end());
@@ -164,6 +175,7 @@ fn print(tokens: &[Token]) -> String {
     let mut parens = 0usize;
     let mut attribute = 0usize;
     let mut previous: Option<&Token> = None;
+    let mut pending: Option<String> = None;
     for (index, token) in tokens.iter().enumerate() {
         let next = tokens.get(index + 1);
         match token {
@@ -177,8 +189,26 @@ fn print(tokens: &[Token]) -> String {
                 p.push(&format!("///{text}"));
                 p.end_line();
             }
-            Token::Comment { text, trailing } => {
-                if *trailing && !p.line.trim().is_empty() {
+            Token::Comment { text, trailing, inline } => {
+                if *inline && !p.line.trim().is_empty() {
+                    // A block comment between code on one line stays there.
+                    if !p.line.ends_with(' ') && !p.line.ends_with('(') && !p.line.ends_with('[') {
+                        p.line.push(' ');
+                    }
+                    p.line.push_str(text);
+                    p.line.push(' ');
+                } else if *trailing && !p.line.trim().is_empty() && matches!(next, Some(Token::Punct(';'))) {
+                    // A comment before the statement's `;` follows it.
+                    pending = Some(text.clone());
+                } else if *trailing && !p.line.trim().is_empty() {
+                    // The last setting of a `train` block gets its comma before the comment.
+                    if blocks.last() == Some(&Block::Settings)
+                        && matches!(next, Some(Token::Punct('}')))
+                        && !p.line.trim_end().ends_with(',')
+                    {
+                        p.trim_space();
+                        p.line.push(',');
+                    }
                     p.line.push(' ');
                     p.line.push_str(text);
                     p.end_line();
@@ -229,10 +259,16 @@ fn print(tokens: &[Token]) -> String {
                 p.end_line();
             }
             Token::Punct(';') => {
+                p.trim_space();
                 p.push(";");
+                if let Some(comment) = pending.take() {
+                    p.line.push(' ');
+                    p.line.push_str(&comment);
+                }
                 p.end_line();
             }
             Token::Punct(',') => {
+                p.trim_space();
                 p.push(",");
                 if parens == 0 && blocks.last() == Some(&Block::Settings) {
                     p.end_line();
@@ -249,6 +285,7 @@ fn print(tokens: &[Token]) -> String {
                 if p.line.ends_with(", ") {
                     p.line.truncate(p.line.len() - 2);
                 }
+                p.trim_space();
                 p.push(&c.to_string());
             }
             Token::Punct('=') => p.push(" = "),
@@ -316,6 +353,14 @@ mod tests {
         check(
             "// Header.\n\n\n/// Sizes.\nconst N = 4; // four\n\n/// Net.\nnetwork A {\n    input x: [N];\n\n    // the output\n    dense o: 1;\n    loss mse;\n}\n",
             "// Header.\n\n/// Sizes.\nconst N = 4; // four\n\n/// Net.\nnetwork A {\n    input x: [N];\n\n    // the output\n    dense o: 1;\n    loss mse;\n}\n",
+        );
+    }
+
+    #[test]
+    fn block_comments_between_code_stay_inline() {
+        check(
+            "network A { input x: [2]; dense o: 1 /* one */, /* the default */ activation = identity; loss mse; }",
+            "network A {\n    input x: [2];\n    dense o: 1 /* one */, /* the default */ activation = identity;\n    loss mse;\n}\n",
         );
     }
 

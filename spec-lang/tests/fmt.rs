@@ -41,6 +41,28 @@ fn every_spec_in_the_repository_formats_stably() {
     assert!(count >= 10, "only {count} specs found");
 }
 
+/// `tests/fmt/NAME.nn` formats to `tests/fmt/NAME.expected.nn` exactly (comments
+/// in every position: before and after items, trailing, between tokens of a
+/// statement, inside brackets, before a `;`, in a `train` block), and the
+/// expected text is canonical.
+#[test]
+fn comments_in_every_position_format_as_expected() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fmt");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".nn").filter(|s| !s.ends_with(".expected")) else { continue };
+        let source = std::fs::read_to_string(&path).unwrap();
+        let expected = std::fs::read_to_string(dir.join(format!("{stem}.expected.nn"))).unwrap();
+        assert_eq!(format(&source).unwrap(), expected, "{name}");
+        assert_eq!(format(&expected).unwrap(), expected, "{stem}.expected.nn is not canonical");
+        assert_properties(&source);
+        count += 1;
+    }
+    assert!(count >= 2, "only {count} cases in {}", dir.display());
+}
+
 fn space() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(" ".to_string()),
