@@ -8,11 +8,13 @@ use nnspec_examples::flower;
 
 fn main() -> Result<(), nnspec::Error> {
     let data = flower::data()?;
-    println!("flower data: {} points from {}\n", data.len(), flower::data_path().display());
-    let logistic = flower::logistic(&data, 10_000);
+    let course = flower::Course::load();
+    println!("flower data: {} points from {}", data.len(), flower::data_path().display());
+    println!("full-batch gradient descent, lr {}, {} iterations\n", course.lr, course.iterations);
+    let logistic = flower::logistic(&data, course.iterations);
     println!("logistic regression (2 → sigmoid 1): train accuracy {:.4}", logistic.accuracy);
     println!("\nhidden units  train accuracy  final cost");
-    for run in flower::sweep(&data, &flower::HIDDEN_SIZES, 10_000, None) {
+    for run in flower::sweep(&data, &course.sizes, course.iterations, Some(course.lr)) {
         let final_cost = run.costs.last().map_or(f64::NAN, |c| c.1);
         println!("{:>12}  {:>14.4}  {final_cost:.6}", run.hidden, run.accuracy);
     }
@@ -22,7 +24,14 @@ fn main() -> Result<(), nnspec::Error> {
         Some(params) => planar.params_mut().copy_from_slice(&params),
         None => planar.init_params(2),
     }
-    flower::train(&mut planar, flower::Planar::train_config(), &data, 10_000, 4);
+    let config = flower::Planar::train_config();
+    flower::train(
+        &mut planar,
+        nnspec::TrainConfig { optimizer: config.optimizer.with_lr(course.lr), ..config },
+        &data,
+        course.iterations,
+        4,
+    );
     let points: Vec<(f64, f64, usize)> =
         (0..data.len()).map(|i| (f64::from(data.x[2 * i]), f64::from(data.x[2 * i + 1]), data.y[i] as usize)).collect();
     let path = nnspec_examples::output_dir().join("flower_boundary.png");

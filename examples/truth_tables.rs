@@ -8,33 +8,34 @@ use nnspec_examples::truth_tables::{self, Gate};
 /// local minimum, the classic trap), used when the reference file is absent.
 const FALLBACK_SEED: u64 = 0;
 
-/// The tutorial's XOR initialisation, from the conformance file if it is there.
-fn reference_xor_init() -> Option<Vec<f32>> {
-    let reference = nnspec_examples::conformance_json("tutorial/truth_tables.json")?;
-    let case = reference["cases"].as_array()?.iter().find(|c| c["gate"] == "XOR" && c["init"].get("W1").is_some())?;
-    let params: Vec<f32> =
-        ["W1", "b1", "W2", "b2"].iter().flat_map(|k| nnspec_examples::flat32(&case["init"][*k])).collect();
-    (params.len() == 9).then_some(params)
-}
-
 const AND: [f32; 4] = [0.0, 0.0, 0.0, 1.0];
 const OR: [f32; 4] = [0.0, 1.0, 1.0, 1.0];
 const XOR: [f32; 4] = [0.0, 1.0, 1.0, 0.0];
 
 fn main() {
     println!("gate  model                      outputs for 00, 01, 10, 11          classes  mean BCE");
-    for (name, table) in [("AND", AND), ("OR", OR), ("XOR", XOR)] {
-        let mut neuron = Gate::zeroed();
-        let outcome = truth_tables::train(&mut neuron, &table, 1.0, 2000);
-        print_row(name, "one sigmoid neuron", &outcome);
+    match truth_tables::Case::load() {
+        // The tutorial's cases, settings and initial weights.
+        Some(cases) => {
+            for case in cases {
+                let model = match case.hidden {
+                    0 => "one sigmoid neuron".to_string(),
+                    h => format!("2-{h}-1 sigmoid network"),
+                };
+                print_row(&case.gate, &model, &case.run());
+            }
+        }
+        None => {
+            for (name, table) in [("AND", AND), ("OR", OR), ("XOR", XOR)] {
+                let outcome = truth_tables::train(&mut Gate::zeroed(), &table, 1.0, 2000);
+                print_row(name, "one sigmoid neuron", &outcome);
+            }
+            let mut mlp = truth_tables::mlp(2);
+            mlp.init_params(FALLBACK_SEED);
+            let outcome = truth_tables::train(mlp.as_mut(), &XOR, 2.0, 5000);
+            print_row("XOR", "2-2-1 sigmoid network", &outcome);
+        }
     }
-    let mut mlp = truth_tables::mlp(2);
-    match reference_xor_init() {
-        Some(params) => mlp.params_mut().copy_from_slice(&params),
-        None => mlp.init_params(FALLBACK_SEED),
-    }
-    let outcome = truth_tables::train(mlp.as_mut(), &XOR, 2.0, 5000);
-    print_row("XOR", "2-2-1 sigmoid network", &outcome);
     println!("\nperceptron rule on a step neuron:");
     for (name, table) in [("AND", AND), ("OR", OR), ("XOR", XOR)] {
         let (epochs, classes) = truth_tables::perceptron(&table, 1.0, 100);

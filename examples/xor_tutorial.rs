@@ -1,19 +1,29 @@
 //! Seed 000: the XOR network of "A Neural Network in 11 lines of Python",
-//! written with `net!`, trained for 1500 iterations of full-batch gradient descent.
+//! written with `net!`, trained by full-batch gradient descent with the
+//! tutorial's weights, learning rate and iteration count (read from the
+//! conformance directory when it is there).
 //!
 //! `cargo run --release --example xor_tutorial`
 
 fn main() {
-    let (initial, source) = nnspec_examples::xor::initial_params();
-    println!("XOR 3-4-1, sigmoid, no biases, sse_half, GD lr 1, 1500 iterations");
-    println!("initial weights: {source}\n");
-    let report = nnspec_examples::xor::run(&initial, 1500);
+    let tutorial = nnspec_examples::xor::Tutorial::load();
+    println!(
+        "XOR {}-{}-1, sigmoid, no biases, sse_half, GD lr {}, {} iterations",
+        tutorial.inputs, tutorial.hidden, tutorial.lr, tutorial.iterations
+    );
+    println!("initial weights: {}\n", tutorial.source);
+    let report = nnspec_examples::xor::run(&tutorial);
     println!("iteration  loss");
-    for (iteration, loss) in &report.checkpoints {
+    for (iteration, loss) in report.checkpoints(100) {
         println!("{iteration:>9}  {loss:.6}");
     }
     println!("\ninput      output   class");
-    for (row, output) in [[0, 0], [0, 1], [1, 0], [1, 1]].iter().zip(report.predictions) {
-        println!("{:?}     {output:.4}   {}", row, u8::from(output > 0.5));
+    // The last input column is the constant 1 that stands in for a bias.
+    let rows = tutorial.x.chunks(tutorial.inputs).map(|row| {
+        let shown: Vec<String> = row[..row.len() - 1].iter().map(f32::to_string).collect();
+        format!("[{}]", shown.join(", "))
+    });
+    for (row, output) in rows.zip(report.predictions) {
+        println!("{row:<10} {output:.4}   {}", u8::from(output > 0.5));
     }
 }

@@ -55,3 +55,8 @@ pub fn format_tokens(tokens: TokenStream) -> String {
         Err(_) => tokens.to_string(),
     }
 }
+
+/// The Rust blocks of the crate's README, run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -13,6 +13,47 @@ include!(concat!(env!("OUT_DIR"), "/flower.rs"));
 /// The hidden sizes of the course's sweep.
 pub const HIDDEN_SIZES: [usize; 7] = [1, 2, 3, 4, 5, 20, 50];
 
+/// The course's settings: the sweep's hidden sizes, learning rate and iterations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Course {
+    /// Hidden sizes of the sweep.
+    pub sizes: Vec<usize>,
+    /// Learning rate of full-batch gradient descent.
+    pub lr: f64,
+    /// Iterations per run.
+    pub iterations: usize,
+}
+
+impl Course {
+    /// The settings of `flower/flower_reference.json` when it is there (its
+    /// runs' hidden sizes; learning rate and iterations from its training line,
+    /// which reads like "full-batch gradient descent, lr 1.2, 10000 iterations"),
+    /// else the course's own (the spec's learning rate, 10 000 iterations).
+    pub fn load() -> Course {
+        let fallback =
+            Course { sizes: HIDDEN_SIZES.to_vec(), lr: Planar::train_config().optimizer.lr(), iterations: 10_000 };
+        crate::conformance_json("flower/flower_reference.json")
+            .and_then(|reference| Course::from_reference(&reference))
+            .unwrap_or(fallback)
+    }
+
+    /// The settings a reference file gives, if it gives them all.
+    pub fn from_reference(reference: &serde_json::Value) -> Option<Course> {
+        let sizes = reference["nn"]["runs"]
+            .as_array()?
+            .iter()
+            .map(|run| run["hidden_units"].as_u64().map(|h| h as usize))
+            .collect::<Option<Vec<usize>>>()?;
+        let training = reference["nn"]["training"].as_str()?;
+        let words: Vec<&str> =
+            training.split(|c: char| c.is_whitespace() || c == ',' || c == ';').filter(|w| !w.is_empty()).collect();
+        let lr = words.iter().position(|w| *w == "lr").and_then(|at| words.get(at + 1)?.parse().ok())?;
+        let iterations =
+            words.iter().position(|w| *w == "iterations").and_then(|at| words.get(at.checked_sub(1)?)?.parse().ok())?;
+        Some(Course { sizes, lr, iterations })
+    }
+}
+
 /// The flower data: the conformance copy if present, else the one shipped in `examples/data`.
 pub fn data_path() -> PathBuf {
     let conformance = crate::conformance_dir().join("flower/flower.csv");
@@ -28,9 +69,10 @@ pub fn data() -> Result<Dataset, nnspec::Error> {
     Dataset::from_csv(data_path(), &CsvOptions::default())
 }
 
-/// A fresh network of the sweep with `h` hidden units.
-pub fn network(h: usize) -> Option<Box<dyn Model>> {
-    Some(match h {
+/// A fresh network of the sweep with `h` hidden units: generated for the
+/// course's sizes, the interpreter on `Planar`'s layers for any other.
+pub fn network(h: usize) -> Box<dyn Model> {
+    match h {
         1 => Box::new(Hidden1::zeroed()),
         2 => Box::new(Hidden2::zeroed()),
         3 => Box::new(Hidden3::zeroed()),
@@ -38,8 +80,8 @@ pub fn network(h: usize) -> Option<Box<dyn Model>> {
         5 => Box::new(Hidden5::zeroed()),
         20 => Box::new(Hidden20::zeroed()),
         50 => Box::new(Hidden50::zeroed()),
-        _ => return None,
-    })
+        _ => Box::new(crate::with_hidden_units(&Planar::zeroed(), h)),
+    }
 }
 
 /// The result of one run.
@@ -84,8 +126,8 @@ pub fn reference_initial(h: usize) -> Option<Vec<f32>> {
 pub fn sweep(data: &Dataset, sizes: &[usize], iterations: usize, lr: Option<f64>) -> Vec<Run> {
     sizes
         .iter()
-        .filter_map(|&h| {
-            let mut model = network(h)?;
+        .map(|&h| {
+            let mut model = network(h);
             match reference_initial(h) {
                 Some(params) if params.len() == model.param_count() => model.params_mut().copy_from_slice(&params),
                 _ => model.init_params(2),
@@ -94,7 +136,7 @@ pub fn sweep(data: &Dataset, sizes: &[usize], iterations: usize, lr: Option<f64>
             if let Some(lr) = lr {
                 config.optimizer = config.optimizer.with_lr(lr);
             }
-            Some(train(model.as_mut(), config, data, iterations, h))
+            train(model.as_mut(), config, data, iterations, h)
         })
         .collect()
 }

@@ -37,6 +37,22 @@ pub fn flat32(value: &serde_json::Value) -> Vec<f32> {
     }
 }
 
+/// The interpreter network of `model`'s layers with the first layer's units
+/// changed to `hidden` (for a setting from a reference file that no generated
+/// network of the examples has).
+pub fn with_hidden_units(model: &dyn nnspec::Model, hidden: usize) -> nnspec::Mlp {
+    let layers = model
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            let units = if i == 0 { hidden } else { layer.units };
+            (nnspec::LayerInfo { units, ..layer.clone() }, nnspec::LayerInit::default())
+        })
+        .collect();
+    nnspec::Mlp::new(model.name(), model.input_size(), layers, model.loss_kind())
+}
+
 /// Where examples write their pictures: `$NNSPEC_OUT`, else `target/nnspec-examples`.
 pub fn output_dir() -> PathBuf {
     let dir = std::env::var_os("NNSPEC_OUT")

@@ -16,6 +16,56 @@ pub fn data(table: &[f32; 4]) -> Dataset {
     Dataset::new(INPUTS.concat(), table.to_vec(), 2, 1).expect("four rows")
 }
 
+/// One case of the tutorial: a gate, the model and its initial weights, and
+/// the gradient-descent settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// The gate's name.
+    pub gate: String,
+    /// Its truth table for the rows of [`INPUTS`].
+    pub table: [f32; 4],
+    /// Hidden units (0 for a single neuron).
+    pub hidden: usize,
+    /// Initial parameters (`W, b` or `W1, b1, W2, b2`, `[in][out]`).
+    pub initial: Vec<f32>,
+    /// Learning rate.
+    pub lr: f64,
+    /// Full-batch iterations.
+    pub iterations: usize,
+}
+
+impl Case {
+    /// The cases of `tutorial/truth_tables.json` in the conformance directory, if it is there.
+    pub fn load() -> Option<Vec<Case>> {
+        let reference = crate::conformance_json("tutorial/truth_tables.json")?;
+        reference["cases"].as_array()?.iter().map(Case::from_reference).collect()
+    }
+
+    /// One case of the file, if every field is there.
+    pub fn from_reference(case: &serde_json::Value) -> Option<Case> {
+        let init = &case["init"];
+        let (hidden, order): (usize, &[&str]) = match init.get("W1") {
+            Some(w1) => (w1.get(0)?.as_array()?.len(), &["W1", "b1", "W2", "b2"]),
+            None => (0, &["W", "b"]),
+        };
+        Some(Case {
+            gate: case["gate"].as_str()?.to_string(),
+            table: crate::flat32(&case["truth_table"]).try_into().ok()?,
+            hidden,
+            initial: order.iter().flat_map(|k| crate::flat32(&init[*k])).collect(),
+            lr: case["lr"].as_f64()?,
+            iterations: case["iterations"].as_u64()? as usize,
+        })
+    }
+
+    /// Trains the case's model from its initial weights.
+    pub fn run(&self) -> Outcome {
+        let mut model: Box<dyn Model> = if self.hidden == 0 { Box::new(Gate::zeroed()) } else { mlp(self.hidden) };
+        model.params_mut().copy_from_slice(&self.initial);
+        train(model.as_mut(), &self.table, self.lr, self.iterations)
+    }
+}
+
 /// What one training run gives.
 #[derive(Debug, Clone)]
 pub struct Outcome {

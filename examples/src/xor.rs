@@ -2,7 +2,7 @@
 //! `net!` block: 3 → sigmoid 4 → sigmoid 1 without biases (the third input is a
 //! constant 1), half the sum of squared errors, full-batch gradient descent.
 
-use nnspec::{Dataset, Trainer};
+use nnspec::{Dataset, LayerInit, Loss, Mlp, Model, Trainer};
 
 nnspec::net! {
     /// The tutorial's XOR network: no biases, the third input is a constant 1.
@@ -16,48 +16,107 @@ nnspec::net! {
     }
 }
 
-/// The four XOR rows with the constant third column, and their labels.
-pub fn data() -> Dataset {
-    let x = vec![0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0];
-    Dataset::new(x, vec![0.0, 1.0, 1.0, 0.0], 3, 1).expect("a valid data set")
+/// The tutorial's setting: data, initial weights, learning rate and iterations.
+#[derive(Debug, Clone)]
+pub struct Tutorial {
+    /// Inputs, row-major (the last column is the constant 1).
+    pub x: Vec<f32>,
+    /// Targets, one per row.
+    pub y: Vec<f32>,
+    /// Initial weights, `syn0` then `syn1`, `[in][out]`.
+    pub initial: Vec<f32>,
+    /// Inputs per row.
+    pub inputs: usize,
+    /// Hidden units.
+    pub hidden: usize,
+    /// Learning rate of the gradient steps.
+    pub lr: f64,
+    /// Full-batch iterations.
+    pub iterations: usize,
+    /// Where the setting came from.
+    pub source: &'static str,
+}
+
+impl Tutorial {
+    /// The setting of `tutorial/xor_tutorial.json` in the conformance directory,
+    /// or the spec's own (the tutorial's data, seeded `uniform(-1, 1)` weights)
+    /// when the file is not there.
+    pub fn load() -> Tutorial {
+        match crate::conformance_json("tutorial/xor_tutorial.json") {
+            Some(reference) => Tutorial::from_reference(&reference),
+            None => {
+                let config = Xor::train_config();
+                Tutorial {
+                    x: vec![0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0],
+                    y: vec![0.0, 1.0, 1.0, 0.0],
+                    initial: Xor::new().params().to_vec(),
+                    inputs: Xor::INPUT,
+                    hidden: Xor::LAYERS[0].units,
+                    lr: config.optimizer.lr(),
+                    iterations: config.epochs,
+                    source: "seeded uniform(-1, 1) weights (conformance data not found)",
+                }
+            }
+        }
+    }
+
+    /// The setting a conformance file gives: `X`, `y`, `init.syn0`, `init.syn1`, `lr` and `iterations`.
+    pub fn from_reference(reference: &serde_json::Value) -> Tutorial {
+        let syn0 = &reference["init"]["syn0"];
+        let inputs = syn0.as_array().map_or(0, Vec::len);
+        let hidden = syn0[0].as_array().map_or(0, Vec::len);
+        let mut initial = crate::flat32(syn0);
+        initial.extend(crate::flat32(&reference["init"]["syn1"]));
+        Tutorial {
+            x: crate::flat32(&reference["X"]),
+            y: crate::flat32(&reference["y"]),
+            initial,
+            inputs,
+            hidden,
+            lr: reference["lr"].as_f64().unwrap_or(f64::NAN),
+            iterations: reference["iterations"].as_u64().unwrap_or(0) as usize,
+            source: "the tutorial's seed-1 weights (conformance/tutorial/xor_tutorial.json)",
+        }
+    }
+
+    /// The rows as a data set.
+    pub fn data(&self) -> Dataset {
+        Dataset::new(self.x.clone(), self.y.clone(), self.inputs, 1).expect("one target per row")
+    }
 }
 
 /// What a run produced.
 pub struct Report {
-    /// `(iteration, loss before that iteration's update)` every 100 iterations.
-    pub checkpoints: Vec<(usize, f64)>,
-    /// The outputs for the four rows after training.
-    pub predictions: [f32; 4],
-    /// The trained network.
-    pub network: Xor,
+    /// The loss before each iteration's update, one per iteration.
+    pub losses: Vec<f64>,
+    /// The outputs for the rows after training.
+    pub predictions: Vec<f32>,
 }
 
-/// Trains from `initial` parameters (`syn0` then `syn1`, `[in][out]`) for `iterations`.
-pub fn run(initial: &[f32], iterations: usize) -> Report {
-    let mut network = Xor::from_params(initial).expect("3·4 + 4·1 parameters");
-    let mut config = Xor::train_config();
-    config.epochs = iterations;
-    let history = Trainer::new(config).fit(&mut network, &data(), None).expect("XOR trains");
-    let checkpoints = history
-        .epochs
-        .iter()
-        .filter(|record| (record.epoch - 1) % 100 == 0)
-        .map(|record| (record.epoch - 1, record.loss))
-        .collect();
-    let data = data();
-    let predictions = core::array::from_fn(|i| network.predict(data.row(i).0.try_into().expect("3 inputs"))[0]);
-    Report { checkpoints, predictions, network }
-}
-
-/// The tutorial's initial weights from the conformance file, or the spec's seeded
-/// `uniform(-1, 1)` initialisation when the file is not there.
-pub fn initial_params() -> (Vec<f32>, &'static str) {
-    match crate::conformance_json("tutorial/xor_tutorial.json") {
-        Some(reference) => {
-            let mut params = crate::flat32(&reference["init"]["syn0"]);
-            params.extend(crate::flat32(&reference["init"]["syn1"]));
-            (params, "the tutorial's seed-1 weights (conformance/tutorial/xor_tutorial.json)")
-        }
-        None => (Xor::new().params().to_vec(), "seeded uniform(-1, 1) weights (conformance data not found)"),
+impl Report {
+    /// `(iteration, loss before its update)` every `every` iterations.
+    pub fn checkpoints(&self, every: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.losses.iter().copied().enumerate().step_by(every.max(1))
     }
+}
+
+/// Trains the tutorial's network: the generated `Xor` for the tutorial's
+/// 3-4-1 shape, the interpreter on the same layers for another hidden size.
+pub fn run(tutorial: &Tutorial) -> Report {
+    let mut network: Box<dyn Model> = if tutorial.inputs == Xor::INPUT && tutorial.hidden == Xor::LAYERS[0].units {
+        Box::new(Xor::zeroed())
+    } else {
+        let hidden = crate::with_hidden_units(&Xor::zeroed(), tutorial.hidden);
+        let layers = hidden.layers().iter().map(|l| (l.clone(), LayerInit::default())).collect();
+        Box::new(Mlp::new("Xor", tutorial.inputs, layers, Loss::SseHalf))
+    };
+    network.params_mut().copy_from_slice(&tutorial.initial);
+    let mut config = Xor::train_config();
+    config.optimizer = config.optimizer.with_lr(tutorial.lr);
+    config.epochs = tutorial.iterations;
+    let data = tutorial.data();
+    let history = Trainer::new(config).fit(network.as_mut(), &data, None).expect("XOR trains");
+    let losses = history.epochs.iter().map(|record| record.loss).collect();
+    let predictions = nnspec::train::predict(network.as_ref(), &data.x, &mut nnspec::Workspace::default());
+    Report { losses, predictions }
 }

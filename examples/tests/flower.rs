@@ -10,14 +10,12 @@ use nnspec_testkit::{self as kit, assert_close, Tolerance};
 fn hidden_size_sweep_matches_the_course() {
     let reference = kit::json("flower/flower_reference.json");
     let data = flower::data().expect("flower data");
-    // The training line reads like "full-batch gradient descent, lr 1.2, 10000 iterations; …".
-    let training = reference["nn"]["training"].as_str().expect("training description");
-    let lr: f64 = word_after(training, "lr").parse().expect("a learning rate");
-    let iterations: usize = word_before(training, "iterations").parse().expect("an iteration count");
-    for run in reference["nn"]["runs"].as_array().unwrap() {
-        let h = run["hidden_units"].as_u64().unwrap() as usize;
-        let result =
-            flower::sweep(&data, &[h], iterations, Some(lr)).pop().expect("a network for every reference size");
+    let course = flower::Course::from_reference(&reference).expect("hidden sizes, lr and iterations");
+    let runs = reference["nn"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), course.sizes.len());
+    let results = flower::sweep(&data, &course.sizes, course.iterations, Some(course.lr));
+    for (run, result) in runs.iter().zip(results) {
+        let h = result.hidden;
         // The initial weights are float64 values rounded to f32, so early costs agree to ~1e-7 relative.
         let early = Tolerance { rtol: 1e-5, atol: 1e-6 };
         for pair in run["cost_first_10_iterations"].as_array().unwrap() {
@@ -38,22 +36,7 @@ fn logistic_regression_cannot_separate_the_petals() {
     let reference = kit::json("flower/flower_reference.json");
     let expected = reference["logistic_regression_cv_train_accuracy"].as_f64().unwrap();
     let data = flower::data().expect("flower data");
-    let run = flower::logistic(&data, 10_000);
+    let course = flower::Course::from_reference(&reference).expect("lr and iterations");
+    let run = flower::logistic(&data, course.iterations);
     assert!((run.accuracy - expected).abs() <= 0.025, "logistic accuracy {} vs {expected}", run.accuracy);
-}
-
-fn words(text: &str) -> Vec<&str> {
-    text.split(|c: char| c.is_whitespace() || c == ',' || c == ';').filter(|w| !w.is_empty()).collect()
-}
-
-fn word_after<'a>(text: &'a str, key: &str) -> &'a str {
-    let words = words(text);
-    let at = words.iter().position(|w| *w == key).unwrap_or_else(|| panic!("no `{key}` in {text:?}"));
-    words[at + 1]
-}
-
-fn word_before<'a>(text: &'a str, key: &str) -> &'a str {
-    let words = words(text);
-    let at = words.iter().position(|w| *w == key).unwrap_or_else(|| panic!("no `{key}` in {text:?}"));
-    words[at - 1]
 }

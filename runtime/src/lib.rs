@@ -80,3 +80,8 @@ pub mod __private {
     #[cfg(all(feature = "macros", not(feature = "std")))]
     pub use nnspec_macros::__strip as std_only;
 }
+
+/// The Rust blocks of the crate's README, run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -106,12 +106,22 @@ fn schedules_set_the_learning_rate_per_epoch() {
         optimizer: sgd(1.0),
         batch: None,
         epochs: 4,
+        shuffle: false,
         schedule: Some(Schedule::Step { step_size: 2, gamma: 0.5 }),
         ..TrainConfig::default()
     };
-    let history = Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap();
+    let start = model.clone();
+    let history = Trainer::new(config.clone()).fit(&mut model, &xor_data(), None).unwrap();
     let rates: Vec<f64> = history.epochs.iter().map(|e| e.lr).collect();
     assert_eq!(rates, [1.0, 1.0, 0.5, 0.5]);
+    // The rate moves the weights: one epoch at a time at each rate (plain SGD
+    // keeps no state between epochs) takes the same steps.
+    let mut by_hand = start;
+    for lr in rates {
+        let epoch = TrainConfig { optimizer: sgd(lr), epochs: 1, schedule: None, ..config.clone() };
+        Trainer::new(epoch).fit(&mut by_hand, &xor_data(), None).unwrap();
+    }
+    assert_eq!(model.params(), by_hand.params());
 }
 
 #[test]

@@ -84,3 +84,8 @@ pub fn check_bytes(bytes: &[u8]) -> Result<Checked, Vec<Diagnostic>> {
         }
     }
 }
+
+/// The Rust blocks of the crate's README, run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -12,5 +12,7 @@ fn ui() {
     cases.compile_fail("tests/ui/every-error-reported.rs");
     cases.compile_fail("tests/ui/syntax-error.rs");
     cases.compile_fail("tests/ui/include-missing-file.rs");
+    cases.compile_fail("tests/ui/include-weights-wrong-shape.rs");
+    cases.compile_fail("tests/ui/include-weights-nan.rs");
     cases.compile_fail("tests/ui/warning-lands-on-tokens.rs");
 }

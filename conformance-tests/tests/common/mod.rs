@@ -1,6 +1,20 @@
-//! The networks of the examples, for tests that check every one of them.
+//! The networks of the examples, for tests that check every one of them, and
+//! targets that fit a network's loss.
 
-use nnspec::Model;
+#![allow(dead_code)] // each test file uses part of it
+
+use nnspec::{Loss, Model};
+
+/// `batch` rows of targets that fit `model`'s loss: class labels, 0/1 values or reals.
+pub fn targets(model: &dyn Model, batch: usize) -> Vec<f32> {
+    if model.loss_kind().takes_labels() {
+        (0..batch).map(|i| (i % model.output_size()) as f32).collect()
+    } else if matches!(model.loss_kind(), Loss::BinaryCrossEntropy | Loss::BinaryCrossEntropyWithLogits) {
+        (0..batch * model.output_size()).map(|i| (i % 2) as f32).collect()
+    } else {
+        (0..batch * model.output_size()).map(|i| (i % 5) as f32 * 0.3 - 0.6).collect()
+    }
+}
 
 /// `model` with its spec's initializers and `seed`.
 pub fn initialised<M: Model>(mut model: M, seed: u64) -> M {

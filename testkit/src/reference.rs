@@ -1,0 +1,194 @@
+//! A float64 dense network written from the conformance README's definitions
+//! (section 1 for activations, section 2 for losses), independent of the
+//! runtime's kernels, and a central finite-difference check of a model's
+//! gradient against it.
+//!
+//! In f64 a central difference with a step of 1e-6 is exact to about 1e-10,
+//! so what the check measures is the f32 analytic gradient's own rounding.
+//! A step that moves a kinked activation's input (step, relu, leaky_relu, elu)
+//! across its kink is detected from the sides of every such input and retried
+//! with a smaller step; a parameter whose every step crosses one sits on the
+//! kink itself and is reported as skipped.
+
+use crate::Tolerance;
+use nnspec::{Activation, Loss, Model, Workspace};
+
+/// A dense network in f64: per layer its units, activation and bias.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    input: usize,
+    layers: Vec<(usize, Activation, bool)>,
+    loss: Loss,
+    /// Per layer, the weight offset and the bias offset in the flat parameters.
+    offsets: Vec<(usize, Option<usize>)>,
+}
+
+impl Reference {
+    /// The network `model` describes, with its parameter layout.
+    pub fn of(model: &dyn Model) -> Reference {
+        let find = |name: String| model.tensors().iter().find(|t| t.name == name).map(|t| t.offset);
+        let offsets = model
+            .layers()
+            .iter()
+            .map(|l| {
+                let weight = find(format!("{}.weight", l.name)).expect("every layer has a weight tensor");
+                (weight, find(format!("{}.bias", l.name)))
+            })
+            .collect();
+        Reference {
+            input: model.input_size(),
+            layers: model.layers().iter().map(|l| (l.units, l.activation, l.bias)).collect(),
+            loss: model.loss_kind(),
+            offsets,
+        }
+    }
+
+    /// The loss at `params` on a batch, and on which side of its kink every
+    /// kinked activation's input lies.
+    pub fn loss(&self, params: &[f64], x: &[f64], y: &[f64]) -> (f64, Vec<bool>) {
+        let batch = x.len() / self.input;
+        let mut a = x.to_vec();
+        let mut width = self.input;
+        let mut z = Vec::new();
+        let mut sides = Vec::new();
+        for (&(units, activation, _), &(weight, bias)) in self.layers.iter().zip(&self.offsets) {
+            z = vec![0.0; batch * units];
+            for r in 0..batch {
+                for j in 0..units {
+                    let mut sum = bias.map_or(0.0, |b| params[b + j]);
+                    for i in 0..width {
+                        sum += a[r * width + i] * params[weight + i * units + j];
+                    }
+                    z[r * units + j] = sum;
+                }
+            }
+            if matches!(activation, Activation::Step | Activation::Relu | Activation::LeakyRelu(_) | Activation::Elu(_))
+            {
+                sides.extend(z.iter().map(|v| if activation == Activation::Step { *v >= 0.0 } else { *v > 0.0 }));
+            }
+            a = z.chunks(units).flat_map(|row| activate(activation, row)).collect();
+            width = units;
+        }
+        let last = self.layers.last().expect("a layer").1;
+        (loss(self.loss, last, &z, &a, y, width), sides)
+    }
+}
+
+/// `activation` on one row of pre-activations.
+fn activate(activation: Activation, z: &[f64]) -> Vec<f64> {
+    let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log_sum_exp = max + z.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+    z.iter()
+        .map(|&x| match activation {
+            Activation::Step => f64::from(u8::from(x >= 0.0)),
+            Activation::Identity => x,
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu(slope) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    f64::from(slope) * x
+                }
+            }
+            Activation::Elu(alpha) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    f64::from(alpha) * x.exp_m1()
+                }
+            }
+            Activation::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Activation::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+            Activation::Softmax => (x - log_sum_exp).exp(),
+            Activation::LogSoftmax => x - log_sum_exp,
+        })
+        .collect()
+}
+
+/// The reduced loss of outputs `a = activation(z)` against `y` (README section 2).
+fn loss(loss: Loss, activation: Activation, z: &[f64], a: &[f64], y: &[f64], width: usize) -> f64 {
+    let n = a.len() as f64;
+    let binary_logits =
+        |z: &[f64]| z.iter().zip(y).map(|(z, y)| z.max(0.0) - z * y + (-z.abs()).exp().ln_1p()).sum::<f64>() / n;
+    match loss {
+        Loss::Mse => a.iter().zip(y).map(|(a, y)| (a - y).powi(2)).sum::<f64>() / n,
+        Loss::Sse => a.iter().zip(y).map(|(a, y)| (a - y).powi(2)).sum::<f64>(),
+        Loss::SseHalf => 0.5 * a.iter().zip(y).map(|(a, y)| (a - y).powi(2)).sum::<f64>(),
+        Loss::BinaryCrossEntropy if activation == Activation::Sigmoid => binary_logits(z),
+        Loss::BinaryCrossEntropy => {
+            -a.iter().zip(y).map(|(p, y)| y * p.ln() + (1.0 - y) * (1.0 - p).ln()).sum::<f64>() / n
+        }
+        Loss::BinaryCrossEntropyWithLogits => binary_logits(z),
+        Loss::SoftmaxCrossEntropy | Loss::CrossEntropy => {
+            let rows = z.len() / width;
+            let labels = y.len() == rows;
+            let mut total = 0.0;
+            for r in 0..rows {
+                let log_softmax = activate(Activation::LogSoftmax, &z[r * width..(r + 1) * width]);
+                total -= if labels {
+                    log_softmax[y[r] as usize]
+                } else {
+                    log_softmax.iter().zip(&y[r * width..(r + 1) * width]).map(|(l, t)| l * t).sum::<f64>()
+                };
+            }
+            total / rows as f64
+        }
+    }
+}
+
+/// What [`check_gradient`] found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GradientCheck {
+    /// Parameters compared.
+    pub checked: usize,
+    /// Parameters on a kink, where no central difference exists.
+    pub skipped: usize,
+    /// The worst use of the tolerance, `|analytic − numeric| / (atol + rtol·|numeric|)`.
+    pub worst: f64,
+}
+
+/// Compares `model`'s gradient on a batch (dropout off) with f64 central
+/// differences of the [`Reference`] network, within `tolerance`; also checks
+/// that the reference computes the model's loss. Panics naming the parameter.
+pub fn check_gradient(name: &str, model: &dyn Model, x: &[f32], y: &[f32], tolerance: Tolerance) -> GradientCheck {
+    let reference = Reference::of(model);
+    let mut grad = vec![0.0; model.param_count()];
+    let loss32 = model.loss_and_grad(x, y, Some(&mut grad), &mut Workspace::default(), false);
+    let x: Vec<f64> = x.iter().map(|v| f64::from(*v)).collect();
+    let y: Vec<f64> = y.iter().map(|v| f64::from(*v)).collect();
+    let mut params: Vec<f64> = model.params().iter().map(|v| f64::from(*v)).collect();
+    let (loss64, sides) = reference.loss(&params, &x, &y);
+    assert!(
+        (f64::from(loss32) - loss64).abs() <= 1e-5 * (1.0 + loss64.abs()),
+        "{name}: the f64 reference computes another loss ({loss64}) than the model ({loss32})"
+    );
+    let mut report = GradientCheck::default();
+    for (i, &analytic) in grad.iter().enumerate() {
+        let original = params[i];
+        let numeric = [1e-6, 1e-7, 1e-8].into_iter().find_map(|h| {
+            params[i] = original + h;
+            let (plus, plus_sides) = reference.loss(&params, &x, &y);
+            params[i] = original - h;
+            let (minus, minus_sides) = reference.loss(&params, &x, &y);
+            params[i] = original;
+            (plus_sides == sides && minus_sides == sides).then(|| (plus - minus) / (2.0 * h))
+        });
+        let Some(numeric) = numeric else {
+            report.skipped += 1;
+            continue;
+        };
+        let analytic = f64::from(analytic);
+        let allowed = tolerance.atol + tolerance.rtol * numeric.abs();
+        assert!(
+            (analytic - numeric).abs() <= allowed,
+            "{name}: parameter {i}: analytic {analytic}, f64 central difference {numeric} (|diff| {:e} > {allowed:e})",
+            (analytic - numeric).abs()
+        );
+        report.checked += 1;
+        report.worst = report.worst.max((analytic - numeric).abs() / allowed);
+    }
+    assert!(report.skipped * 5 <= grad.len(), "{name}: {} of {} parameters sit on a kink", report.skipped, grad.len());
+    report
+}
