@@ -1,0 +1,78 @@
+//! The commands, one module each, and what they share: reading and checking a
+//! spec with its diagnostics printed, choosing a network, and [`Failure`].
+
+mod check;
+mod emit;
+mod export;
+mod fmt;
+mod predict;
+mod summary;
+mod train;
+
+pub(crate) use check::check;
+pub(crate) use emit::emit;
+pub(crate) use export::export;
+pub(crate) use fmt::format_files;
+pub(crate) use predict::run_predict;
+pub(crate) use summary::summary;
+pub(crate) use train::{train, TrainRequest};
+
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use nnspec::data::{CsvOptions, Target};
+use nnspec::train::{evaluate, predict};
+use nnspec::{Dataset, Model, Workspace};
+use nnspec_cli::convert;
+use nnspec_lang::{ir, Checked, Diagnostic};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// A failure: the message, already formatted.
+pub(crate) struct Failure(pub(crate) String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure(error.to_string())
+    }
+}
+
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))
+}
+
+pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], path: &Path, source: &str) {
+    let choice = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    let mut stderr = StandardStream::stderr(choice);
+    nnspec_lang::diagnostic::emit(&mut stderr, diagnostics, &path.display().to_string(), source);
+}
+
+/// Reads and checks a spec, printing its diagnostics; fails if it has errors.
+pub(crate) fn load(path: &Path) -> Result<Checked, Failure> {
+    let bytes = read(path)?;
+    let source = String::from_utf8_lossy(&bytes).into_owned();
+    match nnspec_lang::check_bytes(&bytes) {
+        Ok(checked) => {
+            print_diagnostics(&checked.warnings, path, &source);
+            Ok(checked)
+        }
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics, path, &source);
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            Err(Failure(format!("`{}` has {}", path.display(), plural(errors, "error"))))
+        }
+    }
+}
+
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+pub(crate) fn pick<'a>(program: &'a ir::Program, name: Option<&str>, path: &Path) -> Result<&'a ir::Network, Failure> {
+    match name {
+        Some(name) => program.network(name).ok_or_else(|| {
+            let names: Vec<&str> = program.networks.iter().map(|n| n.name.as_str()).collect();
+            Failure(format!("`{}` has no network `{name}`; it has {}", path.display(), names.join(", ")))
+        }),
+        None => program.networks.first().ok_or_else(|| Failure(format!("`{}` defines no network", path.display()))),
+    }
+}

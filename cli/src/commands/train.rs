@@ -1,0 +1,282 @@
+//! `nnspec train`: a spec trained on CSV data (from flags or a run configuration,
+//! with sweeps), its weights, history and loss plot written out.
+
+use super::*;
+use crate::config;
+
+/// Everything `nnspec train` needs, from flags or a run configuration.
+pub(crate) struct TrainRequest {
+    pub(crate) spec: PathBuf,
+    pub(crate) network: Option<String>,
+    pub(crate) data: PathBuf,
+    pub(crate) target: Option<String>,
+    pub(crate) features: Vec<String>,
+    pub(crate) standardize: bool,
+    pub(crate) validation_split: Option<f64>,
+    pub(crate) overrides: config::TrainOverrides,
+    pub(crate) outputs: config::Outputs,
+    pub(crate) sweep: Option<(String, config::SweepValues)>,
+    pub(crate) quiet: bool,
+}
+
+impl TrainRequest {
+    pub(crate) fn from_config(path: &Path) -> Result<TrainRequest, Failure> {
+        let config = config::RunConfig::read(path).map_err(Failure)?;
+        Ok(TrainRequest {
+            spec: config.spec,
+            network: config.network,
+            data: config.data,
+            target: config.target,
+            features: config.features,
+            standardize: config.standardize,
+            validation_split: config.validation_split,
+            overrides: config.train,
+            outputs: config.output,
+            sweep: config.sweep.into_iter().next(),
+            quiet: false,
+        })
+    }
+}
+
+/// The optimizer called `name`, with PyTorch's defaults and learning rate `lr` (or the optimizer's default).
+pub(crate) fn optimizer_by_name(name: &str, lr: Option<f64>) -> Result<nnspec::OptimizerConfig, Failure> {
+    use nnspec::OptimizerConfig as O;
+    let sgd = |lr, momentum, nesterov| O::Sgd { lr, momentum, dampening: 0.0, nesterov, weight_decay: 0.0 };
+    let adam = |lr, decoupled: bool| O::Adam {
+        lr,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: if decoupled { 0.01 } else { 0.0 },
+        amsgrad: false,
+        decoupled,
+    };
+    Ok(match name {
+        "sgd" => sgd(lr.unwrap_or(1e-3), 0.0, false),
+        "momentum" => sgd(lr.unwrap_or(1e-3), 0.9, false),
+        "nesterov" => sgd(lr.unwrap_or(1e-3), 0.9, true),
+        "adagrad" => O::Adagrad {
+            lr: lr.unwrap_or(0.01),
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+        },
+        "rmsprop" => O::RmsProp {
+            lr: lr.unwrap_or(0.01),
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+        },
+        "adam" => adam(lr.unwrap_or(1e-3), false),
+        "adamw" => adam(lr.unwrap_or(1e-3), true),
+        other => {
+            return Err(Failure(format!(
+                "unknown optimizer `{other}`; the optimizers are sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw"
+            )))
+        }
+    })
+}
+
+/// One training run's outcome, for reports and sweep tables.
+pub(crate) struct RunReport {
+    label: String,
+    epochs: usize,
+    elapsed: std::time::Duration,
+    train: nnspec::train::Metrics,
+    validation: Option<nnspec::train::Metrics>,
+}
+
+pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
+    let checked = load(&request.spec)?;
+    let net = pick(&checked.program, request.network.as_deref(), &request.spec)?;
+    let target = match &request.target {
+        Some(t) => Target::Named(vec![t.clone()]),
+        None => Target::Last,
+    };
+    let data = Dataset::from_csv(&request.data, &CsvOptions { target, features: request.features.clone() })?;
+    let split = request.validation_split.unwrap_or(net.train.validation_split);
+    let seed = request.overrides.seed.unwrap_or(net.train.seed);
+    let (mut train_data, mut validation) = if split > 0.0 {
+        let (a, b) = data.split(split, seed);
+        (a, Some(b))
+    } else {
+        (data, None)
+    };
+    let mut metadata = Vec::new();
+    if request.standardize {
+        let standardizer = nnspec::data::Standardizer::fit(&train_data);
+        standardizer.apply(&mut train_data);
+        if let Some(v) = validation.as_mut() {
+            standardizer.apply(v);
+        }
+        metadata.push(("standardize_mean".to_string(), serde_json::to_string(&standardizer.mean)?));
+        metadata.push(("standardize_std".to_string(), serde_json::to_string(&standardizer.std)?));
+    }
+    let runs: Vec<(String, ir::Network, Option<String>)> = match &request.sweep {
+        None => vec![(net.name.clone(), net.clone(), None)],
+        Some((key, config::SweepValues::Units(values))) => {
+            let index = net.layers.iter().position(|l| &l.name == key).ok_or_else(|| {
+                let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
+                Failure(format!(
+                    "`[sweep] {key}`: `{}` has no layer `{key}`; its layers are {}",
+                    net.name,
+                    names.join(", ")
+                ))
+            })?;
+            values
+                .iter()
+                .map(|&units| {
+                    let mut variant = net.clone();
+                    variant.layers[index].units = units.max(1);
+                    (format!("{key} = {units}"), variant, None)
+                })
+                .collect()
+        }
+        Some((key, config::SweepValues::Names(names))) if key == "optimizer" => {
+            names.iter().map(|name| (format!("optimizer = {name}"), net.clone(), Some(name.clone()))).collect()
+        }
+        Some((key, _)) => {
+            return Err(Failure(format!("`[sweep] {key}` is not sweepable: sweep a layer's units or `optimizer`")))
+        }
+    };
+    let mut reports = Vec::new();
+    for (label, variant, optimizer) in &runs {
+        let mut model = convert::network(variant);
+        if let Err(error) = nnspec::train::check_fits(&model, &train_data) {
+            return Err(Failure(format!(
+                "{}: {error}\n  the feature columns are {}; choose them with --target, or `target`/`features` in a run configuration",
+                request.data.display(),
+                train_data.feature_names.join(", ")
+            )));
+        }
+        let mut config = convert::train_config(&variant.train);
+        config.progress = !request.quiet;
+        config.seed = seed;
+        if let Some(epochs) = request.overrides.epochs {
+            config.epochs = epochs;
+        }
+        if let Some(batch) = &request.overrides.batch {
+            config.batch = match batch {
+                config::Batch::Size(n) => Some(*n),
+                config::Batch::Full(_) => None,
+            };
+        }
+        if let Some(name) = optimizer.as_ref().or(request.overrides.optimizer.as_ref()) {
+            config.optimizer = optimizer_by_name(name, request.overrides.lr)?;
+        }
+        if let Some(lr) = request.overrides.lr {
+            config.optimizer = config.optimizer.with_lr(lr);
+        }
+        eprintln!(
+            "training {label} on {} ({} rows × {} features): {} epochs, {}",
+            request.data.display(),
+            train_data.len(),
+            train_data.features,
+            config.epochs,
+            config.optimizer.name()
+        );
+        let trainer = nnspec::Trainer::new(config);
+        let history = match trainer.fit(&mut model, &train_data, validation.as_ref()) {
+            Ok(history) => history,
+            Err(error) => {
+                if let (Some(out), None) = (&request.outputs.weights, &request.sweep) {
+                    nnspec::weights::save_with_metadata(&model, out, &metadata)?;
+                    eprintln!("the last good weights were written to {}", out.display());
+                }
+                return Err(error.into());
+            }
+        };
+        let mut workspace = Workspace::default();
+        let report = RunReport {
+            label: label.clone(),
+            epochs: history.epochs.len(),
+            elapsed: history.elapsed,
+            train: evaluate(&model, &train_data, &mut workspace),
+            validation: validation.as_ref().map(|v| evaluate(&model, v, &mut workspace)),
+        };
+        if request.sweep.is_none() {
+            print_report(&report, history.stopped_early);
+            write_outputs(&request.outputs, &model, &history, &metadata)?;
+        }
+        reports.push(report);
+    }
+    if request.sweep.is_some() {
+        println!("\n{:<24} {:>12} {:>10} {:>12} {:>10}", "run", "train loss", "train acc", "val loss", "val acc");
+        for r in &reports {
+            let metric =
+                |m: &nnspec::train::Metrics| m.accuracy.or(m.r2).map_or("-".to_string(), |v| format!("{v:.4}"));
+            let (val_loss, val_metric) = match &r.validation {
+                Some(v) => (format!("{:.6}", v.loss), metric(v)),
+                None => ("-".into(), "-".into()),
+            };
+            println!(
+                "{:<24} {:>12.6} {:>10} {:>12} {:>10}",
+                r.label,
+                r.train.loss,
+                metric(&r.train),
+                val_loss,
+                val_metric
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn print_report(report: &RunReport, stopped_early: bool) {
+    let line = |label: &str, metrics: &nnspec::train::Metrics| {
+        let mut line = format!("{label:<10} loss {:.6}", metrics.loss);
+        if let Some(a) = metrics.accuracy {
+            line.push_str(&format!("  accuracy {a:.4}"));
+        }
+        if let Some(r2) = metrics.r2 {
+            line.push_str(&format!("  R² {r2:.4}"));
+        }
+        println!("{line}");
+    };
+    println!(
+        "trained {} for {} epochs in {:.2?}{}",
+        report.label,
+        report.epochs,
+        report.elapsed,
+        if stopped_early { " (early stop)" } else { "" }
+    );
+    line("train", &report.train);
+    if let Some(validation) = &report.validation {
+        line("validation", validation);
+    }
+}
+
+pub(crate) fn write_outputs(
+    outputs: &config::Outputs,
+    model: &dyn Model,
+    history: &nnspec::History,
+    metadata: &[(String, String)],
+) -> Result<(), Failure> {
+    if let Some(out) = &outputs.weights {
+        nnspec::weights::save_with_metadata(model, out, metadata)?;
+        println!("weights written to {}", out.display());
+    }
+    if let Some(path) = &outputs.history {
+        history.save(path)?;
+        println!("loss history written to {}", path.display());
+    }
+    if let Some(path) = &outputs.plot {
+        let mut series = vec![nnspec_plot::Series {
+            name: "training loss".into(),
+            points: history.epochs.iter().map(|e| (e.epoch as f64, e.loss)).collect(),
+        }];
+        if history.epochs.iter().any(|e| e.validation.is_some()) {
+            series.push(nnspec_plot::Series {
+                name: "validation loss".into(),
+                points: history.epochs.iter().filter_map(|e| e.validation.map(|v| (e.epoch as f64, v.loss))).collect(),
+            });
+        }
+        let log = history.epochs.iter().all(|e| e.loss > 0.0);
+        nnspec_plot::lines(path, &format!("{} loss", model.name()), "epoch", "loss", &series, log).map_err(Failure)?;
+        println!("loss curve drawn in {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,302 @@
+//! The trainer: epochs of shuffled mini-batches, penalties, clipping, an
+//! optimizer and a schedule; metrics on the training and validation sets;
+//! early stopping that restores the best weights; a progress bar on a
+//! terminal; a loss history that can be saved.
+//!
+//! NaN or infinity in a loss or gradient stops training with
+//! [`Error::NonFinite`] naming the epoch, batch and tensor; the model keeps the
+//! last weights that were finite.
+
+mod config;
+mod evaluate;
+mod history;
+mod observe;
+mod parallel;
+mod watchdog;
+
+pub use config::{EarlyStopping, TrainConfig};
+pub use evaluate::{check_fits, classes, evaluate, fit_split, predict, r2_and_mse};
+pub use history::{EpochRecord, History, Metrics, TrainingWarning};
+pub use observe::{Observer, StepRecord};
+
+use crate::data::{epoch_order, Dataset};
+use crate::error::Error;
+use crate::model::{Model, Workspace};
+use crate::schedule::{clip_coefficient, clip_grad_value, grad_norm, scale};
+use observe::OnEpoch;
+use parallel::{split_loss_and_grad, SecondHalf, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
+use std::time::Instant;
+use watchdog::Watchdog;
+
+/// Trains models with a [`TrainConfig`].
+///
+/// ```
+/// use nnspec::{Dataset, OptimizerConfig, TrainConfig, Trainer};
+/// nnspec::net! {
+///     network And {
+///         input bits: [2];
+///         dense out: 1, activation = sigmoid, init = zeros;
+///         loss binary_cross_entropy;
+///     }
+/// }
+/// let data = Dataset::new(vec![0., 0., 0., 1., 1., 0., 1., 1.], vec![0., 0., 0., 1.], 2, 1)?;
+/// let config = TrainConfig {
+///     optimizer: OptimizerConfig::Sgd { lr: 1.0, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 },
+///     batch: None,
+///     epochs: 2000,
+///     ..TrainConfig::default()
+/// };
+/// let mut and = And::zeroed();
+/// let history = Trainer::new(config).fit(&mut and, &data, None)?;
+/// assert!(history.epochs.last().unwrap().loss < 0.01);
+/// assert!(and.predict(&[1.0, 1.0])[0] > 0.9 && and.predict(&[0.0, 1.0])[0] < 0.1);
+/// # Ok::<(), nnspec::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Trainer {
+    /// The settings.
+    pub config: TrainConfig,
+}
+
+impl Trainer {
+    /// A trainer with these settings.
+    pub fn new(config: TrainConfig) -> Trainer {
+        Trainer { config }
+    }
+
+    /// Trains `model` on `train`, evaluating `validation` after every epoch.
+    pub fn fit(&self, model: &mut dyn Model, train: &Dataset, validation: Option<&Dataset>) -> Result<History, Error> {
+        self.fit_with(model, train, validation, |_| ControlFlow::Continue(()))
+    }
+
+    /// Like [`Trainer::fit`], calling `on_epoch` after every epoch; returning
+    /// `ControlFlow::Break(())` stops training.
+    pub fn fit_with(
+        &self,
+        model: &mut dyn Model,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+    ) -> Result<History, Error> {
+        self.fit_observed(model, train, validation, &mut OnEpoch(on_epoch))
+    }
+
+    /// Like [`Trainer::fit`], reporting every epoch (and, if it asks, every
+    /// optimizer step) to `observer`.
+    pub fn fit_observed(
+        &self,
+        model: &mut dyn Model,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        observer: &mut dyn Observer,
+    ) -> Result<History, Error> {
+        let config = &self.config;
+        let record_steps = observer.wants_steps();
+        check_fits(model, train)?;
+        if let Some(validation) = validation {
+            check_fits(model, validation)?;
+        }
+        if train.is_empty() {
+            return Err(Error::data("the training set is empty"));
+        }
+        let started = Instant::now();
+        let mut optimizer = config.optimizer.build();
+        let base_lr = config.optimizer.lr();
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut workspace = Workspace::new(config.seed.wrapping_add(1));
+        let batch_size = config.batch.unwrap_or(train.len()).clamp(1, train.len());
+        let mut grad = vec![0.0f32; model.param_count()];
+        let mut x = Vec::with_capacity(batch_size * train.features);
+        let mut y = Vec::with_capacity(batch_size * train.target_width);
+        let mut history = History::default();
+        let mut best: Option<(f64, usize, Vec<f32>)> = None;
+        let mut since_best = 0;
+        let tensors = model.tensors().to_vec();
+        let penalised = tensors.iter().any(|t| t.l1 > 0.0 || t.l2 > 0.0);
+        let progress = progress_bar(config.progress, config.epochs);
+        // Without shuffling, each batch is a contiguous slice of the data: no copy.
+        let in_order = !config.shuffle;
+        let mut watchdog = Watchdog::new(model);
+        // Large batches of large models run on two threads, each on half the rows.
+        let parallel = batch_size >= PARALLEL_MIN_ROWS
+            && batch_size.saturating_mul(model.param_count()) >= PARALLEL_MIN_WORK
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+        let mut second = parallel.then(|| SecondHalf {
+            workspace: Workspace::new(config.seed.wrapping_add(2)),
+            grad: vec![0.0; model.param_count()],
+            optimizer: config.optimizer.build(),
+        });
+        let mut last_good = model.params().to_vec();
+        for epoch in 1..=config.epochs {
+            let lr = config.schedule.as_ref().map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
+            optimizer.set_lr(lr);
+            if let Some(second) = &mut second {
+                second.optimizer.set_lr(lr);
+            }
+            let order = if in_order { Vec::new() } else { epoch_order(train.len(), Some(&mut rng)) };
+            let mut total = 0.0f64;
+            let mut seen = 0usize;
+            last_good.copy_from_slice(model.params());
+            for (batch_index, start) in (0..train.len()).step_by(batch_size).enumerate() {
+                let end = (start + batch_size).min(train.len());
+                let (xb, yb): (&[f32], &[f32]) = if in_order {
+                    train.rows(start..end)
+                } else {
+                    x.clear();
+                    y.clear();
+                    for &row in &order[start..end] {
+                        let (features, targets) = train.row(row);
+                        x.extend_from_slice(features);
+                        y.extend_from_slice(targets);
+                    }
+                    (&x, &y)
+                };
+                // A short last batch stays on one thread.
+                let loss = match &mut second {
+                    Some(second) if end - start >= PARALLEL_MIN_ROWS => {
+                        split_loss_and_grad(&*model, xb, yb, &mut grad, &mut workspace, second)
+                    }
+                    _ => model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true),
+                };
+                let penalty = if penalised {
+                    crate::penalty::apply(&tensors, model.params(), &mut grad)
+                } else {
+                    crate::penalty::Penalty::default()
+                };
+                let diverged = |what: String| Error::NonFinite { epoch, batch: batch_index, what };
+                if !loss.is_finite() {
+                    model.params_mut().copy_from_slice(&last_good);
+                    return Err(diverged("the loss".into()));
+                }
+                // One cheap, vectorisable pass first; the tensor is looked up only on failure.
+                let suspicious = |values: &[f32]| !values.iter().fold(true, |ok, v| ok & v.is_finite());
+                if suspicious(&grad) {
+                    if let Some(tensor) = tensors.iter().find(|t| grad[t.range()].iter().any(|g| !g.is_finite())) {
+                        model.params_mut().copy_from_slice(&last_good);
+                        return Err(diverged(format!("the gradient of `{}`", tensor.name)));
+                    }
+                }
+                let norm = (record_steps || config.clip_grad_norm.is_some()).then(|| grad_norm(&grad));
+                let clip_coef = config.clip_grad_norm.zip(norm).map(|(max_norm, norm)| {
+                    let coefficient = clip_coefficient(norm, max_norm);
+                    scale(&mut grad, coefficient);
+                    coefficient
+                });
+                let clipped_elements = config.clip_grad_value.map(|clip| clip_grad_value(&mut grad, clip));
+                if batch_index == 0 && watchdog.due(epoch) {
+                    watchdog.batch(epoch, &grad, config.progress);
+                }
+                match &mut second {
+                    // Every optimizer updates each parameter from its own gradient and
+                    // state alone, so two instances, one per half of the parameters,
+                    // take the same step as one over all of them.
+                    Some(SecondHalf { optimizer: second, .. }) => {
+                        let split_at = grad.len() / 2;
+                        let (p1, p2) = model.params_mut().split_at_mut(split_at);
+                        let (g1, g2) = grad.split_at(split_at);
+                        std::thread::scope(|scope| {
+                            scope.spawn(|| second.step(p2, g2));
+                            optimizer.step(p1, g1);
+                        });
+                    }
+                    None => optimizer.step(model.params_mut(), &grad),
+                }
+                if suspicious(model.params()) {
+                    if let Some(tensor) =
+                        tensors.iter().find(|t| model.params()[t.range()].iter().any(|p| !p.is_finite()))
+                    {
+                        let name = tensor.name.to_string();
+                        model.params_mut().copy_from_slice(&last_good);
+                        return Err(diverged(format!("`{name}` after the update")));
+                    }
+                }
+                if record_steps {
+                    let record = StepRecord {
+                        epoch,
+                        batch: batch_index,
+                        rows: start..end,
+                        lr,
+                        data_loss: f64::from(loss),
+                        l1_penalty: f64::from(penalty.l1),
+                        l2_penalty: f64::from(penalty.l2),
+                        grad_norm: norm.unwrap_or_default(),
+                        clip_coef,
+                        clipped_elements,
+                    };
+                    observer.step(&record, &grad, model.params());
+                }
+                total += f64::from(loss + penalty.total()) * (end - start) as f64;
+                seen += end - start;
+            }
+            let validation_metrics = validation.map(|v| evaluate(model, v, &mut workspace));
+            let record = EpochRecord { epoch, loss: total / seen.max(1) as f64, validation: validation_metrics, lr };
+            history.epochs.push(record);
+            watchdog.epoch(&history.epochs, config.progress);
+            let plain = config.progress && progress.is_none();
+            if plain && (epoch == config.epochs || epoch % config.epochs.div_ceil(10).max(1) == 0) {
+                let mut line = format!("epoch {epoch}/{}: loss {:.6}", config.epochs, record.loss);
+                if let Some(m) = record.validation {
+                    line.push_str(&format!(", val_loss {:.6}", m.loss));
+                }
+                eprintln!("{line}");
+            }
+            if let Some(bar) = &progress {
+                bar.set_position(epoch as u64);
+                let mut message = format!("loss {:.4}", record.loss);
+                if let Some(m) = record.validation {
+                    message.push_str(&format!("  val_loss {:.4}", m.loss));
+                    if let Some(a) = m.accuracy {
+                        message.push_str(&format!("  val_acc {a:.3}"));
+                    }
+                }
+                bar.set_message(message);
+            }
+            if let Some(stopping) = config.early_stopping {
+                let monitored = match (stopping.monitor_validation, record.validation) {
+                    (true, Some(m)) => m.loss,
+                    _ => record.loss,
+                };
+                let improved = best.as_ref().is_none_or(|(value, ..)| monitored < value - stopping.min_delta);
+                if improved {
+                    best = Some((monitored, epoch, model.params().to_vec()));
+                    since_best = 0;
+                } else {
+                    since_best += 1;
+                    if since_best >= stopping.patience {
+                        history.stopped_early = true;
+                    }
+                }
+            }
+            if history.stopped_early || observer.epoch(&record, model.params()).is_break() {
+                break;
+            }
+        }
+        if let (Some(stopping), Some((_, epoch, params))) = (config.early_stopping, best) {
+            if stopping.restore_best {
+                model.params_mut().copy_from_slice(&params);
+                history.best_epoch = Some(epoch);
+            }
+        }
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        history.elapsed = started.elapsed();
+        history.warnings = watchdog.warnings;
+        Ok(history)
+    }
+}
+
+fn progress_bar(enabled: bool, epochs: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(epochs as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}<{eta}]") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

@@ -1,0 +1,167 @@
+//! The two-thread step for large batches of large models: each half of the
+//! rows on its own thread, combined as the whole batch's loss and gradient.
+
+use crate::loss::Loss;
+use crate::model::{Model, Workspace};
+use crate::optim::Optimizer;
+
+/// The fewest rows per batch worth splitting across two threads.
+pub(super) const PARALLEL_MIN_ROWS: usize = 64;
+/// The least rows × parameters per batch worth a thread: below it, spawning costs
+/// more than it saves (W4 in `docs/performance.md`: 128 × 235 146 runs 1.7× faster on two).
+pub(super) const PARALLEL_MIN_WORK: usize = 1 << 23;
+
+/// What the second thread of a two-thread step owns: a workspace and gradient
+/// buffer for the second half of the batch's rows, and the optimizer for the
+/// second half of the parameters.
+pub(super) struct SecondHalf {
+    pub(super) workspace: Workspace,
+    pub(super) grad: Vec<f32>,
+    pub(super) optimizer: Box<dyn Optimizer + Send>,
+}
+
+/// `loss_and_grad` on a batch split in two halves computed on two threads; the
+/// halves' losses and gradients are combined as the whole batch's would be
+/// (weighted by rows for mean losses, added for sums).
+pub(super) fn split_loss_and_grad(
+    model: &dyn Model,
+    x: &[f32],
+    y: &[f32],
+    grad: &mut [f32],
+    workspace: &mut Workspace,
+    second: &mut SecondHalf,
+) -> f32 {
+    let rows = x.len() / model.input_size().max(1);
+    let first_rows = rows / 2;
+    let target_width = y.len() / rows.max(1);
+    let (x1, x2) = x.split_at(first_rows * model.input_size());
+    let (y1, y2) = y.split_at(first_rows * target_width);
+    let (loss1, loss2) = std::thread::scope(|scope| {
+        let SecondHalf { workspace: w2, grad: g2, .. } = second;
+        let other = scope.spawn(move || model.loss_and_grad(x2, y2, Some(g2), w2, true));
+        let loss1 = model.loss_and_grad(x1, y1, Some(grad), workspace, true);
+        (loss1, other.join().unwrap_or(f32::NAN))
+    });
+    let (w1, w2) = if matches!(model.loss_kind(), Loss::Sse | Loss::SseHalf) {
+        (1.0, 1.0)
+    } else {
+        (first_rows as f32 / rows as f32, (rows - first_rows) as f32 / rows as f32)
+    };
+    for (g, h) in grad.iter_mut().zip(&second.grad) {
+        *g = w1 * *g + w2 * h;
+    }
+    w1 * loss1 + w2 * loss2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::OptimizerConfig;
+    use crate::{Activation, LayerInfo, LayerInit, Mlp};
+
+    fn net(loss: Loss, output: Activation, outputs: usize) -> Mlp {
+        let layer = |name: &'static str, units, activation| {
+            let info = LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None };
+            (info, LayerInit::default())
+        };
+        let mut mlp =
+            Mlp::new("Split", 3, vec![layer("hidden", 5, Activation::Tanh), layer("out", outputs, output)], loss);
+        mlp.init_params(11);
+        mlp
+    }
+
+    #[test]
+    fn two_optimizers_on_the_halves_step_as_one_on_the_whole() {
+        let configs = [
+            OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true, weight_decay: 0.01 },
+            OptimizerConfig::Adagrad {
+                lr: 0.1,
+                lr_decay: 0.01,
+                weight_decay: 0.01,
+                initial_accumulator_value: 0.1,
+                eps: 1e-10,
+            },
+            OptimizerConfig::RmsProp {
+                lr: 0.01,
+                alpha: 0.9,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                momentum: 0.5,
+                centered: true,
+            },
+            OptimizerConfig::Adam {
+                lr: 0.01,
+                beta1: 0.9,
+                beta2: 0.99,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                amsgrad: true,
+                decoupled: false,
+            },
+            OptimizerConfig::Adam {
+                lr: 0.01,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.1,
+                amsgrad: false,
+                decoupled: true,
+            },
+        ];
+        for config in configs {
+            let mut whole: Vec<f32> = (0..11).map(|i| (i as f32 * 0.7).sin()).collect();
+            let mut halves = whole.clone();
+            let (mut one, mut first, mut second) = (config.build(), config.build(), config.build());
+            for step in 0..4 {
+                let grad: Vec<f32> = (0..11).map(|i| ((i + step * 11) as f32 * 1.3).cos()).collect();
+                one.step(&mut whole, &grad);
+                let (p1, p2) = halves.split_at_mut(5);
+                first.step(p1, &grad[..5]);
+                second.step(p2, &grad[5..]);
+            }
+            assert_eq!(whole, halves, "{config:?}");
+        }
+    }
+
+    #[test]
+    fn a_batch_split_across_threads_gives_the_whole_batch_loss_and_gradient() {
+        let rows = 7;
+        let x: Vec<f32> = (0..rows * 3).map(|i| (i as f32 * 0.37).sin()).collect();
+        for (loss, output) in [
+            (Loss::Mse, Activation::Identity),
+            (Loss::Sse, Activation::Identity),
+            (Loss::SseHalf, Activation::Identity),
+            (Loss::SoftmaxCrossEntropy, Activation::Identity),
+        ] {
+            let model = net(loss, output, 2);
+            let y: Vec<f32> = match loss {
+                Loss::SoftmaxCrossEntropy => (0..rows).flat_map(|r| [(r % 2) as f32, 1.0 - (r % 2) as f32]).collect(),
+                _ => (0..rows * 2).map(|i| (i as f32 * 0.21).cos()).collect(),
+            };
+            let mut whole = vec![0.0; model.param_count()];
+            let expected = model.loss_and_grad(&x, &y, Some(&mut whole), &mut Workspace::new(0), true);
+            let mut split = vec![0.0; model.param_count()];
+            let mut second = SecondHalf {
+                workspace: Workspace::new(1),
+                grad: vec![0.0; model.param_count()],
+                // Unused by the split itself; the trainer steps with it.
+                optimizer: OptimizerConfig::Sgd {
+                    lr: 0.1,
+                    momentum: 0.0,
+                    dampening: 0.0,
+                    nesterov: false,
+                    weight_decay: 0.0,
+                }
+                .build(),
+            };
+            let loss_value = split_loss_and_grad(&model, &x, &y, &mut split, &mut Workspace::new(0), &mut second);
+            assert!(
+                (loss_value - expected).abs() <= 1e-5 * expected.abs().max(1.0),
+                "{loss:?}: {loss_value} vs {expected}"
+            );
+            for (a, b) in split.iter().zip(&whole) {
+                assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{loss:?}: gradient {a} vs {b}");
+            }
+        }
+    }
+}

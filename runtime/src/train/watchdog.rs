@@ -1,0 +1,110 @@
+//! Run-time warnings: the mistakes the tutorials warn about, noticed from the
+//! losses and gradients of a run (each kind reported once).
+
+use super::{EpochRecord, TrainingWarning};
+use crate::model::Model;
+
+/// Watches a run for the mistakes the tutorials warn about.
+pub(super) struct Watchdog {
+    /// (layer name, its tensor ranges) for ReLU layers.
+    relu_layers: Vec<(String, Vec<std::ops::Range<usize>>)>,
+    first_layer: Vec<std::ops::Range<usize>>,
+    last_layer: Vec<std::ops::Range<usize>>,
+    warned: Vec<&'static str>,
+    pub(super) warnings: Vec<TrainingWarning>,
+}
+
+impl Watchdog {
+    pub(super) fn new(model: &dyn Model) -> Watchdog {
+        let ranges = |layer: &str| -> Vec<std::ops::Range<usize>> {
+            model
+                .tensors()
+                .iter()
+                .filter(|t| t.name.strip_prefix(layer).is_some_and(|rest| rest.starts_with('.')))
+                .map(|t| t.range())
+                .collect()
+        };
+        let layers = model.layers();
+        Watchdog {
+            relu_layers: layers
+                .iter()
+                .filter(|l| l.activation == crate::Activation::Relu)
+                .map(|l| (l.name.to_string(), ranges(&l.name)))
+                .collect(),
+            first_layer: layers.first().map(|l| ranges(&l.name)).unwrap_or_default(),
+            last_layer: layers.last().map(|l| ranges(&l.name)).unwrap_or_default(),
+            warned: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn warn(&mut self, epoch: usize, kind: &'static str, message: String, progress: bool) {
+        if self.warned.contains(&kind) {
+            return;
+        }
+        if progress {
+            eprintln!("warning (epoch {epoch}): {message}");
+        }
+        self.warned.push(kind);
+        self.warnings.push(TrainingWarning { epoch, kind, message });
+    }
+
+    /// Whether the gradient of this epoch's first batch is worth checking: every
+    /// epoch up to the eighth, then every eighth (a dead layer or a vanished
+    /// gradient persists, so a sparse check still catches it, and tiny networks
+    /// do not pay for it every step), until both gradient warnings are given.
+    pub(super) fn due(&self, epoch: usize) -> bool {
+        (epoch <= 8 || epoch % 8 == 0)
+            && !(self.warned.contains(&"dead_relu") && self.warned.contains(&"vanishing_gradients"))
+    }
+
+    /// Checks one batch's gradient.
+    pub(super) fn batch(&mut self, epoch: usize, grad: &[f32], progress: bool) {
+        let rms = |ranges: &[std::ops::Range<usize>]| {
+            let (mut sum, mut count) = (0.0f64, 0usize);
+            for range in ranges {
+                let part = &grad[range.clone()];
+                sum += part.iter().map(|g| f64::from(*g) * f64::from(*g)).sum::<f64>();
+                count += part.len();
+            }
+            (sum / count.max(1) as f64).sqrt()
+        };
+        let dead = self
+            .relu_layers
+            .iter()
+            .find(|(_, ranges)| ranges.iter().all(|r| grad[r.clone()].iter().all(|g| *g == 0.0)))
+            .map(|(name, _)| name.clone());
+        let (first, last) = (rms(&self.first_layer), rms(&self.last_layer));
+        if let Some(name) = dead {
+            if last > 0.0 {
+                self.warn(
+                    epoch,
+                    "dead_relu",
+                    format!("every unit of ReLU layer `{name}` output zero on a whole batch, so it learns nothing; try `leaky_relu`, `he_normal` initialisation or a smaller learning rate"),
+                    progress,
+                );
+            }
+        }
+        if last > 0.0 && first < last * 1e-6 && self.first_layer != self.last_layer {
+            self.warn(
+                epoch,
+                "vanishing_gradients",
+                format!("the first layer's gradient ({first:.1e}) is a millionth of the last layer's ({last:.1e}): use relu or leaky_relu in the hidden layers"),
+                progress,
+            );
+        }
+    }
+
+    /// Checks the loss history after an epoch.
+    pub(super) fn epoch(&mut self, epochs: &[EpochRecord], progress: bool) {
+        const RISING: usize = 5;
+        if epochs.len() == RISING && epochs.windows(2).all(|w| w[1].loss > w[0].loss) {
+            self.warn(
+                RISING,
+                "rising_loss",
+                format!("the loss rose in each of the first {RISING} epochs: the learning rate is probably too high"),
+                progress,
+            );
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Stage 3: AST → typed IR. Resolves constants and names, checks every shape,
+//! hyper-parameter range and activation/loss combination, and lays out the
+//! parameters. Every check reports into the sink and carries on, so one run
+//! reports every error of the file; the IR is built only when there is none.
+
+mod statements;
+mod train;
+mod values;
+mod vocabulary;
+
+use crate::ast::{self, Argument, Ident, KeyValue, Statement, Value, ValueKind};
+use crate::diagnostic::{closest_name, Code, Diagnostics, Span};
+use crate::ir::*;
+use std::collections::HashMap;
+
+/// The largest width of one layer or input.
+pub const MAX_UNITS: usize = 1 << 24;
+/// The largest number of parameters in one network.
+pub const MAX_PARAMS: usize = 1 << 30;
+
+const STATEMENTS: &[&str] = &["input", "dense", "dropout", "loss"];
+const DENSE_KEYS: &[&str] = &["activation", "bias", "init", "bias_init", "l1", "l2"];
+const TRAIN_KEYS: &[&str] = &[
+    "optimizer",
+    "batch",
+    "epochs",
+    "seed",
+    "schedule",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "early_stopping",
+    "validation_split",
+    "shuffle",
+    "samples",
+];
+const SCHEDULES: &[&str] = &["step", "multistep", "exponential", "cosine", "linear"];
+
+/// Checks a whole file; returns the IR, or every error found.
+pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
+    let mut checker = Checker { constants: HashMap::new(), diagnostics };
+    for constant in &file.constants {
+        if let Some(previous) = checker.constants.get(constant.name.text.as_str()) {
+            let previous = previous.name.span;
+            checker
+                .diagnostics
+                .error(
+                    Code::DUPLICATE,
+                    constant.name.span,
+                    format!("constant `{}` is defined twice", constant.name.text),
+                )
+                .label(previous, "first defined here");
+        } else {
+            checker.constants.insert(constant.name.text.as_str(), constant);
+        }
+        checker.check_meta(&constant.meta, &[]);
+    }
+    for constant in &file.constants {
+        checker.number(&constant.value);
+    }
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut networks = Vec::new();
+    for network in &file.networks {
+        if let Some(previous) = seen.insert(network.name.text.as_str(), network.name.span) {
+            checker
+                .diagnostics
+                .error(Code::DUPLICATE, network.name.span, format!("network `{}` is defined twice", network.name.text))
+                .label(previous, "first defined here");
+        }
+        if let Some(network) = checker.network(network) {
+            networks.push(network);
+        }
+    }
+    Program { networks }
+}
+
+struct Checker<'a, 'd> {
+    constants: HashMap<&'a str, &'a ast::Constant>,
+    diagnostics: &'d mut Diagnostics,
+}
+
+/// What the statements of a network declare, before layout.
+struct Pending {
+    input: Option<(String, Vec<usize>, usize)>,
+    layers: Vec<DenseLayer>,
+    layer_spans: Vec<Span>,
+    /// True once an `input` statement was seen, even one whose shape was wrong.
+    input_seen: bool,
+    /// True if the network has an `input` statement anywhere.
+    has_input: bool,
+    /// The loss statement: `None` inside when its name was not recognised.
+    loss: Option<(Option<Loss>, Span)>,
+}
+
+impl<'a> Checker<'a, '_> {
+    fn network(&mut self, network: &'a ast::Network) -> Option<Network> {
+        let errors_before = self.error_count();
+        let allow = self.check_meta(&network.meta, crate::warnings::NAMES);
+        let has_input = network.statements.iter().any(|s| s.keyword.text == "input");
+        let mut pending = Pending {
+            input: None,
+            layers: Vec::new(),
+            layer_spans: Vec::new(),
+            input_seen: false,
+            has_input,
+            loss: None,
+        };
+        let mut names: HashMap<&str, Span> = HashMap::new();
+        for (index, statement) in network.statements.iter().enumerate() {
+            self.check_meta(&statement.meta, &[]);
+            if let Some(target) = &statement.target {
+                if statement.keyword.text != "loss" {
+                    if let Some(previous) = names.insert(target.text.as_str(), target.span) {
+                        self.diagnostics
+                            .error(Code::DUPLICATE, target.span, format!("the name `{}` is used twice", target.text))
+                            .label(previous, "first used here")
+                            .help("give every input and layer its own name");
+                    }
+                }
+            }
+            self.statement(statement, index, &mut pending);
+        }
+        let train = match network.train.as_slice() {
+            [] => TrainConfig::default(),
+            [block, rest @ ..] => {
+                for extra in rest {
+                    self.diagnostics
+                        .error(Code::DUPLICATE, extra.span, "a network has at most one `train` block")
+                        .label(block.span, "first `train` block");
+                }
+                self.check_meta(&block.meta, &[]);
+                self.train(block)
+            }
+        };
+        if !pending.has_input {
+            self.diagnostics
+                .error(Code::MISSING_INPUT, network.name.span, format!("network `{}` has no input", network.name.text))
+                .help("start the network with `input x: [FEATURES];`");
+        }
+        if pending.layers.is_empty() {
+            self.diagnostics
+                .error(
+                    Code::NO_LAYERS,
+                    network.name.span,
+                    format!("network `{}` has no dense layer", network.name.text),
+                )
+                .help("add a layer such as `dense out: 1, activation = sigmoid;`");
+        }
+        let loss = match pending.loss {
+            Some((Some(loss), span)) => {
+                self.check_loss_fit(loss, span, &pending);
+                Some(loss)
+            }
+            Some((None, _)) => None,
+            None => {
+                self.diagnostics
+                    .error(
+                        Code::MISSING_LOSS,
+                        network.name.span,
+                        format!("network `{}` has no loss", network.name.text),
+                    )
+                    .help("end the network with a loss, e.g. `loss mse;` or `loss softmax_cross_entropy;`");
+                None
+            }
+        };
+        if self.error_count() > errors_before {
+            return None;
+        }
+        let (input_name, input_shape, input_size) = pending.input?;
+        let mut layers = pending.layers;
+        let (tensors, param_count) = self.layout(&mut layers, input_size, network.name.span)?;
+        Some(Network {
+            name: network.name.text.clone(),
+            doc: network.meta.doc.clone(),
+            input_name,
+            input_shape,
+            input_size,
+            layers,
+            loss: loss?,
+            train,
+            tensors,
+            param_count,
+            allow,
+        })
+    }
+
+    fn error_count(&self) -> usize {
+        self.diagnostics.error_count()
+    }
+
+    /// Validates attributes; returns the words of `#[allow(...)]`.
+    fn check_meta(&mut self, meta: &ast::Meta, allowed: &[&str]) -> Vec<String> {
+        let mut allow = Vec::new();
+        for attribute in &meta.attributes {
+            if attribute.name.text != "allow" {
+                self.diagnostics
+                    .error(
+                        Code::UNKNOWN_ATTRIBUTE,
+                        attribute.name.span,
+                        format!("unknown attribute `{}`", attribute.name.text),
+                    )
+                    .help("the attributes are `doc = \"…\"` and `allow(…)` (on a network)");
+                continue;
+            }
+            for word in &attribute.args {
+                if allowed.contains(&word.text.as_str()) {
+                    allow.push(word.text.clone());
+                } else {
+                    let error = self.diagnostics.error(
+                        Code::UNKNOWN_ATTRIBUTE,
+                        word.span,
+                        format!("`{}` cannot be allowed here", word.text),
+                    );
+                    match closest_name(&word.text, allowed.iter().copied()) {
+                        Some(close) => error.help(format!("did you mean `{close}`?")),
+                        None if allowed.is_empty() => error.help("`allow(…)` goes on a network"),
+                        None => error.help(format!("the warnings are {}", allowed.join(", "))),
+                    };
+                }
+            }
+        }
+        allow
+    }
+
+    fn statement(&mut self, statement: &'a Statement, index: usize, pending: &mut Pending) {
+        let keyword = statement.keyword.text.as_str();
+        if pending.loss.is_some() && keyword != "loss" && STATEMENTS.contains(&keyword) {
+            self.diagnostics
+                .error(Code::MISPLACED, statement.keyword.span, format!("`{keyword}` after the loss"))
+                .help("the loss is the last statement of a network");
+        }
+        match keyword {
+            "input" => self.input(statement, index, pending),
+            "dense" => self.dense(statement, pending),
+            "dropout" => self.dropout(statement, pending),
+            "loss" => self.loss(statement, pending),
+            other => {
+                let error = self.diagnostics.error(
+                    Code::UNKNOWN_STATEMENT,
+                    statement.keyword.span,
+                    format!("unknown statement `{other}`"),
+                );
+                match closest_name(other, STATEMENTS.iter().copied().chain(["train"])) {
+                    Some(close) => error.help(format!("did you mean `{close}`?")),
+                    None => error.help("a network holds `input`, `dense`, `dropout`, `loss` and `train { … }`"),
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! The statements of a network body: `input`, `dense`, `dropout` and `loss`,
+//! whether the loss fits the output, and the parameter layout.
+
+use super::*;
+
+impl<'a> Checker<'a, '_> {
+    pub(super) fn no_args(&mut self, statement: &Statement) {
+        if let Some(args) = &statement.args {
+            let span = args.first().map_or(statement.keyword.span, Argument::span);
+            self.diagnostics
+                .error(
+                    Code::EXTRA_ARGUMENT,
+                    span,
+                    format!("`{}` takes no parenthesised arguments", statement.keyword.text),
+                )
+                .help("write options as `key = value` after the name");
+        }
+    }
+
+    pub(super) fn no_options(&mut self, statement: &Statement, help: &str) {
+        for option in &statement.options {
+            self.diagnostics
+                .error(
+                    Code::UNKNOWN_KEY,
+                    option.key.span,
+                    format!("`{}` takes no option `{}`", statement.keyword.text, option.key.text),
+                )
+                .help(help.to_string());
+        }
+    }
+
+    pub(super) fn input(&mut self, statement: &Statement, index: usize, pending: &mut Pending) {
+        self.no_args(statement);
+        self.no_options(statement, "write `input x: [FEATURES];`");
+        if pending.input_seen {
+            self.diagnostics
+                .error(Code::MISSING_INPUT, statement.keyword.span, "a network has exactly one input")
+                .help("merge the inputs into one `input x: [FEATURES];`");
+            return;
+        }
+        pending.input_seen = true;
+        if index != 0 {
+            self.diagnostics
+                .error(Code::MISSING_INPUT, statement.keyword.span, "`input` must be the first statement")
+                .help("move the input above the layers");
+        }
+        let name = statement.target.as_ref().map_or_else(|| "input".to_string(), |t| t.text.clone());
+        let Some(value) = &statement.value else {
+            self.diagnostics
+                .error(Code::MISSING_ARGUMENT, statement.span, "the input needs a shape")
+                .help(format!("write `input {name}: [FEATURES];`"));
+            return;
+        };
+        let dims: Vec<&Value> = match &value.kind {
+            ValueKind::List(items) => items.iter().collect(),
+            _ => vec![value],
+        };
+        if dims.is_empty() {
+            self.diagnostics.error(Code::BAD_SIZE, value.span, "the input shape is empty").help("write `[FEATURES]`");
+            return;
+        }
+        let mut shape = Vec::new();
+        for dim in dims {
+            match self.size(dim, "an input size") {
+                Some(size) => shape.push(size),
+                None => return,
+            }
+        }
+        let mut total: usize = 1;
+        for &d in &shape {
+            total = match total.checked_mul(d).filter(|t| *t <= MAX_UNITS) {
+                Some(t) => t,
+                None => {
+                    self.diagnostics
+                        .error(Code::BAD_SIZE, value.span, "the input is too large")
+                        .help(format!("at most {MAX_UNITS} features per sample"));
+                    return;
+                }
+            };
+        }
+        pending.input = Some((name, shape, total));
+    }
+
+    pub(super) fn dense(&mut self, statement: &'a Statement, pending: &mut Pending) {
+        self.no_args(statement);
+        let name = match &statement.target {
+            Some(target) => target.text.clone(),
+            None => {
+                self.diagnostics
+                    .error(Code::MISSING_ARGUMENT, statement.keyword.span, "a dense layer needs a name")
+                    .help("write `dense hidden: 16;`");
+                format!("dense{}", pending.layers.len() + 1)
+            }
+        };
+        let units = match &statement.value {
+            Some(value) => self.size(value, "a layer's units"),
+            None => {
+                self.diagnostics
+                    .error(Code::MISSING_ARGUMENT, statement.span, format!("layer `{name}` needs a number of units"))
+                    .help(format!("write `dense {name}: 16;`"));
+                None
+            }
+        };
+        let mut layer = DenseLayer {
+            name,
+            doc: statement.meta.doc.clone(),
+            inputs: pending.layers.last().map(|l| l.units).or(pending.input.as_ref().map(|i| i.2)).unwrap_or(0),
+            units: units.unwrap_or(1),
+            activation: Activation::Identity,
+            bias: true,
+            init: Init::XavierUniform,
+            bias_init: Init::Zeros,
+            l1: 0.0,
+            l2: 0.0,
+            dropout: None,
+            weight_offset: 0,
+            bias_offset: None,
+        };
+        self.check_duplicate_keys(&statement.options);
+        for option in &statement.options {
+            match option.key.text.as_str() {
+                "activation" => {
+                    if let Some(activation) = self.activation(&option.value) {
+                        layer.activation = activation;
+                    }
+                }
+                "bias" => {
+                    if let Some(bias) = self.boolean(&option.value) {
+                        layer.bias = bias;
+                    }
+                }
+                "init" => {
+                    if let Some(init) = self.init(&option.value) {
+                        layer.init = init;
+                    }
+                }
+                "bias_init" => {
+                    if let Some(init) = self.init(&option.value) {
+                        layer.bias_init = init;
+                    }
+                }
+                "l1" | "l2" => {
+                    if let Some(coef) = self.ranged(&option.value, 0.0, f64::INFINITY, true, "a penalty coefficient") {
+                        if option.key.text == "l1" {
+                            layer.l1 = coef;
+                        } else {
+                            layer.l2 = coef;
+                        }
+                    }
+                }
+                _ => self.unknown_key(&option.key, DENSE_KEYS, "a dense layer"),
+            }
+        }
+        if pending.has_input && !pending.input_seen && pending.layers.is_empty() {
+            self.diagnostics
+                .error(Code::MISSING_INPUT, statement.keyword.span, "a layer before the input")
+                .help("start the network with `input x: [FEATURES];`");
+        }
+        pending.layers.push(layer);
+        pending.layer_spans.push(statement.span);
+    }
+
+    pub(super) fn dropout(&mut self, statement: &Statement, pending: &mut Pending) {
+        self.no_options(statement, "write `dropout(0.5);`");
+        let value = match (&statement.args, &statement.value) {
+            (Some(args), _) => {
+                let map = self.arguments(statement.keyword.span, args, &["p"], "dropout");
+                map.get("p").copied()
+            }
+            (None, Some(value)) => Some(value),
+            (None, None) => None,
+        };
+        let Some(value) = value else {
+            self.diagnostics
+                .error(Code::MISSING_ARGUMENT, statement.span, "dropout needs a probability")
+                .help("write `dropout(0.5);` to drop half the units while training");
+            return;
+        };
+        let p = self.ranged(value, 0.0, 1.0, false, "a dropout probability");
+        match pending.layers.last_mut() {
+            Some(layer) if layer.dropout.is_none() => layer.dropout = p,
+            Some(layer) => {
+                self.diagnostics
+                    .error(Code::DUPLICATE, statement.span, format!("layer `{}` already has a dropout", layer.name))
+                    .help("use one `dropout(p)` per layer");
+            }
+            None => {
+                self.diagnostics
+                    .error(Code::MISPLACED, statement.keyword.span, "dropout before any dense layer")
+                    .help("dropout applies to the output of the dense layer above it");
+            }
+        }
+    }
+
+    pub(super) fn loss(&mut self, statement: &Statement, pending: &mut Pending) {
+        self.no_args(statement);
+        self.no_options(statement, "write `loss mse;`");
+        if let Some((_, previous)) = pending.loss {
+            self.diagnostics
+                .error(Code::MISSING_LOSS, statement.keyword.span, "a network has exactly one loss")
+                .label(previous, "first loss here");
+            return;
+        }
+        let Some(target) = &statement.target else {
+            self.diagnostics
+                .error(Code::MISSING_ARGUMENT, statement.span, "`loss` needs the name of a loss")
+                .help(format!("the losses are {}", Loss::NAMES.join(", ")));
+            return;
+        };
+        let loss = match target.text.as_str() {
+            "mse" => Loss::Mse,
+            "sse" => Loss::Sse,
+            "sse_half" => Loss::SseHalf,
+            "binary_cross_entropy" | "bce" => Loss::BinaryCrossEntropy,
+            "binary_cross_entropy_with_logits" | "bce_with_logits" => Loss::BinaryCrossEntropyWithLogits,
+            "softmax_cross_entropy" => Loss::SoftmaxCrossEntropy,
+            "cross_entropy" => Loss::CrossEntropy,
+            other => {
+                let error = self.diagnostics.error(Code::UNKNOWN_LOSS, target.span, format!("unknown loss `{other}`"));
+                match closest_name(other, Loss::NAMES.iter().copied()) {
+                    Some(close) => error.help(format!("did you mean `{close}`?")),
+                    None => error.help(format!("the losses are {}", Loss::NAMES.join(", "))),
+                };
+                pending.loss = Some((None, statement.span));
+                return;
+            }
+        };
+        pending.loss = Some((Some(loss), statement.span));
+    }
+
+    pub(super) fn check_loss_fit(&mut self, loss: Loss, loss_span: Span, pending: &Pending) {
+        let (Some(last), Some(&last_span)) = (pending.layers.last(), pending.layer_spans.last()) else {
+            return;
+        };
+        let activation = last.activation;
+        match loss {
+            Loss::SoftmaxCrossEntropy | Loss::CrossEntropy if last.units < 2 => {
+                self.diagnostics
+                    .error(
+                        Code::LOSS_OUTPUT_MISMATCH,
+                        loss_span,
+                        format!("`{}` needs at least 2 outputs, but `{}` has {}", loss.name(), last.name, last.units),
+                    )
+                    .label(last_span, format!("output layer with {} unit", last.units))
+                    .help("for two classes use one output with `binary_cross_entropy`, or give the output layer one unit per class");
+            }
+            _ => {}
+        }
+        let wrong = match (loss, activation) {
+            (Loss::SoftmaxCrossEntropy, Activation::Softmax) => Some((
+                "softmax applied twice: `softmax_cross_entropy` takes logits".to_string(),
+                "remove the output activation, or use `loss cross_entropy;` on the softmax output".to_string(),
+            )),
+            (Loss::SoftmaxCrossEntropy, a) if a != Activation::Identity => Some((
+                format!("`softmax_cross_entropy` takes logits, but the output layer applies `{}`", a.name()),
+                "remove the output layer's activation".to_string(),
+            )),
+            (Loss::CrossEntropy, a) if a != Activation::Softmax => Some((
+                format!("`cross_entropy` takes the probabilities of a softmax output, not `{}`", a.name()),
+                "use `activation = softmax` on the output layer, or `loss softmax_cross_entropy;` on logits"
+                    .to_string(),
+            )),
+            (Loss::BinaryCrossEntropyWithLogits, Activation::Sigmoid) => Some((
+                "sigmoid applied twice: `binary_cross_entropy_with_logits` takes logits".to_string(),
+                "remove the output activation, or use `loss binary_cross_entropy;` on the sigmoid output".to_string(),
+            )),
+            (Loss::BinaryCrossEntropyWithLogits, a) if a != Activation::Identity => Some((
+                format!("`binary_cross_entropy_with_logits` takes logits, but the output layer applies `{}`", a.name()),
+                "remove the output layer's activation".to_string(),
+            )),
+            (Loss::BinaryCrossEntropy, a) if !matches!(a, Activation::Sigmoid | Activation::Softmax) => Some((
+                format!(
+                    "`binary_cross_entropy` takes probabilities in (0, 1), but `{}` outputs can leave that range",
+                    a.name()
+                ),
+                "use `activation = sigmoid` on the output layer, or `loss binary_cross_entropy_with_logits;`"
+                    .to_string(),
+            )),
+            _ => None,
+        };
+        if let Some((message, help)) = wrong {
+            self.diagnostics
+                .error(Code::BAD_COMBINATION, loss_span, message)
+                .label(last_span, "output layer")
+                .help(help);
+        }
+    }
+
+    pub(super) fn layout(
+        &mut self,
+        layers: &mut [DenseLayer],
+        input: usize,
+        span: Span,
+    ) -> Option<(Vec<Tensor>, usize)> {
+        let mut tensors = Vec::new();
+        let mut offset: usize = 0;
+        let mut inputs = input;
+        for (index, layer) in layers.iter_mut().enumerate() {
+            layer.inputs = inputs;
+            inputs = layer.units;
+            let weights = layer.inputs.checked_mul(layer.units);
+            let total = weights.and_then(|w| offset.checked_add(w)).and_then(|t| t.checked_add(layer.units));
+            if total.is_none_or(|t| t > MAX_PARAMS) {
+                self.diagnostics
+                    .error(Code::BAD_SIZE, span, "the network has too many parameters")
+                    .help(format!("at most {MAX_PARAMS} parameters per network"));
+                return None;
+            }
+            let weights = weights?;
+            layer.weight_offset = offset;
+            tensors.push(Tensor {
+                name: format!("{}.weight", layer.name),
+                layer: index,
+                is_weight: true,
+                shape: vec![layer.inputs, layer.units],
+                offset,
+                len: weights,
+            });
+            offset += weights;
+            if layer.bias {
+                layer.bias_offset = Some(offset);
+                tensors.push(Tensor {
+                    name: format!("{}.bias", layer.name),
+                    layer: index,
+                    is_weight: false,
+                    shape: vec![layer.units],
+                    offset,
+                    len: layer.units,
+                });
+                offset += layer.units;
+            }
+        }
+        Some((tensors, offset))
+    }
+}

@@ -1,0 +1,206 @@
+//! Value readers shared by every check: arguments by name or position,
+//! numbers, sizes, counts and booleans, each reporting at the value's span.
+
+use super::*;
+
+impl<'a> Checker<'a, '_> {
+    /// Maps positional and named arguments onto `params`, reporting unknown, duplicate and extra ones.
+    pub(super) fn arguments<'v>(
+        &mut self,
+        span: Span,
+        args: &'v [Argument],
+        params: &[&'static str],
+        what: &str,
+    ) -> HashMap<&'static str, &'v Value> {
+        let mut map: HashMap<&'static str, &'v Value> = HashMap::new();
+        let mut position = 0;
+        for argument in args {
+            match argument {
+                Argument::Positional(value) => {
+                    if let Some(&param) = params.get(position) {
+                        map.insert(param, value);
+                    } else {
+                        let error = self.diagnostics.error(
+                            Code::EXTRA_ARGUMENT,
+                            value.span,
+                            format!(
+                                "`{what}` takes {} argument{}",
+                                params.len(),
+                                if params.len() == 1 { "" } else { "s" }
+                            ),
+                        );
+                        error.label(span, format!("`{what}` here"));
+                        if !params.is_empty() {
+                            error.help(format!("its arguments are {}", params.join(", ")));
+                        }
+                    }
+                    position += 1;
+                }
+                Argument::Named(kv) => match params.iter().find(|p| **p == kv.key.text) {
+                    Some(&param) => {
+                        if map.insert(param, &kv.value).is_some() {
+                            self.diagnostics
+                                .error(Code::DUPLICATE, kv.key.span, format!("`{param}` is given twice"))
+                                .help("give each argument once");
+                        }
+                    }
+                    None => self.unknown_key(&kv.key, params, &format!("`{what}`")),
+                },
+            }
+        }
+        map
+    }
+
+    pub(super) fn check_duplicate_keys(&mut self, options: &[KeyValue]) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for option in options {
+            if let Some(previous) = seen.insert(option.key.text.as_str(), option.key.span) {
+                self.diagnostics
+                    .error(Code::DUPLICATE, option.key.span, format!("`{}` is set twice", option.key.text))
+                    .label(previous, "first set here");
+            }
+        }
+    }
+
+    pub(super) fn unknown_key(&mut self, key: &Ident, known: &[&str], what: &str) {
+        let error = self.diagnostics.error(Code::UNKNOWN_KEY, key.span, format!("{what} has no option `{}`", key.text));
+        match closest_name(&key.text, known.iter().copied()) {
+            Some(close) => error.help(format!("did you mean `{close}`?")),
+            None if known.is_empty() => error.help("it takes no options"),
+            None => error.help(format!("the options are {}", known.join(", "))),
+        };
+    }
+
+    pub(super) fn missing(&mut self, name: &Ident, key: &str) {
+        self.diagnostics
+            .error(Code::MISSING_ARGUMENT, name.span, format!("`{}` needs `{key}`", name.text))
+            .help(format!("write `{}({key} = …)`", name.text));
+    }
+
+    pub(super) fn wrong_type(&mut self, value: &Value, expected: &str) {
+        self.diagnostics
+            .error(Code::WRONG_TYPE, value.span, format!("expected {expected}, found {}", value.describe()))
+            .label_primary(format!("this is {}", value.describe()));
+    }
+
+    pub(super) fn out_of_range(&mut self, span: Span, what: &str, range: &str) {
+        self.diagnostics
+            .error(Code::OUT_OF_RANGE, span, format!("{what} must be in {range}"))
+            .label_primary("out of range");
+    }
+
+    pub(super) fn required_count(
+        &mut self,
+        map: &HashMap<&'static str, &Value>,
+        name: &Ident,
+        key: &str,
+    ) -> Option<usize> {
+        match map.get(key) {
+            Some(v) => self.count(v, key, 1),
+            None => {
+                self.missing(name, key);
+                None
+            }
+        }
+    }
+
+    /// A number, resolving constants.
+    pub(super) fn number(&mut self, value: &Value) -> Option<f64> {
+        self.number_at_depth(value, 0).map(|(v, _)| v)
+    }
+
+    pub(super) fn number_at_depth(&mut self, value: &Value, depth: usize) -> Option<(f64, bool)> {
+        match &value.kind {
+            ValueKind::Number { value, is_integer } => Some((*value, *is_integer)),
+            ValueKind::Path(ident) => match self.constants.get(ident.text.as_str()).copied() {
+                Some(constant) if depth < 32 => self.number_at_depth(&constant.value, depth + 1),
+                Some(constant) => {
+                    self.diagnostics
+                        .error(Code::TOO_LARGE, constant.name.span, "constants refer to each other in a cycle")
+                        .help("give one of them a number");
+                    None
+                }
+                None => {
+                    let error = self.diagnostics.error(
+                        Code::UNDEFINED_NAME,
+                        ident.span,
+                        format!("cannot find constant `{}`", ident.text),
+                    );
+                    match closest_name(&ident.text, self.constants.keys().copied()) {
+                        Some(close) => error.help(format!("did you mean `{close}`?")),
+                        None => error.help(format!("define it with `const {} = …;`", ident.text)),
+                    };
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(value, "a number");
+                None
+            }
+        }
+    }
+
+    pub(super) fn ranged(&mut self, value: &Value, low: f64, high: f64, closed_high: bool, what: &str) -> Option<f64> {
+        let number = self.number(value)?;
+        let above = if closed_high { number > high } else { number >= high };
+        if number < low || above {
+            let range = match (high.is_infinite(), closed_high) {
+                (true, _) => format!("≥ {low}"),
+                (false, true) => format!("in [{low}, {high}]"),
+                (false, false) => format!("in [{low}, {high})"),
+            };
+            self.diagnostics
+                .error(Code::OUT_OF_RANGE, value.span, format!("{what} must be {range}, found {number}"))
+                .label_primary("out of range");
+            return None;
+        }
+        Some(number)
+    }
+
+    /// A positive integer size (units, features, batch).
+    pub(super) fn size(&mut self, value: &Value, what: &str) -> Option<usize> {
+        let size = self.count(value, what, 1)?;
+        if size > MAX_UNITS {
+            self.diagnostics
+                .error(Code::BAD_SIZE, value.span, format!("{what} of {size} is too large"))
+                .help(format!("at most {MAX_UNITS}"));
+            return None;
+        }
+        Some(size)
+    }
+
+    /// A non-negative integer ≥ `min`.
+    pub(super) fn count(&mut self, value: &Value, what: &str, min: usize) -> Option<usize> {
+        let (number, is_integer) = self.number_at_depth(value, 0)?;
+        if !is_integer || number.fract() != 0.0 {
+            self.diagnostics
+                .error(Code::BAD_SIZE, value.span, format!("{what} must be a whole number, found {number}"))
+                .label_primary("not a whole number");
+            return None;
+        }
+        if number < min as f64 {
+            self.diagnostics
+                .error(Code::BAD_SIZE, value.span, format!("{what} must be at least {min}, found {number}"))
+                .label_primary("too small");
+            return None;
+        }
+        if number >= 2f64.powi(53) {
+            self.diagnostics
+                .error(Code::BAD_SIZE, value.span, format!("{what} of {number} is too large"))
+                .label_primary("too large");
+            return None;
+        }
+        Some(number as usize)
+    }
+
+    pub(super) fn boolean(&mut self, value: &Value) -> Option<bool> {
+        match &value.kind {
+            ValueKind::Path(ident) if ident.text == "true" => Some(true),
+            ValueKind::Path(ident) if ident.text == "false" => Some(false),
+            _ => {
+                self.wrong_type(value, "`true` or `false`");
+                None
+            }
+        }
+    }
+}
