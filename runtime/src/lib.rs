@@ -64,9 +64,12 @@ pub use train::{History, TrainConfig, Trainer};
 #[cfg(feature = "macros")]
 pub use nnspec_macros::{include_net, net};
 
-/// Items generated code uses; not part of the public API.
+/// Items generated code uses; not part of the public API. The name carries the
+/// runtime's semver-compatible version, as generated code names it: code from a
+/// macro of another version fails to compile with "could not find
+/// `__private_v0_1` in `nnspec`" instead of calling kernels whose contract changed.
 #[doc(hidden)]
-pub mod __private {
+pub mod __private_v0_1 {
     pub use crate::kernels::{apply_dropout, decode_f32_le, dense_backward, dense_forward};
     #[cfg(feature = "std")]
     pub use crate::model::{view, MaskFiller};

@@ -33,7 +33,7 @@ pub fn include_net(input: TokenStream) -> TokenStream {
     nnspec_codegen::expand_include_net(input.into()).into()
 }
 
-/// Keeps the item it is on: `nnspec` re-exports it as `__private::std_only` when
+/// Keeps the item it is on: `nnspec` re-exports it as `__private_v0_1::std_only` when
 /// its `std` feature is on, so the training half of generated code is compiled.
 #[doc(hidden)]
 #[proc_macro_attribute]
@@ -41,7 +41,7 @@ pub fn __keep(_: TokenStream, item: TokenStream) -> TokenStream {
     item
 }
 
-/// Removes the item it is on: `nnspec` re-exports it as `__private::std_only`
+/// Removes the item it is on: `nnspec` re-exports it as `__private_v0_1::std_only`
 /// without `std`, so generated code keeps only its `core` inference half.
 #[doc(hidden)]
 #[proc_macro_attribute]

@@ -32,7 +32,7 @@ pub(super) fn layer_doc(layer: &DenseLayer) -> String {
     let bias = if layer.bias { " + b" } else { "" };
     let dropout = layer.dropout.map_or(String::new(), |p| format!(", then dropout(p = {p}) while training"));
     format!(
-        "`{}`: [{}] → [{}], A = {}(X·W{bias}){dropout}; W is [{}][{}] (row i holds the weights leaving input i).",
+        "`{}`: `[{}] → [{}]`, `A = {}(X·W{bias})`{dropout}; `W` is `[{}][{}]` (row i holds the weights leaving input i).",
         layer.name,
         layer.inputs,
         layer.units,

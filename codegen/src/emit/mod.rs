@@ -53,8 +53,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         (quote!([f32; #param_count]), quote!([0.0f32; #param_count]))
     } else {
         (
-            quote!(::nnspec::__private::Box<[f32]>),
-            quote!(::nnspec::__private::vec![0.0f32; #param_count].into_boxed_slice()),
+            quote!(::nnspec::__private_v0_1::Box<[f32]>),
+            quote!(::nnspec::__private_v0_1::vec![0.0f32; #param_count].into_boxed_slice()),
         )
     };
 
@@ -101,8 +101,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         let weight_name = format!("{}.weight", layer.name);
         tensor_infos.push(quote! {
             ::nnspec::TensorInfo {
-                name: ::nnspec::__private::Cow::Borrowed(#weight_name),
-                shape: ::nnspec::__private::Cow::Borrowed(&[#fan_in, #fan_out]),
+                name: ::nnspec::__private_v0_1::Cow::Borrowed(#weight_name),
+                shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#fan_in, #fan_out]),
                 offset: #weight_offset,
                 is_weight: true,
                 init: #weight_init,
@@ -130,8 +130,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             let bias_name = format!("{}.bias", layer.name);
             tensor_infos.push(quote! {
                 ::nnspec::TensorInfo {
-                    name: ::nnspec::__private::Cow::Borrowed(#bias_name),
-                    shape: ::nnspec::__private::Cow::Borrowed(&[#fan_out]),
+                    name: ::nnspec::__private_v0_1::Cow::Borrowed(#bias_name),
+                    shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#fan_out]),
                     offset: #offset,
                     is_weight: false,
                     init: #bias_init,
@@ -153,7 +153,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         };
         layer_infos.push(quote! {
             ::nnspec::LayerInfo {
-                name: ::nnspec::__private::Cow::Borrowed(#layer_name),
+                name: ::nnspec::__private_v0_1::Cow::Borrowed(#layer_name),
                 inputs: #fan_in,
                 units: #fan_out,
                 activation: #act,
@@ -210,7 +210,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             #trained
         }
 
-            #[::nnspec::__private::std_only]
+            #[::nnspec::__private_v0_1::std_only]
             #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, dead_code)]
             impl #name {
                 /// The parameter tensors in buffer order.
@@ -235,7 +235,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 /// A network with these parameters (laid out as [`Self::TENSORS`]).
                 pub fn from_params(params: &[f32]) -> ::core::result::Result<Self, ::nnspec::Error> {
                     if params.len() != #param_count {
-                        return ::core::result::Result::Err(::nnspec::Error::Shape(::nnspec::__private::format!(
+                        return ::core::result::Result::Err(::nnspec::Error::Shape(::nnspec::__private_v0_1::format!(
                             "{} parameters given, `{}` has {}", params.len(), #name_str, #param_count
                         )));
                     }
@@ -258,7 +258,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 #offsets_fn
             }
 
-            #[::nnspec::__private::std_only]
+            #[::nnspec::__private_v0_1::std_only]
             #[automatically_derived]
             impl ::core::default::Default for #name {
                 fn default() -> Self {
@@ -266,7 +266,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 }
             }
 
-            #[::nnspec::__private::std_only]
+            #[::nnspec::__private_v0_1::std_only]
             #[automatically_derived]
             #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, unused_mut)]
             impl ::nnspec::Model for #name {

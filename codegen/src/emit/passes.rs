@@ -43,20 +43,20 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
         let a = range(slot.a);
         let act = activation(layer.activation);
         let dense = if index == 0 {
-            quote!(::nnspec::__private::dense_forward(x, &p[#w_start..#w_end], #bias, &mut buffer[#z], batch, #inputs, #units);)
+            quote!(::nnspec::__private_v0_1::dense_forward(x, &p[#w_start..#w_end], #bias, &mut buffer[#z], batch, #inputs, #units);)
         } else {
             let previous_output = &outputs[index - 1];
             quote! {
                 {
-                    let ([input], z) = ::nnspec::__private::view(buffer, #z, [#previous_output]);
-                    ::nnspec::__private::dense_forward(input, &p[#w_start..#w_end], #bias, z, batch, #inputs, #units);
+                    let ([input], z) = ::nnspec::__private_v0_1::view(buffer, #z, [#previous_output]);
+                    ::nnspec::__private_v0_1::dense_forward(input, &p[#w_start..#w_end], #bias, z, batch, #inputs, #units);
                 }
             }
         };
         forward.push(quote! {
             #dense
             {
-                let ([z], a) = ::nnspec::__private::view(buffer, #a, [#z]);
+                let ([z], a) = ::nnspec::__private_v0_1::view(buffer, #a, [#z]);
                 #act.forward(z, a, #units);
             }
         });
@@ -70,9 +70,9 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
                 forward.push(quote! {
                     if training {
                         masks.fill(#index_lit, &mut buffer[#mask], #p);
-                        let ([a, m], h) = ::nnspec::__private::view(buffer, #h, [#a, #mask]);
+                        let ([a, m], h) = ::nnspec::__private_v0_1::view(buffer, #h, [#a, #mask]);
                         h.copy_from_slice(a);
-                        ::nnspec::__private::apply_dropout(h, m, #keep);
+                        ::nnspec::__private_v0_1::apply_dropout(h, m, #keep);
                     }
                 });
                 quote!(if training { #h } else { #a })
@@ -127,7 +127,7 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
             backward.push(quote! {
                 {
                     #split
-                    ::nnspec::__private::dense_backward(x, &p[#w_start..#w_end], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #units);
+                    ::nnspec::__private_v0_1::dense_backward(x, &p[#w_start..#w_end], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #units);
                 }
             });
             continue;
@@ -142,8 +142,8 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
                 let keep = f32_lit(1.0 - slot_p(previous_layer));
                 quote! {
                     if training {
-                        let ([m], dx) = ::nnspec::__private::view(buffer, #dx, [#mask]);
-                        ::nnspec::__private::apply_dropout(dx, m, #keep);
+                        let ([m], dx) = ::nnspec::__private_v0_1::view(buffer, #dx, [#mask]);
+                        ::nnspec::__private_v0_1::apply_dropout(dx, m, #keep);
                     }
                 }
             }
@@ -155,12 +155,12 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
         backward.push(quote! {
             {
                 #split
-                let ([input, dz], dx) = ::nnspec::__private::view(buffer, #dx, [#previous_output, #dz]);
-                ::nnspec::__private::dense_backward(input, &p[#w_start..#w_end], dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #units);
+                let ([input, dz], dx) = ::nnspec::__private_v0_1::view(buffer, #dx, [#previous_output, #dz]);
+                ::nnspec::__private_v0_1::dense_backward(input, &p[#w_start..#w_end], dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #units);
             }
             #dropout
             {
-                let ([z, a], dx) = ::nnspec::__private::view(buffer, #dx, [#pz, #pa]);
+                let ([z, a], dx) = ::nnspec::__private_v0_1::view(buffer, #dx, [#pz, #pa]);
                 #previous_act.backward(z, a, dx, #previous_units);
             }
         });
@@ -173,11 +173,11 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
         let (buffer, mut masks) = workspace.buffer(o[#total]);
         #(#forward)*
         let ::core::option::Option::Some(grad) = grad else {
-            let ([z, a], _) = ::nnspec::__private::view(buffer, o[#g0_start]..o[#g0_start], [#last_z, #last_a]);
+            let ([z, a], _) = ::nnspec::__private_v0_1::view(buffer, o[#g0_start]..o[#g0_start], [#last_z, #last_a]);
             return #loss_tokens.evaluate(#last_act, z, a, targets, #last_units, ::core::option::Option::None);
         };
         let value = {
-            let ([z, a], dz) = ::nnspec::__private::view(buffer, o[#g0_start]..o[#g0_start] + batch * #last_units, [#last_z, #last_a]);
+            let ([z, a], dz) = ::nnspec::__private_v0_1::view(buffer, o[#g0_start]..o[#g0_start] + batch * #last_units, [#last_z, #last_a]);
             #loss_tokens.evaluate(#last_act, z, a, targets, #last_units, ::core::option::Option::Some(dz))
         };
         #(#backward)*

@@ -23,7 +23,7 @@ pub(super) fn predict(net: &Network) -> TokenStream {
         let act = activation(layer.activation);
         statements.push(quote! {
             let mut #var = [0.0f32; #units];
-            ::nnspec::__private::dense_forward(&#previous[..], &p[#w_start..#w_end], #bias, &mut #var, 1usize, #inputs, #units);
+            ::nnspec::__private_v0_1::dense_forward(&#previous[..], &p[#w_start..#w_end], #bias, &mut #var, 1usize, #inputs, #units);
             #act.forward_in_place(&mut #var, #units);
         });
         previous = quote!(#var);

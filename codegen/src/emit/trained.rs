@@ -7,7 +7,7 @@ pub(super) fn trained(net: &Network, embedded: &crate::weights::Embedded) -> Tok
     let path = &embedded.path;
     let decodes = embedded.tensors.iter().map(|(offset, len, start)| {
         let (offset, end, start) = (usize_lit(*offset), usize_lit(offset + len), usize_lit(*start));
-        quote!(::nnspec::__private::decode_f32_le(BYTES, #start, &mut network.params[#offset..#end]);)
+        quote!(::nnspec::__private_v0_1::decode_f32_le(BYTES, #start, &mut network.params[#offset..#end]);)
     });
     let doc = format!(" `{}` with the trained weights of `{}`, embedded at compile time (checked then against the spec's names, shapes and dtype).", net.name, embedded.display);
     quote! {

@@ -121,7 +121,7 @@ pub(super) fn schedule(schedule: &Option<Schedule>) -> TokenStream {
         Schedule::MultiStep { milestones, gamma } => {
             let milestones = milestones.iter().map(|m| usize_lit(*m));
             let gamma = f64_lit(*gamma);
-            quote!(::nnspec::Schedule::MultiStep { milestones: ::nnspec::__private::vec![#(#milestones),*], gamma: #gamma })
+            quote!(::nnspec::Schedule::MultiStep { milestones: ::nnspec::__private_v0_1::vec![#(#milestones),*], gamma: #gamma })
         }
         Schedule::Exponential { gamma } => {
             let gamma = f64_lit(*gamma);

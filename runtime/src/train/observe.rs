@@ -39,7 +39,7 @@ impl StepRecord {
     }
 }
 
-/// Watches a training run through [`Trainer::fit_observed`].
+/// Watches a training run through [`Trainer::fit_observed`](super::Trainer::fit_observed).
 pub trait Observer {
     /// Whether [`Observer::step`] wants every step (recording one costs a pass over the gradient).
     fn wants_steps(&self) -> bool {
