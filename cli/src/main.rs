@@ -5,6 +5,7 @@
 //! failure is a message on stderr and exit code 1 (2 for usage errors); nothing
 //! panics on bad input.
 
+#[macro_use]
 mod commands;
 mod config;
 
@@ -178,7 +179,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure(message)) => {
-            eprintln!("error: {message}");
+            tell!("error: {message}");
             ExitCode::FAILURE
         }
     }

@@ -230,3 +230,40 @@ fn usage_errors_exit_with_code_2() {
     let (code, _, _) = nnspec(&["check", "no/such/file.nn"]);
     assert_eq!(code, 1);
 }
+
+/// The exit code of `nnspec args` whose standard output (and, with
+/// `close_stderr`, standard error) is a pipe whose reader is gone before
+/// anything is written, as in `nnspec … | head -1` once `head` has exited.
+fn with_closed_reader(args: &[&str], close_stderr: bool) -> Option<i32> {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nnspec"))
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(if close_stderr { Stdio::piped() } else { Stdio::null() })
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_every_command_quietly() {
+    let weights = temp().join("pipe.safetensors").display().to_string();
+    let (code, _, _) = nnspec(&["train", PLANAR, "--data", FLOWER, "--epochs", "5", "--out", &weights, "--quiet"]);
+    assert_eq!(code, 0);
+    for args in [
+        &["predict", PLANAR, "--weights", &weights, "--data", FLOWER, "--target", "label"][..],
+        &["summary", "--json", PLANAR],
+        &["summary", PLANAR],
+        &["emit", PLANAR],
+        &["check", "--message-format", "json", PLANAR],
+        &["train", PLANAR, "--data", FLOWER, "--epochs", "3"],
+    ] {
+        for close_stderr in [false, true] {
+            let code = with_closed_reader(args, close_stderr);
+            assert_eq!(code, Some(0), "nnspec {args:?} (stderr closed: {close_stderr}) ended with {code:?}");
+        }
+    }
+}

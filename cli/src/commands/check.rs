@@ -9,7 +9,7 @@ pub(crate) fn check(files: &[PathBuf], format: MessageFormat) -> Result<ExitCode
         let bytes = match read(path) {
             Ok(bytes) => bytes,
             Err(Failure(message)) => {
-                eprintln!("error: {message}");
+                tell!("error: {message}");
                 errors += 1;
                 continue;
             }
@@ -25,7 +25,7 @@ pub(crate) fn check(files: &[PathBuf], format: MessageFormat) -> Result<ExitCode
             MessageFormat::Human => print_diagnostics(&diagnostics, path, &source),
             MessageFormat::Json => {
                 for d in &diagnostics {
-                    println!("{}", diagnostic_json(d, path, &source));
+                    say!("{}", diagnostic_json(d, path, &source));
                 }
             }
         }
@@ -34,7 +34,7 @@ pub(crate) fn check(files: &[PathBuf], format: MessageFormat) -> Result<ExitCode
         (0, 0) => format!("{}: no problems found", plural(files.len(), "file")),
         _ => format!("{}, {}", plural(errors, "error"), plural(warnings, "warning")),
     };
-    eprintln!("{summary}");
+    tell!("{summary}");
     Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

@@ -7,7 +7,7 @@ pub(crate) fn emit(path: &Path, output: Option<&Path>) -> Result<ExitCode, Failu
     let code = nnspec_codegen::format_tokens(nnspec_codegen::generate(&checked.program));
     match output {
         Some(out) => nnspec::weights::write_atomically(out, code.as_bytes())?,
-        None => print!("{code}"),
+        None => write_stdout(&code, false),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,6 @@ pub(crate) fn export(
         nnspec::weights::load(&mut model, weights)?;
     }
     nnspec::onnx::save(&model, output)?;
-    println!("{} written to {} (ONNX opset {})", net.name, output.display(), nnspec::onnx::OPSET);
+    say!("{} written to {} (ONNX opset {})", net.name, output.display(), nnspec::onnx::OPSET);
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ pub(crate) fn format_files(files: &[PathBuf], check: bool) -> Result<ExitCode, F
         let bytes = match read(path) {
             Ok(bytes) => bytes,
             Err(Failure(message)) => {
-                eprintln!("error: {message}");
+                tell!("error: {message}");
                 failed += 1;
                 continue;
             }
@@ -20,10 +20,10 @@ pub(crate) fn format_files(files: &[PathBuf], check: bool) -> Result<ExitCode, F
             Ok(formatted) => {
                 changed += 1;
                 if check {
-                    println!("{} is not formatted", path.display());
+                    say!("{} is not formatted", path.display());
                 } else {
                     nnspec::weights::write_atomically(path, formatted.as_bytes())?;
-                    println!("formatted {}", path.display());
+                    say!("formatted {}", path.display());
                 }
             }
             Err(diagnostics) => {

@@ -1,6 +1,24 @@
 //! The commands, one module each, and what they share: reading and checking a
 //! spec with its diagnostics printed, choosing a network, and [`Failure`].
 
+/// `println!` for a command's results, except that a reader who goes away
+/// (`nnspec predict … | head -1`) ends the command quietly with exit code 0
+/// instead of a panic: see [`write_stdout`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::commands::write_stdout(&format!($($arg)*), true)
+    };
+}
+
+/// `eprintln!` that never panics: with standard error closed the message is
+/// dropped and the command carries on.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod check;
 mod emit;
 mod export;
@@ -74,5 +92,26 @@ pub(crate) fn pick<'a>(program: &'a ir::Program, name: Option<&str>, path: &Path
             Failure(format!("`{}` has no network `{name}`; it has {}", path.display(), names.join(", ")))
         }),
         None => program.networks.first().ok_or_else(|| Failure(format!("`{}` defines no network", path.display()))),
+    }
+}
+
+/// Writes `text` (and a newline) to standard output. A closed pipe ends the
+/// process quietly with exit code 0, the conventional end of a command whose
+/// reader has all it wants; any other write error ends it with a message and
+/// exit code 1. `print!` would panic in both cases.
+pub(crate) fn write_stdout(text: &str, newline: bool) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_all(text.as_bytes()).and_then(|()| match newline {
+        true => stdout.write_all(b"\n"),
+        false => stdout.flush(),
+    });
+    match written {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write to standard output: {error}");
+            std::process::exit(1)
+        }
     }
 }

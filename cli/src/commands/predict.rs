@@ -55,7 +55,7 @@ pub(crate) fn run_predict(
     }
     match output {
         Some(out) => nnspec::weights::write_atomically(out, text.as_bytes())?,
-        None => print!("{text}"),
+        None => write_stdout(&text, false),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,16 +10,21 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
     };
     if json {
         let value: Vec<serde_json::Value> = networks.iter().map(|n| summary_json(n)).collect();
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        say!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
     for net in networks {
-        println!("network {}  ({} → {}, loss {})", net.name, net.input_size, net.output_size(), net.loss.name());
-        println!(
+        say!("network {}  ({} → {}, loss {})", net.name, net.input_size, net.output_size(), net.loss.name());
+        say!(
             "{:<16} {:<14} {:<14} {:>10} {:>12} {:>12}",
-            "layer", "activation", "output shape", "params", "FLOPs/sample", "bytes/sample"
+            "layer",
+            "activation",
+            "output shape",
+            "params",
+            "FLOPs/sample",
+            "bytes/sample"
         );
-        println!(
+        say!(
             "{:<16} {:<14} {:<14} {:>10} {:>12} {:>12}",
             net.input_name,
             "input",
@@ -35,7 +40,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             if let Some(p) = layer.dropout {
                 activation.push_str(&format!("+drop{p}"));
             }
-            println!(
+            say!(
                 "{:<16} {:<14} {:<14} {:>10} {:>12} {:>12}",
                 layer.name,
                 activation,
@@ -46,8 +51,8 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             );
         }
         let stack: usize = net.layers.iter().map(|l| 4 * l.units).sum();
-        println!("total: {} parameters ({} bytes), {} FLOPs per forward sample, predict uses {} bytes of stack for activations", net.param_count, 4 * net.param_count, net.forward_flops(), stack);
-        println!("train: {}\n", describe_train(&net.train));
+        say!("total: {} parameters ({} bytes), {} FLOPs per forward sample, predict uses {} bytes of stack for activations", net.param_count, 4 * net.param_count, net.forward_flops(), stack);
+        say!("train: {}\n", describe_train(&net.train));
     }
     Ok(ExitCode::SUCCESS)
 }

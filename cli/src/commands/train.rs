@@ -170,7 +170,7 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         if let Some(lr) = request.overrides.lr {
             config.optimizer = config.optimizer.with_lr(lr);
         }
-        eprintln!(
+        tell!(
             "training {label} on {} ({} rows × {} features): {} epochs, {}",
             request.data.display(),
             train_data.len(),
@@ -184,7 +184,7 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
             Err(error) => {
                 if let (Some(out), None) = (&request.outputs.weights, &request.sweep) {
                     nnspec::weights::save_with_metadata(&model, out, &metadata)?;
-                    eprintln!("the last good weights were written to {}", out.display());
+                    tell!("the last good weights were written to {}", out.display());
                 }
                 return Err(error.into());
             }
@@ -204,7 +204,7 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         reports.push(report);
     }
     if request.sweep.is_some() {
-        println!("\n{:<24} {:>12} {:>10} {:>12} {:>10}", "run", "train loss", "train acc", "val loss", "val acc");
+        say!("\n{:<24} {:>12} {:>10} {:>12} {:>10}", "run", "train loss", "train acc", "val loss", "val acc");
         for r in &reports {
             let metric =
                 |m: &nnspec::train::Metrics| m.accuracy.or(m.r2).map_or("-".to_string(), |v| format!("{v:.4}"));
@@ -212,14 +212,7 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
                 Some(v) => (format!("{:.6}", v.loss), metric(v)),
                 None => ("-".into(), "-".into()),
             };
-            println!(
-                "{:<24} {:>12.6} {:>10} {:>12} {:>10}",
-                r.label,
-                r.train.loss,
-                metric(&r.train),
-                val_loss,
-                val_metric
-            );
+            say!("{:<24} {:>12.6} {:>10} {:>12} {:>10}", r.label, r.train.loss, metric(&r.train), val_loss, val_metric);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -234,9 +227,9 @@ pub(crate) fn print_report(report: &RunReport, stopped_early: bool) {
         if let Some(r2) = metrics.r2 {
             line.push_str(&format!("  R² {r2:.4}"));
         }
-        println!("{line}");
+        say!("{line}");
     };
-    println!(
+    say!(
         "trained {} for {} epochs in {:.2?}{}",
         report.label,
         report.epochs,
@@ -257,11 +250,11 @@ pub(crate) fn write_outputs(
 ) -> Result<(), Failure> {
     if let Some(out) = &outputs.weights {
         nnspec::weights::save_with_metadata(model, out, metadata)?;
-        println!("weights written to {}", out.display());
+        say!("weights written to {}", out.display());
     }
     if let Some(path) = &outputs.history {
         history.save(path)?;
-        println!("loss history written to {}", path.display());
+        say!("loss history written to {}", path.display());
     }
     if let Some(path) = &outputs.plot {
         let mut series = vec![nnspec_plot::Series {
@@ -276,7 +269,7 @@ pub(crate) fn write_outputs(
         }
         let log = history.epochs.iter().all(|e| e.loss > 0.0);
         nnspec_plot::lines(path, &format!("{} loss", model.name()), "epoch", "loss", &series, log).map_err(Failure)?;
-        println!("loss curve drawn in {}", path.display());
+        say!("loss curve drawn in {}", path.display());
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ use observe::OnEpoch;
 use parallel::{split_loss_and_grad, SecondHalf, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::ops::ControlFlow;
 use std::time::Instant;
 use watchdog::Watchdog;
@@ -242,7 +242,7 @@ impl Trainer {
                 if let Some(m) = record.validation {
                     line.push_str(&format!(", val_loss {:.6}", m.loss));
                 }
-                eprintln!("{line}");
+                let _ = writeln!(std::io::stderr(), "{line}");
             }
             if let Some(bar) = &progress {
                 bar.set_position(epoch as u64);

@@ -3,6 +3,7 @@
 
 use super::{EpochRecord, TrainingWarning};
 use crate::model::Model;
+use std::io::Write as _;
 
 /// Watches a run for the mistakes the tutorials warn about.
 pub(super) struct Watchdog {
@@ -43,7 +44,7 @@ impl Watchdog {
             return;
         }
         if progress {
-            eprintln!("warning (epoch {epoch}): {message}");
+            let _ = writeln!(std::io::stderr(), "warning (epoch {epoch}): {message}");
         }
         self.warned.push(kind);
         self.warnings.push(TrainingWarning { epoch, kind, message });
