@@ -4,7 +4,7 @@
 //! spec = "planar.nn"            # relative to this file
 //! network = "Planar"            # optional: the only or first network
 //! data = "flower.csv"
-//! target = "label"              # optional: the last column
+//! target = "label"              # optional: the last column; a list for several outputs
 //! features = ["x1", "x2"]       # optional: every other column
 //! standardize = true            # fit on the training rows only
 //! validation_split = 0.2        # optional: the spec's
@@ -42,8 +42,9 @@ pub struct RunConfig {
     pub network: Option<String>,
     /// The CSV data.
     pub data: PathBuf,
-    /// Target column.
-    pub target: Option<String>,
+    /// Target column, or columns for several outputs.
+    #[serde(default)]
+    pub target: Columns,
     /// Feature columns.
     #[serde(default)]
     pub features: Vec<String>,
@@ -61,6 +62,31 @@ pub struct RunConfig {
     /// Values to sweep: `layer = [units…]` or `optimizer = ["sgd", …]`.
     #[serde(default)]
     pub sweep: BTreeMap<String, SweepValues>,
+}
+
+/// One column name or a list of them.
+#[derive(Debug, Default, Deserialize, Clone, PartialEq)]
+#[serde(untagged)]
+pub enum Columns {
+    /// None given.
+    #[default]
+    #[serde(skip)]
+    None,
+    /// One name.
+    One(String),
+    /// Several names, in order.
+    Many(Vec<String>),
+}
+
+impl Columns {
+    /// The names, in order.
+    pub fn names(self) -> Vec<String> {
+        match self {
+            Columns::None => Vec::new(),
+            Columns::One(name) => vec![name],
+            Columns::Many(names) => names,
+        }
+    }
 }
 
 /// Overrides of the spec's `train { … }` block.

@@ -71,9 +71,10 @@ enum Command {
         /// The CSV data (a header row, numeric cells).
         #[arg(long, required_unless_present = "config")]
         data: Option<PathBuf>,
-        /// The target column (default: the last).
-        #[arg(long)]
-        target: Option<String>,
+        /// The target column (default: the last); repeat it, or separate names with
+        /// commas, for several outputs (`--target y1 --target y2`).
+        #[arg(long, value_delimiter = ',')]
+        target: Vec<String>,
         /// The network to train (default: the only or first one).
         #[arg(long)]
         network: Option<String>,
@@ -120,9 +121,9 @@ enum Command {
         /// Input rows (CSV with a header; the feature columns only, or with the target column last when `--target` names it).
         #[arg(long)]
         data: PathBuf,
-        /// A target column to ignore.
-        #[arg(long)]
-        target: Option<String>,
+        /// Target columns to leave out of the inputs (repeat it, or separate names with commas).
+        #[arg(long, value_delimiter = ',')]
+        target: Vec<String>,
         /// The network (default: the only or first one).
         #[arg(long)]
         network: Option<String>,

@@ -267,3 +267,42 @@ fn a_reader_that_goes_away_ends_every_command_quietly() {
         }
     }
 }
+
+#[test]
+fn several_target_columns_train_a_network_with_several_outputs() {
+    let spec = write(
+        "two_outputs.nn",
+        "network Controller {\n    input state: [2];\n    dense hidden: 8, activation = tanh;\n    dense action: 2;\n    loss mse;\n    train { optimizer = adam(lr = 0.01), batch = full, epochs = 50 }\n}\n",
+    );
+    let rows: String = (0..40)
+        .map(|i| {
+            let (a, b) = (i as f32 / 40.0, (i % 7) as f32 / 7.0);
+            format!("{a},{b},{},{}\n", a + b, a - b)
+        })
+        .collect();
+    let data = write("two_outputs.csv", &format!("a,b,sum,difference\n{rows}"));
+    let weights = temp().join("two_outputs.safetensors").display().to_string();
+    // Repeated flags, and one flag with a comma-separated list.
+    for targets in [&["--target", "sum", "--target", "difference"][..], &["--target", "sum,difference"]] {
+        let mut args = vec!["train", spec.as_str(), "--data", data.as_str(), "--out", weights.as_str(), "--quiet"];
+        args.extend_from_slice(targets);
+        let (code, _, stderr) = nnspec(&args);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let (code, stdout, stderr) =
+        nnspec(&["predict", &spec, "--weights", &weights, "--data", &data, "--target", "sum,difference"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().next(), Some("output0,output1"));
+    assert_eq!(stdout.lines().count(), 41);
+    // A run configuration lists them.
+    let config = write(
+        "two_outputs.toml",
+        &format!("spec = {spec:?}\ndata = {data:?}\ntarget = [\"sum\", \"difference\"]\n[train]\nepochs = 5\n"),
+    );
+    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    // One target for a two-output network is refused with a hint that leads somewhere.
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--target", "sum", "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("repeat it for several outputs"), "{stderr}");
+}

@@ -6,7 +6,7 @@ pub(crate) fn run_predict(
     path: &Path,
     weights: &Path,
     data_path: &Path,
-    target: Option<String>,
+    target: Vec<String>,
     name: Option<&str>,
     output: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
@@ -14,7 +14,10 @@ pub(crate) fn run_predict(
     let net = pick(&checked.program, name, path)?;
     let mut model = convert::network(net);
     nnspec::weights::load(&mut model, weights)?;
-    let options = CsvOptions { target: target.map_or(Target::None, |t| Target::Named(vec![t])), features: Vec::new() };
+    let options = CsvOptions {
+        target: if target.is_empty() { Target::None } else { Target::Named(target) },
+        features: Vec::new(),
+    };
     let mut data = Dataset::from_csv(data_path, &options)?;
     let metadata = nnspec::weights::read_metadata(weights)?;
     if let (Some(mean), Some(std)) = (metadata.get("standardize_mean"), metadata.get("standardize_std")) {

@@ -9,7 +9,8 @@ pub(crate) struct TrainRequest {
     pub(crate) spec: PathBuf,
     pub(crate) network: Option<String>,
     pub(crate) data: PathBuf,
-    pub(crate) target: Option<String>,
+    /// Target columns; empty for the last column.
+    pub(crate) target: Vec<String>,
     pub(crate) features: Vec<String>,
     pub(crate) standardize: bool,
     pub(crate) validation_split: Option<f64>,
@@ -26,7 +27,7 @@ impl TrainRequest {
             spec: config.spec,
             network: config.network,
             data: config.data,
-            target: config.target,
+            target: config.target.names(),
             features: config.features,
             standardize: config.standardize,
             validation_split: config.validation_split,
@@ -92,9 +93,9 @@ pub(crate) struct RunReport {
 pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
     let checked = load(&request.spec)?;
     let net = pick(&checked.program, request.network.as_deref(), &request.spec)?;
-    let target = match &request.target {
-        Some(t) => Target::Named(vec![t.clone()]),
-        None => Target::Last,
+    let target = match request.target.as_slice() {
+        [] => Target::Last,
+        names => Target::Named(names.to_vec()),
     };
     let data = Dataset::from_csv(&request.data, &CsvOptions { target, features: request.features.clone() })?;
     let split = request.validation_split.unwrap_or(net.train.validation_split);
@@ -147,7 +148,7 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         let mut model = convert::network(variant);
         if let Err(error) = nnspec::train::check_fits(&model, &train_data) {
             return Err(Failure(format!(
-                "{}: {error}\n  the feature columns are {}; choose them with --target, or `target`/`features` in a run configuration",
+                "{}: {error}\n  the feature columns are {}; name the target columns with --target (repeat it for several outputs), or `target`/`features` in a run configuration",
                 request.data.display(),
                 train_data.feature_names.join(", ")
             )));
