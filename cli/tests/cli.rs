@@ -306,3 +306,66 @@ fn several_target_columns_train_a_network_with_several_outputs() {
     assert_eq!(code, 1);
     assert!(stderr.contains("repeat it for several outputs"), "{stderr}");
 }
+
+#[test]
+fn settings_from_the_command_line_get_the_specs_checks() {
+    for (flags, expected) in [
+        (&["--lr=-1"][..], "greater than 0"),
+        (&["--lr", "0"], "greater than 0"),
+        (&["--lr", "nan"], "greater than 0"),
+        (&["--epochs", "0"], "at least 1"),
+    ] {
+        let mut args = vec!["train", PLANAR, "--data", FLOWER, "--quiet"];
+        args.extend_from_slice(flags);
+        let (code, _, stderr) = nnspec(&args);
+        assert_eq!(code, 1, "{flags:?} was accepted");
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+    }
+    for (line, expected) in [("batch = 0", "at least 1"), ("lr = -0.5", "greater than 0")] {
+        let config = write(
+            "bad_override.toml",
+            &format!(
+                "spec = \"{}/{PLANAR}\"\ndata = \"{}/{FLOWER}\"\n[train]\n{line}\n",
+                root().display(),
+                root().display()
+            ),
+        );
+        let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+        assert_eq!(code, 1, "{line} was accepted");
+        assert!(stderr.contains(expected), "{line}: {stderr}");
+    }
+    let config = write(
+        "bad_split.toml",
+        &format!(
+            "spec = \"{}/{PLANAR}\"\ndata = \"{}/{FLOWER}\"\nvalidation_split = -0.5\n",
+            root().display(),
+            root().display()
+        ),
+    );
+    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("validation_split"), "{stderr}");
+}
+
+#[test]
+fn binary_cross_entropy_refuses_targets_outside_zero_one() {
+    let spec = write(
+        "bce.nn",
+        "network Bce {\n    input x: [2];\n    dense out: 1, activation = sigmoid;\n    loss binary_cross_entropy;\n}\n",
+    );
+    let data = write("three_classes.csv", "a,b,label\n0.1,0.2,0\n0.3,0.1,1\n0.5,0.5,2\n");
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("row 3") && stderr.contains("[0, 1]"), "{stderr}");
+}
+
+#[test]
+fn early_stopping_on_the_validation_loss_needs_validation_data() {
+    let spec = write(
+        "early.nn",
+        "network Early {\n    input x: [2];\n    dense h: 4, activation = tanh;\n    dense out: 1, activation = sigmoid;\n    loss binary_cross_entropy;\n    train { early_stopping = (monitor = val_loss, patience = 3) }\n}\n",
+    );
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", FLOWER, "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("validation_split"), "{stderr}");
+}

@@ -28,6 +28,8 @@ pub enum Error {
     Shape(String),
     /// A weights file that is corrupt or belongs to another network.
     Weights(String),
+    /// Training settings that cannot work together (what and what to do).
+    Config(String),
     /// Training produced NaN or infinity.
     NonFinite {
         /// 1-based epoch.
@@ -64,6 +66,7 @@ impl fmt::Display for Error {
                 }
                 write!(f, "{message}")
             }
+            Error::Config(message) => write!(f, "{message}"),
             Error::Shape(message) => write!(f, "shape mismatch: {message}"),
             Error::Weights(message) => write!(f, "weights: {message}"),
             Error::NonFinite { epoch, batch, what } => write!(

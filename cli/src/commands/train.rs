@@ -90,7 +90,29 @@ pub(crate) struct RunReport {
     validation: Option<nnspec::train::Metrics>,
 }
 
+/// The settings given on the command line or in a run configuration get the
+/// checks the spec's own get, before any work is done.
+fn check_overrides(request: &TrainRequest) -> Result<(), Failure> {
+    let overrides = &request.overrides;
+    if let Some(lr) = overrides.lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
+        return Err(Failure(format!(
+            "the learning rate must be a number greater than 0, found {lr} (usually 1e-4 to 1e-2 for adam and rmsprop, 1e-3 to 1 for sgd)"
+        )));
+    }
+    if overrides.epochs == Some(0) {
+        return Err(Failure("the number of epochs must be at least 1".into()));
+    }
+    if let Some(config::Batch::Size(0)) = overrides.batch {
+        return Err(Failure("the batch size must be at least 1, or \"full\"".into()));
+    }
+    if let Some(split) = request.validation_split.filter(|s| !(0.0..1.0).contains(s)) {
+        return Err(Failure(format!("validation_split must be at least 0 and below 1, found {split}")));
+    }
+    Ok(())
+}
+
 pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
+    check_overrides(request)?;
     let checked = load(&request.spec)?;
     let net = pick(&checked.program, request.network.as_deref(), &request.spec)?;
     let target = match request.target.as_slice() {

@@ -19,6 +19,17 @@ pub fn check_fits(model: &dyn Model, data: &Dataset) -> Result<(), Error> {
     }
     let outputs = model.output_size();
     let loss = model.loss_kind();
+    if matches!(loss, Loss::BinaryCrossEntropy | Loss::BinaryCrossEntropyWithLogits) {
+        if let Some(index) = data.y.iter().position(|y| !(0.0..=1.0).contains(y)) {
+            return Err(Error::data(format!(
+                "row {} has the target {}, but `{}` (binary cross-entropy) needs targets in [0, 1]: 0/1 labels or probabilities; \
+                 for class labels 0, 1, 2, … give the network one output per class and use `softmax_cross_entropy`",
+                index / data.target_width.max(1) + 1,
+                data.y[index],
+                loss.name()
+            )));
+        }
+    }
     if loss.takes_labels() && data.target_width == 1 {
         return data.check_labels(outputs);
     }

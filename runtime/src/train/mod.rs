@@ -103,6 +103,13 @@ impl Trainer {
         if train.is_empty() {
             return Err(Error::data("the training set is empty"));
         }
+        if config.early_stopping.is_some_and(|s| s.monitor_validation) && validation.is_none_or(Dataset::is_empty) {
+            return Err(Error::Config(
+                "early stopping monitors the validation loss, but there is no validation data: hold some out \
+                 (`validation_split = 0.2` in the train block) or monitor the training loss (`monitor = loss`)"
+                    .into(),
+            ));
+        }
         let started = Instant::now();
         let mut optimizer = config.optimizer.build();
         let base_lr = config.optimizer.lr();

@@ -268,7 +268,13 @@ impl<'a> Checker<'a, '_> {
                 format!("`binary_cross_entropy_with_logits` takes logits, but the output layer applies `{}`", a.name()),
                 "remove the output layer's activation".to_string(),
             )),
-            (Loss::BinaryCrossEntropy, a) if !matches!(a, Activation::Sigmoid | Activation::Softmax) => Some((
+            (Loss::BinaryCrossEntropy, Activation::Softmax) => Some((
+                "`binary_cross_entropy` scores each output on its own, but a softmax couples them (its outputs sum to 1)"
+                    .to_string(),
+                "for one class per sample use `loss cross_entropy;` on the softmax output; for independent labels use `activation = sigmoid`"
+                    .to_string(),
+            )),
+            (Loss::BinaryCrossEntropy, a) if a != Activation::Sigmoid => Some((
                 format!(
                     "`binary_cross_entropy` takes probabilities in (0, 1), but `{}` outputs can leave that range",
                     a.name()

@@ -47,7 +47,7 @@ impl<'a> Checker<'a, '_> {
                     config.clip_grad_value = self.ranged(value, 0.0, f64::INFINITY, false, "a clip value")
                 }
                 "validation_split" => {
-                    if let Some(split) = self.ranged(value, 0.0, 1.0, true, "a validation fraction") {
+                    if let Some(split) = self.ranged(value, 0.0, 1.0, false, "a validation fraction") {
                         config.validation_split = split;
                     }
                 }
@@ -217,10 +217,15 @@ impl<'a> Checker<'a, '_> {
         };
         let lr = match map.get("lr") {
             Some(v) => match self.number(v) {
-                Some(lr) if lr < 0.0 => {
+                Some(lr) if lr <= 0.0 => {
+                    let why = if lr == 0.0 {
+                        "a zero learning rate never moves"
+                    } else {
+                        "a negative learning rate climbs the loss"
+                    };
                     self.diagnostics
                         .error(Code::OUT_OF_RANGE, v.span, format!("lr must be greater than 0, found {lr}"))
-                        .label_primary("a negative learning rate climbs the loss")
+                        .label_primary(why)
                         .help(format!("the usual range for `{}` is {}", name.text, usual_lr(&name.text)));
                     default_lr
                 }
