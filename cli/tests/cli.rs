@@ -369,3 +369,31 @@ fn early_stopping_on_the_validation_loss_needs_validation_data() {
     assert_eq!(code, 1);
     assert!(stderr.contains("validation_split"), "{stderr}");
 }
+
+#[test]
+fn export_keeps_the_standardisation_the_network_was_trained_with() {
+    let weights = temp().join("standardized.safetensors");
+    let config = write(
+        "standardized.toml",
+        &format!(
+            "spec = \"{root}/{PLANAR}\"\ndata = \"{root}/{FLOWER}\"\nstandardize = true\n[train]\nepochs = 5\n[output]\nweights = {weights:?}\n",
+            root = root().display(),
+        ),
+    );
+    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let onnx = temp().join("standardized.onnx").display().to_string();
+    let (code, stdout, stderr) = nnspec(&["export", PLANAR, "--weights", &weights.display().to_string(), "-o", &onnx]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("taking raw inputs"), "{stdout}");
+    let bytes = std::fs::read(&onnx).unwrap();
+    for name in [&b"input.mean"[..], b"input.std", b"input.standardized"] {
+        assert!(bytes.windows(name.len()).any(|w| w == name), "no {}", String::from_utf8_lossy(name));
+    }
+    // Without standardisation the graph starts at the first layer.
+    let plain = temp().join("plain.onnx").display().to_string();
+    let (code, stdout, _) = nnspec(&["export", PLANAR, "-o", &plain]);
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("raw inputs"));
+    assert!(!std::fs::read(&plain).unwrap().windows(10).any(|w| w == b"input.mean"));
+}

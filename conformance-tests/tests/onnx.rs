@@ -90,3 +90,30 @@ fn every_activation_and_loss_head_round_trips() {
     let no_bias = initialised(NoBias::zeroed(), 3);
     println!("NoBias: worst |onnx − nnspec| = {:e}", round_trip(&no_bias));
 }
+
+/// With the standardisation a network was trained with, the exported model
+/// takes raw inputs: its outputs on raw rows are the network's on the
+/// standardised rows.
+#[test]
+fn a_standardised_network_exports_for_raw_inputs() {
+    let model = initialised(NoBias::zeroed(), 3);
+    let standardizer = nnspec::data::Standardizer { mean: vec![10.0, -4.0, 0.5], std: vec![2.0, 0.25, 8.0] };
+    let batch = 5;
+    let raw: Vec<f32> = (0..batch * 3).map(|i| ((i * 7 % 11) as f32 - 5.0) * 3.0).collect();
+    let mut standardized = nnspec::Dataset::new(raw.clone(), vec![0.0; batch], 3, 1).unwrap();
+    standardizer.apply(&mut standardized);
+    let mut expected = vec![0.0; batch * model.output_size()];
+    model.forward(&standardized.x, &mut expected, &mut Workspace::default());
+    let bytes = nnspec::onnx::export_standardized(&model, Some(&standardizer));
+    let runnable = tract_onnx::onnx()
+        .model_for_read(&mut bytes.as_slice())
+        .and_then(|m| m.with_input_fact(0, f32::fact([batch, 3]).into()))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .expect("tract loads the standardised export");
+    let input: Tensor = tract_ndarray::Array2::from_shape_vec((batch, 3), raw).unwrap().into();
+    let outputs = runnable.run(tvec!(input.into())).expect("tract runs it");
+    let got: Vec<f32> = outputs[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect();
+    let reference: Vec<f64> = expected.iter().map(|v| f64::from(*v)).collect();
+    assert_close("standardised export", &got, &reference, Tolerance { rtol: 1e-5, atol: 1e-6 });
+}

@@ -125,10 +125,24 @@ fn value_info(name: &str, width: usize) -> Message {
 
 /// The ONNX model of `model` with its current parameters.
 pub fn export(model: &dyn Model) -> Vec<u8> {
+    export_standardized(model, None)
+}
+
+/// The ONNX model of `model` that takes raw inputs: with a `standardizer`, a
+/// `Sub` and a `Div` node (initializers `input.mean`, `input.std`) apply the
+/// standardisation the network was trained with before its first layer.
+pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data::Standardizer>) -> Vec<u8> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut initializers: Vec<Message> = Vec::new();
     let params = model.params();
     let mut current = "input".to_string();
+    if let Some(standardizer) = standardizer {
+        initializers.push(tensor("input.mean", &[standardizer.mean.len()], &standardizer.mean));
+        initializers.push(tensor("input.std", &[standardizer.std.len()], &standardizer.std));
+        nodes.push(Node::new("Sub", "input.centre", &["input", "input.mean"], &["input.centred"]));
+        nodes.push(Node::new("Div", "input.scale", &["input.centred", "input.std"], &["input.standardized"]));
+        current = "input.standardized".to_string();
+    }
     let layers = model.layers();
     for (index, layer) in layers.iter().enumerate() {
         let name = layer.name.as_ref();
@@ -205,5 +219,14 @@ pub fn export(model: &dyn Model) -> Vec<u8> {
 
 /// Writes [`export`] to `path` atomically.
 pub fn save(model: &dyn Model, path: impl AsRef<std::path::Path>) -> Result<(), crate::Error> {
-    crate::weights::write_atomically(path.as_ref(), &export(model))
+    save_standardized(model, None, path)
+}
+
+/// Writes [`export_standardized`] to `path` atomically.
+pub fn save_standardized(
+    model: &dyn Model,
+    standardizer: Option<&crate::data::Standardizer>,
+    path: impl AsRef<std::path::Path>,
+) -> Result<(), crate::Error> {
+    crate::weights::write_atomically(path.as_ref(), &export_standardized(model, standardizer))
 }

@@ -156,6 +156,47 @@ pub fn read_metadata(path: impl AsRef<Path>) -> Result<std::collections::HashMap
     Ok(metadata.metadata().clone().unwrap_or_default())
 }
 
+/// The metadata keys under which a weights file keeps the input standardisation
+/// its network was trained with (JSON arrays of per-feature means and standard deviations).
+pub const STANDARDIZE_KEYS: [&str; 2] = ["standardize_mean", "standardize_std"];
+
+/// The metadata entries that record `standardizer`, for [`save_with_metadata`].
+pub fn standardizer_metadata(standardizer: &crate::data::Standardizer) -> Vec<(String, String)> {
+    let json = |values: &[f32]| format!("[{}]", values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(","));
+    vec![
+        (STANDARDIZE_KEYS[0].to_string(), json(&standardizer.mean)),
+        (STANDARDIZE_KEYS[1].to_string(), json(&standardizer.std)),
+    ]
+}
+
+/// The input standardisation recorded in the weights file at `path`, if any,
+/// checked against the network's `inputs`.
+pub fn read_standardizer(path: impl AsRef<Path>, inputs: usize) -> Result<Option<crate::data::Standardizer>, Error> {
+    let path = path.as_ref();
+    let metadata = read_metadata(path)?;
+    let (Some(mean), Some(std)) = (metadata.get(STANDARDIZE_KEYS[0]), metadata.get(STANDARDIZE_KEYS[1])) else {
+        return Ok(None);
+    };
+    let parse = |text: &str, what: &str| -> Result<Vec<f32>, Error> {
+        let values: Vec<f32> = serde_json::from_str(text).map_err(|e| {
+            Error::Weights(format!("{}: the standardisation's {what} is not a list of numbers ({e})", path.display()))
+        })?;
+        if values.len() != inputs || values.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Weights(format!(
+                "{}: the standardisation's {what} has {} finite values of the {inputs} the network takes",
+                path.display(),
+                values.iter().filter(|v| v.is_finite()).count()
+            )));
+        }
+        Ok(values)
+    };
+    let standardizer = crate::data::Standardizer { mean: parse(mean, "mean")?, std: parse(std, "std")? };
+    if standardizer.std.iter().any(|s| *s <= 0.0) {
+        return Err(Error::Weights(format!("{}: the standardisation has a std that is not positive", path.display())));
+    }
+    Ok(Some(standardizer))
+}
+
 /// Loads safetensors parameters into `model`; on any mismatch the model is unchanged.
 pub fn load(model: &mut dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
     let path = path.as_ref();

@@ -19,18 +19,6 @@ pub(crate) fn run_predict(
         features: Vec::new(),
     };
     let mut data = Dataset::from_csv(data_path, &options)?;
-    let metadata = nnspec::weights::read_metadata(weights)?;
-    if let (Some(mean), Some(std)) = (metadata.get("standardize_mean"), metadata.get("standardize_std")) {
-        let standardizer = nnspec::data::Standardizer {
-            mean: serde_json::from_str(mean)
-                .map_err(|e| Failure(format!("{}: bad standardisation ({e})", weights.display())))?,
-            std: serde_json::from_str(std)
-                .map_err(|e| Failure(format!("{}: bad standardisation ({e})", weights.display())))?,
-        };
-        if standardizer.mean.len() == data.features {
-            standardizer.apply(&mut data);
-        }
-    }
     if data.features != model.input_size() {
         return Err(Failure(format!(
             "`{}` has {} feature columns, but `{}` takes {} inputs (use --target to leave out a label column)",
@@ -39,6 +27,9 @@ pub(crate) fn run_predict(
             net.name,
             model.input_size()
         )));
+    }
+    if let Some(standardizer) = nnspec::weights::read_standardizer(weights, model.input_size())? {
+        standardizer.apply(&mut data);
     }
     let outputs = predict(&model, &data.x, &mut Workspace::default());
     let width = model.output_size();

@@ -135,8 +135,7 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         if let Some(v) = validation.as_mut() {
             standardizer.apply(v);
         }
-        metadata.push(("standardize_mean".to_string(), serde_json::to_string(&standardizer.mean)?));
-        metadata.push(("standardize_std".to_string(), serde_json::to_string(&standardizer.std)?));
+        metadata.extend(nnspec::weights::standardizer_metadata(&standardizer));
     }
     let runs: Vec<(String, ir::Network, Option<String>)> = match &request.sweep {
         None => vec![(net.name.clone(), net.clone(), None)],
