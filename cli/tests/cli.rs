@@ -397,3 +397,86 @@ fn export_keeps_the_standardisation_the_network_was_trained_with() {
     assert!(!stdout.contains("raw inputs"));
     assert!(!std::fs::read(&plain).unwrap().windows(10).any(|w| w == b"input.mean"));
 }
+
+#[test]
+fn output_paths_are_checked_before_training_and_never_overwrite_an_input() {
+    let data = write("precious.csv", &std::fs::read_to_string(root().join(FLOWER)).unwrap());
+    let before = std::fs::read(&data).unwrap();
+    let spec = write("precious.nn", &std::fs::read_to_string(root().join(PLANAR)).unwrap());
+    let same = temp().join("same.csv").display().to_string();
+    for (flags, expected) in [
+        (vec!["--out", data.as_str()], "is the data"),
+        (vec!["--out", spec.as_str()], "is the spec"),
+        (vec!["--out", same.as_str(), "--history", same.as_str()], "both"),
+        (vec!["--plot", "loss.jpg"], "must be a .png file"),
+        (vec!["--history", "loss.txt"], "must be a .csv or a .json file"),
+        (vec!["--out", "no/such/folder/w.safetensors"], "does not exist"),
+    ] {
+        let mut args = vec!["train", spec.as_str(), "--data", data.as_str(), "--epochs", "2"];
+        args.extend(flags.iter().copied());
+        let (code, _, stderr) = nnspec(&args);
+        assert_eq!(code, 1, "{flags:?}");
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+        assert!(!stderr.contains("training "), "{flags:?}: checked only after training started:\n{stderr}");
+        assert!(!stderr.contains("Err(") && !stderr.contains("{ "), "{flags:?}: debug text: {stderr}");
+    }
+    assert_eq!(std::fs::read(&data).unwrap(), before, "the data file changed");
+}
+
+#[test]
+fn each_run_of_a_sweep_writes_its_own_outputs() {
+    let dir = temp().join("sweep-outputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = write(
+        "sweep_outputs.toml",
+        &format!(
+            "spec = {:?}\ndata = {:?}\n[train]\nepochs = 3\n[output]\nweights = {:?}\nhistory = {:?}\n[sweep]\nhidden = [2, 3]\n",
+            root().join(PLANAR),
+            root().join(FLOWER),
+            dir.join("w.safetensors"),
+            dir.join("loss.csv"),
+        ),
+    );
+    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    for file in ["w-hidden-2.safetensors", "w-hidden-3.safetensors", "loss-hidden-2.csv", "loss-hidden-3.csv"] {
+        assert!(dir.join(file).is_file(), "{file} was not written");
+    }
+}
+
+#[test]
+fn data_mistakes_are_named() {
+    // A file without a header loses its first row to the header: say so.
+    let headless = write("headless.csv", "0.5,0.25,1\n0.1,0.2,0\n0.3,0.9,1\n");
+    let (code, _, stderr) = nnspec(&["train", PLANAR, "--data", &headless, "--epochs", "1", "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("is the header missing?"), "{stderr}");
+    // A bad label names its row in the file (not in a shuffled split) and no unrelated hint.
+    let spec = write(
+        "classes.nn",
+        "network Classes {\n    input x: [2];\n    dense out: 2;\n    loss softmax_cross_entropy;\n    train { validation_split = 0.5 }\n}\n",
+    );
+    let data = write("labels.csv", "a,b,label\n0.1,0.2,0\n0.3,0.1,1\n0.5,0.5,1\n0.7,0.2,7\n0.2,0.2,0\n");
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("label 7 in row 4"), "{stderr}");
+    assert!(!stderr.contains("--target"), "an unrelated hint: {stderr}");
+}
+
+#[test]
+fn predict_and_export_never_overwrite_their_inputs() {
+    let weights = temp().join("keep.safetensors").display().to_string();
+    let (code, _, _) = nnspec(&["train", PLANAR, "--data", FLOWER, "--epochs", "2", "--out", &weights, "--quiet"]);
+    assert_eq!(code, 0);
+    let saved = std::fs::read(&weights).unwrap();
+    let data = write("keep.csv", &std::fs::read_to_string(root().join(FLOWER)).unwrap());
+    let kept = std::fs::read(&data).unwrap();
+    let (code, _, stderr) = nnspec(&["predict", PLANAR, "--weights", &weights, "--data", &data, "-o", &data]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is the data"), "{stderr}");
+    let (code, _, stderr) = nnspec(&["export", PLANAR, "--weights", &weights, "-o", &weights]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is the weights"), "{stderr}");
+    assert_eq!(std::fs::read(&weights).unwrap(), saved);
+    assert_eq!(std::fs::read(&data).unwrap(), kept);
+}

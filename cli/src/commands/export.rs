@@ -8,6 +8,9 @@ pub(crate) fn export(
     name: Option<&str>,
     output: &Path,
 ) -> Result<ExitCode, Failure> {
+    let mut inputs = vec![("the spec", path)];
+    inputs.extend(weights.map(|w| ("the weights", w)));
+    refuse_overwriting("ONNX output", output, &inputs)?;
     let checked = load(path)?;
     let net = pick(&checked.program, name, path)?;
     let mut model = convert::network(net);

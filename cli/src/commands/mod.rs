@@ -115,3 +115,24 @@ pub(crate) fn write_stdout(text: &str, newline: bool) {
         }
     }
 }
+
+/// The same file for two paths that name it: the canonical path of one that
+/// exists, else the absolute path.
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    let identity = |path: &Path| {
+        path.canonicalize()
+            .unwrap_or_else(|_| std::env::current_dir().map_or_else(|_| path.to_path_buf(), |d| d.join(path)))
+    };
+    identity(a) == identity(b)
+}
+
+/// Refuses an output path that is one of the command's inputs: writing it would destroy it.
+pub(crate) fn refuse_overwriting(what: &str, output: &Path, inputs: &[(&str, &Path)]) -> Result<(), Failure> {
+    match inputs.iter().find(|(_, input)| same_file(output, input)) {
+        Some((input, _)) => Err(Failure(format!(
+            "the {what} `{}` is {input}: writing it would destroy it; choose another path",
+            output.display()
+        ))),
+        None => Ok(()),
+    }
+}

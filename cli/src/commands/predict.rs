@@ -10,6 +10,9 @@ pub(crate) fn run_predict(
     name: Option<&str>,
     output: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
+    if let Some(output) = output {
+        refuse_overwriting("output", output, &[("the spec", path), ("the weights", weights), ("the data", data_path)])?;
+    }
     let checked = load(path)?;
     let net = pick(&checked.program, name, path)?;
     let mut model = convert::network(net);

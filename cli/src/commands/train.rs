@@ -111,8 +111,63 @@ fn check_overrides(request: &TrainRequest) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Output paths are checked before any work: their folders exist, the plot is a
+/// PNG and the history CSV or JSON, and none is an input or another output
+/// (writing it would destroy what was there).
+fn check_outputs(request: &TrainRequest) -> Result<(), Failure> {
+    let outputs = &request.outputs;
+    let named = [("weights", &outputs.weights), ("history", &outputs.history), ("plot", &outputs.plot)];
+    let named: Vec<(&str, &PathBuf)> =
+        named.into_iter().filter_map(|(what, path)| path.as_ref().map(|p| (what, p))).collect();
+    let inputs = [("the spec", request.spec.as_path()), ("the data", request.data.as_path())];
+    for (i, (what, path)) in named.iter().enumerate() {
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty() && !f.is_dir()) {
+            return Err(Failure(format!(
+                "the {what} output `{}`: the folder `{}` does not exist",
+                path.display(),
+                folder.display()
+            )));
+        }
+        let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        match (*what, extension.as_deref()) {
+            ("plot", Some("png")) | ("history", Some("csv" | "json")) | ("weights", _) => {}
+            ("plot", _) => {
+                return Err(Failure(format!(
+                    "the plot `{}` must be a .png file (the loss curve is drawn as a PNG)",
+                    path.display()
+                )))
+            }
+            (_, _) => return Err(Failure(format!("the history `{}` must be a .csv or a .json file", path.display()))),
+        }
+        refuse_overwriting(&format!("{what} output"), path, &inputs)?;
+        if let Some((other, _)) = named[..i].iter().find(|(_, p)| same_file(p, path)) {
+            return Err(Failure(format!(
+                "the {what} and {other} outputs are both `{}`; give each its own path",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A sweep run's own output path: `loss.csv` becomes `loss-hidden-4.csv`.
+fn run_path(path: &Path, label: &str) -> PathBuf {
+    let suffix: String = label
+        .replace(" = ", "-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect();
+    let stem = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let name = match path.extension() {
+        Some(extension) => format!("{stem}-{suffix}.{}", extension.to_string_lossy()),
+        None => format!("{stem}-{suffix}"),
+    };
+    path.with_file_name(name)
+}
+
 pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
     check_overrides(request)?;
+    check_outputs(request)?;
     let checked = load(&request.spec)?;
     let net = pick(&checked.program, request.network.as_deref(), &request.spec)?;
     let target = match request.target.as_slice() {
@@ -120,6 +175,23 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         names => Target::Named(names.to_vec()),
     };
     let data = Dataset::from_csv(&request.data, &CsvOptions { target, features: request.features.clone() })?;
+    if let Err(error) = nnspec::train::check_fits(&convert::network(net), &data) {
+        let hint = match error {
+            nnspec::Error::Shape(_) => format!(
+                "\n  the feature columns are {}; name the target columns with --target (repeat it for several outputs), or `target`/`features` in a run configuration",
+                data.feature_names.join(", ")
+            ),
+            _ => "\n  rows count from 1, after the header".to_string(),
+        };
+        return Err(Failure(format!("{}: {error}{hint}", request.data.display())));
+    }
+    if !data.feature_names.is_empty() && data.feature_names.iter().all(|name| name.trim().parse::<f64>().is_ok()) {
+        tell!(
+            "warning: every column name in the first line of {} is a number: is the header missing? \
+             The first line is read as the header, so that row is not trained on",
+            request.data.display()
+        );
+    }
     let split = request.validation_split.unwrap_or(net.train.validation_split);
     let seed = request.overrides.seed.unwrap_or(net.train.seed);
     let (mut train_data, mut validation) = if split > 0.0 {
@@ -167,13 +239,8 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
     let mut reports = Vec::new();
     for (label, variant, optimizer) in &runs {
         let mut model = convert::network(variant);
-        if let Err(error) = nnspec::train::check_fits(&model, &train_data) {
-            return Err(Failure(format!(
-                "{}: {error}\n  the feature columns are {}; name the target columns with --target (repeat it for several outputs), or `target`/`features` in a run configuration",
-                request.data.display(),
-                train_data.feature_names.join(", ")
-            )));
-        }
+        nnspec::train::check_fits(&model, &train_data)
+            .map_err(|e| Failure(format!("{}: {e}", request.data.display())))?;
         let mut config = convert::train_config(&variant.train);
         config.progress = !request.quiet;
         config.seed = seed;
@@ -222,6 +289,14 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         if request.sweep.is_none() {
             print_report(&report, history.stopped_early);
             write_outputs(&request.outputs, &model, &history, &metadata)?;
+        } else {
+            // Each run of a sweep writes its own files, named after the run.
+            let outputs = config::Outputs {
+                weights: request.outputs.weights.as_deref().map(|p| run_path(p, label)),
+                history: request.outputs.history.as_deref().map(|p| run_path(p, label)),
+                plot: request.outputs.plot.as_deref().map(|p| run_path(p, label)),
+            };
+            write_outputs(&outputs, &model, &history, &metadata)?;
         }
         reports.push(report);
     }
