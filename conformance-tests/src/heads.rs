@@ -22,6 +22,7 @@ nnspec::net! {
     /// Identity weights make the inputs the activation's inputs.
     network ActGelu { input x: [9]; dense a: 9, activation = gelu; loss mse; }
     /// Identity weights make the inputs the activation's inputs.
+    #[allow(step_has_no_gradient)]
     network ActStep { input x: [9]; dense a: 9, activation = step; loss mse; }
     /// Identity weights make the inputs the activation's inputs.
     network ActIdentity { input x: [9]; dense a: 9, activation = identity; loss mse; }
@@ -48,6 +49,7 @@ nnspec::net! {
         loss mse;
     }
     /// A hidden step layer under half the summed squared error.
+    #[allow(step_has_no_gradient)]
     network StepSseHalf {
         input x: [3];
         dense a: 6, activation = tanh;

@@ -12,6 +12,7 @@ use nnspec_testkit::reference::check_gradient;
 
 nnspec::net! {
     /// A hidden step layer between two dense layers.
+    #[allow(step_has_no_gradient)]
     network StepNet {
         input x: [3];
         dense h: 4, activation = tanh;

@@ -22,6 +22,7 @@ pub const NAMES: &[&str] = &[
     "output_dropout",
     "l2_with_adamw",
     "overparameterized",
+    "step_has_no_gradient",
 ];
 
 impl Code {
@@ -39,6 +40,8 @@ impl Code {
     pub const L2_WITH_ADAMW: Code = Code("W0006");
     /// More parameters than training samples.
     pub const OVERPARAMETERIZED: Code = Code("W0007");
+    /// A `step` activation: zero gradient, so gradient descent cannot train through it.
+    pub const STEP_HAS_NO_GRADIENT: Code = Code("W0008");
 }
 
 /// Adds the warnings of every network of `file` (whose IR is `program`).
@@ -182,6 +185,23 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
                     "remove `l2 = …`, or set `weight_decay = 0` in `adamw(…)`, or use `adam`".into(),
                 );
             }
+        }
+
+        if let Some(index) = layers.iter().position(|l| l.activation == Activation::Step) {
+            let layer = &layers[index];
+            let untrained = if index == 0 {
+                format!("`{}`", layer.name)
+            } else {
+                format!("`{}` and every layer before it", layer.name)
+            };
+            warn(
+                "step_has_no_gradient",
+                Code::STEP_HAS_NO_GRADIENT,
+                option_span(index, "activation"),
+                format!("`step` has zero gradient everywhere: gradient descent never changes {untrained}"),
+                "use `sigmoid` (a smooth step) or `tanh` to train by gradient descent; a step neuron learns by the perceptron rule, which the trainer does not run"
+                    .into(),
+            );
         }
 
         if let Some(samples) = network.train.samples {
