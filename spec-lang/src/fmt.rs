@@ -27,10 +27,18 @@ enum Token {
     Blank,
 }
 
-/// Formats `source`, or returns its syntax errors (it must parse).
+/// Formats `source`, or returns its syntax errors (it must parse). A file
+/// whose lines end in CRLF keeps CRLF, and a leading byte-order mark stays.
 pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
     crate::parse_file(source)?;
-    Ok(print(&lex(source)))
+    let (bom, body) = match source.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", source),
+    };
+    let text = print(&lex(body));
+    let crlf = body.find('\n').is_some_and(|end| body[..end].ends_with('\r'));
+    let text = if crlf { text.replace('\n', "\r\n") } else { text };
+    Ok(format!("{bom}{text}"))
 }
 
 fn lex(source: &str) -> Vec<Token> {
@@ -84,7 +92,7 @@ fn lex(source: &str) -> Vec<Token> {
                     j += 1;
                 }
             }
-            let text: String = rest[..j.min(rest.len())].iter().collect();
+            let text: String = rest[..j.min(rest.len())].iter().collect::<String>().replace("\r\n", "\n");
             newlines = 0;
             let after = rest[j.min(rest.len())..].iter().find(|c| **c == '\n' || !c.is_whitespace());
             let inline = code_on_line && after.is_some_and(|c| *c != '\n' && *c != '/');
@@ -361,6 +369,14 @@ mod tests {
         check(
             "network A { input x: [2]; dense o: 1 /* one */, /* the default */ activation = identity; loss mse; }",
             "network A {\n    input x: [2];\n    dense o: 1 /* one */, /* the default */ activation = identity;\n    loss mse;\n}\n",
+        );
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf_and_a_byte_order_mark_stays() {
+        check(
+            "\u{feff}network A {\r\n  input x: [2]; /* two\r\n lines */\r\n  dense o: 1;\r\n  loss mse;\r\n}\r\n",
+            "\u{feff}network A {\r\n    input x: [2]; /* two\r\n lines */\r\n    dense o: 1;\r\n    loss mse;\r\n}\r\n",
         );
     }
 

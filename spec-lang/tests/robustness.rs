@@ -175,3 +175,13 @@ fn a_ten_megabyte_file_is_checked() {
     let diagnostics = check_source(&source).unwrap_err();
     assert_eq!(diagnostics.len(), 1);
 }
+
+#[test]
+fn a_byte_order_mark_opens_a_file_as_rustc_allows() {
+    let spec = "network A {\n    input x: [2];\n    dense o: 1;\n    loss mse;\n}\n";
+    let with_bom = format!("\u{feff}{spec}");
+    let checked = nnspec_lang::check_source(&with_bom).expect("a byte-order mark is accepted");
+    assert_eq!(checked.program, nnspec_lang::check_source(spec).unwrap().program);
+    // Only at the start: elsewhere it is a stray character.
+    assert!(nnspec_lang::check_source(&format!("{spec}\u{feff}")).is_err());
+}
