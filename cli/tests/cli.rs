@@ -480,3 +480,14 @@ fn predict_and_export_never_overwrite_their_inputs() {
     assert_eq!(std::fs::read(&weights).unwrap(), saved);
     assert_eq!(std::fs::read(&data).unwrap(), kept);
 }
+
+#[test]
+fn summary_shows_every_training_setting_in_aligned_columns() {
+    let spec = write(
+        "long_names.nn",
+        "network Long {\n    input measurements: [4];\n    dense a_rather_long_hidden_layer_name: 8, activation = relu;\n    dense species: 3;\n    loss softmax_cross_entropy;\n    train {\n        optimizer = adam(lr = 1e-3),\n        schedule = cosine(t_max = 200),\n        clip_grad_norm = 5.0,\n        validation_split = 0.2,\n        early_stopping = (monitor = val_loss, patience = 20),\n    }\n}\n",
+    );
+    let (code, stdout, _) = nnspec(&["summary", &spec]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stdout);
+}

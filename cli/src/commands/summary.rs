@@ -15,8 +15,9 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
     }
     for net in networks {
         say!("network {}  ({} → {}, loss {})", net.name, net.input_size, net.output_size(), net.loss.name());
+        let width = net.layers.iter().map(|l| l.name.len()).chain([net.input_name.len(), 15]).max().unwrap_or(15) + 1;
         say!(
-            "{:<16} {:<14} {:<14} {:>10} {:>12} {:>12}",
+            "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
             "layer",
             "activation",
             "output shape",
@@ -25,7 +26,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             "bytes/sample"
         );
         say!(
-            "{:<16} {:<14} {:<14} {:>10} {:>12} {:>12}",
+            "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
             net.input_name,
             "input",
             format!("[{}]", net.input_size),
@@ -41,7 +42,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
                 activation.push_str(&format!("+drop{p}"));
             }
             say!(
-                "{:<16} {:<14} {:<14} {:>10} {:>12} {:>12}",
+                "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
                 layer.name,
                 activation,
                 format!("[{}]", layer.units),
@@ -62,14 +63,45 @@ pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
         ir::BatchSize::Full => "full".to_string(),
         ir::BatchSize::Size(n) => n.to_string(),
     };
-    format!(
-        "optimizer {} (lr {}), batch {batch}, epochs {}, seed {}{}",
+    let mut text = format!(
+        "optimizer {} (lr {}), batch {batch}, epochs {}, seed {}",
         convert::optimizer(&train.optimizer).name(),
         train.optimizer.lr(),
         train.epochs,
         train.seed,
-        if train.validation_split > 0.0 { format!(", validation {}", train.validation_split) } else { String::new() }
-    )
+    );
+    if train.validation_split > 0.0 {
+        text.push_str(&format!(", validation {}", train.validation_split));
+    }
+    if let Some(schedule) = &train.schedule {
+        let schedule = match schedule {
+            ir::Schedule::Step { step_size, gamma } => format!("step(step_size = {step_size}, gamma = {gamma})"),
+            ir::Schedule::MultiStep { milestones, gamma } => {
+                format!("multistep(milestones = {milestones:?}, gamma = {gamma})")
+            }
+            ir::Schedule::Exponential { gamma } => format!("exponential(gamma = {gamma})"),
+            ir::Schedule::Cosine { t_max, eta_min } => format!("cosine(t_max = {t_max}, eta_min = {eta_min})"),
+            ir::Schedule::Linear { start_factor, end_factor, total_iters } => {
+                format!("linear(start_factor = {start_factor}, end_factor = {end_factor}, total_iters = {total_iters})")
+            }
+        };
+        text.push_str(&format!(", schedule {schedule}"));
+    }
+    if let Some(max_norm) = train.clip_grad_norm {
+        text.push_str(&format!(", clip_grad_norm {max_norm}"));
+    }
+    if let Some(clip) = train.clip_grad_value {
+        text.push_str(&format!(", clip_grad_value {clip}"));
+    }
+    if let Some(stopping) = &train.early_stopping {
+        let monitor = if stopping.monitor_validation { "val_loss" } else { "loss" };
+        text.push_str(&format!(", early stopping on {monitor} (patience {}", stopping.patience));
+        if stopping.min_delta > 0.0 {
+            text.push_str(&format!(", min_delta {}", stopping.min_delta));
+        }
+        text.push_str(if stopping.restore_best { ", restores the best weights)" } else { ")" });
+    }
+    text
 }
 
 pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
