@@ -139,7 +139,7 @@ fn train_writes_weights_history_and_plot_then_predict_uses_them() {
     assert!(std::fs::metadata(&plot).unwrap().len() > 1000);
     let (code, stdout, _) = nnspec(&["predict", PLANAR, "--weights", &weights, "--data", FLOWER, "--target", "label"]);
     assert_eq!(code, 0);
-    assert_eq!(stdout.lines().next(), Some("output0,class"));
+    assert_eq!(stdout.lines().next(), Some("probability,class"));
     assert_eq!(stdout.lines().count(), 401);
 }
 
@@ -292,7 +292,7 @@ fn several_target_columns_train_a_network_with_several_outputs() {
     let (code, stdout, stderr) =
         nnspec(&["predict", &spec, "--weights", &weights, "--data", &data, "--target", "sum,difference"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.lines().next(), Some("output0,output1"));
+    assert_eq!(stdout.lines().next(), Some("sum,difference"), "outputs named after their target columns");
     assert_eq!(stdout.lines().count(), 41);
     // A run configuration lists them.
     let config = write(
@@ -490,4 +490,30 @@ fn summary_shows_every_training_setting_in_aligned_columns() {
     let (code, stdout, _) = nnspec(&["summary", &spec]);
     assert_eq!(code, 0);
     insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn predict_shows_a_softmax_classifiers_probabilities_and_class() {
+    let spec = write(
+        "logits.nn",
+        "network Logits {\n    input x: [2];\n    dense h: 6, activation = tanh;\n    dense species: 3;\n    loss softmax_cross_entropy;\n    train { optimizer = adam(lr = 0.05), batch = full, epochs = 30 }\n}\n",
+    );
+    let rows: String = (0..30).map(|i| format!("{},{},{}\n", i % 5, i % 3, i % 3)).collect();
+    let data = write("three.csv", &format!("a,b,label\n{rows}"));
+    let weights = temp().join("logits.safetensors").display().to_string();
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--out", &weights, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) =
+        nnspec(&["predict", &spec, "--weights", &weights, "--data", &data, "--target", "label"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("probability_0,probability_1,probability_2,class"));
+    for line in lines {
+        let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
+        let (probabilities, class) = (&cells[..3], cells[3] as usize);
+        assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-5, "{line}");
+        assert!(probabilities.iter().all(|p| (0.0..=1.0).contains(p)), "{line}");
+        let argmax = (0..3).max_by(|a, b| probabilities[*a].total_cmp(&probabilities[*b])).unwrap();
+        assert_eq!(class, argmax, "{line}");
+    }
 }

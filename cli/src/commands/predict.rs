@@ -13,12 +13,13 @@ pub(crate) fn run_predict(
     if let Some(output) = output {
         refuse_overwriting("output", output, &[("the spec", path), ("the weights", weights), ("the data", data_path)])?;
     }
+    let target_names = target.clone();
     let checked = load(path)?;
     let net = pick(&checked.program, name, path)?;
     let mut model = convert::network(net);
     nnspec::weights::load(&mut model, weights)?;
     let options = CsvOptions {
-        target: if target.is_empty() { Target::None } else { Target::Named(target) },
+        target: if target.is_empty() { Target::None } else { Target::Named(target.clone()) },
         features: Vec::new(),
     };
     let mut data = Dataset::from_csv(data_path, &options)?;
@@ -35,19 +36,11 @@ pub(crate) fn run_predict(
         standardizer.apply(&mut data);
     }
     let outputs = predict(&model, &data.x, &mut Workspace::default());
-    let width = model.output_size();
-    let loss = model.loss_kind();
-    let classes = loss.is_classification().then(|| nnspec::train::classes(loss, &outputs, width));
-    let mut text = (0..width).map(|i| format!("output{i}")).collect::<Vec<_>>().join(",");
-    if classes.is_some() {
-        text.push_str(",class");
-    }
+    let (header, rows) = table(&model, &outputs, &target_names);
+    let mut text = header.join(",");
     text.push('\n');
-    for (row, values) in outputs.chunks_exact(width).enumerate() {
-        text.push_str(&values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
-        if let Some(classes) = &classes {
-            text.push_str(&format!(",{}", classes[row]));
-        }
+    for row in rows {
+        text.push_str(&row.join(","));
         text.push('\n');
     }
     match output {
@@ -55,4 +48,59 @@ pub(crate) fn run_predict(
         None => write_stdout(&text, false),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The columns `predict` prints and one row of them per sample. A classifier
+/// shows probabilities (a softmax or sigmoid of its logits when its loss takes
+/// logits) and, with one label per sample, the predicted class; a regression
+/// shows its outputs, named after the target columns when they were given,
+/// else after the output layer.
+fn table(model: &dyn Model, outputs: &[f32], targets: &[String]) -> (Vec<String>, Vec<Vec<String>>) {
+    use nnspec::Loss;
+    let width = model.output_size().max(1);
+    let loss = model.loss_kind();
+    let layer = model.layers().last().map_or("output".to_string(), |l| l.name.to_string());
+    let numbered = |prefix: &str| -> Vec<String> {
+        if width == 1 {
+            vec![prefix.to_string()]
+        } else {
+            (0..width).map(|i| format!("{prefix}_{i}")).collect()
+        }
+    };
+    let (mut header, values): (Vec<String>, Vec<f32>) = match loss {
+        Loss::SoftmaxCrossEntropy | Loss::CrossEntropy => {
+            let mut probabilities = outputs.to_vec();
+            if loss == Loss::SoftmaxCrossEntropy {
+                for (row, logits) in probabilities.chunks_exact_mut(width).zip(outputs.chunks_exact(width)) {
+                    nnspec::activation::softmax_row(logits, row);
+                }
+            }
+            (numbered("probability"), probabilities)
+        }
+        Loss::BinaryCrossEntropyWithLogits => {
+            (numbered("probability"), outputs.iter().map(|z| nnspec::activation::sigmoid(*z)).collect())
+        }
+        Loss::BinaryCrossEntropy => (numbered("probability"), outputs.to_vec()),
+        Loss::Mse | Loss::Sse | Loss::SseHalf if targets.len() == width => (targets.to_vec(), outputs.to_vec()),
+        Loss::Mse | Loss::Sse | Loss::SseHalf => (numbered(&layer), outputs.to_vec()),
+    };
+    // One class per sample: argmax of a softmax, or a single sigmoid's threshold.
+    // Several sigmoid outputs are independent labels, shown as probabilities only.
+    let one_label = loss.takes_labels() || (loss.is_classification() && width == 1);
+    let classes = one_label.then(|| nnspec::train::classes(loss, outputs, width));
+    if classes.is_some() {
+        header.push("class".into());
+    }
+    let rows = values
+        .chunks_exact(width)
+        .enumerate()
+        .map(|(row, values)| {
+            let mut cells: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            if let Some(classes) = &classes {
+                cells.push(classes[row].to_string());
+            }
+            cells
+        })
+        .collect();
+    (header, rows)
 }
