@@ -3,8 +3,9 @@
 //! A token-level pretty-printer: it keeps every comment and doc comment,
 //! collapses runs of blank lines to one, and otherwise decides all spacing
 //! itself — one statement per line, four-space indentation, `key = value`,
-//! `name: value`, `, ` inside brackets, a `train { … }` block with one setting
-//! per line and a trailing comma. It works on text the parser accepts (`format`
+//! `name: value`, `, ` inside brackets, a `train { … }` block on one line when
+//! it fits in 100 columns and holds no comment, else with one setting per line
+//! and a trailing comma. It works on text the parser accepts (`format`
 //! refuses anything else), and two properties are tested: formatting twice
 //! changes nothing, and the IR of the output equals the IR of the input.
 
@@ -136,6 +137,9 @@ fn lex(source: &str) -> Vec<Token> {
 enum Block {
     /// A network body: statements end with `;`.
     Statements,
+    /// A `train` body short enough for one line and without comments:
+    /// `train { optimizer = sgd(lr = 1.2), batch = full }`.
+    InlineSettings,
     /// A `train` body: settings separated by `,`.
     Settings,
 }
@@ -248,10 +252,24 @@ fn print(tokens: &[Token]) -> String {
             }
             Token::Punct('{') => {
                 let settings = matches!(previous, Some(Token::Word(w)) if w == "train");
-                p.push(" {");
+                if settings && fits_on_one_line(tokens, index, p.line.len()) {
+                    p.push(" { ");
+                    blocks.push(Block::InlineSettings);
+                } else {
+                    p.push(" {");
+                    p.end_line();
+                    p.indent += 1;
+                    blocks.push(if settings { Block::Settings } else { Block::Statements });
+                }
+            }
+            Token::Punct('}') if blocks.last() == Some(&Block::InlineSettings) => {
+                p.trim_space();
+                if p.line.ends_with(',') {
+                    p.line.pop();
+                }
+                blocks.pop();
+                p.push(" }");
                 p.end_line();
-                p.indent += 1;
-                blocks.push(if settings { Block::Settings } else { Block::Statements });
             }
             Token::Punct('}') => {
                 if blocks.last() == Some(&Block::Settings)
@@ -330,6 +348,41 @@ fn print(tokens: &[Token]) -> String {
     p.out
 }
 
+/// The widest line the formatter keeps a `train { … }` block on.
+const MAX_WIDTH: usize = 100;
+
+/// Whether the `train` block opening at `tokens[open]` has no comment and, laid
+/// out on one line after `prefix` columns, fits in [`MAX_WIDTH`]. The width is
+/// counted from the tokens alone (a trailing comma left out), so formatted text
+/// makes the same choice again.
+fn fits_on_one_line(tokens: &[Token], open: usize, prefix: usize) -> bool {
+    let mut depth = 0usize;
+    let mut width = prefix + " {  }".len();
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        let next = tokens.get(i + 1);
+        width += match token {
+            Token::Punct('{') => {
+                depth += 1;
+                0
+            }
+            Token::Punct('}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return width <= MAX_WIDTH;
+                }
+                1
+            }
+            Token::Comment { .. } | Token::Doc(_) | Token::Blank => return false,
+            Token::Punct(',') if matches!(next, Some(Token::Punct('}'))) => 0,
+            Token::Punct(',' | '=') => 2 + usize::from(matches!(token, Token::Punct('='))),
+            Token::Punct(':') => 2,
+            Token::Punct(_) => 1,
+            Token::Word(word) => word.chars().count(),
+        };
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::format;
@@ -349,10 +402,18 @@ mod tests {
     }
 
     #[test]
-    fn train_blocks_get_one_setting_per_line() {
+    fn short_train_blocks_stay_on_one_line() {
         check(
-            "network N { input x: [2]; dense o: 1; loss mse; train { optimizer = adam(lr = 1e-3, betas = (0.9, 0.999)), batch = full } }",
-            "network N {\n    input x: [2];\n    dense o: 1;\n    loss mse;\n    train {\n        optimizer = adam(lr = 1e-3, betas = (0.9, 0.999)),\n        batch = full,\n    }\n}\n",
+            "network N { input x: [2]; dense o: 1; loss mse; train { optimizer = adam(lr = 1e-3, betas = (0.9, 0.999)), batch = full, } }",
+            "network N {\n    input x: [2];\n    dense o: 1;\n    loss mse;\n    train { optimizer = adam(lr = 1e-3, betas = (0.9, 0.999)), batch = full }\n}\n",
+        );
+    }
+
+    #[test]
+    fn long_train_blocks_get_one_setting_per_line() {
+        check(
+            "network N { input x: [2]; dense o: 1; loss mse; train { optimizer = adam(lr = 1e-3, betas = (0.9, 0.999)), batch = full, epochs = 200, schedule = cosine(t_max = 200) } }",
+            "network N {\n    input x: [2];\n    dense o: 1;\n    loss mse;\n    train {\n        optimizer = adam(lr = 1e-3, betas = (0.9, 0.999)),\n        batch = full,\n        epochs = 200,\n        schedule = cosine(t_max = 200),\n    }\n}\n",
         );
     }
 

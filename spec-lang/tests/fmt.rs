@@ -41,6 +41,43 @@ fn every_spec_in_the_repository_formats_stably() {
     assert!(count >= 10, "only {count} specs found");
 }
 
+/// The repository's own specs are in canonical form, as `nnspec fmt --check`
+/// requires: every `.nn` file of the examples and of the warning tests, and
+/// every `nn` block of the docs that parses (the error index shows broken
+/// specs on purpose).
+#[test]
+fn the_repositorys_specs_and_docs_are_canonical() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut sources: Vec<(String, String)> = Vec::new();
+    for dir in ["examples/specs", "spec-lang/tests/warn", "codegen/macros/tests/ui"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "nn") {
+                sources.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, block) in text.split("```nn\n").skip(1).filter_map(|b| b.split("```").next()).enumerate() {
+                if nnspec_lang::parse_file(block).is_ok() {
+                    sources.push((format!("{} block {}", path.display(), i + 1), block.to_string()));
+                }
+            }
+        }
+    }
+    let mut unformatted = Vec::new();
+    for (name, source) in &sources {
+        if format(source).unwrap() != *source {
+            unformatted.push(name.clone());
+        }
+    }
+    assert!(sources.len() >= 20, "only {} specs found", sources.len());
+    assert!(unformatted.is_empty(), "not in canonical form (run `nnspec fmt`): {unformatted:#?}");
+}
+
 /// `tests/fmt/NAME.nn` formats to `tests/fmt/NAME.expected.nn` exactly (comments
 /// in every position: before and after items, trailing, between tokens of a
 /// statement, inside brackets, before a `;`, in a `train` block), and the
