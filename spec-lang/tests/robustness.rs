@@ -185,3 +185,19 @@ fn a_byte_order_mark_opens_a_file_as_rustc_allows() {
     // Only at the start: elsewhere it is a stray character.
     assert!(nnspec_lang::check_source(&format!("{spec}\u{feff}")).is_err());
 }
+
+#[test]
+fn a_long_chain_of_constants_is_not_a_cycle_and_a_cycle_is_reported_once() {
+    let mut chain = String::from("const C0 = 3;\n");
+    for i in 1..5_000 {
+        chain.push_str(&format!("const C{i} = C{};\n", i - 1));
+    }
+    let spec = format!("{chain}network N {{\n    input x: [C4999];\n    dense o: 1;\n    loss mse;\n}}\n");
+    let checked = nnspec_lang::check_source(&spec).expect("a chain of 5000 constants resolves");
+    assert_eq!(checked.program.networks[0].input_size, 3);
+    let cycle = "const A = B;\nconst B = C;\nconst C = A;\nconst D = A;\nnetwork N {\n    input x: [D];\n    dense o: 1;\n    loss mse;\n}\n";
+    let errors = nnspec_lang::check_source(cycle).unwrap_err();
+    let cycles: Vec<_> = errors.iter().filter(|d| d.message.contains("cycle")).collect();
+    assert_eq!(cycles.len(), 1, "{errors:#?}");
+    assert!(cycles[0].message.contains("A → B → C → A"), "{}", cycles[0].message);
+}

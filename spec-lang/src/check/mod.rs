@@ -37,7 +37,7 @@ const SCHEDULES: &[&str] = &["step", "multistep", "exponential", "cosine", "line
 
 /// Checks a whole file; returns the IR, or every error found.
 pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
-    let mut checker = Checker { constants: HashMap::new(), diagnostics };
+    let mut checker = Checker { constants: HashMap::new(), resolved: HashMap::new(), diagnostics };
     for constant in &file.constants {
         if let Some(previous) = checker.constants.get(constant.name.text.as_str()) {
             let previous = previous.name.span;
@@ -54,9 +54,13 @@ pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
         }
         checker.check_meta(&constant.meta, &[]);
     }
-    for constant in &file.constants {
-        checker.number(&constant.value);
-    }
+    // In file order, each name's first definition (a later one is a duplicate, reported above).
+    let first_definitions: Vec<&ast::Constant> = file
+        .constants
+        .iter()
+        .filter(|c| checker.constants.get(c.name.text.as_str()).is_some_and(|first| std::ptr::eq(*first, *c)))
+        .collect();
+    checker.resolve_constants(&first_definitions);
     let mut seen: HashMap<&str, Span> = HashMap::new();
     let mut networks = Vec::new();
     for network in &file.networks {
@@ -75,7 +79,18 @@ pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
 
 struct Checker<'a, 'd> {
     constants: HashMap<&'a str, &'a ast::Constant>,
+    /// Every constant's value, resolved once.
+    resolved: HashMap<&'a str, Resolved>,
     diagnostics: &'d mut Diagnostics,
+}
+
+/// What a constant stands for.
+#[derive(Debug, Clone, Copy)]
+enum Resolved {
+    /// A number, and whether it was written as an integer.
+    Number(f64, bool),
+    /// Its error is reported already.
+    Failed,
 }
 
 /// What the statements of a network declare, before layout.

@@ -106,20 +106,18 @@ impl<'a> Checker<'a, '_> {
 
     /// A number, resolving constants.
     pub(super) fn number(&mut self, value: &Value) -> Option<f64> {
-        self.number_at_depth(value, 0).map(|(v, _)| v)
+        self.number_and_kind(value).map(|(v, _)| v)
     }
 
-    pub(super) fn number_at_depth(&mut self, value: &Value, depth: usize) -> Option<(f64, bool)> {
+    /// A number and whether it was written as an integer, resolving constants
+    /// (resolved once, up front, by [`Checker::resolve_constants`]).
+    pub(super) fn number_and_kind(&mut self, value: &Value) -> Option<(f64, bool)> {
         match &value.kind {
             ValueKind::Number { value, is_integer } => Some((*value, *is_integer)),
-            ValueKind::Path(ident) => match self.constants.get(ident.text.as_str()).copied() {
-                Some(constant) if depth < 32 => self.number_at_depth(&constant.value, depth + 1),
-                Some(constant) => {
-                    self.diagnostics
-                        .error(Code::TOO_LARGE, constant.name.span, "constants refer to each other in a cycle")
-                        .help("give one of them a number");
-                    None
-                }
+            ValueKind::Path(ident) => match self.resolved.get(ident.text.as_str()) {
+                Some(Resolved::Number(value, is_integer)) => Some((*value, *is_integer)),
+                // Its error was reported where the constant is defined.
+                Some(Resolved::Failed) => None,
                 None => {
                     let error = self.diagnostics.error(
                         Code::UNDEFINED_NAME,
@@ -136,6 +134,58 @@ impl<'a> Checker<'a, '_> {
             _ => {
                 self.wrong_type(value, "a number");
                 None
+            }
+        }
+    }
+
+    /// Resolves every constant of the file in one pass: each names a number or
+    /// another constant, so the constants form chains that are followed once
+    /// each, remembering every result (linear in the number of constants, of any
+    /// chain length). A cycle is reported once, at the constant where it closes.
+    pub(super) fn resolve_constants(&mut self, constants: &[&'a ast::Constant]) {
+        for &start in constants {
+            if self.resolved.contains_key(start.name.text.as_str()) {
+                continue;
+            }
+            let mut chain: Vec<&'a ast::Constant> = vec![start];
+            let result = loop {
+                let current = *chain.last().expect("the chain starts with one constant");
+                match &current.value.kind {
+                    ValueKind::Number { value, is_integer } => break Resolved::Number(*value, *is_integer),
+                    ValueKind::Path(ident) => {
+                        let target = ident.text.as_str();
+                        if let Some(known) = self.resolved.get(target) {
+                            break *known;
+                        }
+                        if let Some(at) = chain.iter().position(|c| c.name.text == target) {
+                            let cycle: Vec<&str> = chain[at..].iter().map(|c| c.name.text.as_str()).collect();
+                            let mut error = self.diagnostics.error(
+                                Code::TOO_LARGE,
+                                chain[at].name.span,
+                                format!("constants refer to each other in a cycle: {} → {target}", cycle.join(" → ")),
+                            );
+                            for other in &chain[at + 1..] {
+                                error = error.label(other.name.span, "part of the cycle");
+                            }
+                            error.help("give one of them a number");
+                            break Resolved::Failed;
+                        }
+                        match self.constants.get(target) {
+                            Some(next) => chain.push(next),
+                            None => {
+                                self.number_and_kind(&current.value);
+                                break Resolved::Failed;
+                            }
+                        }
+                    }
+                    _ => {
+                        self.wrong_type(&current.value, "a number");
+                        break Resolved::Failed;
+                    }
+                }
+            };
+            for constant in chain {
+                self.resolved.insert(constant.name.text.as_str(), result);
             }
         }
     }
@@ -171,7 +221,7 @@ impl<'a> Checker<'a, '_> {
 
     /// A non-negative integer ≥ `min`.
     pub(super) fn count(&mut self, value: &Value, what: &str, min: usize) -> Option<usize> {
-        let (number, is_integer) = self.number_at_depth(value, 0)?;
+        let (number, is_integer) = self.number_and_kind(value)?;
         if !is_integer || number.fract() != 0.0 {
             self.diagnostics
                 .error(Code::BAD_SIZE, value.span, format!("{what} must be a whole number, found {number}"))
