@@ -23,6 +23,7 @@ pub(crate) type Pair<'a> = pest::iterators::Pair<'a, Rule>;
 /// Parses `source` into pest pairs for the `file` rule.
 pub(crate) fn parse(source: &str) -> Result<Pairs<'_>, Diagnostic> {
     check_nesting(source)?;
+    check_comments_close(source)?;
     NnParser::parse(Rule::file, source).map_err(|_| {
         // Parse again collecting the tokens expected at the furthest position
         // (pest only tracks named rules otherwise, so a missing `;` would be
@@ -59,6 +60,62 @@ fn check_nesting(source: &str) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// Finds a `/*` that is never closed, in one pass (block comments nest, as in
+/// Rust; strings and line comments are skipped). The grammar would find it
+/// too, but only after retrying every nested opener, which takes time
+/// exponential in their number; and it would report the end of the file.
+fn check_comments_close(source: &str) -> Result<(), Diagnostic> {
+    let bytes = source.as_bytes();
+    let mut open: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let pair = (bytes[i], bytes.get(i + 1).copied());
+        if !open.is_empty() {
+            match pair {
+                (b'/', Some(b'*')) => {
+                    open.push(i);
+                    i += 2;
+                }
+                (b'*', Some(b'/')) => {
+                    open.pop();
+                    i += 2;
+                }
+                _ => i += 1,
+            }
+            continue;
+        }
+        match pair {
+            (b'/', Some(b'*')) => {
+                open.push(i);
+                i += 2;
+            }
+            (b'/', Some(b'/')) => i = source[i..].find('\n').map_or(bytes.len(), |end| i + end),
+            (b'"', _) => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    match open.first() {
+        None => Ok(()),
+        Some(&start) => {
+            let mut diagnostic = Diagnostic::error(Code::SYNTAX, Span::new(start, start + 2), "unclosed block comment");
+            diagnostic.label_primary("this `/*` is never closed");
+            if open.len() > 1 {
+                diagnostic
+                    .help("close it with `*/`; block comments nest, so each `/*` inside it needs its own `*/` too");
+            } else {
+                diagnostic.help("close it with `*/`");
+            }
+            Err(diagnostic)
+        }
+    }
 }
 
 /// Tokens worth naming in "expected …" (pest also tries comment openers, exponents and the like).

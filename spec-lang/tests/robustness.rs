@@ -201,3 +201,21 @@ fn a_long_chain_of_constants_is_not_a_cycle_and_a_cycle_is_reported_once() {
     assert_eq!(cycles.len(), 1, "{errors:#?}");
     assert!(cycles[0].message.contains("A → B → C → A"), "{}", cycles[0].message);
 }
+
+/// Unclosed block comments cost one pass over the text, however many there
+/// are (a grammar that retries every nested `/*` takes time exponential in
+/// their number: twenty took seconds, thirty would take hours). A generous
+/// wall-clock bound on another thread turns such a hang into a failure.
+#[test]
+fn unclosed_block_comments_are_found_in_one_pass_wall_clock_bound() {
+    let spec: String = (0..40).map(|i| format!("const C{i} = 1; /* open {i}\n")).collect();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(nnspec_lang::check_source(&spec).map(|_| ()));
+    });
+    let result = receiver.recv_timeout(std::time::Duration::from_secs(30)).expect("checked within 30 s");
+    let errors = result.unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].message.contains("unclosed block comment"), "{}", errors[0].message);
+    assert_eq!(errors[0].span.start, "const C0 = 1; ".len(), "reported at the first `/*`");
+}
