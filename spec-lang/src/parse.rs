@@ -172,7 +172,28 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     };
     let mut diagnostic = Diagnostic::error(Code::SYNTAX, Span::new(start, end), message);
     diagnostic.label_primary("unexpected here");
+    if let Some(help) = likely_fix(source, start, &tokens) {
+        diagnostic.help(help);
+    }
     diagnostic
+}
+
+/// A help line for the usual slips: a `;` forgotten at the end of a line, a `:`
+/// forgotten between a name and its value.
+fn likely_fix(source: &str, at: usize, expected: &[String]) -> Option<String> {
+    let before = source[..at].trim_end();
+    let line_of = |offset: usize| source[..offset].matches('\n').count() + 1;
+    let expects = |token: &str| expected.iter().any(|t| t == &format!("`{token}`"));
+    if expects(";") && !before.is_empty() && line_of(before.len()) < line_of(at) {
+        return Some(format!("add `;` at the end of line {}: each statement ends with `;`", line_of(before.len())));
+    }
+    if expects(":") && source[at..].starts_with('[') {
+        return Some("a name and its value are separated by `:`, as in `input x: [4];`".into());
+    }
+    if expects(":") {
+        return Some("a layer's name and its units are separated by `:`, as in `dense hidden: 16;`".into());
+    }
+    None
 }
 
 fn token_at(source: &str, start: usize, first: char) -> String {

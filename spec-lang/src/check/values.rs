@@ -78,9 +78,15 @@ impl<'a> Checker<'a, '_> {
     }
 
     pub(super) fn wrong_type(&mut self, value: &Value, expected: &str) {
-        self.diagnostics
+        let error = self
+            .diagnostics
             .error(Code::WRONG_TYPE, value.span, format!("expected {expected}, found {}", value.describe()))
             .label_primary(format!("this is {}", value.describe()));
+        if let ValueKind::String(text) = &value.kind {
+            if text.trim().parse::<f64>().is_ok() && expected.contains("number") {
+                error.help(format!("write the number without quotes: `{}`", text.trim()));
+            }
+        }
     }
 
     pub(super) fn out_of_range(&mut self, span: Span, what: &str, range: &str) {
