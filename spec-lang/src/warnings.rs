@@ -205,18 +205,34 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
         }
 
         if let Some(samples) = network.train.samples {
-            if network.param_count > samples {
+            // Ten parameters per sample and more: the textbook MNIST MLP (784-128-10,
+            // 1.7 per sample) generalises well; a network with tens per sample memorises.
+            if network.param_count > 10 * samples {
                 let span = syntax
                     .train
                     .first()
                     .and_then(|t| t.options.iter().find(|o| o.key.text == "samples"))
                     .map_or(syntax.name.span, |o| o.span);
+                let has_l2 = layers.iter().any(|l| l.l2 > 0.0);
+                let has_dropout = layers.iter().any(|l| l.dropout.is_some());
+                let mut remedies: Vec<&str> = Vec::new();
+                if !has_l2 {
+                    remedies.push("add L2 (`l2 = 1e-4`)");
+                }
+                if !has_dropout {
+                    remedies.push("add dropout");
+                }
+                remedies.push("get more data or shrink the hidden layers");
                 warn(
                     "overparameterized",
                     Code::OVERPARAMETERIZED,
                     span,
-                    format!("{} parameters for {samples} training samples: the network can memorise the data", network.param_count),
-                    "add L2 (`l2 = 1e-4`), dropout or more data, or shrink the hidden layers; watch the validation loss".into(),
+                    format!(
+                        "{} parameters for {samples} training samples ({} per sample): the network can memorise the data",
+                        network.param_count,
+                        network.param_count / samples.max(1)
+                    ),
+                    format!("{}; watch the validation loss", remedies.join(", ")),
                 );
             }
         }

@@ -38,3 +38,20 @@ fn allowing_an_unknown_warning_is_an_error_with_a_suggestion() {
     assert_eq!(diagnostics[0].code.as_str(), "E0210");
     assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `symmetric_init`?"));
 }
+
+#[test]
+fn overparameterized_fires_on_memorising_networks_only_and_recommends_what_is_missing() {
+    let warnings = |spec: &str| -> Vec<String> {
+        let checked = nnspec_lang::check_source(spec).expect("a valid spec");
+        checked.warnings.iter().filter(|w| w.code.as_str() == "W0007").map(|w| format!("{w:?}")).collect()
+    };
+    // The textbook MNIST MLP: 101,770 parameters for 60,000 images generalises well.
+    let mnist = "network Mnist {\n    input pixels: [784];\n    dense hidden: 128, activation = relu;\n    dense digit: 10;\n    loss softmax_cross_entropy;\n    train { samples = 60000 }\n}\n";
+    assert!(warnings(mnist).is_empty(), "{:?}", warnings(mnist));
+    // Tens of parameters per sample, already with L2 and dropout: recommend neither again.
+    let regularised = "network Big {\n    input x: [10];\n    dense hidden: 256, activation = relu, l2 = 1e-4;\n    dropout(0.5);\n    dense out: 1;\n    loss mse;\n    train { samples = 50 }\n}\n";
+    let found = warnings(regularised);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(!found[0].contains("add L2") && !found[0].contains("add dropout"), "{}", found[0]);
+    assert!(found[0].contains("more data"), "{}", found[0]);
+}
