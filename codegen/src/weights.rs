@@ -17,6 +17,54 @@ pub struct Embedded {
     pub display: String,
     /// Per tensor of the network, in buffer order: (offset in the parameters, length, first byte in the file).
     pub tensors: Vec<(usize, usize, usize)>,
+    /// The input standardisation the weights were trained with (per-feature
+    /// mean and std from the file's metadata), which `predict` then applies.
+    pub standardization: Option<Standardization>,
+}
+
+/// Per-feature `(x − mean) / std`, as the weights were trained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standardization {
+    /// Per-feature means.
+    pub mean: Vec<f32>,
+    /// Per-feature standard deviations (all positive).
+    pub std: Vec<f32>,
+}
+
+/// The metadata keys of the input standardisation, as the runtime writes them
+/// (`nnspec::weights::STANDARDIZE_KEYS`).
+const STANDARDIZE_KEYS: [&str; 2] = ["standardize_mean", "standardize_std"];
+
+/// The standardisation recorded in a weights file's metadata, checked against the network's input width.
+fn standardization(bytes: &[u8], inputs: usize, display: &str) -> Result<Option<Standardization>, String> {
+    let metadata =
+        safetensors::SafeTensors::read_metadata(bytes).ok().and_then(|(_, m)| m.metadata().clone()).unwrap_or_default();
+    let (Some(mean), Some(std)) = (metadata.get(STANDARDIZE_KEYS[0]), metadata.get(STANDARDIZE_KEYS[1])) else {
+        return Ok(None);
+    };
+    let parse = |text: &str, what: &str| -> Result<Vec<f32>, String> {
+        let values: Vec<f32> = text
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("the standardisation {what} in `{display}` is not a list of numbers ({e})"))?;
+        if values.len() != inputs || values.iter().any(|v| !v.is_finite()) {
+            return Err(format!(
+                "the standardisation {what} in `{display}` has {} values, the network takes {inputs} inputs",
+                values.len()
+            ));
+        }
+        Ok(values)
+    };
+    let (mean, std) = (parse(mean, "mean")?, parse(std, "std")?);
+    if std.iter().any(|s| *s <= 0.0) {
+        return Err(format!("the standardisation std in `{display}` has a value that is not positive"));
+    }
+    Ok(Some(Standardization { mean, std }))
 }
 
 /// Reads the safetensors file at `path` and checks it against `net`; the errors
@@ -61,12 +109,14 @@ pub fn embed(net: &ir::Network, path: &Path, display: &str) -> Result<Embedded, 
     if !problems.is_empty() {
         return Err(problems);
     }
+    let standardization = standardization(&bytes, net.input_size, display).map_err(|e| vec![e])?;
     let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     Ok(Embedded {
         network: net.name.clone(),
         path: absolute.to_string_lossy().into_owned(),
         display: display.to_string(),
         tensors,
+        standardization,
     })
 }
 

@@ -21,6 +21,14 @@ fn spec(test: &str) -> PathBuf {
 }
 
 fn write_weights(name: &str, tensors: &[(&str, Vec<usize>, Dtype)]) -> PathBuf {
+    write_weights_with(name, tensors, None)
+}
+
+fn write_weights_with(
+    name: &str,
+    tensors: &[(&str, Vec<usize>, Dtype)],
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> PathBuf {
     let data: Vec<Vec<u8>> =
         tensors.iter().map(|(_, shape, dtype)| vec![0u8; shape.iter().product::<usize>() * dtype.size()]).collect();
     let views: Vec<(String, TensorView<'_>)> = tensors
@@ -29,7 +37,7 @@ fn write_weights(name: &str, tensors: &[(&str, Vec<usize>, Dtype)]) -> PathBuf {
         .map(|((n, shape, dtype), bytes)| (n.to_string(), TensorView::new(*dtype, shape.clone(), bytes).unwrap()))
         .collect();
     let path = dir().join(name);
-    std::fs::write(&path, safetensors::serialize(views, &None).unwrap()).unwrap();
+    std::fs::write(&path, safetensors::serialize(views, &metadata).unwrap()).unwrap();
     path
 }
 
@@ -75,4 +83,29 @@ fn a_missing_weights_file_is_an_error() {
     let message = include_net_file(&spec("missing"), Some((&dir().join("nope.safetensors"), "nope.safetensors")), None)
         .unwrap_err();
     assert!(message.contains("cannot read weights `nope.safetensors`"), "{message}");
+}
+
+#[test]
+fn a_standardisation_of_another_width_is_an_error_and_a_good_one_reaches_predict() {
+    let tensors = [
+        ("hidden.weight", vec![2, 4], Dtype::F32),
+        ("hidden.bias", vec![4], Dtype::F32),
+        ("out.weight", vec![4, 1], Dtype::F32),
+        ("out.bias", vec![1], Dtype::F32),
+    ];
+    let metadata = |mean: &str| {
+        Some(
+            [("standardize_mean", mean), ("standardize_std", "[1.0,2.0]")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    };
+    let wide = write_weights_with("wide.safetensors", &tensors, metadata("[0.5,1.5,2.5]"));
+    let message = include_net_file(&spec("wide"), Some((&wide, "wide.safetensors")), None).unwrap_err();
+    assert!(message.contains("has 3 values, the network takes 2 inputs"), "{message}");
+    let good = write_weights_with("standardized.safetensors", &tensors, metadata("[0.5,1.5]"));
+    let tokens =
+        include_net_file(&spec("standardized"), Some((&good, "standardized.safetensors")), None).unwrap().to_string();
+    assert!(tokens.contains("INPUT_MEAN") && tokens.contains("INPUT_STD"), "{tokens}");
 }

@@ -163,7 +163,22 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         });
     }
 
-    let predict_body = predict(net);
+    let standardization = embedded.and_then(|e| e.standardization.as_ref());
+    let predict_body = predict(net, standardization.is_some());
+    let predict_doc = match standardization {
+        Some(_) => " The outputs for one raw sample: it is standardised with [`Self::INPUT_MEAN`] and [`Self::INPUT_STD`] first, as the embedded weights were trained (the batch passes of `Model` take standardised rows, as the trainer gives them). Stack memory only, no allocation.",
+        None => " The outputs for one sample: stack memory only, no allocation.",
+    };
+    let standardization_consts = standardization.map(|standardization| {
+        let mean = standardization.mean.iter().map(|v| f32_lit(f64::from(*v)));
+        let std = standardization.std.iter().map(|v| f32_lit(f64::from(*v)));
+        quote! {
+            /// Per-feature mean of the training inputs the embedded weights were trained with.
+            pub const INPUT_MEAN: [f32; #input] = [#(#mean),*];
+            /// Per-feature standard deviation of those inputs.
+            pub const INPUT_STD: [f32; #input] = [#(#std),*];
+        }
+    });
     let (forward_body, backward_body, offsets_fn) = batch_passes(net);
     let train = train_config(&net.train);
     let validation_split = f64_lit(net.train.validation_split);
@@ -201,7 +216,9 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
 
             #(#accessors)*
 
-            /// The outputs for one sample: stack memory only, no allocation.
+            #standardization_consts
+
+            #[doc = #predict_doc]
             #[inline]
             pub fn predict(&self, x: &[f32; #input]) -> [f32; #output] {
                 #predict_body

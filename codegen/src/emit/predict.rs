@@ -2,10 +2,23 @@
 
 use super::*;
 
-/// `predict`: straight-line layer calls on stack arrays.
-pub(super) fn predict(net: &Network) -> TokenStream {
+/// `predict`: straight-line layer calls on stack arrays; with embedded weights
+/// trained on standardised inputs, it standardises `x` first.
+pub(super) fn predict(net: &Network, standardized: bool) -> TokenStream {
     let mut statements = Vec::new();
     let mut previous = quote!(x);
+    if standardized {
+        let input = usize_lit(net.input_size);
+        statements.push(quote! {
+            let mut standardized = [0.0f32; #input];
+            for ((z, x), (mean, std)) in
+                standardized.iter_mut().zip(x).zip(Self::INPUT_MEAN.iter().zip(&Self::INPUT_STD))
+            {
+                *z = (x - mean) / std;
+            }
+        });
+        previous = quote!(standardized);
+    }
     let mut previous_width = net.input_size;
     for (index, layer) in net.layers.iter().enumerate() {
         let var = format_ident!("a{}", index + 1);
