@@ -182,6 +182,24 @@ fn divergence_names_epoch_and_batch_and_keeps_good_weights() {
 }
 
 #[test]
+fn a_run_that_diverges_at_once_keeps_the_previous_weights_file() {
+    let spec = write(
+        "regress_rows.nn",
+        "network R { input x: [2]; dense out: 1; loss mse; train { optimizer = sgd(lr = 100.0), batch = 1, epochs = 5 } }",
+    );
+    let data = write("big_rows.csv", "a,b,y\n100,200,1e4\n-300,50,-2e4\n250,-100,3e4\n");
+    let weights = temp().join("previous.safetensors").display().to_string();
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--lr", "1e-9", "--out", &weights, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let previous = std::fs::read(&weights).unwrap();
+    // The spec's own learning rate diverges within the first epoch.
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--out", &weights, "--quiet"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("is left as it was"), "{stderr}");
+    assert_eq!(std::fs::read(&weights).unwrap(), previous, "the earlier run's weights were replaced");
+}
+
+#[test]
 fn run_configurations_sweep_and_report_bad_keys() {
     let config = write(
         "sweep.toml",
@@ -515,5 +533,23 @@ fn predict_shows_a_softmax_classifiers_probabilities_and_class() {
         assert!(probabilities.iter().all(|p| (0.0..=1.0).contains(p)), "{line}");
         let argmax = (0..3).max_by(|a, b| probabilities[*a].total_cmp(&probabilities[*b])).unwrap();
         assert_eq!(class, argmax, "{line}");
+    }
+}
+
+#[test]
+fn swept_values_get_the_specs_size_checks() {
+    for (values, expected) in [("[4, 100000000000]", "from 1 to"), ("[0]", "from 1 to")] {
+        let config = write(
+            "huge_sweep.toml",
+            &format!(
+                "spec = {:?}\ndata = {:?}\n[train]\nepochs = 1\n[sweep]\nhidden = {values}\n",
+                root().join(PLANAR),
+                root().join(FLOWER)
+            ),
+        );
+        let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+        assert_eq!(code, 1, "{values}: {stderr}");
+        assert!(stderr.contains(expected), "{values}: {stderr}");
+        assert!(!stderr.contains("training "), "{values}: refused only after training started");
     }
 }

@@ -150,6 +150,20 @@ impl Dataset {
         if headers.is_empty() || headers.iter().all(String::is_empty) {
             return Err(at(Some(1), None, "the file is empty; expected a header row and data rows".into()));
         }
+        // A name twice makes "the column `y`" ambiguous: the label could end up among the features.
+        for (index, name) in headers.iter().enumerate() {
+            if let Some(first) = headers[..index].iter().position(|h| h == name) {
+                return Err(at(
+                    Some(1),
+                    Some(index + 1),
+                    format!(
+                        "the column name `{name}` appears twice (columns {} and {}); give each column its own name",
+                        first + 1,
+                        index + 1
+                    ),
+                ));
+            }
+        }
         let find = |name: &str| {
             headers
                 .iter()
@@ -168,6 +182,16 @@ impl Dataset {
         };
         if features.is_empty() {
             return Err(at(Some(1), None, "no feature columns are left after the target".into()));
+        }
+        if let Some(&leak) = features.iter().find(|c| targets.contains(c)) {
+            return Err(at(
+                Some(1),
+                Some(leak + 1),
+                format!(
+                    "`{}` is both a feature and a target: the network would see the answer; drop it from the features",
+                    headers[leak]
+                ),
+            ));
         }
         let mut x = Vec::new();
         let mut y = Vec::new();

@@ -111,3 +111,13 @@ fn splits_are_seeded_and_complete() {
     all.sort_by(f32::total_cmp);
     assert_eq!(all, data.x);
 }
+
+#[test]
+fn a_column_name_twice_or_a_target_among_the_features_is_refused() {
+    let message = error_of("twice.csv", "a,b,a,y\n1,2,3,0\n");
+    assert!(message.contains("`a` appears twice (columns 1 and 3)"), "{message}");
+    let path = write("leak.csv", "a,b,y\n1,2,0\n3,4,1\n");
+    let options = CsvOptions { target: Target::Named(vec!["y".into()]), features: vec!["a".into(), "y".into()] };
+    let message = Dataset::from_csv(&path, &options).unwrap_err().to_string();
+    assert!(message.contains("`y` is both a feature and a target"), "{message}");
+}

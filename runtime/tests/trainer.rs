@@ -252,3 +252,22 @@ fn a_large_model_trained_on_two_threads_takes_the_single_threaded_steps() {
         assert!((got - want).abs() <= 1e-6 + 1e-5 * want.abs(), "parameter {i}: {got} vs {want}");
     }
 }
+
+#[test]
+fn an_empty_validation_set_is_refused_rather_than_scored_zero() {
+    let mut model = mlp(None, Loss::BinaryCrossEntropy, Activation::Sigmoid);
+    let empty = Dataset::new(Vec::new(), Vec::new(), 2, 1).unwrap();
+    let error = Trainer::new(TrainConfig::default()).fit(&mut model, &xor_data(), Some(&empty)).unwrap_err();
+    assert!(error.to_string().contains("validation set holds no rows"), "{error}");
+    let config = TrainConfig {
+        early_stopping: Some(nnspec::train::EarlyStopping {
+            monitor_validation: true,
+            patience: 3,
+            min_delta: 0.0,
+            restore_best: true,
+        }),
+        ..TrainConfig::default()
+    };
+    let error = Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap_err();
+    assert!(error.to_string().contains("no validation data"), "{error}");
+}

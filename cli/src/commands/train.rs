@@ -220,11 +220,36 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
                     names.join(", ")
                 ))
             })?;
+            // A swept value gets the checks a spec's own units get.
+            for &units in values {
+                if units == 0 || units > nnspec_lang::MAX_UNITS {
+                    return Err(Failure(format!(
+                        "`[sweep] {key} = {units}`: a layer has from 1 to {} units",
+                        nnspec_lang::MAX_UNITS
+                    )));
+                }
+                let mut inputs = net.input_size;
+                let mut params = 0usize;
+                for (i, layer) in net.layers.iter().enumerate() {
+                    let units = if i == index { units } else { layer.units };
+                    params = params
+                        .saturating_add(inputs.saturating_mul(units))
+                        .saturating_add(usize::from(layer.bias) * units);
+                    inputs = units;
+                }
+                if params > nnspec_lang::MAX_PARAMS {
+                    return Err(Failure(format!(
+                        "`[sweep] {key} = {units}` gives `{}` {params} parameters, more than the {} a network may have",
+                        net.name,
+                        nnspec_lang::MAX_PARAMS
+                    )));
+                }
+            }
             values
                 .iter()
                 .map(|&units| {
                     let mut variant = net.clone();
-                    variant.layers[index].units = units.max(1);
+                    variant.layers[index].units = units;
                     (format!("{key} = {units}"), variant, None)
                 })
                 .collect()
@@ -271,9 +296,28 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         let history = match trainer.fit(&mut model, &train_data, validation.as_ref()) {
             Ok(history) => history,
             Err(error) => {
+                // The model holds the weights from before the epoch that diverged. A
+                // weights file already there is kept unless these do better on the
+                // training data (after a first-epoch divergence they are the
+                // starting weights).
                 if let (Some(out), None) = (&request.outputs.weights, &request.sweep) {
-                    nnspec::weights::save_with_metadata(&model, out, &metadata)?;
-                    tell!("the last good weights were written to {}", out.display());
+                    let mut workspace = Workspace::default();
+                    let loss_now = evaluate(&model, &train_data, &mut workspace).loss;
+                    let mut previous = convert::network(variant);
+                    let loss_before = nnspec::weights::load(&mut previous, out)
+                        .ok()
+                        .map(|()| evaluate(&previous, &train_data, &mut workspace).loss)
+                        .filter(|loss| loss.is_finite());
+                    match loss_before {
+                        Some(before) if !loss_now.is_finite() || loss_now >= before => tell!(
+                            "{} is left as it was: its weights have the lower training loss ({before:.6} against {loss_now:.6})",
+                            out.display()
+                        ),
+                        _ => {
+                            nnspec::weights::save_with_metadata(&model, out, &metadata)?;
+                            tell!("the last good weights were written to {}", out.display());
+                        }
+                    }
                 }
                 return Err(error.into());
             }

@@ -103,7 +103,13 @@ impl Trainer {
         if train.is_empty() {
             return Err(Error::data("the training set is empty"));
         }
-        if config.early_stopping.is_some_and(|s| s.monitor_validation) && validation.is_none_or(Dataset::is_empty) {
+        if validation.is_some_and(Dataset::is_empty) {
+            return Err(Error::Config(format!(
+                "the validation set holds no rows (of {} in all): a larger `validation_split` or more data gives it some",
+                train.len()
+            )));
+        }
+        if config.early_stopping.is_some_and(|s| s.monitor_validation) && validation.is_none() {
             return Err(Error::Config(
                 "early stopping monitors the validation loss, but there is no validation data: hold some out \
                  (`validation_split = 0.2` in the train block) or monitor the training loss (`monitor = loss`)"
