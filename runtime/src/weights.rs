@@ -31,20 +31,35 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync,
+/// rename. A symbolic link is written through (its target is replaced, the link
+/// stays), and a file that is there keeps its permissions. Hard links to the
+/// old file keep the old contents: the rename that makes the write atomic gives
+/// the path a new file. A temporary file left by a process that was killed
+/// while writing to the same place (`.NAME.tmpPID`, its process gone) is
+/// removed (on systems with `/proc`).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let io = |source| Error::Io { path: path.to_path_buf(), source };
-    let directory = match path.parent() {
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).map_err(io)?,
+        _ => path.to_path_buf(),
+    };
+    let directory = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "weights".into());
+    let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "weights".into());
+    remove_stale_temporaries(&directory, &file_name);
     let temporary = directory.join(format!(".{file_name}.tmp{}", std::process::id()));
+    let permissions = std::fs::metadata(&target).ok().map(|m| m.permissions());
     let result = (|| {
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(bytes)?;
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)?;
+        }
         file.sync_all()?;
-        std::fs::rename(&temporary, path)?;
+        std::fs::rename(&temporary, &target)?;
         if let Ok(dir) = std::fs::File::open(&directory) {
             let _ = dir.sync_all();
         }
@@ -54,6 +69,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         let _ = std::fs::remove_file(&temporary);
     }
     result.map_err(io)
+}
+
+/// Removes `.NAME.tmpPID` files in `directory` whose process no longer runs.
+fn remove_stale_temporaries(directory: &Path, file_name: &str) {
+    let processes = Path::new("/proc");
+    if !processes.is_dir() {
+        return;
+    }
+    let prefix = format!(".{file_name}.tmp");
+    let Ok(entries) = std::fs::read_dir(directory) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) && !processes.join(pid).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The bytes of a safetensors file holding `params` laid out as `tensors`.

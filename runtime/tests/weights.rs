@@ -100,3 +100,26 @@ proptest! {
         prop_assert!(from_safetensors(&bytes, model.tensors(), model.param_count()).is_err());
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn writes_go_through_links_keep_the_mode_and_clear_stale_temporaries() {
+    use nnspec::weights::write_atomically;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp("links");
+    std::fs::create_dir_all(&dir).unwrap();
+    let real = dir.join("real.nn");
+    std::fs::write(&real, "old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.join("link.nn");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    // A temporary left by a writer that was killed (no process has this id).
+    let stale = dir.join(".real.nn.tmp4000000000");
+    std::fs::write(&stale, "half a file").unwrap();
+    write_atomically(&link, b"new").unwrap();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced by a file");
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "new", "the link's target was not written");
+    assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o600, "the mode changed");
+    assert!(!stale.exists(), "the stale temporary file is still there");
+}
