@@ -553,3 +553,40 @@ fn swept_values_get_the_specs_size_checks() {
         assert!(!stderr.contains("training "), "{values}: refused only after training started");
     }
 }
+
+/// `nnspec args` under an address-space limit of `megabytes` (`ulimit -v`):
+/// exit code and stderr.
+#[cfg(target_os = "linux")]
+fn nnspec_limited(megabytes: u64, args: &[&str]) -> (Option<i32>, String) {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let script =
+        format!("ulimit -v {}; exec '{}' {}", megabytes * 1024, env!("CARGO_BIN_EXE_nnspec"), quoted.join(" "));
+    let output = Command::new("sh").arg("-c").arg(script).current_dir(root()).output().unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn networks_too_large_for_the_memory_are_refused_not_aborted() {
+    // Training: the parameters fit, the workspace for 400 rows of 4 M units does not.
+    let wide = write(
+        "wide.nn",
+        "network Wide {\n    input x: [2];\n    dense h: 4000000, activation = tanh;\n    dense out: 1;\n    loss mse;\n    train { batch = full }\n}\n",
+    );
+    let (code, stderr) = nnspec_limited(1500, &["train", &wide, "--data", FLOWER, "--epochs", "1", "--quiet"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("training `Wide` needs about") && stderr.contains("workspace for 400 rows"), "{stderr}");
+    // Prediction with a billion parameters: refused before the weights are read.
+    let huge = write(
+        "huge.nn",
+        "network Huge {\n    input x: [60];\n    dense h: 16777216;\n    dense out: 1;\n    loss mse;\n}\n",
+    );
+    let (code, stderr) =
+        nnspec_limited(1500, &["predict", &huge, "--weights", "missing.safetensors", "--data", FLOWER]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("running `Huge` needs about"), "{stderr}");
+    // Export: more weights than an ONNX file holds.
+    let (code, stderr) = nnspec_limited(1500, &["export", &huge, "-o", "huge.onnx"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("more than an ONNX file can hold"), "{stderr}");
+}

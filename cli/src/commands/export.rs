@@ -13,6 +13,16 @@ pub(crate) fn export(
     refuse_overwriting("ONNX output", output, &inputs)?;
     let checked = load(path)?;
     let net = pick(&checked.program, name, path)?;
+    // A protobuf message, and so an ONNX file with its weights inside, holds at most 2 GiB.
+    let weight_bytes = 4 * memory::parameter_count(net) as u64;
+    if weight_bytes >= (2u64 << 30) - (1 << 20) {
+        return Err(Failure(format!(
+            "`{}` has {:.2} GB of weights, more than an ONNX file can hold (2 GiB): export a smaller network",
+            net.name,
+            weight_bytes as f64 / 1e9
+        )));
+    }
+    memory::check_inference(net, 0)?;
     let mut model = convert::network(net);
     let mut standardizer = None;
     if let Some(weights) = weights {

@@ -23,6 +23,7 @@ mod check;
 mod emit;
 mod export;
 mod fmt;
+mod memory;
 mod predict;
 mod summary;
 mod train;

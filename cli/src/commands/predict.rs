@@ -16,6 +16,7 @@ pub(crate) fn run_predict(
     let target_names = target.clone();
     let checked = load(path)?;
     let net = pick(&checked.program, name, path)?;
+    memory::check_inference(net, nnspec::train::PREDICT_CHUNK_ROWS)?;
     let mut model = convert::network(net);
     nnspec::weights::load(&mut model, weights)?;
     let options = CsvOptions {

@@ -175,6 +175,9 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         names => Target::Named(names.to_vec()),
     };
     let data = Dataset::from_csv(&request.data, &CsvOptions { target, features: request.features.clone() })?;
+    // The whole file's rows, numbered as in the file (before any split), against
+    // the network's widths; the network is built only once it fits in memory.
+    memory::check_inference(net, 1)?;
     if let Err(error) = nnspec::train::check_fits(&convert::network(net), &data) {
         let hint = match error {
             nnspec::Error::Shape(_) => format!(
@@ -263,9 +266,6 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
     };
     let mut reports = Vec::new();
     for (label, variant, optimizer) in &runs {
-        let mut model = convert::network(variant);
-        nnspec::train::check_fits(&model, &train_data)
-            .map_err(|e| Failure(format!("{}: {e}", request.data.display())))?;
         let mut config = convert::train_config(&variant.train);
         config.progress = !request.quiet;
         config.seed = seed;
@@ -284,6 +284,11 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         if let Some(lr) = request.overrides.lr {
             config.optimizer = config.optimizer.with_lr(lr);
         }
+        let batch_rows = config.batch.unwrap_or(train_data.len()).clamp(1, train_data.len().max(1));
+        memory::check_training(variant, batch_rows, &config.optimizer)?;
+        let mut model = convert::network(variant);
+        nnspec::train::check_fits(&model, &train_data)
+            .map_err(|e| Failure(format!("{}: {e}", request.data.display())))?;
         tell!(
             "training {label} on {} ({} rows × {} features): {} epochs, {}",
             request.data.display(),

@@ -45,14 +45,16 @@ pub fn check_fits(model: &dyn Model, data: &Dataset) -> Result<(), Error> {
     Ok(())
 }
 
-/// Outputs of `model` for every row of `x` (`[rows][input]`).
+/// The most rows [`predict`] runs through the model at once (its workspace holds this many).
+pub const PREDICT_CHUNK_ROWS: usize = 1024;
+
+/// Outputs of `model` for every row of `x` (`[rows][input]`), [`PREDICT_CHUNK_ROWS`] at a time.
 pub fn predict(model: &dyn Model, x: &[f32], workspace: &mut Workspace) -> Vec<f32> {
     let input = model.input_size().max(1);
     let output = model.output_size();
     let rows = x.len() / input;
     let mut out = vec![0.0f32; rows * output];
-    const CHUNK: usize = 1024;
-    for (x_chunk, out_chunk) in x.chunks(CHUNK * input).zip(out.chunks_mut(CHUNK * output)) {
+    for (x_chunk, out_chunk) in x.chunks(PREDICT_CHUNK_ROWS * input).zip(out.chunks_mut(PREDICT_CHUNK_ROWS * output)) {
         model.forward(x_chunk, out_chunk, workspace);
     }
     out

@@ -1,0 +1,109 @@
+//! How much memory a command will need, estimated before it allocates, so a
+//! network too large for the machine is refused with the figure and its
+//! cause instead of aborting the process.
+//!
+//! The budget is the memory the system has available (`MemAvailable`) and the
+//! process's address-space limit (`ulimit -v`), whichever is smaller, read from
+//! `/proc`; where there is no `/proc` nothing is refused.
+
+use super::*;
+use nnspec::OptimizerConfig;
+
+/// Bytes the process may still allocate, if the system says.
+fn budget() -> Option<u64> {
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    });
+    let limit = std::fs::read_to_string("/proc/self/limits").ok().and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("Max address space"))?;
+        line.split_whitespace().nth(3)?.parse::<u64>().ok()
+    });
+    match (available, limit) {
+        (Some(a), Some(l)) => Some(a.min(l)),
+        (a, l) => a.or(l),
+    }
+}
+
+fn gigabytes(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+/// Refuses `needed` bytes (itemised in `parts`) that exceed what the process may allocate.
+pub(crate) fn check_budget(what: &str, parts: &[(&str, u64)]) -> Result<(), Failure> {
+    let needed = parts.iter().fold(0u64, |sum, (_, bytes)| sum.saturating_add(*bytes));
+    let Some(budget) = budget() else { return Ok(()) };
+    if needed <= budget {
+        return Ok(());
+    }
+    let items: Vec<String> =
+        parts.iter().filter(|(_, b)| *b > 0).map(|(name, b)| format!("{name} {}", gigabytes(*b))).collect();
+    Err(Failure(format!(
+        "{what} needs about {} ({}), but {} is available: use a smaller network or batch",
+        gigabytes(needed),
+        items.join(", "),
+        gigabytes(budget)
+    )))
+}
+
+/// f32 values in bytes.
+fn floats(count: usize) -> u64 {
+    (count as u64).saturating_mul(4)
+}
+
+/// Parameters of `net` (saturating: the checker bounds them, a sweep may not have).
+pub(crate) fn parameter_count(net: &ir::Network) -> usize {
+    let mut inputs = net.input_size;
+    let mut count = 0usize;
+    for layer in &net.layers {
+        count = count
+            .saturating_add(inputs.saturating_mul(layer.units))
+            .saturating_add(usize::from(layer.bias) * layer.units);
+        inputs = layer.units;
+    }
+    count
+}
+
+/// Workspace values for `rows` rows: each layer's pre-activation and output
+/// (and dropout mask and output), two gradient buffers of the widest layer.
+fn workspace_values(net: &ir::Network, rows: usize) -> usize {
+    let per_row: usize = net.layers.iter().map(|l| if l.dropout.is_some() { 4 } else { 2 } * l.units).sum::<usize>()
+        + 2 * net.layers.iter().map(|l| l.units).max().unwrap_or(0);
+    per_row.saturating_mul(rows)
+}
+
+/// The memory of training `net` in batches of `batch` rows with `optimizer`.
+pub(crate) fn check_training(net: &ir::Network, batch: usize, optimizer: &OptimizerConfig) -> Result<(), Failure> {
+    let params = parameter_count(net);
+    let state = match optimizer {
+        OptimizerConfig::Sgd { momentum, .. } => usize::from(*momentum > 0.0),
+        OptimizerConfig::Adagrad { .. } => 1,
+        OptimizerConfig::RmsProp { momentum, centered, .. } => {
+            1 + usize::from(*momentum > 0.0) + usize::from(*centered)
+        }
+        OptimizerConfig::Adam { amsgrad, .. } => 2 + usize::from(*amsgrad),
+    };
+    check_budget(
+        &format!("training `{}`", net.name),
+        &[
+            ("parameters", floats(params)),
+            ("a copy of the last good ones", floats(params)),
+            ("gradients", floats(params.saturating_mul(2))),
+            ("optimizer state", floats(params.saturating_mul(state))),
+            (&format!("a workspace for {batch} rows"), floats(workspace_values(net, batch).saturating_mul(2))),
+        ],
+    )
+}
+
+/// The memory of running `net` with weights read from a file.
+pub(crate) fn check_inference(net: &ir::Network, rows: usize) -> Result<(), Failure> {
+    let params = parameter_count(net);
+    check_budget(
+        &format!("running `{}`", net.name),
+        &[
+            ("parameters", floats(params)),
+            ("the weights file", floats(params)),
+            (&format!("a workspace for {rows} rows"), floats(workspace_values(net, rows))),
+        ],
+    )
+}
