@@ -231,15 +231,9 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
                         nnspec_lang::MAX_UNITS
                     )));
                 }
-                let mut inputs = net.input_size;
-                let mut params = 0usize;
-                for (i, layer) in net.layers.iter().enumerate() {
-                    let units = if i == index { units } else { layer.units };
-                    params = params
-                        .saturating_add(inputs.saturating_mul(units))
-                        .saturating_add(usize::from(layer.bias) * units);
-                    inputs = units;
-                }
+                let mut variant = net.clone();
+                variant.layers[index].units = units;
+                let params = memory::parameter_count(&variant);
                 if params > nnspec_lang::MAX_PARAMS {
                     return Err(Failure(format!(
                         "`[sweep] {key} = {units}` gives `{}` {params} parameters, more than the {} a network may have",
