@@ -23,7 +23,12 @@ pub const NAMES: &[&str] = &[
     "l2_with_adamw",
     "overparameterized",
     "step_has_no_gradient",
+    "large_stack",
 ];
+
+/// The stack `predict` may use before [`Code::LARGE_STACK`] warns: half of the
+/// 2 MiB a Rust thread gets by default.
+pub const STACK_BUDGET: usize = 1 << 20;
 
 impl Code {
     /// A layer's weights start constant and another layer follows: its units stay identical.
@@ -42,6 +47,8 @@ impl Code {
     pub const OVERPARAMETERIZED: Code = Code("W0007");
     /// A `step` activation: zero gradient, so gradient descent cannot train through it.
     pub const STEP_HAS_NO_GRADIENT: Code = Code("W0008");
+    /// `predict` keeps more layer outputs on the stack than [`STACK_BUDGET`].
+    pub const LARGE_STACK: Code = Code("W0009");
 }
 
 /// Adds the warnings of every network of `file` (whose IR is `program`).
@@ -200,6 +207,22 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
                 option_span(index, "activation"),
                 format!("`step` has zero gradient everywhere: gradient descent never changes {untrained}"),
                 "use `sigmoid` (a smooth step) or `tanh` to train by gradient descent; a step neuron learns by the perceptron rule, which the trainer does not run"
+                    .into(),
+            );
+        }
+
+        let stack: usize = layers.iter().map(|l| 4 * l.units).sum();
+        if stack > STACK_BUDGET {
+            let widest = layers.iter().enumerate().max_by_key(|(_, l)| l.units).map_or(0, |(i, _)| i);
+            warn(
+                "large_stack",
+                Code::LARGE_STACK,
+                layer_span(widest),
+                format!(
+                    "`predict` keeps {stack} bytes of layer outputs on the stack, more than the {} KiB budget: it can overflow a thread's stack",
+                    STACK_BUDGET / 1024
+                ),
+                "run it on a thread with a larger stack (`std::thread::Builder::stack_size`), or use the batch `Model::forward`, whose workspace is on the heap"
                     .into(),
             );
         }
