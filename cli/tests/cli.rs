@@ -182,7 +182,7 @@ fn divergence_names_epoch_and_batch_and_keeps_good_weights() {
 }
 
 #[test]
-fn a_run_that_diverges_at_once_keeps_the_previous_weights_file() {
+fn a_run_that_diverges_keeps_a_better_weights_file_and_writes_the_history_it_has() {
     let spec = write(
         "regress_rows.nn",
         "network R { input x: [2]; dense out: 1; loss mse; train { optimizer = sgd(lr = 100.0), batch = 1, epochs = 5 } }",
@@ -192,11 +192,18 @@ fn a_run_that_diverges_at_once_keeps_the_previous_weights_file() {
     let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--lr", "1e-9", "--out", &weights, "--quiet"]);
     assert_eq!(code, 0, "{stderr}");
     let previous = std::fs::read(&weights).unwrap();
-    // The spec's own learning rate diverges within the first epoch.
-    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--out", &weights, "--quiet"]);
+    // The spec's own learning rate diverges in the second epoch.
+    let history = temp().join("diverged.csv");
+    let history_arg = history.display().to_string();
+    let (code, _, stderr) =
+        nnspec(&["train", &spec, "--data", &data, "--out", &weights, "--history", &history_arg, "--quiet"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("is left as it was"), "{stderr}");
     assert_eq!(std::fs::read(&weights).unwrap(), previous, "the earlier run's weights were replaced");
+    // The epoch that completed before the divergence is in the history.
+    let text = std::fs::read_to_string(&history).expect("the history of the completed epochs");
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.lines().nth(1).unwrap().starts_with("1,"), "{text}");
 }
 
 #[test]

@@ -292,9 +292,25 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
             config.optimizer.name()
         );
         let trainer = nnspec::Trainer::new(config);
-        let history = match trainer.fit(&mut model, &train_data, validation.as_ref()) {
+        // The epochs completed so far, kept for the history file if the run diverges.
+        let mut completed = nnspec::History::default();
+        let on_epoch = |record: &nnspec::train::EpochRecord| {
+            completed.epochs.push(*record);
+            std::ops::ControlFlow::Continue(())
+        };
+        let history = match trainer.fit_with(&mut model, &train_data, validation.as_ref(), on_epoch) {
             Ok(history) => history,
             Err(error) => {
+                if let (Some(path), None, false) =
+                    (&request.outputs.history, &request.sweep, completed.epochs.is_empty())
+                {
+                    completed.save(path)?;
+                    tell!(
+                        "the history of the {} completed epochs was written to {}",
+                        completed.epochs.len(),
+                        path.display()
+                    );
+                }
                 // The model holds the weights from before the epoch that diverged. A
                 // weights file already there is kept unless these do better on the
                 // training data (after a first-epoch divergence they are the
