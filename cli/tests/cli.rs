@@ -597,3 +597,17 @@ fn networks_too_large_for_the_memory_are_refused_not_aborted() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("more than an ONNX file can hold"), "{stderr}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn emitting_more_layers_than_the_memory_holds_is_refused() {
+    let layers: String = (0..2000).map(|i| format!("    dense l{i}: 4, activation = tanh;\n")).collect();
+    let deep = write("deep.nn", &format!("network Deep {{\n    input x: [4];\n{layers}    loss mse;\n}}\n"));
+    let (code, stderr) = nnspec_limited(300, &["emit", &deep]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("the code of 2000 layers"), "{stderr}");
+    // The spec itself is never the output.
+    let (code, _, stderr) = nnspec(&["emit", PLANAR, "-o", PLANAR]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is the spec"), "{stderr}");
+}
