@@ -20,7 +20,7 @@ pub(crate) fn run_predict(
     let mut model = convert::network(net);
     nnspec::weights::load(&mut model, weights)?;
     let options = CsvOptions {
-        target: if target.is_empty() { Target::None } else { Target::Named(target.clone()) },
+        target: if target.is_empty() { Target::None } else { Target::Named(target) },
         features: Vec::new(),
     };
     let mut data = Dataset::from_csv(data_path, &options)?;
