@@ -10,18 +10,6 @@ mod common;
 use nnspec::Model;
 use nnspec_testkit::reference::check_gradient;
 
-nnspec::net! {
-    /// A hidden step layer between two dense layers.
-    #[allow(step_has_no_gradient)]
-    network StepNet {
-        input x: [3];
-        dense h: 4, activation = tanh;
-        dense s: 4, activation = step;
-        dense out: 2;
-        loss mse;
-    }
-}
-
 #[test]
 fn example_networks_pass_a_finite_difference_check() {
     for mut model in common::example_networks() {
@@ -49,10 +37,10 @@ fn example_networks_pass_a_finite_difference_check() {
 /// the check compares those zeros with the differences (a non-zero gradient there fails).
 #[test]
 fn gradients_below_a_step_layer_are_zero_and_checked() {
-    let model = common::initialised(StepNet::zeroed(), 4);
+    let model = common::initialised(nnspec_conformance_tests::heads::StepSseHalf::zeroed(), 4);
     let x: Vec<f32> = (0..5 * model.input_size()).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
     let targets = common::targets(&model, 5);
-    let report = check_gradient("StepNet", &model, &x, &targets, nnspec_testkit::F32);
+    let report = check_gradient("StepSseHalf", &model, &x, &targets, nnspec_testkit::F32);
     assert_eq!(report.checked + report.skipped, model.param_count());
     assert!(report.checked > 0);
 }

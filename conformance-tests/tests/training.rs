@@ -75,15 +75,27 @@ fn data(run: &Value) -> Dataset {
     Dataset::new(x, y.clone(), run["layers"][0]["in"].as_u64().expect("in") as usize, y.len() / n).expect("a data set")
 }
 
-fn train(run: &Value, mut model: Box<dyn Model>, mut config: TrainConfig) -> (Recorder, Box<dyn Model>) {
+fn train(
+    run: &Value,
+    data: &Dataset,
+    mut model: Box<dyn Model>,
+    mut config: TrainConfig,
+) -> (Recorder, Box<dyn Model>) {
     config.progress = false;
     model.params_mut().copy_from_slice(&kit::params_in_order(run, &run["params"]));
     let mut recorder = Recorder::default();
-    Trainer::new(config).fit_observed(model.as_mut(), &data(run), None, &mut recorder).expect("the run trains");
+    Trainer::new(config).fit_observed(model.as_mut(), data, None, &mut recorder).expect("the run trains");
     (recorder, model)
 }
 
-fn compare(run_name: &str, run: &Value, recorder: &Recorder, model: &mut dyn Model, config: &TrainConfig) -> f64 {
+fn compare(
+    run_name: &str,
+    run: &Value,
+    data: &Dataset,
+    recorder: &Recorder,
+    model: &mut dyn Model,
+    config: &TrainConfig,
+) -> f64 {
     let mut check = Checker { run: run_name, worst: 0.0, worst_at: String::new() };
     let training = &run["training"];
     let order: Vec<&str> = run["param_order"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
@@ -122,7 +134,6 @@ fn compare(run_name: &str, run: &Value, recorder: &Recorder, model: &mut dyn Mod
     let epochs = run["params_after_epoch"].as_array().expect("params_after_epoch");
     assert_eq!(recorder.epochs.len(), epochs.len(), "{run_name}: number of epochs");
     let lr_per_epoch = flat(&run["lr_per_epoch"]);
-    let data = data(run);
     let (x, y) = data.rows(0..data.len());
     let full_losses = flat(&run["full_data_loss_after_epoch"]);
     for (e, ((record, params), expected)) in recorder.epochs.iter().zip(epochs).enumerate() {
@@ -155,8 +166,9 @@ fn every_training_run_is_generated() {
 fn generated_networks_train_as_pytorch_does() {
     for TrainingRun { stem, make, config, .. } in training_registry() {
         let run = kit::json(format!("training/{stem}.json"));
-        let (recorder, mut model) = train(&run, make(), config());
-        compare(&format!("{stem} (generated)"), &run, &recorder, model.as_mut(), &config());
+        let data = data(&run);
+        let (recorder, mut model) = train(&run, &data, make(), config());
+        compare(&format!("{stem} (generated)"), &run, &data, &recorder, model.as_mut(), &config());
     }
 }
 
@@ -167,8 +179,9 @@ fn the_interpreter_trains_the_spec_as_pytorch_does() {
         let run = kit::json(format!("training/{stem}.json"));
         let network = checked.program.networks.iter().find(|n| n.name == name).expect("the run's network");
         let config = nnspec_cli::convert::train_config(&network.train);
-        let (recorder, mut model) = train(&run, Box::new(nnspec_cli::convert::network(network)), config.clone());
-        compare(&format!("{stem} (interpreter)"), &run, &recorder, model.as_mut(), &config);
+        let data = data(&run);
+        let (recorder, mut model) = train(&run, &data, Box::new(nnspec_cli::convert::network(network)), config.clone());
+        compare(&format!("{stem} (interpreter)"), &run, &data, &recorder, model.as_mut(), &config);
     }
 }
 
@@ -178,9 +191,10 @@ fn generated_code_and_the_interpreter_take_the_same_steps_bit_for_bit() {
     for TrainingRun { stem, network: name, make, config } in training_registry() {
         let run = kit::json(format!("training/{stem}.json"));
         let network = checked.program.networks.iter().find(|n| n.name == name).expect("the run's network");
-        let (generated, _) = train(&run, make(), config());
+        let data = data(&run);
+        let (generated, _) = train(&run, &data, make(), config());
         let interpreter_config = nnspec_cli::convert::train_config(&network.train);
-        let (interpreted, _) = train(&run, Box::new(nnspec_cli::convert::network(network)), interpreter_config);
+        let (interpreted, _) = train(&run, &data, Box::new(nnspec_cli::convert::network(network)), interpreter_config);
         assert_eq!(generated.steps, interpreted.steps, "{stem}: step records differ");
         for ((_, a), (_, b)) in generated.epochs.iter().zip(&interpreted.epochs) {
             assert_eq!(a, b, "{stem}: parameters differ");

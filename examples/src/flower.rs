@@ -80,7 +80,7 @@ pub fn network(h: usize) -> Box<dyn Model> {
         5 => Box::new(Hidden5::zeroed()),
         20 => Box::new(Hidden20::zeroed()),
         50 => Box::new(Hidden50::zeroed()),
-        _ => Box::new(crate::with_hidden_units(&Planar::zeroed(), h)),
+        _ => Box::new(crate::with_hidden_units(&Planar::zeroed(), Planar::INPUT, h)),
     }
 }
 

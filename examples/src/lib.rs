@@ -37,10 +37,10 @@ pub fn flat32(value: &serde_json::Value) -> Vec<f32> {
     }
 }
 
-/// The interpreter network of `model`'s layers with the first layer's units
-/// changed to `hidden` (for a setting from a reference file that no generated
-/// network of the examples has).
-pub fn with_hidden_units(model: &dyn nnspec::Model, hidden: usize) -> nnspec::Mlp {
+/// The interpreter network of `model`'s layers with `inputs` features and the
+/// first layer's units changed to `hidden` (for a setting from a reference file
+/// that no generated network of the examples has).
+pub fn with_hidden_units(model: &dyn nnspec::Model, inputs: usize, hidden: usize) -> nnspec::Mlp {
     let layers = model
         .layers()
         .iter()
@@ -50,7 +50,7 @@ pub fn with_hidden_units(model: &dyn nnspec::Model, hidden: usize) -> nnspec::Ml
             (nnspec::LayerInfo { units, ..layer.clone() }, nnspec::LayerInit::default())
         })
         .collect();
-    nnspec::Mlp::new(model.name(), model.input_size(), layers, model.loss_kind())
+    nnspec::Mlp::new(model.name(), inputs, layers, model.loss_kind())
 }
 
 /// Where examples write their pictures: `$NNSPEC_OUT`, else `target/nnspec-examples`.

@@ -2,7 +2,7 @@
 //! `net!` block: 3 → sigmoid 4 → sigmoid 1 without biases (the third input is a
 //! constant 1), half the sum of squared errors, full-batch gradient descent.
 
-use nnspec::{Dataset, LayerInit, Loss, Mlp, Model, Trainer};
+use nnspec::{Dataset, Model, Trainer};
 
 nnspec::net! {
     /// The tutorial's XOR network: no biases, the third input is a constant 1.
@@ -106,9 +106,7 @@ pub fn run(tutorial: &Tutorial) -> Report {
     let mut network: Box<dyn Model> = if tutorial.inputs == Xor::INPUT && tutorial.hidden == Xor::LAYERS[0].units {
         Box::new(Xor::zeroed())
     } else {
-        let hidden = crate::with_hidden_units(&Xor::zeroed(), tutorial.hidden);
-        let layers = hidden.layers().iter().map(|l| (l.clone(), LayerInit::default())).collect();
-        Box::new(Mlp::new("Xor", tutorial.inputs, layers, Loss::SseHalf))
+        Box::new(crate::with_hidden_units(&Xor::zeroed(), tutorial.inputs, tutorial.hidden))
     };
     network.params_mut().copy_from_slice(&tutorial.initial);
     let mut config = Xor::train_config();
