@@ -1,42 +1,12 @@
 //! IR → runtime: the interpreter network and the training settings of a checked spec.
 //!
-//! The CLI trains with [`nnspec::Mlp`], which runs the same kernels in the same
-//! order as generated code (the conformance tests check that the two agree bit
-//! for bit), so `nnspec train` gives the numbers a compiled network would.
+//! The CLI trains with [`nnspec::Mlp`], which runs the network's plan: the same
+//! kernel calls, in the same order, that generated code makes, so `nnspec
+//! train` gives the numbers a compiled network would.
 
 use nnspec::train::EarlyStopping;
-use nnspec::{Activation, Init, LayerInfo, LayerInit, Loss, Mlp, OptimizerConfig, Schedule, TrainConfig};
+use nnspec::{Init, LayerInit, Mlp, OptimizerConfig, Schedule, TrainConfig};
 use nnspec_lang::ir;
-
-/// The runtime activation of an IR activation.
-pub fn activation(activation: ir::Activation) -> Activation {
-    match activation {
-        ir::Activation::Step => Activation::Step,
-        ir::Activation::Identity => Activation::Identity,
-        ir::Activation::Sigmoid => Activation::Sigmoid,
-        ir::Activation::Tanh => Activation::Tanh,
-        ir::Activation::Relu => Activation::Relu,
-        ir::Activation::LeakyRelu(alpha) => Activation::LeakyRelu(alpha as f32),
-        ir::Activation::Elu(alpha) => Activation::Elu(alpha as f32),
-        ir::Activation::Softplus => Activation::Softplus,
-        ir::Activation::Gelu => Activation::Gelu,
-        ir::Activation::Softmax => Activation::Softmax,
-        ir::Activation::LogSoftmax => Activation::LogSoftmax,
-    }
-}
-
-/// The runtime loss of an IR loss.
-pub fn loss(loss: ir::Loss) -> Loss {
-    match loss {
-        ir::Loss::Mse => Loss::Mse,
-        ir::Loss::Sse => Loss::Sse,
-        ir::Loss::SseHalf => Loss::SseHalf,
-        ir::Loss::BinaryCrossEntropy => Loss::BinaryCrossEntropy,
-        ir::Loss::BinaryCrossEntropyWithLogits => Loss::BinaryCrossEntropyWithLogits,
-        ir::Loss::SoftmaxCrossEntropy => Loss::SoftmaxCrossEntropy,
-        ir::Loss::CrossEntropy => Loss::CrossEntropy,
-    }
-}
 
 fn init(init: ir::Init) -> Init {
     match init {
@@ -59,14 +29,7 @@ pub fn network(net: &ir::Network) -> Mlp {
         .iter()
         .map(|layer| {
             (
-                LayerInfo {
-                    name: layer.name.clone().into(),
-                    inputs: layer.inputs,
-                    units: layer.units,
-                    activation: activation(layer.activation),
-                    bias: layer.bias,
-                    dropout: layer.dropout.map(|p| p as f32),
-                },
+                layer.info(),
                 LayerInit {
                     weight: init(layer.init),
                     bias: init(layer.bias_init),
@@ -76,7 +39,7 @@ pub fn network(net: &ir::Network) -> Mlp {
             )
         })
         .collect();
-    let mut mlp = Mlp::new(net.name.clone(), net.input_size, layers, loss(net.loss));
+    let mut mlp = Mlp::new(net.name.clone(), net.input_size, layers, net.loss);
     nnspec::Model::init_params(&mut mlp, net.train.seed);
     mlp
 }

@@ -13,10 +13,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(feature = "std"), no_std)]
 
-pub mod activation;
-pub mod kernels;
-pub mod loss;
-pub mod math;
+#[cfg(feature = "std")]
+pub use nnspec_core::plan;
+pub use nnspec_core::{activation, kernels, loss, math};
 
 #[cfg(feature = "std")]
 pub mod data;
@@ -53,7 +52,9 @@ pub use init::Init;
 #[cfg(feature = "std")]
 pub use mlp::{LayerInit, Mlp};
 #[cfg(feature = "std")]
-pub use model::{LayerInfo, Model, TensorInfo, Workspace};
+pub use model::{Model, TensorInfo, Workspace};
+#[cfg(feature = "std")]
+pub use nnspec_core::{LayerInfo, Plan};
 #[cfg(feature = "std")]
 pub use optim::{Adagrad, Adam, Optimizer, OptimizerConfig, RmsProp, Sgd};
 #[cfg(feature = "std")]

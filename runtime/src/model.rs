@@ -5,9 +5,9 @@
 //! [`Model::tensors`]; gradients use the same layout, so optimizers, clipping,
 //! penalties and weight files work on any model without knowing its layers.
 
-use crate::activation::Activation;
 use crate::init::Init;
 use crate::loss::Loss;
+pub use nnspec_core::LayerInfo;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::borrow::Cow;
@@ -49,23 +49,6 @@ impl TensorInfo {
     pub fn range(&self) -> core::ops::Range<usize> {
         self.offset..self.offset + self.len()
     }
-}
-
-/// A dense layer as the runtime sees it (for summaries, export and the interpreter).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerInfo {
-    /// The layer's name.
-    pub name: Cow<'static, str>,
-    /// Input width.
-    pub inputs: usize,
-    /// Output width.
-    pub units: usize,
-    /// Its activation.
-    pub activation: Activation,
-    /// Whether it has a bias.
-    pub bias: bool,
-    /// Dropout probability applied to its output while training.
-    pub dropout: Option<f32>,
 }
 
 /// A network the optimizers and the trainer can work on.

@@ -9,6 +9,7 @@
 //! The IR holds no spans: two specs that mean the same network have equal IRs
 //! (the formatter's meaning-preservation test relies on it).
 
+pub use nnspec_core::{Activation, Loss};
 use serde::Serialize;
 
 /// A checked file: its networks in source order.
@@ -69,6 +70,15 @@ impl Network {
     }
 }
 
+impl Network {
+    /// The network lowered into its execution plan: the kernel calls
+    /// `nnspec-codegen` emits and `nnspec::Mlp` runs.
+    pub fn plan(&self) -> nnspec_core::Plan {
+        let layers = self.layers.iter().map(DenseLayer::info).collect();
+        nnspec_core::Plan::chain(self.name.clone(), self.input_size, layers, self.loss)
+    }
+}
+
 /// A fully connected layer: `A = activation(A_prev · W + b)`, then optional dropout.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DenseLayer {
@@ -100,114 +110,17 @@ pub struct DenseLayer {
     pub bias_offset: Option<usize>,
 }
 
-/// Element-wise (or row-wise, for softmax) activation functions.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub enum Activation {
-    /// Heaviside: 1 if x ≥ 0 else 0; derivative 0.
-    Step,
-    /// x.
-    Identity,
-    /// 1/(1+e^−x).
-    Sigmoid,
-    /// tanh x.
-    Tanh,
-    /// max(x, 0).
-    Relu,
-    /// x if x > 0 else α·x.
-    LeakyRelu(f64),
-    /// x if x > 0 else α(e^x − 1).
-    Elu(f64),
-    /// ln(1+e^x).
-    Softplus,
-    /// x·Φ(x), exact erf form.
-    Gelu,
-    /// Row-wise softmax.
-    Softmax,
-    /// Row-wise log-softmax.
-    LogSoftmax,
-}
-
-impl Activation {
-    /// The names accepted in specs.
-    pub const NAMES: &'static [&'static str] = &[
-        "step",
-        "identity",
-        "sigmoid",
-        "tanh",
-        "relu",
-        "leaky_relu",
-        "elu",
-        "softplus",
-        "gelu",
-        "softmax",
-        "log_softmax",
-    ];
-
-    /// The spec name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Step => "step",
-            Activation::Identity => "identity",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Relu => "relu",
-            Activation::LeakyRelu(_) => "leaky_relu",
-            Activation::Elu(_) => "elu",
-            Activation::Softplus => "softplus",
-            Activation::Gelu => "gelu",
-            Activation::Softmax => "softmax",
-            Activation::LogSoftmax => "log_softmax",
+impl DenseLayer {
+    /// The layer as the runtime and the plan describe it.
+    pub fn info(&self) -> nnspec_core::LayerInfo {
+        nnspec_core::LayerInfo {
+            name: self.name.clone().into(),
+            inputs: self.inputs,
+            units: self.units,
+            activation: self.activation,
+            bias: self.bias,
+            dropout: self.dropout.map(|p| p as f32),
         }
-    }
-}
-
-/// Losses. Means unless the name says `sse`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Loss {
-    /// Mean over all elements of (ŷ−y)².
-    Mse,
-    /// Sum of (ŷ−y)².
-    Sse,
-    /// 0.5·sum of (ŷ−y)².
-    SseHalf,
-    /// Mean BCE on probabilities (fused with a sigmoid output into the stable logit form).
-    BinaryCrossEntropy,
-    /// Mean BCE on logits.
-    BinaryCrossEntropyWithLogits,
-    /// Softmax cross-entropy on logits (the output layer has no activation).
-    SoftmaxCrossEntropy,
-    /// Cross-entropy on the probabilities of a softmax output (fused into softmax cross-entropy).
-    CrossEntropy,
-}
-
-impl Loss {
-    /// The names accepted in specs.
-    pub const NAMES: &'static [&'static str] = &[
-        "mse",
-        "sse",
-        "sse_half",
-        "binary_cross_entropy",
-        "binary_cross_entropy_with_logits",
-        "softmax_cross_entropy",
-        "cross_entropy",
-    ];
-
-    /// The spec name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::Mse => "mse",
-            Loss::Sse => "sse",
-            Loss::SseHalf => "sse_half",
-            Loss::BinaryCrossEntropy => "binary_cross_entropy",
-            Loss::BinaryCrossEntropyWithLogits => "binary_cross_entropy_with_logits",
-            Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
-            Loss::CrossEntropy => "cross_entropy",
-        }
-    }
-
-    /// True for losses whose targets are classes (accuracy is a meaningful metric).
-    pub fn is_classification(self) -> bool {
-        !matches!(self, Loss::Mse | Loss::Sse | Loss::SseHalf)
     }
 }
 

@@ -36,6 +36,8 @@ pub mod warnings;
 
 pub use check::{MAX_PARAMS, MAX_UNITS};
 pub use diagnostic::{render, Code, Diagnostic, Diagnostics, Severity, Span};
+/// The lowered execution plan ([`ir::Network::plan`]), shared with the runtime.
+pub use nnspec_core::plan;
 pub use parse::MAX_NESTING;
 
 /// A file that passed every check: its IR and any warnings.

@@ -13,7 +13,6 @@
 
 mod literals;
 mod passes;
-mod plan;
 mod predict;
 mod trained;
 mod vocabulary;
@@ -21,7 +20,6 @@ mod vocabulary;
 use literals::*;
 use nnspec_lang::ir::{self, Activation, BatchSize, DenseLayer, Init, Loss, Network, Optimizer, Schedule};
 use passes::batch_passes;
-use plan::*;
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -43,12 +41,13 @@ pub fn generate_with(program: &ir::Program, embedded: Option<&crate::weights::Em
 }
 
 fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenStream {
+    let plan = net.plan();
     let name = format_ident!("{}", net.name);
     let input = usize_lit(net.input_size);
     let output = usize_lit(net.output_size());
-    let param_count = usize_lit(net.param_count);
+    let param_count = usize_lit(plan.param_count);
     let name_str = &net.name;
-    let inline = net.param_count <= INLINE_PARAMS_MAX;
+    let inline = plan.param_count <= INLINE_PARAMS_MAX;
     let (params_type, zeroed) = if inline {
         (quote!([f32; #param_count]), quote!([0.0f32; #param_count]))
     } else {
@@ -80,15 +79,15 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     let mut accessors = Vec::new();
     let mut tensor_infos = Vec::new();
     let mut layer_infos = Vec::new();
-    for layer in &net.layers {
+    for (layer, params) in net.layers.iter().zip(&plan.params) {
         let doc = format!(" {}", layer_doc(layer));
         let weight_const = const_name(&layer.name, "WEIGHT");
-        let weight_offset = usize_lit(layer.weight_offset);
+        let weight_offset = usize_lit(params.weight.start);
         consts.push(quote! {
             #[doc = #doc]
             pub const #weight_const: usize = #weight_offset;
         });
-        let weight_end = usize_lit(layer.weight_offset + layer.inputs * layer.units);
+        let weight_end = usize_lit(params.weight.end);
         let weight_fn = format_ident!("{}_weight", layer.name);
         let weight_doc = format!(" The weights of `{}`, `[{}][{}]` row-major.", layer.name, layer.inputs, layer.units);
         accessors.push(quote! {
@@ -111,10 +110,10 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 l2: #l2,
             }
         });
-        if let Some(bias_offset) = layer.bias_offset {
+        if let Some(bias) = &params.bias {
             let bias_const = const_name(&layer.name, "BIAS");
-            let offset = usize_lit(bias_offset);
-            let end = usize_lit(bias_offset + layer.units);
+            let offset = usize_lit(bias.start);
+            let end = usize_lit(bias.end);
             let bias_doc = format!(" Offset of the bias of `{}`, `[{}]`.", layer.name, layer.units);
             consts.push(quote! {
                 #[doc = #bias_doc]
@@ -164,7 +163,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     }
 
     let standardization = embedded.and_then(|e| e.standardization.as_ref());
-    let predict_body = predict(net, standardization.is_some());
+    let predict_body = predict(&plan, standardization.is_some());
     let predict_doc = match standardization {
         Some(_) => " The outputs for one raw sample: it is standardised with [`Self::INPUT_MEAN`] and [`Self::INPUT_STD`] first, as the embedded weights were trained (the batch passes of `Model` take standardised rows, as the trainer gives them). Stack memory only, no allocation.",
         None => " The outputs for one sample: stack memory only, no allocation.",
@@ -179,7 +178,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             pub const INPUT_STD: [f32; #input] = [#(#std),*];
         }
     });
-    let (forward_body, backward_body, offsets_fn) = batch_passes(net);
+    let (forward_body, backward_body, offsets_fn) = batch_passes(&plan);
     let train = train_config(&net.train);
     let validation_split = f64_lit(net.train.validation_split);
     let seed = Literal::u64_suffixed(net.train.seed);

@@ -1,13 +1,15 @@
-//! The batch passes: forward, loss and gradient, and the workspace offsets.
+//! The batch passes, emitted from the network's [`Plan`]: one kernel call per
+//! step with literal sizes, in the plan's order (the interpreter, `nnspec::Mlp`,
+//! runs the same steps), and the workspace offsets.
 
 use super::*;
+use nnspec_core::plan::{Buf, Plan, Source, Step};
 
 /// The batch forward pass, loss-and-gradient, and the workspace offsets function.
-pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStream) {
-    let (widths, slots, gradients) = plan(net);
-    let count = widths.len();
+pub(super) fn batch_passes(plan: &Plan) -> (TokenStream, TokenStream, TokenStream) {
+    let count = plan.slots.len();
     let offsets_len = usize_lit(count + 1);
-    let offset_steps = widths.iter().enumerate().map(|(i, width)| {
+    let offset_steps = plan.slots.iter().enumerate().map(|(i, width)| {
         let (i, next, width) = (usize_lit(i), usize_lit(i + 1), usize_lit(*width));
         quote!(o[#next] = o[#i] + batch * #width;)
     });
@@ -22,72 +24,14 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
         }
     };
     let total = usize_lit(count);
-    let input = usize_lit(net.input_size);
-
-    // Forward statements shared by both passes; `training` switches dropout on.
-    let mut forward = Vec::new();
-    let mut dropout_index = 0usize;
-    let mut outputs: Vec<TokenStream> = Vec::new();
-    for (index, (layer, slot)) in net.layers.iter().zip(&slots).enumerate() {
-        let (w_start, w_end) =
-            (usize_lit(layer.weight_offset), usize_lit(layer.weight_offset + layer.inputs * layer.units));
-        let bias = match layer.bias_offset {
-            Some(offset) => {
-                let (start, end) = (usize_lit(offset), usize_lit(offset + layer.units));
-                quote!(::core::option::Option::Some(&p[#start..#end]))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        let (inputs, units) = (usize_lit(layer.inputs), usize_lit(layer.units));
-        let z = range(slot.z);
-        let a = range(slot.a);
-        let act = activation(layer.activation);
-        let dense = if index == 0 {
-            quote!(::nnspec::__private_v0_1::dense_forward(x, &p[#w_start..#w_end], #bias, &mut buffer[#z], batch, #inputs, #units);)
-        } else {
-            let previous_output = &outputs[index - 1];
-            quote! {
-                {
-                    let ([input], z) = ::nnspec::__private_v0_1::view(buffer, #z, [#previous_output]);
-                    ::nnspec::__private_v0_1::dense_forward(input, &p[#w_start..#w_end], #bias, z, batch, #inputs, #units);
-                }
-            }
-        };
-        forward.push(quote! {
-            #dense
-            {
-                let ([z], a) = ::nnspec::__private_v0_1::view(buffer, #a, [#z]);
-                #act.forward(z, a, #units);
-            }
-        });
-        let output = match slot.dropout {
-            Some((mask, h, p)) => {
-                let (mask, h) = (range(mask), range(h));
-                let p = f32_lit(p);
-                let keep = f32_lit(1.0 - slot_p(layer));
-                let index_lit = usize_lit(dropout_index);
-                dropout_index += 1;
-                forward.push(quote! {
-                    if training {
-                        masks.fill(#index_lit, &mut buffer[#mask], #p);
-                        let ([a, m], h) = ::nnspec::__private_v0_1::view(buffer, #h, [#a, #mask]);
-                        h.copy_from_slice(a);
-                        ::nnspec::__private_v0_1::apply_dropout(h, m, #keep);
-                    }
-                });
-                quote!(if training { #h } else { #a })
-            }
-            None => a.clone(),
-        };
-        outputs.push(output);
-    }
-
-    let last = slots.last().expect("a checked network has a layer");
-    let last_layer = net.layers.last().expect("a checked network has a layer");
-    let (last_z, last_a) = (range(last.z), range(last.a));
-    let last_units = usize_lit(last.units);
-    let last_act = activation(last_layer.activation);
-    let loss_tokens = loss(net.loss);
+    let input = usize_lit(plan.input);
+    let forward: Vec<TokenStream> = plan.forward.iter().map(|s| step(plan, s)).collect();
+    let backward = plan.backward.iter().map(|s| step(plan, s));
+    let head = plan.head.expect("a checked network has a layer");
+    let (z, a, dz) = (range(plan, head.z), range(plan, head.a), range(plan, head.grad));
+    let width = usize_lit(head.z.width);
+    let act = activation(head.activation);
+    let loss_tokens = loss(plan.loss);
 
     let forward_body = quote! {
         let batch = x.len() / #input;
@@ -96,76 +40,8 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
         let training = false;
         let (buffer, mut masks) = workspace.buffer(o[#total]);
         #(#forward)*
-        out[..batch * #last_units].copy_from_slice(&buffer[#last_a]);
+        out[..batch * #width].copy_from_slice(&buffer[#a]);
     };
-
-    // Backward, layer by layer from the output.
-    let [g0, g1] = gradients;
-    let mut backward = Vec::new();
-    for index in (0..net.layers.len()).rev() {
-        let layer = &net.layers[index];
-        let (current, next) = if (net.layers.len() - 1 - index) % 2 == 0 { (g0, g1) } else { (g1, g0) };
-        let (w_start, w_end) =
-            (usize_lit(layer.weight_offset), usize_lit(layer.weight_offset + layer.inputs * layer.units));
-        let (inputs, units) = (usize_lit(layer.inputs), usize_lit(layer.units));
-        let current_start = usize_lit(current);
-        let next_start = usize_lit(next);
-        let dz = quote!(o[#current_start]..o[#current_start] + batch * #units);
-        let db = match layer.bias_offset {
-            Some(offset) => {
-                let (start, end) =
-                    (usize_lit(offset - w_end_value(layer)), usize_lit(offset + layer.units - w_end_value(layer)));
-                quote!(::core::option::Option::Some(&mut after[#start..#end]))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        let split = quote! {
-            let (before, after) = grad.split_at_mut(#w_end);
-            let dw = &mut before[#w_start..#w_end];
-        };
-        if index == 0 {
-            backward.push(quote! {
-                {
-                    #split
-                    ::nnspec::__private_v0_1::dense_backward(x, &p[#w_start..#w_end], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #units);
-                }
-            });
-            continue;
-        }
-        let previous = &slots[index - 1];
-        let previous_layer = &net.layers[index - 1];
-        let previous_output = &outputs[index - 1];
-        let dx = quote!(o[#next_start]..o[#next_start] + batch * #inputs);
-        let dropout = match previous.dropout {
-            Some((mask, _, _)) => {
-                let mask = range(mask);
-                let keep = f32_lit(1.0 - slot_p(previous_layer));
-                quote! {
-                    if training {
-                        let ([m], dx) = ::nnspec::__private_v0_1::view(buffer, #dx, [#mask]);
-                        ::nnspec::__private_v0_1::apply_dropout(dx, m, #keep);
-                    }
-                }
-            }
-            None => quote!(),
-        };
-        let (pz, pa) = (range(previous.z), range(previous.a));
-        let previous_act = activation(previous_layer.activation);
-        let previous_units = usize_lit(previous.units);
-        backward.push(quote! {
-            {
-                #split
-                let ([input, dz], dx) = ::nnspec::__private_v0_1::view(buffer, #dx, [#previous_output, #dz]);
-                ::nnspec::__private_v0_1::dense_backward(input, &p[#w_start..#w_end], dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #units);
-            }
-            #dropout
-            {
-                let ([z, a], dx) = ::nnspec::__private_v0_1::view(buffer, #dx, [#pz, #pa]);
-                #previous_act.backward(z, a, dx, #previous_units);
-            }
-        });
-    }
-    let g0_start = usize_lit(g0);
     let backward_body = quote! {
         let batch = x.len() / #input;
         let o = Self::__offsets(batch);
@@ -173,15 +49,159 @@ pub(super) fn batch_passes(net: &Network) -> (TokenStream, TokenStream, TokenStr
         let (buffer, mut masks) = workspace.buffer(o[#total]);
         #(#forward)*
         let ::core::option::Option::Some(grad) = grad else {
-            let ([z, a], _) = ::nnspec::__private_v0_1::view(buffer, o[#g0_start]..o[#g0_start], [#last_z, #last_a]);
-            return #loss_tokens.evaluate(#last_act, z, a, targets, #last_units, ::core::option::Option::None);
+            return #loss_tokens.evaluate(#act, &buffer[#z], &buffer[#a], targets, #width, ::core::option::Option::None);
         };
         let value = {
-            let ([z, a], dz) = ::nnspec::__private_v0_1::view(buffer, o[#g0_start]..o[#g0_start] + batch * #last_units, [#last_z, #last_a]);
-            #loss_tokens.evaluate(#last_act, z, a, targets, #last_units, ::core::option::Option::Some(dz))
+            let ([z, a], dz) = ::nnspec::__private_v0_1::view(buffer, #dz, [#z, #a]);
+            #loss_tokens.evaluate(#act, z, a, targets, #width, ::core::option::Option::Some(dz))
         };
         #(#backward)*
         value
     };
     (forward_body, backward_body, offsets_fn)
+}
+
+/// The range of `buf` for the current batch: `o[s]..o[s + 1]` when it fills its slot.
+fn range(plan: &Plan, buf: Buf) -> TokenStream {
+    let start = usize_lit(buf.slot);
+    if plan.slots[buf.slot] == buf.width {
+        let end = usize_lit(buf.slot + 1);
+        quote!(o[#start]..o[#end])
+    } else {
+        let width = usize_lit(buf.width);
+        quote!(o[#start]..o[#start] + batch * #width)
+    }
+}
+
+/// The workspace range a source reads (not for the input).
+fn source_range(plan: &Plan, source: Source) -> TokenStream {
+    match source {
+        Source::Input => unreachable!("the input is not in the workspace"),
+        Source::Buf(buf) => range(plan, buf),
+        Source::Dropout { training, inference } => {
+            let (training, inference) = (range(plan, training), range(plan, inference));
+            quote!(if training { #training } else { #inference })
+        }
+    }
+}
+
+fn param_range(range: &core::ops::Range<usize>) -> TokenStream {
+    let (start, end) = (usize_lit(range.start), usize_lit(range.end));
+    quote!(#start..#end)
+}
+
+/// One plan step as one kernel call.
+fn step(plan: &Plan, step: &Step) -> TokenStream {
+    let private = quote!(::nnspec::__private_v0_1);
+    match step {
+        Step::Dense { input, weight, bias, output, inputs, outputs } => {
+            let w = param_range(weight);
+            let bias = match bias {
+                Some(b) => {
+                    let b = param_range(b);
+                    quote!(::core::option::Option::Some(&p[#b]))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let (inputs, outputs, z) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *output));
+            match input {
+                Source::Input => quote! {
+                    #private::dense_forward(x, &p[#w], #bias, &mut buffer[#z], batch, #inputs, #outputs);
+                },
+                source => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        {
+                            let ([input], z) = #private::view(buffer, #z, [#source]);
+                            #private::dense_forward(input, &p[#w], #bias, z, batch, #inputs, #outputs);
+                        }
+                    }
+                }
+            }
+        }
+        Step::Activation { activation: f, z, a } => {
+            let (act, width, z, a) = (activation(*f), usize_lit(a.width), range(plan, *z), range(plan, *a));
+            quote! {
+                {
+                    let ([z], a) = #private::view(buffer, #a, [#z]);
+                    #act.forward(z, a, #width);
+                }
+            }
+        }
+        Step::Dropout { index, input, mask, output, p, keep } => {
+            let (index, p, keep) = (usize_lit(*index), f32_lit(f64::from(*p)), f32_lit(f64::from(*keep)));
+            let (a, mask, h) = (range(plan, *input), range(plan, *mask), range(plan, *output));
+            quote! {
+                if training {
+                    masks.fill(#index, &mut buffer[#mask], #p);
+                    let ([a, m], h) = #private::view(buffer, #h, [#a, #mask]);
+                    h.copy_from_slice(a);
+                    #private::apply_dropout(h, m, #keep);
+                }
+            }
+        }
+        Step::DenseBackward { input, weight, bias, dz, dx, inputs, outputs } => {
+            let (w, w_start, w_end) = (param_range(weight), usize_lit(weight.start), usize_lit(weight.end));
+            let db = match bias {
+                Some(b) => {
+                    let (start, end) = (usize_lit(b.start - weight.end), usize_lit(b.end - weight.end));
+                    quote!(::core::option::Option::Some(&mut after[#start..#end]))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let (inputs, outputs, dz) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *dz));
+            let call = match (input, dx) {
+                (Source::Input, None) => quote! {
+                    #private::dense_backward(x, &p[#w], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
+                },
+                (source, None) => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        #private::dense_backward(&buffer[#source], &p[#w], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
+                    }
+                }
+                (Source::Input, Some(dx)) => {
+                    let dx = range(plan, *dx);
+                    quote! {
+                        let ([dz], dx) = #private::view(buffer, #dx, [#dz]);
+                        #private::dense_backward(x, &p[#w], dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
+                    }
+                }
+                (source, Some(dx)) => {
+                    let (source, dx) = (source_range(plan, *source), range(plan, *dx));
+                    quote! {
+                        let ([input, dz], dx) = #private::view(buffer, #dx, [#source, #dz]);
+                        #private::dense_backward(input, &p[#w], dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
+                    }
+                }
+            };
+            quote! {
+                {
+                    let (before, after) = grad.split_at_mut(#w_end);
+                    let dw = &mut before[#w_start..#w_end];
+                    #call
+                }
+            }
+        }
+        Step::DropoutBackward { mask, grad, keep } => {
+            let (mask, grad, keep) = (range(plan, *mask), range(plan, *grad), f32_lit(f64::from(*keep)));
+            quote! {
+                if training {
+                    let ([m], dx) = #private::view(buffer, #grad, [#mask]);
+                    #private::apply_dropout(dx, m, #keep);
+                }
+            }
+        }
+        Step::ActivationBackward { activation: f, z, a, grad } => {
+            let act = activation(*f);
+            let width = usize_lit(grad.width);
+            let (z, a, grad) = (range(plan, *z), range(plan, *a), range(plan, *grad));
+            quote! {
+                {
+                    let ([z, a], dx) = #private::view(buffer, #grad, [#z, #a]);
+                    #act.backward(z, a, dx, #width);
+                }
+            }
+        }
+    }
 }

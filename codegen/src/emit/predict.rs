@@ -1,50 +1,78 @@
 //! `predict`: one sample through stack arrays, no heap and no `std`.
+//!
+//! It runs the plan's forward steps at a batch of one. Nothing reads a
+//! pre-activation after its activation at inference, so each activation runs
+//! in place on its layer's array, and dropout (the identity at inference) is
+//! left out.
 
 use super::*;
+use nnspec_core::plan::{Plan, Source, Step};
 
 /// `predict`: straight-line layer calls on stack arrays; with embedded weights
 /// trained on standardised inputs, it standardises `x` first.
-pub(super) fn predict(net: &Network, standardized: bool) -> TokenStream {
+pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
     let mut statements = Vec::new();
-    let mut previous = quote!(x);
-    if standardized {
-        let input = usize_lit(net.input_size);
+    let input = if standardized {
+        let width = usize_lit(plan.input);
         statements.push(quote! {
-            let mut standardized = [0.0f32; #input];
+            let mut standardized = [0.0f32; #width];
             for ((z, x), (mean, std)) in
                 standardized.iter_mut().zip(x).zip(Self::INPUT_MEAN.iter().zip(&Self::INPUT_STD))
             {
                 *z = (x - mean) / std;
             }
         });
-        previous = quote!(standardized);
-    }
-    let mut previous_width = net.input_size;
-    for (index, layer) in net.layers.iter().enumerate() {
-        let var = format_ident!("a{}", index + 1);
-        let units = usize_lit(layer.units);
-        let inputs = usize_lit(previous_width);
-        let (w_start, w_end) =
-            (usize_lit(layer.weight_offset), usize_lit(layer.weight_offset + layer.inputs * layer.units));
-        let bias = match layer.bias_offset {
-            Some(offset) => {
-                let (start, end) = (usize_lit(offset), usize_lit(offset + layer.units));
-                quote!(::core::option::Option::Some(&p[#start..#end]))
+        quote!(standardized)
+    } else {
+        quote!(x)
+    };
+    // The array that holds each slot's values, by slot.
+    let mut arrays: Vec<Option<Ident>> = vec![None; plan.slots.len()];
+    let read = |arrays: &[Option<Ident>], source: &Source| match source.buf(false) {
+        None => input.clone(),
+        Some(buf) => {
+            let array = arrays[buf.slot].as_ref().expect("the plan writes a slot before reading it");
+            quote!(#array)
+        }
+    };
+    let mut layers = 0usize;
+    for step in &plan.forward {
+        match step {
+            Step::Dense { input, weight, bias, output, inputs, outputs } => {
+                layers += 1;
+                let array = format_ident!("a{}", layers);
+                let source = read(&arrays, input);
+                let (start, end) = (usize_lit(weight.start), usize_lit(weight.end));
+                let bias = match bias {
+                    Some(b) => {
+                        let (start, end) = (usize_lit(b.start), usize_lit(b.end));
+                        quote!(::core::option::Option::Some(&p[#start..#end]))
+                    }
+                    None => quote!(::core::option::Option::None),
+                };
+                let (inputs, outputs) = (usize_lit(*inputs), usize_lit(*outputs));
+                statements.push(quote! {
+                    let mut #array = [0.0f32; #outputs];
+                    ::nnspec::__private_v0_1::dense_forward(&#source[..], &p[#start..#end], #bias, &mut #array, 1usize, #inputs, #outputs);
+                });
+                arrays[output.slot] = Some(array);
             }
-            None => quote!(::core::option::Option::None),
-        };
-        let act = activation(layer.activation);
-        statements.push(quote! {
-            let mut #var = [0.0f32; #units];
-            ::nnspec::__private_v0_1::dense_forward(&#previous[..], &p[#w_start..#w_end], #bias, &mut #var, 1usize, #inputs, #units);
-            #act.forward_in_place(&mut #var, #units);
-        });
-        previous = quote!(#var);
-        previous_width = layer.units;
+            Step::Activation { activation: f, z, a } => {
+                let array = arrays[z.slot].clone().expect("the plan writes a slot before reading it");
+                let (act, width) = (activation(*f), usize_lit(a.width));
+                statements.push(quote!(#act.forward_in_place(&mut #array, #width);));
+                arrays[a.slot] = Some(array);
+            }
+            Step::Dropout { .. }
+            | Step::DenseBackward { .. }
+            | Step::DropoutBackward { .. }
+            | Step::ActivationBackward { .. } => {}
+        }
     }
+    let output = plan.head.map_or(input.clone(), |head| read(&arrays, &Source::Buf(head.a)));
     quote! {
         let p = &self.params[..];
         #(#statements)*
-        #previous
+        #output
     }
 }

@@ -11,11 +11,11 @@ pub(super) fn activation(activation: Activation) -> TokenStream {
         Activation::Tanh => quote!(::nnspec::Activation::Tanh),
         Activation::Relu => quote!(::nnspec::Activation::Relu),
         Activation::LeakyRelu(alpha) => {
-            let alpha = f32_lit(alpha);
+            let alpha = f32_lit(f64::from(alpha));
             quote!(::nnspec::Activation::LeakyRelu(#alpha))
         }
         Activation::Elu(alpha) => {
-            let alpha = f32_lit(alpha);
+            let alpha = f32_lit(f64::from(alpha));
             quote!(::nnspec::Activation::Elu(#alpha))
         }
         Activation::Softplus => quote!(::nnspec::Activation::Softplus),

@@ -14,7 +14,7 @@
 //! `matrixmultiply::sgemm`.
 //!
 //! ```
-//! use nnspec::kernels::dense_forward;
+//! use nnspec_core::kernels::dense_forward;
 //! let x = [1.0, 2.0];                 // one sample, two inputs
 //! let w = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // [2][3]
 //! let b = [0.5, 0.5, 0.5];

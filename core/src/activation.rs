@@ -18,7 +18,7 @@
 //! | gelu | x·Φ(x) | Φ(x) + x·φ(x) |
 //!
 //! ```
-//! use nnspec::activation::{sigmoid, Activation};
+//! use nnspec_core::activation::{sigmoid, Activation};
 //! assert_eq!(sigmoid(0.0), 0.5);
 //! let z = [1000.0, 1000.0, -1000.0];
 //! let mut a = [0.0; 3];
@@ -64,6 +64,7 @@ pub fn gelu_derivative(x: f32) -> f32 {
 
 /// An activation function, as the spec names it.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Activation {
     /// Heaviside step.
     Step,
@@ -90,6 +91,38 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The names accepted in specs.
+    pub const NAMES: &'static [&'static str] = &[
+        "step",
+        "identity",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "elu",
+        "softplus",
+        "gelu",
+        "softmax",
+        "log_softmax",
+    ];
+
+    /// The spec name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Step => "step",
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::Elu(_) => "elu",
+            Activation::Softplus => "softplus",
+            Activation::Gelu => "gelu",
+            Activation::Softmax => "softmax",
+            Activation::LogSoftmax => "log_softmax",
+        }
+    }
+
     /// True for softmax and log-softmax, which mix the values of a row.
     pub fn is_rowwise(self) -> bool {
         matches!(self, Activation::Softmax | Activation::LogSoftmax)

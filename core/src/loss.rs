@@ -20,7 +20,7 @@
 //! or soft probability rows.
 //!
 //! ```
-//! use nnspec::{Activation, Loss};
+//! use nnspec_core::{Activation, Loss};
 //! let z = [0.0f32, 0.0];            // one sample, two logits
 //! let labels = [1.0f32];            // class 1
 //! let mut dz = [0.0; 2];
@@ -32,8 +32,9 @@
 
 use crate::activation::{log_sum_exp, softmax_row, Activation};
 
-/// A loss function.
+/// A loss function. Means unless the name says `sse`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Loss {
     /// Mean squared error.
     Mse,
@@ -52,7 +53,18 @@ pub enum Loss {
 }
 
 impl Loss {
-    /// True for losses whose targets are classes.
+    /// The names accepted in specs.
+    pub const NAMES: &'static [&'static str] = &[
+        "mse",
+        "sse",
+        "sse_half",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "softmax_cross_entropy",
+        "cross_entropy",
+    ];
+
+    /// True for losses whose targets are classes (accuracy is a meaningful metric).
     pub fn is_classification(self) -> bool {
         !matches!(self, Loss::Mse | Loss::Sse | Loss::SseHalf)
     }
