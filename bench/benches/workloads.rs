@@ -156,25 +156,9 @@ fn w2() -> Row {
 /// The runtime interpreter for the same planar network, with the same parameters.
 fn interpreter_of(net: &Planar) -> nnspec::Mlp {
     use nnspec::{LayerInfo, LayerInit};
-    let layers = net
-        .layers()
-        .iter()
-        .map(|l| {
-            (
-                LayerInfo {
-                    name: l.name.clone(),
-                    inputs: l.inputs,
-                    units: l.units,
-                    activation: l.activation,
-                    bias: l.bias,
-                    dropout: l.dropout,
-                },
-                LayerInit::default(),
-            )
-        })
-        .collect();
-    nnspec::Mlp::new("Planar", 2, layers, nnspec::Loss::BinaryCrossEntropy)
-        .with_params(net.params())
+    let layers = net.layers().iter().map(|l: &LayerInfo| (l.clone(), LayerInit::default())).collect();
+    nnspec::Mlp::graph("Planar", net.nodes().to_vec(), layers, nnspec::Loss::BinaryCrossEntropy)
+        .and_then(|mlp| mlp.with_params(net.params()))
         .expect("same layout")
 }
 

@@ -39,7 +39,8 @@ pub fn network(net: &ir::Network) -> Mlp {
             )
         })
         .collect();
-    let mut mlp = Mlp::new(net.name.clone(), net.input_size, layers, net.loss);
+    let mut mlp = Mlp::graph(net.name.clone(), net.nodes.clone(), layers, net.loss)
+        .expect("the checker accepts only graphs the plan can lower");
     nnspec::Model::init_params(&mut mlp, net.train.seed);
     mlp
 }

@@ -75,18 +75,13 @@ fn generated_dropout_keeps_one_minus_p_and_scales_by_its_inverse() {
 #[test]
 fn interpreted_dropout_keeps_one_minus_p_and_scales_by_its_inverse() {
     for p in [0.1f32, 0.6] {
-        let layer = |name: &'static str, units, dropout| {
-            let info = LayerInfo {
-                name: name.into(),
-                inputs: 0,
-                units,
-                activation: Activation::Identity,
-                bias: false,
-                dropout,
-            };
+        let layer = |name: &'static str, units| {
+            let info = LayerInfo { bias: false, ..LayerInfo::new(name, units, Activation::Identity) };
             (info, LayerInit::default())
         };
-        let mut mlp = Mlp::new("Dropped", UNITS, vec![layer("h", UNITS, Some(p)), layer("out", 1, None)], Loss::Mse);
+        let nodes = nnspec::graph::chain(UNITS, &[("h".into(), UNITS, Some(p)), ("out".into(), 1, None)]);
+        let layers = vec![layer("h", UNITS), layer("out", 1)];
+        let mut mlp = Mlp::graph("Dropped", nodes, layers, Loss::Mse).expect("a chain is a valid graph");
         assert_keep_rate(&format!("interpreter, p = {p}"), draw(&mut mlp, f64::from(p), 160), f64::from(p));
     }
 }

@@ -23,6 +23,24 @@ nnspec::net! {
     }
 }
 
+mod graphs {
+    nnspec::include_net!("tests/data/graphs.nn");
+}
+
+#[test]
+fn graphs_round_trip() {
+    let models: Vec<Box<dyn Model>> = vec![
+        Box::new(graphs::Residual::with_seed(2)),
+        Box::new(graphs::Wide::with_seed(2)),
+        Box::new(graphs::Shared::with_seed(2)),
+        Box::new(graphs::SumOut::with_seed(2)),
+    ];
+    for model in models {
+        let worst = round_trip(model.as_ref());
+        println!("{}: worst |ONNX − nnspec| {worst:e}", model.name());
+    }
+}
+
 /// The largest |ONNX − nnspec| over a batch of 7 rows, after checking the tolerance.
 fn round_trip(model: &dyn Model) -> f32 {
     let batch = 7;

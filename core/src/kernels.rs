@@ -278,3 +278,52 @@ pub fn decode_f32_le(bytes: &[u8], start: usize, out: &mut [f32]) {
         *value = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
     }
 }
+
+/// `into ← into + from`, element by element (gradient accumulation, residual sums).
+#[inline(always)]
+pub fn accumulate(from: &[f32], into: &mut [f32]) {
+    for (into, from) in into.iter_mut().zip(from) {
+        *into += from;
+    }
+}
+
+/// Writes each `width`-wide row of `from` into columns `offset..offset + width`
+/// of the `to_width`-wide rows of `to` (one input of a concatenation).
+#[inline(always)]
+pub fn place_columns(from: &[f32], to: &mut [f32], batch: usize, width: usize, to_width: usize, offset: usize) {
+    if width == 0 {
+        return;
+    }
+    for (from_row, to_row) in from.chunks_exact(width).zip(to.chunks_exact_mut(to_width)).take(batch) {
+        to_row[offset..offset + width].copy_from_slice(from_row);
+    }
+}
+
+/// Reads columns `offset..offset + width` of the `from_width`-wide rows of
+/// `from` into the `width`-wide rows of `to`, overwriting or, with
+/// `accumulate`, adding (the gradient of one input of a concatenation).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn take_columns(
+    from: &[f32],
+    to: &mut [f32],
+    batch: usize,
+    width: usize,
+    from_width: usize,
+    offset: usize,
+    accumulate: bool,
+) {
+    if width == 0 {
+        return;
+    }
+    for (from_row, to_row) in from.chunks_exact(from_width).zip(to.chunks_exact_mut(width)).take(batch) {
+        let from_row = &from_row[offset..offset + width];
+        if accumulate {
+            for (t, f) in to_row.iter_mut().zip(from_row) {
+                *t += f;
+            }
+        } else {
+            to_row.copy_from_slice(from_row);
+        }
+    }
+}

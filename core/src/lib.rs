@@ -2,7 +2,7 @@
 //!
 //! What nnspec's compiler and its runtime share: the kernels generated
 //! networks call (dense layers, activations, losses, the vectorisable math
-//! under them), and, with the `alloc` feature, the [`plan`]: a network lowered
+//! under them), and, with the `alloc` feature, the `plan` module: a network lowered
 //! once into workspace slots, a parameter layout and the ordered kernel calls
 //! of its forward and backward passes. The code generator emits the plan's
 //! calls with literal sizes; the runtime's interpreter runs the same calls in
@@ -21,6 +21,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+#[cfg(feature = "alloc")]
+pub mod graph;
 pub mod kernels;
 pub mod loss;
 pub mod math;
@@ -28,6 +30,8 @@ pub mod math;
 pub mod plan;
 
 pub use activation::Activation;
+#[cfg(feature = "alloc")]
+pub use graph::{Node, Op};
 pub use loss::Loss;
 #[cfg(feature = "alloc")]
 pub use plan::{LayerInfo, Plan};

@@ -12,10 +12,13 @@
 //! and the interpreter therefore compute the same numbers in the same order by
 //! construction, not by a test that keeps two hand-written passes in step.
 //!
-//! Workspace, in slot order: per layer `z` and `a` (`units` wide), and for a
-//! hidden layer with dropout its `mask` and dropped-out output `h`; then two
-//! gradient slots as wide as the widest layer, which the backward pass
-//! alternates between.
+//! Workspace, in slot order: for each node of the [graph](crate::graph), its
+//! outputs (a dense layer's `z` and `a`; a dropout's `mask` and dropped-out
+//! copy `h`; a sum's or a concatenation's result); then the gradients the
+//! backward pass writes: one per node (shared with the node it passes its
+//! gradient to unchanged, as dropout does, when nothing else reads that node),
+//! plus a scratch slot wherever a kernel that overwrites its output adds a
+//! second contribution to a gradient (a node read by several others).
 //!
 //! ```
 //! use nnspec_core::plan::{LayerInfo, Plan, Step};
@@ -27,17 +30,20 @@
 //! ];
 //! let plan = Plan::chain("Xor", 2, layers, Loss::BinaryCrossEntropy);
 //! assert_eq!(plan.param_count, 2 * 4 + 4 + 4 * 1 + 1);
-//! assert_eq!(plan.offsets(8).last(), Some(&(8 * (4 + 4 + 1 + 1 + 4 + 4))));
+//! // z and a of each layer, the gradient the loss writes, the gradient of `hidden`.
+//! assert_eq!(plan.slots, [4, 4, 1, 1, 1, 4]);
+//! assert_eq!(plan.offsets(8).last(), Some(&(8 * 15)));
 //! assert!(matches!(plan.forward[0], Step::Dense { inputs: 2, outputs: 4, .. }));
 //! ```
 
+use crate::graph::{self, Node, Op};
 use crate::{Activation, Loss};
 use alloc::borrow::Cow;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-/// A dense layer: `A = activation(A_prev · W + b)`, then, while training,
-/// inverted dropout on `A` if it is a hidden layer with a dropout probability.
+/// A dense layer: `A = activation(X · W + b)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerInfo {
     /// The layer's name.
@@ -50,14 +56,12 @@ pub struct LayerInfo {
     pub activation: Activation,
     /// Whether it has a bias.
     pub bias: bool,
-    /// Dropout probability applied to its output while training.
-    pub dropout: Option<f32>,
 }
 
 impl LayerInfo {
     /// A layer of `units` outputs with a bias and no dropout.
     pub fn new(name: impl Into<Cow<'static, str>>, units: usize, activation: Activation) -> LayerInfo {
-        LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None }
+        LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }
     }
 }
 
@@ -160,6 +164,43 @@ pub enum Step {
         /// Output width.
         outputs: usize,
     },
+    /// `to ← from`.
+    Copy {
+        /// Read.
+        from: Source,
+        /// Written.
+        to: Buf,
+    },
+    /// `into ← into + from`.
+    Accumulate {
+        /// Read.
+        from: Source,
+        /// Added to.
+        into: Buf,
+    },
+    /// Each row of `from` into columns `offset..offset + from.width` of `to`.
+    PlaceColumns {
+        /// Read (`width` wide).
+        from: Source,
+        /// Its width.
+        width: usize,
+        /// Written.
+        to: Buf,
+        /// First column written.
+        offset: usize,
+    },
+    /// Columns `offset..offset + to.width` of `from` into `to`, overwriting
+    /// it or, with `accumulate`, adding to it.
+    TakeColumns {
+        /// Read.
+        from: Buf,
+        /// Written.
+        to: Buf,
+        /// First column read.
+        offset: usize,
+        /// Add instead of overwriting.
+        accumulate: bool,
+    },
     /// While training only: `grad ← grad ⊙ mask / keep`.
     DropoutBackward {
         /// The mask drawn in the forward pass.
@@ -182,8 +223,10 @@ pub enum Step {
     },
 }
 
-/// The loss on the last layer: it reads the layer's `z` and `a` (fusing
-/// sigmoid with BCE and softmax with cross-entropy) and writes `∂L/∂z` into `grad`.
+/// The loss on the output: it reads the output layer's `z` and `a` (fusing
+/// sigmoid with BCE and softmax with cross-entropy) and writes `∂L/∂z` into
+/// `grad`. An output that is not a dense layer has the identity as its
+/// activation and the same buffer as `z` and `a`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Head {
     /// The last layer's activation.
@@ -196,17 +239,6 @@ pub struct Head {
     pub grad: Buf,
 }
 
-/// Where a lowered layer's values live, for the backward pass.
-#[derive(Clone, Copy)]
-struct Lowered {
-    z: Buf,
-    a: Buf,
-    /// What the layer reads.
-    input: Source,
-    /// Its dropout mask and keep probability.
-    dropout: Option<(Buf, f32)>,
-}
-
 /// A layer's tensors in the flat parameter buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerParams {
@@ -217,13 +249,19 @@ pub struct LayerParams {
 }
 
 /// A network lowered into its parameter layout, workspace and kernel calls.
+///
+/// Lowering order: the forward steps follow the graph's node order; the
+/// backward steps walk the nodes in reverse, so a node's gradient is complete
+/// (every reader has added its part) before its own backward step reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// The network's name.
     pub name: Cow<'static, str>,
     /// Input features per sample.
     pub input: usize,
-    /// The layers in order, `inputs` filled in.
+    /// The graph the plan was lowered from.
+    pub nodes: Vec<Node>,
+    /// The dense layers in order, `inputs` filled in.
     pub layers: Vec<LayerInfo>,
     /// Each layer's tensors, in the order of `layers`.
     pub params: Vec<LayerParams>,
@@ -244,15 +282,31 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Lowers a chain of dense layers: each layer reads the one before it (the
-    /// first reads the input), and its `inputs` is set from that.
-    pub fn chain(name: impl Into<Cow<'static, str>>, input: usize, mut layers: Vec<LayerInfo>, loss: Loss) -> Plan {
+    /// Lowers a chain of dense layers without dropout: each layer reads the
+    /// one before it (the first reads the input), and its `inputs` is set from that.
+    pub fn chain(name: impl Into<Cow<'static, str>>, input: usize, layers: Vec<LayerInfo>, loss: Loss) -> Plan {
+        let widths: Vec<_> = layers.iter().map(|l| (l.name.clone(), l.units, None)).collect();
+        Plan::graph(name, graph::chain(input, &widths), layers, loss).expect("a chain is a valid graph")
+    }
+
+    /// Lowers a graph whose dense nodes index `layers` (each layer used by
+    /// exactly one node). The layers' `inputs` are set from the graph.
+    pub fn graph(
+        name: impl Into<Cow<'static, str>>,
+        nodes: Vec<Node>,
+        mut layers: Vec<LayerInfo>,
+        loss: Loss,
+    ) -> Result<Plan, String> {
+        validate(&nodes, &layers)?;
+        let input = nodes[0].width;
+        for node in &nodes {
+            if let Op::Dense(layer) = node.op {
+                layers[layer].inputs = nodes[node.inputs[0]].width;
+            }
+        }
         let mut params = Vec::with_capacity(layers.len());
         let mut offset = 0;
-        let mut width = input;
-        for layer in &mut layers {
-            layer.inputs = width;
-            width = layer.units;
+        for layer in &layers {
             let weight = offset..offset + layer.inputs * layer.units;
             offset = weight.end;
             let bias = layer.bias.then(|| offset..offset + layer.units);
@@ -261,90 +315,42 @@ impl Plan {
             }
             params.push(LayerParams { weight, bias });
         }
-
-        let mut slots = Vec::new();
-        let mut take = |width: usize| {
-            slots.push(width);
-            Buf { slot: slots.len() - 1, width }
-        };
-        let last = layers.len().saturating_sub(1);
-        let mut forward = Vec::new();
-        let mut lowered: Vec<Lowered> = Vec::new();
-        let mut input_source = Source::Input;
-        let mut dropout_masks = 0;
-        for (index, (layer, tensors)) in layers.iter().zip(&params).enumerate() {
-            let (z, a) = (take(layer.units), take(layer.units));
-            forward.push(Step::Dense {
-                input: input_source,
-                weight: tensors.weight.clone(),
-                bias: tensors.bias.clone(),
-                output: z,
-                inputs: layer.inputs,
-                outputs: layer.units,
-            });
-            forward.push(Step::Activation { activation: layer.activation, z, a });
-            let dropout = layer.dropout.filter(|p| index != last && *p > 0.0);
-            let (output, mask) = match dropout {
-                Some(p) => {
-                    let (mask, h) = (take(layer.units), take(layer.units));
-                    let keep = 1.0 - p;
-                    forward.push(Step::Dropout { index: dropout_masks, input: a, mask, output: h, p, keep });
-                    dropout_masks += 1;
-                    (Source::Dropout { training: h, inference: a }, Some((mask, keep)))
+        let mut lowering = Lowering { slots: Vec::new(), steps: Vec::new() };
+        let forward = lowering.forward(&nodes, &layers, &params);
+        let head_node = forward.head_node(&nodes);
+        let head = (head_node > 0).then(|| {
+            let grad = lowering.take(nodes[head_node].width);
+            match (nodes[head_node].op, forward.dense[head_node]) {
+                (Op::Dense(layer), Some((z, a))) => Head { activation: layers[layer].activation, z, a, grad },
+                _ => {
+                    let value = forward.values[head_node].buf(false).unwrap_or(grad);
+                    Head { activation: Activation::Identity, z: value, a: value, grad }
                 }
-                None => (Source::Buf(a), None),
-            };
-            lowered.push(Lowered { z, a, input: input_source, dropout: mask });
-            input_source = output;
-        }
-
-        let widest = layers.iter().map(|l| l.units).max().unwrap_or(0);
-        let gradients = [take(widest), take(widest)];
-        let head = layers.last().map(|layer| {
-            let Lowered { z, a, .. } = lowered[last];
-            Head { activation: layer.activation, z, a, grad: Buf { slot: gradients[0].slot, width: layer.units } }
-        });
-        let mut backward = Vec::new();
-        for index in (0..layers.len()).rev() {
-            let layer = &layers[index];
-            let turn = (layers.len() - 1 - index) % 2;
-            let (current, next) = (gradients[turn].slot, gradients[1 - turn].slot);
-            let dx = (index > 0).then_some(Buf { slot: next, width: layer.inputs });
-            backward.push(Step::DenseBackward {
-                input: lowered[index].input,
-                weight: params[index].weight.clone(),
-                bias: params[index].bias.clone(),
-                dz: Buf { slot: current, width: layer.units },
-                dx,
-                inputs: layer.inputs,
-                outputs: layer.units,
-            });
-            if let Some(grad) = dx {
-                let Lowered { z, a, dropout, .. } = lowered[index - 1];
-                if let Some((mask, keep)) = dropout {
-                    backward.push(Step::DropoutBackward { mask, grad, keep });
-                }
-                backward.push(Step::ActivationBackward { activation: layers[index - 1].activation, z, a, grad });
             }
+        });
+        let forward_steps = core::mem::take(&mut lowering.steps);
+        if let Some(head) = head {
+            lowering.backward(&nodes, &layers, &params, &forward, head_node, head.grad);
         }
-        Plan {
+        Ok(Plan {
             name: name.into(),
             input,
+            nodes,
             layers,
             params,
             param_count: offset,
-            slots,
-            forward,
+            slots: lowering.slots,
+            forward: forward_steps,
             loss,
             head,
-            backward,
-            dropout_masks,
-        }
+            backward: lowering.steps,
+            dropout_masks: forward.masks.iter().filter(|m| m.is_some()).count(),
+        })
     }
 
     /// Outputs per sample.
     pub fn output_size(&self) -> usize {
-        self.layers.last().map_or(self.input, |l| l.units)
+        self.nodes.last().map_or(self.input, |n| n.width)
     }
 
     /// The start of every slot for a batch of `batch` rows, and the total as the last entry.
@@ -357,5 +363,267 @@ impl Plan {
             offsets.push(total);
         }
         offsets
+    }
+}
+
+/// The structural rules every back end relies on; the compiler reports each
+/// of them with a span before a graph gets here.
+fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), String> {
+    if nodes.first().map(|n| n.op) != Some(Op::Input) || nodes.iter().skip(1).any(|n| n.op == Op::Input) {
+        return Err("the first node, and only it, is the input".into());
+    }
+    let mut used = alloc::vec![0usize; layers.len()];
+    let mut read = alloc::vec![false; nodes.len()];
+    for (index, node) in nodes.iter().enumerate().skip(1) {
+        let name = &node.name;
+        if node.inputs.iter().any(|&i| i >= index) {
+            return Err(alloc::format!("`{name}` reads a node that does not come before it"));
+        }
+        for &i in node.inputs.iter() {
+            read[i] = true;
+        }
+        let widths = node.inputs.iter().map(|&i| nodes[i].width);
+        let one = node.inputs.len() == 1;
+        let ok = match node.op {
+            Op::Input => false,
+            Op::Dense(layer) => {
+                if layer >= layers.len() || layers[layer].units != node.width {
+                    return Err(alloc::format!("`{name}` names no dense layer of its width"));
+                }
+                used[layer] += 1;
+                one
+            }
+            Op::Dropout(p) => {
+                let input = node.inputs.first().map(|&i| nodes[i].op);
+                one && (0.0..1.0).contains(&p)
+                    && !matches!(input, Some(Op::Input | Op::Dropout(_)))
+                    && nodes[node.inputs[0]].width == node.width
+            }
+            Op::Add => !node.inputs.is_empty() && widths.clone().all(|w| w == node.width),
+            Op::Concat => !node.inputs.is_empty() && widths.sum::<usize>() == node.width,
+        };
+        if !ok {
+            return Err(alloc::format!("`{name}` ({}) has inputs that do not fit it", node.op.name()));
+        }
+    }
+    if used.iter().any(|&n| n != 1) {
+        return Err("every dense layer belongs to exactly one node".into());
+    }
+    if let Some(unread) = (0..nodes.len().saturating_sub(1)).find(|&i| !read[i] && i > 0) {
+        return Err(alloc::format!("nothing reads `{}`", nodes[unread].name));
+    }
+    Ok(())
+}
+
+/// Where the forward pass left each node's value.
+struct Forward {
+    /// What each node's consumers read.
+    values: Vec<Source>,
+    /// The `z` and `a` of each dense node.
+    dense: Vec<Option<(Buf, Buf)>>,
+    /// The mask and keep probability of each dropout node that runs.
+    masks: Vec<Option<(Buf, f32)>>,
+}
+
+impl Forward {
+    /// The node whose values the loss reads: the output, through dropout that
+    /// does not run there.
+    fn head_node(&self, nodes: &[Node]) -> usize {
+        let mut node = nodes.len() - 1;
+        while matches!(nodes[node].op, Op::Dropout(_)) && self.masks[node].is_none() {
+            node = nodes[node].inputs[0];
+        }
+        node
+    }
+}
+
+struct Lowering {
+    slots: Vec<usize>,
+    steps: Vec<Step>,
+}
+
+impl Lowering {
+    fn take(&mut self, width: usize) -> Buf {
+        self.slots.push(width);
+        Buf { slot: self.slots.len() - 1, width }
+    }
+
+    fn forward(&mut self, nodes: &[Node], layers: &[LayerInfo], params: &[LayerParams]) -> Forward {
+        let count = nodes.len();
+        let mut forward = Forward {
+            values: alloc::vec![Source::Input; count],
+            dense: alloc::vec![None; count],
+            masks: alloc::vec![None; count],
+        };
+        let mut mask_index = 0;
+        for (index, node) in nodes.iter().enumerate().skip(1) {
+            let inputs: Vec<Source> = node.inputs.iter().map(|&i| forward.values[i]).collect();
+            forward.values[index] = match node.op {
+                Op::Input => Source::Input,
+                Op::Dense(layer) => {
+                    let info = &layers[layer];
+                    let (z, a) = (self.take(info.units), self.take(info.units));
+                    self.steps.push(Step::Dense {
+                        input: inputs[0],
+                        weight: params[layer].weight.clone(),
+                        bias: params[layer].bias.clone(),
+                        output: z,
+                        inputs: info.inputs,
+                        outputs: info.units,
+                    });
+                    self.steps.push(Step::Activation { activation: info.activation, z, a });
+                    forward.dense[index] = Some((z, a));
+                    Source::Buf(a)
+                }
+                // Dropout on the output would zero predictions at random; it runs nowhere.
+                Op::Dropout(p) if p > 0.0 && index + 1 < count => {
+                    let (Some(input), Some(inference)) = (inputs[0].buf(true), inputs[0].buf(false)) else {
+                        return forward;
+                    };
+                    let (mask, h) = (self.take(node.width), self.take(node.width));
+                    let keep = 1.0 - p;
+                    self.steps.push(Step::Dropout { index: mask_index, input, mask, output: h, p, keep });
+                    mask_index += 1;
+                    forward.masks[index] = Some((mask, keep));
+                    Source::Dropout { training: h, inference }
+                }
+                Op::Dropout(_) => inputs[0],
+                Op::Add => {
+                    let out = self.take(node.width);
+                    self.steps.push(Step::Copy { from: inputs[0], to: out });
+                    for &from in &inputs[1..] {
+                        self.steps.push(Step::Accumulate { from, into: out });
+                    }
+                    Source::Buf(out)
+                }
+                Op::Concat => {
+                    let out = self.take(node.width);
+                    let mut offset = 0;
+                    for (&from, &i) in inputs.iter().zip(node.inputs.iter()) {
+                        let width = nodes[i].width;
+                        self.steps.push(Step::PlaceColumns { from, width, to: out, offset });
+                        offset += width;
+                    }
+                    Source::Buf(out)
+                }
+            };
+        }
+        forward
+    }
+
+    /// The backward pass from the head's gradient: every node's gradient gets
+    /// its own buffer (shared with the node it passes it to unchanged when that
+    /// node has no other reader), written by its first contribution in reverse
+    /// order and accumulated into by the others.
+    fn backward(
+        &mut self,
+        nodes: &[Node],
+        layers: &[LayerInfo],
+        params: &[LayerParams],
+        forward: &Forward,
+        head_node: usize,
+        head_grad: Buf,
+    ) {
+        let mut readers = alloc::vec![0usize; nodes.len()];
+        for node in nodes {
+            for &i in node.inputs.iter() {
+                readers[i] += 1;
+            }
+        }
+        let mut grads: Vec<Option<Buf>> = alloc::vec![None; nodes.len()];
+        grads[head_node] = Some(head_grad);
+        for index in (1..=head_node).rev() {
+            let Some(grad) = grads[index] else { continue };
+            let node = &nodes[index];
+            match node.op {
+                Op::Input => {}
+                Op::Dense(layer) => {
+                    let (z, a) = forward.dense[index].expect("a dense node has its buffers");
+                    if index != head_node {
+                        let activation = layers[layer].activation;
+                        self.steps.push(Step::ActivationBackward { activation, z, a, grad });
+                    }
+                    let input = node.inputs[0];
+                    let (dx, accumulate) = match nodes[input].op {
+                        Op::Input => (None, None),
+                        _ => {
+                            let (buf, accumulate) = self.contribution(&mut grads, nodes, input);
+                            (Some(buf), accumulate)
+                        }
+                    };
+                    self.steps.push(Step::DenseBackward {
+                        input: forward.values[input],
+                        weight: params[layer].weight.clone(),
+                        bias: params[layer].bias.clone(),
+                        dz: grad,
+                        dx,
+                        inputs: layers[layer].inputs,
+                        outputs: layers[layer].units,
+                    });
+                    if let (Some(from), Some(into)) = (dx, accumulate) {
+                        self.steps.push(Step::Accumulate { from: Source::Buf(from), into });
+                    }
+                }
+                Op::Dropout(_) => {
+                    if let Some((mask, keep)) = forward.masks[index] {
+                        self.steps.push(Step::DropoutBackward { mask, grad, keep });
+                    }
+                    let input = node.inputs[0];
+                    if matches!(nodes[input].op, Op::Input) {
+                        continue;
+                    }
+                    match grads[input] {
+                        None if readers[input] == 1 => grads[input] = Some(grad),
+                        None => {
+                            let to = self.contribution(&mut grads, nodes, input).0;
+                            self.steps.push(Step::Copy { from: Source::Buf(grad), to });
+                        }
+                        Some(into) => self.steps.push(Step::Accumulate { from: Source::Buf(grad), into }),
+                    }
+                }
+                Op::Add => {
+                    for &input in node.inputs.iter() {
+                        if matches!(nodes[input].op, Op::Input) {
+                            continue;
+                        }
+                        match grads[input] {
+                            None => {
+                                let to = self.contribution(&mut grads, nodes, input).0;
+                                self.steps.push(Step::Copy { from: Source::Buf(grad), to });
+                            }
+                            Some(into) => self.steps.push(Step::Accumulate { from: Source::Buf(grad), into }),
+                        }
+                    }
+                }
+                Op::Concat => {
+                    let mut offset = 0;
+                    for &input in node.inputs.iter() {
+                        if !matches!(nodes[input].op, Op::Input) {
+                            let accumulate = grads[input].is_some();
+                            let to = match grads[input] {
+                                Some(to) => to,
+                                None => self.contribution(&mut grads, nodes, input).0,
+                            };
+                            self.steps.push(Step::TakeColumns { from: grad, to, offset, accumulate });
+                        }
+                        offset += nodes[input].width;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where a kernel that overwrites its output puts a contribution to the
+    /// gradient of `node`: its gradient buffer for the first contribution, else
+    /// a scratch buffer to accumulate from (returned second).
+    fn contribution(&mut self, grads: &mut [Option<Buf>], nodes: &[Node], node: usize) -> (Buf, Option<Buf>) {
+        match grads[node] {
+            None => {
+                let buf = self.take(nodes[node].width);
+                grads[node] = Some(buf);
+                (buf, None)
+            }
+            Some(into) => (self.take(nodes[node].width), Some(into)),
+        }
     }
 }

@@ -50,7 +50,7 @@ pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String
     let loss = if classification { Loss::SoftmaxCrossEntropy } else { Loss::Mse };
     let layer = |name: &'static str, units: usize, activation: Activation, init: Init| {
         (
-            LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None },
+            LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true },
             LayerInit { weight: init, bias: init, ..LayerInit::default() },
         )
     };

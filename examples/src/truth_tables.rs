@@ -99,14 +99,7 @@ pub fn mlp(hidden: usize) -> Box<dyn Model> {
     }
     let layer = |name: &'static str, units| {
         (
-            LayerInfo {
-                name: name.into(),
-                inputs: 0,
-                units,
-                activation: Activation::Sigmoid,
-                bias: true,
-                dropout: None,
-            },
+            LayerInfo { name: name.into(), inputs: 0, units, activation: Activation::Sigmoid, bias: true },
             LayerInit::default(),
         )
     };

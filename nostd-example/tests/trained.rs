@@ -7,7 +7,7 @@ use nnspec_nostd_example::probability;
 #[test]
 fn compiled_in_weights_predict_like_the_file() {
     let layer = |name: &'static str, units, activation| {
-        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None }, LayerInit::default())
+        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }, LayerInit::default())
     };
     let mut mlp = Mlp::new(
         "Planar",

@@ -54,7 +54,7 @@ pub use mlp::{LayerInit, Mlp};
 #[cfg(feature = "std")]
 pub use model::{Model, TensorInfo, Workspace};
 #[cfg(feature = "std")]
-pub use nnspec_core::{LayerInfo, Plan};
+pub use nnspec_core::{graph, LayerInfo, Node, Op, Plan};
 #[cfg(feature = "std")]
 pub use optim::{Adagrad, Adam, Optimizer, OptimizerConfig, RmsProp, Sgd};
 #[cfg(feature = "std")]
@@ -71,7 +71,9 @@ pub use nnspec_macros::{include_net, net};
 /// `__private_v0_1` in `nnspec`" instead of calling kernels whose contract changed.
 #[doc(hidden)]
 pub mod __private_v0_1 {
-    pub use crate::kernels::{apply_dropout, decode_f32_le, dense_backward, dense_forward};
+    pub use crate::kernels::{
+        accumulate, apply_dropout, decode_f32_le, dense_backward, dense_forward, place_columns, take_columns,
+    };
     #[cfg(feature = "std")]
     pub use crate::model::{view, MaskFiller};
     #[cfg(feature = "std")]

@@ -7,9 +7,10 @@
 //! tests use it as an oracle.
 
 use crate::init::Init;
-use crate::kernels::{apply_dropout, dense_backward, dense_forward};
+use crate::kernels::{accumulate, apply_dropout, dense_backward, dense_forward, place_columns, take_columns};
 use crate::loss::Loss;
 use crate::model::{view, LayerInfo, MaskFiller, Model, TensorInfo, Workspace};
+use nnspec_core::graph::Node;
 use nnspec_core::plan::{Buf, Plan, Source, Step};
 use std::borrow::Cow;
 use std::ops::Range;
@@ -41,13 +42,31 @@ impl Default for LayerInit {
 }
 
 impl Mlp {
-    /// A network with `input` features and these layers (their `inputs` are
-    /// filled in from the chain). Parameters start at zero; call
+    /// A chain: `input` features, then these layers in order (their `inputs`
+    /// are filled in from the chain). Parameters start at zero; call
     /// [`Model::init_params`] to initialise them.
     pub fn new(name: impl Into<String>, input: usize, layers: Vec<(LayerInfo, LayerInit)>, loss: Loss) -> Mlp {
         let (infos, inits): (Vec<LayerInfo>, Vec<LayerInit>) = layers.into_iter().unzip();
         let name: String = name.into();
-        let plan = Plan::chain(name, input, infos, loss);
+        Mlp::from_plan(Plan::chain(name, input, infos, loss), inits)
+    }
+
+    /// A graph of nodes (see [`nnspec_core::graph`]) whose dense nodes index
+    /// `layers`. Parameters start at zero.
+    pub fn graph(
+        name: impl Into<String>,
+        nodes: Vec<Node>,
+        layers: Vec<(LayerInfo, LayerInit)>,
+        loss: Loss,
+    ) -> Result<Mlp, crate::Error> {
+        let (infos, inits): (Vec<LayerInfo>, Vec<LayerInit>) = layers.into_iter().unzip();
+        let name: String = name.into();
+        let plan = Plan::graph(name.clone(), nodes, infos, loss)
+            .map_err(|message| crate::Error::Shape(format!("network `{name}`: {message}")))?;
+        Ok(Mlp::from_plan(plan, inits))
+    }
+
+    fn from_plan(plan: Plan, inits: Vec<LayerInit>) -> Mlp {
         let mut tensors = Vec::new();
         for ((layer, params), init) in plan.layers.iter().zip(&plan.params).zip(inits) {
             let fans = (layer.inputs, layer.units);
@@ -169,6 +188,31 @@ impl Pass<'_> {
                     }
                 }
             }
+            Step::Copy { from, to } => match from.buf(self.training) {
+                Some(buf) => {
+                    let ([from], to) = view(buffer, self.range(*to), [self.range(buf)]);
+                    to.copy_from_slice(from);
+                }
+                None => buffer[self.range(*to)].copy_from_slice(self.x),
+            },
+            Step::Accumulate { from, into } => match from.buf(self.training) {
+                Some(buf) => {
+                    let ([from], into) = view(buffer, self.range(*into), [self.range(buf)]);
+                    accumulate(from, into);
+                }
+                None => accumulate(self.x, &mut buffer[self.range(*into)]),
+            },
+            Step::PlaceColumns { from, width, to, offset } => match from.buf(self.training) {
+                Some(buf) => {
+                    let ([from], to_rows) = view(buffer, self.range(*to), [self.range(buf)]);
+                    place_columns(from, to_rows, batch, *width, to.width, *offset);
+                }
+                None => place_columns(self.x, &mut buffer[self.range(*to)], batch, *width, to.width, *offset),
+            },
+            Step::TakeColumns { from, to, offset, accumulate } => {
+                let ([from_rows], to_rows) = view(buffer, self.range(*to), [self.range(*from)]);
+                take_columns(from_rows, to_rows, batch, to.width, from.width, *offset, *accumulate);
+            }
             Step::DropoutBackward { mask, grad, keep } => {
                 if self.training {
                     let ([m], g) = view(buffer, self.range(*grad), [self.range(*mask)]);
@@ -202,6 +246,10 @@ impl Model for Mlp {
 
     fn layers(&self) -> &[LayerInfo] {
         &self.plan.layers
+    }
+
+    fn nodes(&self) -> &[Node] {
+        &self.plan.nodes
     }
 
     fn tensors(&self) -> &[TensorInfo] {

@@ -7,7 +7,7 @@
 
 use crate::init::Init;
 use crate::loss::Loss;
-pub use nnspec_core::LayerInfo;
+pub use nnspec_core::{LayerInfo, Node};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::borrow::Cow;
@@ -64,8 +64,10 @@ pub trait Model: Send + Sync {
     fn output_size(&self) -> usize;
     /// The loss it is trained with.
     fn loss_kind(&self) -> Loss;
-    /// The layers in order.
+    /// The dense layers in order.
     fn layers(&self) -> &[LayerInfo];
+    /// The graph: the input, then every node after the nodes it reads; the last is the output.
+    fn nodes(&self) -> &[Node];
     /// The parameter tensors in buffer order.
     fn tensors(&self) -> &[TensorInfo];
     /// The flat parameter buffer.

@@ -12,7 +12,8 @@
 //! left out.
 
 use crate::activation::Activation;
-use crate::model::Model;
+use crate::model::{LayerInfo, Model};
+use nnspec_core::graph::Op;
 
 /// The opset the exported models declare.
 pub const OPSET: i64 = 17;
@@ -134,7 +135,6 @@ pub fn export(model: &dyn Model) -> Vec<u8> {
 pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data::Standardizer>) -> Vec<u8> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut initializers: Vec<Message> = Vec::new();
-    let params = model.params();
     let mut current = "input".to_string();
     if let Some(standardizer) = standardizer {
         initializers.push(tensor("input.mean", &[standardizer.mean.len()], &standardizer.mean));
@@ -143,62 +143,44 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
         nodes.push(Node::new("Div", "input.scale", &["input.centred", "input.std"], &["input.standardized"]));
         current = "input.standardized".to_string();
     }
+    let graph_nodes = model.nodes();
     let layers = model.layers();
-    for (index, layer) in layers.iter().enumerate() {
-        let name = layer.name.as_ref();
-        let find = |suffix: &str| model.tensors().iter().find(|t| t.name == format!("{name}.{suffix}"));
-        let weight = find("weight").expect("every dense layer has a weight tensor");
-        let weight_name = format!("{name}.weight");
-        initializers.push(tensor(&weight_name, &weight.shape, &params[weight.range()]));
-        let z = format!("{name}.z");
-        match find("bias") {
-            Some(bias) => {
-                let bias_name = format!("{name}.bias");
-                initializers.push(tensor(&bias_name, &bias.shape, &params[bias.range()]));
-                nodes.push(Node::new("Gemm", name, &[&current, &weight_name, &bias_name], &[&z]));
+    // The ONNX value each node's consumers read.
+    let mut values: Vec<String> = vec![current; graph_nodes.len().max(1)];
+    for (index, node) in graph_nodes.iter().enumerate().skip(1) {
+        let last = index + 1 == graph_nodes.len();
+        let name = node.name.as_ref();
+        let inputs: Vec<String> = node.inputs.iter().map(|&i| values[i].clone()).collect();
+        let out = if last { "output".to_string() } else { format!("{name}.out") };
+        match node.op {
+            Op::Input => {}
+            Op::Dense(layer) => {
+                let layer = &layers[layer];
+                let out = if last { out } else { format!("{name}.a") };
+                dense(model, layer, &inputs[0], &out, &mut nodes, &mut initializers);
+                values[index] = out;
             }
-            None => nodes.push(Node::new("MatMul", name, &[&current, &weight_name], &[&z])),
-        }
-        let last = index + 1 == layers.len();
-        let out = if last { "output".to_string() } else { format!("{name}.a") };
-        let act = |op: &str| Node::new(op, &format!("{name}.{}", op.to_lowercase()), &[&z], &[&out]);
-        match layer.activation {
-            Activation::Identity => nodes.push(Node::new("Identity", &format!("{name}.identity"), &[&z], &[&out])),
-            Activation::Sigmoid => nodes.push(act("Sigmoid")),
-            Activation::Tanh => nodes.push(act("Tanh")),
-            Activation::Relu => nodes.push(act("Relu")),
-            Activation::Softplus => nodes.push(act("Softplus")),
-            Activation::LeakyRelu(alpha) => nodes.push(act("LeakyRelu").float_attribute("alpha", alpha)),
-            Activation::Elu(alpha) => nodes.push(act("Elu").float_attribute("alpha", alpha)),
-            Activation::Softmax => nodes.push(act("Softmax").int_attribute("axis", -1)),
-            Activation::LogSoftmax => nodes.push(act("LogSoftmax").int_attribute("axis", -1)),
-            Activation::Gelu => {
-                // 0.5 · x · (1 + erf(x / √2))
-                let constant = |suffix: &str, value: f32, initializers: &mut Vec<Message>| {
-                    let c = format!("{name}.gelu.{suffix}");
-                    initializers.push(tensor(&c, &[], &[value]));
-                    c
-                };
-                let sqrt2 = constant("sqrt2", core::f32::consts::SQRT_2, &mut initializers);
-                let one = constant("one", 1.0, &mut initializers);
-                let half = constant("half", 0.5, &mut initializers);
-                let [scaled, erf, plus, half_x] =
-                    ["scaled", "erf", "plus", "half_x"].map(|s| format!("{name}.gelu.{s}"));
-                nodes.push(Node::new("Div", &scaled, &[&z, &sqrt2], &[&scaled]));
-                nodes.push(Node::new("Erf", &erf, &[&scaled], &[&erf]));
-                nodes.push(Node::new("Add", &plus, &[&erf, &one], &[&plus]));
-                nodes.push(Node::new("Mul", &half_x, &[&z, &half], &[&half_x]));
-                nodes.push(Node::new("Mul", &format!("{name}.gelu"), &[&half_x, &plus], &[&out]));
+            // Inverted dropout is the identity at inference.
+            Op::Dropout(_) if last => {
+                nodes.push(Node::new("Identity", name, &[&inputs[0]], &[&out]));
+                values[index] = out;
             }
-            Activation::Step => {
-                let zero = format!("{name}.step.zero");
-                initializers.push(tensor(&zero, &[], &[0.0]));
-                let test = format!("{name}.step.test");
-                nodes.push(Node::new("GreaterOrEqual", &test, &[&z, &zero], &[&test]));
-                nodes.push(Node::new("Cast", &format!("{name}.step"), &[&test], &[&out]).int_attribute("to", 1));
+            Op::Dropout(_) => values[index] = inputs[0].clone(),
+            Op::Add => {
+                let mut sum = inputs[0].clone();
+                for (k, input) in inputs.iter().enumerate().skip(1) {
+                    let next = if k + 1 == inputs.len() { out.clone() } else { format!("{name}.partial{k}") };
+                    nodes.push(Node::new("Add", &format!("{name}.add{k}"), &[&sum, input], &[&next]));
+                    sum = next;
+                }
+                values[index] = out;
+            }
+            Op::Concat => {
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                nodes.push(Node::new("Concat", name, &refs, &[&out]).int_attribute("axis", 1));
+                values[index] = out;
             }
         }
-        current = out;
     }
     let mut graph = Message::default();
     for node in nodes {
@@ -215,6 +197,69 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
     let mut onnx = Message::default();
     onnx.int(1, 8).string(2, "nnspec").string(3, env!("CARGO_PKG_VERSION")).message(8, opset).message(7, graph);
     onnx.0
+}
+
+/// The ONNX nodes of one dense layer reading `input`: `Gemm` (or `MatMul`
+/// without a bias), then its activation writing `out`.
+fn dense(
+    model: &dyn Model,
+    layer: &LayerInfo,
+    input: &str,
+    out: &str,
+    nodes: &mut Vec<Node>,
+    initializers: &mut Vec<Message>,
+) {
+    let params = model.params();
+    let name = layer.name.as_ref();
+    let find = |suffix: &str| model.tensors().iter().find(|t| t.name == format!("{name}.{suffix}"));
+    let weight = find("weight").expect("every dense layer has a weight tensor");
+    let weight_name = format!("{name}.weight");
+    initializers.push(tensor(&weight_name, &weight.shape, &params[weight.range()]));
+    let z = format!("{name}.z");
+    match find("bias") {
+        Some(bias) => {
+            let bias_name = format!("{name}.bias");
+            initializers.push(tensor(&bias_name, &bias.shape, &params[bias.range()]));
+            nodes.push(Node::new("Gemm", name, &[input, &weight_name, &bias_name], &[&z]));
+        }
+        None => nodes.push(Node::new("MatMul", name, &[input, &weight_name], &[&z])),
+    }
+    let act = |op: &str| Node::new(op, &format!("{name}.{}", op.to_lowercase()), &[&z], &[out]);
+    match layer.activation {
+        Activation::Identity => nodes.push(Node::new("Identity", &format!("{name}.identity"), &[&z], &[out])),
+        Activation::Sigmoid => nodes.push(act("Sigmoid")),
+        Activation::Tanh => nodes.push(act("Tanh")),
+        Activation::Relu => nodes.push(act("Relu")),
+        Activation::Softplus => nodes.push(act("Softplus")),
+        Activation::LeakyRelu(alpha) => nodes.push(act("LeakyRelu").float_attribute("alpha", alpha)),
+        Activation::Elu(alpha) => nodes.push(act("Elu").float_attribute("alpha", alpha)),
+        Activation::Softmax => nodes.push(act("Softmax").int_attribute("axis", -1)),
+        Activation::LogSoftmax => nodes.push(act("LogSoftmax").int_attribute("axis", -1)),
+        Activation::Gelu => {
+            // 0.5 · x · (1 + erf(x / √2))
+            let constant = |suffix: &str, value: f32, initializers: &mut Vec<Message>| {
+                let c = format!("{name}.gelu.{suffix}");
+                initializers.push(tensor(&c, &[], &[value]));
+                c
+            };
+            let sqrt2 = constant("sqrt2", core::f32::consts::SQRT_2, initializers);
+            let one = constant("one", 1.0, initializers);
+            let half = constant("half", 0.5, initializers);
+            let [scaled, erf, plus, half_x] = ["scaled", "erf", "plus", "half_x"].map(|s| format!("{name}.gelu.{s}"));
+            nodes.push(Node::new("Div", &scaled, &[&z, &sqrt2], &[&scaled]));
+            nodes.push(Node::new("Erf", &erf, &[&scaled], &[&erf]));
+            nodes.push(Node::new("Add", &plus, &[&erf, &one], &[&plus]));
+            nodes.push(Node::new("Mul", &half_x, &[&z, &half], &[&half_x]));
+            nodes.push(Node::new("Mul", &format!("{name}.gelu"), &[&half_x, &plus], &[out]));
+        }
+        Activation::Step => {
+            let zero = format!("{name}.step.zero");
+            initializers.push(tensor(&zero, &[], &[0.0]));
+            let test = format!("{name}.step.test");
+            nodes.push(Node::new("GreaterOrEqual", &test, &[&z, &zero], &[&test]));
+            nodes.push(Node::new("Cast", &format!("{name}.step"), &[&test], &[out]).int_attribute("to", 1));
+        }
+    }
 }
 
 /// Writes [`export`] to `path` atomically.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 fn network() -> Mlp {
     let layer = |name: &'static str, units, activation| {
-        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None }, LayerInit::default())
+        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }, LayerInit::default())
     };
     Mlp::new(
         "Planar",

@@ -13,28 +13,12 @@ fn xor_data() -> Dataset {
 }
 
 fn mlp(dropout: Option<f32>, loss: Loss, output: Activation) -> Mlp {
-    let mut mlp = Mlp::new(
-        "Net",
-        2,
-        vec![
-            (
-                LayerInfo {
-                    name: "hidden".into(),
-                    inputs: 0,
-                    units: 8,
-                    activation: Activation::Tanh,
-                    bias: true,
-                    dropout,
-                },
-                LayerInit::default(),
-            ),
-            (
-                LayerInfo { name: "out".into(), inputs: 0, units: 1, activation: output, bias: true, dropout: None },
-                LayerInit::default(),
-            ),
-        ],
-        loss,
-    );
+    let nodes = nnspec::graph::chain(2, &[("hidden".into(), 8, dropout), ("out".into(), 1, None)]);
+    let layers = vec![
+        (LayerInfo::new("hidden", 8, Activation::Tanh), LayerInit::default()),
+        (LayerInfo::new("out", 1, output), LayerInit::default()),
+    ];
+    let mut mlp = Mlp::graph("Net", nodes, layers, loss).unwrap();
     mlp.init_params(5);
     mlp
 }
@@ -149,7 +133,7 @@ fn history_saves_as_csv_and_json() {
 }
 
 fn layer(name: &'static str, units: usize, activation: Activation, init: LayerInit) -> (LayerInfo, LayerInit) {
-    (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None }, init)
+    (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }, init)
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 fn network(hidden: usize) -> Mlp {
     let layer = |name: &'static str, units, activation| {
-        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None }, LayerInit::default())
+        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }, LayerInit::default())
     };
     let mut mlp = Mlp::new(
         "Planar",

@@ -87,6 +87,9 @@ pub struct Statement {
     pub args: Option<Vec<Argument>>,
     /// The word after the keyword (`hidden` in `dense hidden`, `mse` in `loss mse`).
     pub target: Option<Ident>,
+    /// The nodes it reads, in parentheses after the name (`a, b` in `add sum(a, b)`);
+    /// none means the statement above.
+    pub inputs: Option<Vec<Ident>>,
     /// The value after `:` (`4` in `dense hidden: 4`).
     pub value: Option<Value>,
     /// `key = value` options after the value.

@@ -100,6 +100,10 @@ impl Code {
     pub const BAD_COMBINATION: Code = Code("E0306");
     /// A statement in the wrong place (dropout before any layer, a layer after the loss…).
     pub const MISPLACED: Code = Code("E0307");
+    /// Inputs whose widths do not fit the statement that reads them (an `add` of unequal widths…).
+    pub const SHAPE_MISMATCH: Code = Code("E0308");
+    /// A statement whose output nothing reads.
+    pub const UNUSED: Code = Code("E0309");
     /// A hyper-parameter outside its range.
     pub const OUT_OF_RANGE: Code = Code("E0401");
     /// A value of the wrong type.

@@ -9,7 +9,7 @@
 //! The IR holds no spans: two specs that mean the same network have equal IRs
 //! (the formatter's meaning-preservation test relies on it).
 
-pub use nnspec_core::{Activation, Loss};
+pub use nnspec_core::{Activation, Loss, Node, Op};
 use serde::Serialize;
 
 /// A checked file: its networks in source order.
@@ -39,8 +39,11 @@ pub struct Network {
     pub input_shape: Vec<usize>,
     /// Number of input features per sample.
     pub input_size: usize,
-    /// Dense layers in order.
+    /// Dense layers in order (the parameter layout follows this list).
     pub layers: Vec<DenseLayer>,
+    /// The graph: the input, then one node per `dense`, `dropout`, `add` and
+    /// `concat` statement in order; the last node is the output.
+    pub nodes: Vec<Node>,
     /// The loss.
     pub loss: Loss,
     /// Training defaults.
@@ -56,12 +59,12 @@ pub struct Network {
 impl Network {
     /// Number of outputs per sample.
     pub fn output_size(&self) -> usize {
-        self.layers.last().map_or(self.input_size, |l| l.units)
+        self.nodes.last().map_or(self.input_size, |n| n.width)
     }
 
-    /// The widest layer (for workspace sizing).
+    /// The widest node (for workspace sizing).
     pub fn max_width(&self) -> usize {
-        self.layers.iter().map(|l| l.units).chain([self.input_size]).max().unwrap_or(0)
+        self.nodes.iter().map(|n| n.width).chain([self.input_size]).max().unwrap_or(0)
     }
 
     /// Floating-point operations of one forward pass for one sample (2 per multiply-add).
@@ -75,11 +78,98 @@ impl Network {
     /// `nnspec-codegen` emits and `nnspec::Mlp` runs.
     pub fn plan(&self) -> nnspec_core::Plan {
         let layers = self.layers.iter().map(DenseLayer::info).collect();
-        nnspec_core::Plan::chain(self.name.clone(), self.input_size, layers, self.loss)
+        nnspec_core::Plan::graph(self.name.clone(), self.nodes.clone(), layers, self.loss)
+            .expect("the checker accepts only graphs the plan can lower")
+    }
+
+    /// The same network with `units` outputs in the dense layer `layer`: every
+    /// width, layer input and offset recomputed, and the rules on widths and
+    /// sizes checked again (a sweep's variants are built with it).
+    pub fn with_units(&self, layer: &str, units: usize) -> Result<Network, String> {
+        let mut net = self.clone();
+        let index = net.layers.iter().position(|l| l.name == layer).ok_or_else(|| {
+            let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
+            format!("`{}` has no layer `{layer}`; its layers are {}", net.name, names.join(", "))
+        })?;
+        if units == 0 || units > crate::MAX_UNITS {
+            return Err(format!("a layer has from 1 to {} units, not {units}", crate::MAX_UNITS));
+        }
+        net.layers[index].units = units;
+        for position in 1..net.nodes.len() {
+            let widths: Vec<usize> = net.nodes[position].inputs.iter().map(|&i| net.nodes[i].width).collect();
+            let node = &mut net.nodes[position];
+            node.width = match node.op {
+                Op::Input => node.width,
+                Op::Dense(layer) => {
+                    net.layers[layer].inputs = widths[0];
+                    net.layers[layer].units
+                }
+                Op::Dropout(_) => widths[0],
+                Op::Add if widths.iter().any(|&w| w != widths[0]) => {
+                    return Err(format!("`add {}` would sum inputs of widths {widths:?}", node.name));
+                }
+                Op::Add => widths[0],
+                Op::Concat => widths.iter().sum::<usize>().min(crate::MAX_UNITS + 1),
+            };
+            if node.width > crate::MAX_UNITS {
+                return Err(format!("`{}` would have more than {} features", node.name, crate::MAX_UNITS));
+            }
+        }
+        let (tensors, param_count) = layout(&mut net.layers, crate::MAX_PARAMS)
+            .ok_or_else(|| format!("`{}` would have more than {} parameters", net.name, crate::MAX_PARAMS))?;
+        (net.tensors, net.param_count) = (tensors, param_count);
+        Ok(net)
+    }
+
+    /// The dropout probability applied to a dense layer's output while training, if any.
+    pub fn dropout_after(&self, layer: usize) -> Option<f64> {
+        let node = self.nodes.iter().position(|n| n.op == Op::Dense(layer))?;
+        self.nodes.iter().find_map(|n| match n.op {
+            Op::Dropout(p) if n.inputs[0] == node => Some(f64::from(p)),
+            _ => None,
+        })
     }
 }
 
-/// A fully connected layer: `A = activation(A_prev · W + b)`, then optional dropout.
+/// Lays the layers' tensors out in one buffer (each weight matrix, then its
+/// bias), setting their offsets; none when there would be more than `max` parameters.
+pub fn layout(layers: &mut [DenseLayer], max: usize) -> Option<(Vec<Tensor>, usize)> {
+    let mut tensors = Vec::new();
+    let mut offset: usize = 0;
+    for (index, layer) in layers.iter_mut().enumerate() {
+        let weights = layer.inputs.checked_mul(layer.units)?;
+        let total = offset.checked_add(weights)?.checked_add(layer.units)?;
+        if total > max {
+            return None;
+        }
+        layer.weight_offset = offset;
+        tensors.push(Tensor {
+            name: format!("{}.weight", layer.name),
+            layer: index,
+            is_weight: true,
+            shape: vec![layer.inputs, layer.units],
+            offset,
+            len: weights,
+        });
+        offset += weights;
+        layer.bias_offset = None;
+        if layer.bias {
+            layer.bias_offset = Some(offset);
+            tensors.push(Tensor {
+                name: format!("{}.bias", layer.name),
+                layer: index,
+                is_weight: false,
+                shape: vec![layer.units],
+                offset,
+                len: layer.units,
+            });
+            offset += layer.units;
+        }
+    }
+    Some((tensors, offset))
+}
+
+/// A fully connected layer: `A = activation(X · W + b)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DenseLayer {
     /// The layer's name from the spec.
@@ -102,8 +192,6 @@ pub struct DenseLayer {
     pub l1: f64,
     /// L2 penalty coefficient on the weights (`0.5·coef·Σw²` added to the loss).
     pub l2: f64,
-    /// Inverted-dropout probability applied to this layer's output while training.
-    pub dropout: Option<f64>,
     /// Offset of the weight matrix in the flat buffer.
     pub weight_offset: usize,
     /// Offset of the bias in the flat buffer.
@@ -119,7 +207,6 @@ impl DenseLayer {
             units: self.units,
             activation: self.activation,
             bias: self.bias,
-            dropout: self.dropout.map(|p| p as f32),
         }
     }
 }

@@ -105,12 +105,21 @@ fn lower_statement(pair: Pair<'_>, diagnostics: &mut Diagnostics) -> Statement {
     let mut children = pair.into_inner().peekable();
     let meta = take_meta(&mut children, diagnostics);
     let keyword = children.next().map(ident).unwrap_or_else(|| missing(whole));
-    let mut statement =
-        Statement { meta, keyword, args: None, target: None, value: None, options: Vec::new(), span: whole };
+    let mut statement = Statement {
+        meta,
+        keyword,
+        args: None,
+        target: None,
+        inputs: None,
+        value: None,
+        options: Vec::new(),
+        span: whole,
+    };
     for child in children {
         match child.as_rule() {
             Rule::call_args => statement.args = Some(lower_arguments(child, diagnostics)),
             Rule::target => statement.target = child.into_inner().next().map(ident),
+            Rule::inputs => statement.inputs = Some(child.into_inner().map(ident).collect()),
             Rule::option => statement.options.push(lower_option(child, diagnostics)),
             _ => statement.value = Some(lower_value(child, diagnostics)),
         }

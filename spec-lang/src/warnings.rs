@@ -11,7 +11,7 @@
 
 use crate::ast::{self, ValueKind};
 use crate::diagnostic::{Code, Diagnostics, Span};
-use crate::ir::{Activation, Init, Loss, Optimizer};
+use crate::ir::{Activation, Init, Loss, Op, Optimizer};
 
 /// The names `#[allow(…)]` accepts, in code order.
 pub const NAMES: &[&str] = &[
@@ -92,14 +92,25 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
             }
         }
 
-        let output = &layers[last];
+        // The output: the last node, through a dropout on it (which never runs there).
+        let nodes = &network.nodes;
+        let output_dropout = matches!(nodes.last().map(|n| n.op), Some(Op::Dropout(_)));
+        let output_node = match nodes.last() {
+            Some(node) if output_dropout => &nodes[node.inputs[0]],
+            Some(node) => node,
+            None => return,
+        };
+        let output_activation = match output_node.op {
+            Op::Dense(layer) => layers[layer].activation,
+            _ => Activation::Identity,
+        };
         if matches!(network.loss, Loss::Mse | Loss::Sse | Loss::SseHalf)
-            && matches!(output.activation, Activation::Sigmoid | Activation::Softmax)
+            && matches!(output_activation, Activation::Sigmoid | Activation::Softmax)
         {
             let loss_span =
                 syntax.statements.iter().find(|s| s.keyword.text == "loss").map_or(syntax.name.span, |s| s.span);
             let matching =
-                if output.activation == Activation::Sigmoid { "binary_cross_entropy" } else { "cross_entropy" };
+                if output_activation == Activation::Sigmoid { "binary_cross_entropy" } else { "cross_entropy" };
             warn(
                 "regression_loss_on_classifier",
                 Code::REGRESSION_LOSS_ON_CLASSIFIER,
@@ -107,7 +118,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
                 format!(
                     "`{}` on a {} output: squared error on probabilities learns slowly when it is most wrong",
                     network.loss.name(),
-                    output.activation.name()
+                    output_activation.name()
                 ),
                 format!("for class labels use `loss {matching};`"),
             );
@@ -163,10 +174,11 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
             );
         }
 
-        if output.dropout.is_some() {
-            let last_dense = syntax.statements.iter().rposition(|s| s.keyword.text == "dense").unwrap_or(0);
-            let span = syntax.statements[last_dense..]
+        if output_dropout {
+            let span = syntax
+                .statements
                 .iter()
+                .rev()
                 .find(|s| s.keyword.text == "dropout")
                 .map_or(layer_span(last), |s| s.span);
             warn(
@@ -175,7 +187,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
                 span,
                 format!(
                     "dropout after the output layer `{}` is not applied: it would randomly zero the predictions",
-                    output.name
+                    output_node.name
                 ),
                 "move `dropout(p);` after a hidden layer, or remove it".into(),
             );
@@ -237,7 +249,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
                     .and_then(|t| t.options.iter().find(|o| o.key.text == "samples"))
                     .map_or(syntax.name.span, |o| o.span);
                 let has_l2 = layers.iter().any(|l| l.l2 > 0.0);
-                let has_dropout = layers.iter().any(|l| l.dropout.is_some());
+                let has_dropout = nodes.iter().any(|n| matches!(n.op, Op::Dropout(_)));
                 let mut remedies: Vec<&str> = Vec::new();
                 if !has_l2 {
                     remedies.push("add L2 (`l2 = 1e-4`)");

@@ -110,6 +110,28 @@ impl State<'_> {
                     self.write(*dx);
                 }
             }
+            Step::Copy { from, to } => {
+                self.source(*from);
+                self.write(*to);
+            }
+            Step::Accumulate { from, into } => {
+                self.source(*from);
+                self.read(*into);
+            }
+            Step::PlaceColumns { from, width, to, offset } => {
+                self.source(*from);
+                assert!(offset + width <= to.width, "{}: columns past the end", self.origin);
+                self.write(*to);
+            }
+            Step::TakeColumns { from, to, offset, accumulate } => {
+                self.read(*from);
+                assert!(offset + to.width <= from.width, "{}: columns past the end", self.origin);
+                if *accumulate {
+                    self.read(*to);
+                } else {
+                    self.write(*to);
+                }
+            }
             Step::DropoutBackward { mask, grad, .. } => {
                 self.read(*mask);
                 self.read(*grad);

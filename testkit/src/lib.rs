@@ -163,23 +163,28 @@ pub fn loss_keyword(loss: Loss) -> &'static str {
 pub fn mlp(network: &Value, dropout: Option<f32>) -> Mlp {
     let layers = network["layers"].as_array().expect("layers");
     let count = layers.len();
-    let infos = layers
+    let infos: Vec<(LayerInfo, LayerInit)> = layers
         .iter()
-        .enumerate()
-        .map(|(i, layer)| {
+        .map(|layer| {
             let info = LayerInfo {
                 name: layer["name"].as_str().expect("name").to_string().into(),
                 inputs: layer["in"].as_u64().expect("in") as usize,
                 units: layer["out"].as_u64().expect("out") as usize,
                 activation: activation(layer["activation"].as_str().expect("activation"), None),
                 bias: layer["bias"].as_bool().unwrap_or(true),
-                dropout: if i + 1 < count { dropout } else { None },
             };
             (info, LayerInit::default())
         })
         .collect();
     let input = layers[0]["in"].as_u64().expect("in") as usize;
-    let mlp = Mlp::new(network["name"].as_str().unwrap_or("net"), input, infos, network_loss(network));
+    let chain: Vec<_> = infos
+        .iter()
+        .enumerate()
+        .map(|(i, (info, _))| (info.name.clone(), info.units, dropout.filter(|_| i + 1 < count)))
+        .collect();
+    let nodes = nnspec::graph::chain(input, &chain);
+    let mlp = Mlp::graph(network["name"].as_str().unwrap_or("net"), nodes, infos, network_loss(network))
+        .expect("a chain is a valid graph");
     let params = params_in_order(network, &network["params"]);
     mlp.with_params(&params).expect("parameter count matches the layers")
 }

@@ -1,4 +1,4 @@
-//! A float64 dense network written from the conformance README's definitions
+//! A float64 network written from the conformance README's definitions
 //! (section 1 for activations, section 2 for losses), independent of the
 //! runtime's kernels, and a central finite-difference check of a model's
 //! gradient against it.
@@ -11,12 +11,14 @@
 //! kink itself and is reported as skipped.
 
 use crate::Tolerance;
-use nnspec::{Activation, Loss, Model, Workspace};
+use nnspec::{Activation, Loss, Model, Op, Workspace};
 
-/// A dense network in f64: per layer its units, activation and bias.
+/// A network in f64: its graph (dense layers with their units, activation
+/// and bias; dropout, off here; sums; concatenations).
 #[derive(Debug, Clone)]
 pub struct Reference {
     input: usize,
+    nodes: Vec<(Op, Vec<usize>, usize)>,
     layers: Vec<(usize, Activation, bool)>,
     loss: Loss,
     /// Per layer, the weight offset and the bias offset in the flat parameters.
@@ -37,6 +39,7 @@ impl Reference {
             .collect();
         Reference {
             input: model.input_size(),
+            nodes: model.nodes().iter().map(|n| (n.op, n.inputs.to_vec(), n.width)).collect(),
             layers: model.layers().iter().map(|l| (l.units, l.activation, l.bias)).collect(),
             loss: model.loss_kind(),
             offsets,
@@ -47,30 +50,73 @@ impl Reference {
     /// kinked activation's input lies.
     pub fn loss(&self, params: &[f64], x: &[f64], y: &[f64]) -> (f64, Vec<bool>) {
         let batch = x.len() / self.input;
-        let mut a = x.to_vec();
-        let mut width = self.input;
-        let mut z = Vec::new();
+        // Per node: its pre-activations (dense only) and its output, `batch × width`.
+        let mut values: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(self.nodes.len());
         let mut sides = Vec::new();
-        for (&(units, activation, _), &(weight, bias)) in self.layers.iter().zip(&self.offsets) {
-            z = vec![0.0; batch * units];
-            for r in 0..batch {
-                for j in 0..units {
-                    let mut sum = bias.map_or(0.0, |b| params[b + j]);
-                    for i in 0..width {
-                        sum += a[r * width + i] * params[weight + i * units + j];
+        for (op, inputs, width) in &self.nodes {
+            let width = *width;
+            let value = match *op {
+                Op::Input => (Vec::new(), x.to_vec()),
+                Op::Dense(layer) => {
+                    let (units, activation, _) = self.layers[layer];
+                    let (weight, bias) = self.offsets[layer];
+                    let a = &values[inputs[0]].1;
+                    let fan_in = self.nodes[inputs[0]].2;
+                    let mut z = vec![0.0; batch * units];
+                    for r in 0..batch {
+                        for j in 0..units {
+                            let mut sum = bias.map_or(0.0, |b| params[b + j]);
+                            for i in 0..fan_in {
+                                sum += a[r * fan_in + i] * params[weight + i * units + j];
+                            }
+                            z[r * units + j] = sum;
+                        }
                     }
-                    z[r * units + j] = sum;
+                    if matches!(
+                        activation,
+                        Activation::Step | Activation::Relu | Activation::LeakyRelu(_) | Activation::Elu(_)
+                    ) {
+                        sides.extend(
+                            z.iter().map(|v| if activation == Activation::Step { *v >= 0.0 } else { *v > 0.0 }),
+                        );
+                    }
+                    let a = z.chunks(units).flat_map(|row| activate(activation, row)).collect();
+                    (z, a)
                 }
-            }
-            if matches!(activation, Activation::Step | Activation::Relu | Activation::LeakyRelu(_) | Activation::Elu(_))
-            {
-                sides.extend(z.iter().map(|v| if activation == Activation::Step { *v >= 0.0 } else { *v > 0.0 }));
-            }
-            a = z.chunks(units).flat_map(|row| activate(activation, row)).collect();
-            width = units;
+                Op::Dropout(_) => (Vec::new(), values[inputs[0]].1.clone()),
+                Op::Add => {
+                    let mut sum = vec![0.0; batch * width];
+                    for &i in inputs {
+                        for (s, v) in sum.iter_mut().zip(&values[i].1) {
+                            *s += v;
+                        }
+                    }
+                    (Vec::new(), sum)
+                }
+                Op::Concat => {
+                    let mut rows = Vec::with_capacity(batch * width);
+                    for r in 0..batch {
+                        for &i in inputs {
+                            let w = self.nodes[i].2;
+                            rows.extend_from_slice(&values[i].1[r * w..(r + 1) * w]);
+                        }
+                    }
+                    (Vec::new(), rows)
+                }
+            };
+            values.push(value);
         }
-        let last = self.layers.last().expect("a layer").1;
-        (loss(self.loss, last, &z, &a, y, width), sides)
+        let mut output = self.nodes.len() - 1;
+        if let Op::Dropout(_) = self.nodes[output].0 {
+            output = self.nodes[output].1[0];
+        }
+        let width = self.nodes[output].2;
+        let (z, a) = &values[output];
+        let value = match self.nodes[output].0 {
+            Op::Dense(layer) => loss(self.loss, self.layers[layer].1, z, a, y, width),
+            _ => loss(self.loss, Activation::Identity, a, a, y, width),
+        };
+        (value, sides)
     }
 }
 

@@ -55,25 +55,14 @@ fn floats(count: usize) -> u64 {
     (count as u64).saturating_mul(4)
 }
 
-/// Parameters of `net` (saturating: the checker bounds them, a sweep may not have).
+/// Parameters of `net`.
 pub(crate) fn parameter_count(net: &ir::Network) -> usize {
-    let mut inputs = net.input_size;
-    let mut count = 0usize;
-    for layer in &net.layers {
-        count = count
-            .saturating_add(inputs.saturating_mul(layer.units))
-            .saturating_add(usize::from(layer.bias) * layer.units);
-        inputs = layer.units;
-    }
-    count
+    net.param_count
 }
 
-/// Workspace values for `rows` rows: each layer's pre-activation and output
-/// (and dropout mask and output), two gradient buffers of the widest layer.
+/// Workspace values for `rows` rows: the slots of the network's plan.
 fn workspace_values(net: &ir::Network, rows: usize) -> usize {
-    let per_row: usize = net.layers.iter().map(|l| if l.dropout.is_some() { 4 } else { 2 } * l.units).sum::<usize>()
-        + 2 * net.layers.iter().map(|l| l.units).max().unwrap_or(0);
-    per_row.saturating_mul(rows)
+    net.plan().slots.iter().sum::<usize>().saturating_mul(rows)
 }
 
 /// The memory of training `net` in batches of `batch` rows with `optimizer`.

@@ -15,7 +15,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
     }
     for net in networks {
         say!("network {}  ({} → {}, loss {})", net.name, net.input_size, net.output_size(), net.loss.name());
-        let width = net.layers.iter().map(|l| l.name.len()).chain([net.input_name.len(), 15]).max().unwrap_or(15) + 1;
+        let width = net.nodes.iter().map(|n| n.name.len()).chain([net.input_name.len(), 15]).max().unwrap_or(15) + 1;
         say!(
             "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
             "layer",
@@ -34,21 +34,16 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             0,
             4 * net.input_size
         );
-        for layer in &net.layers {
-            let params = layer.inputs * layer.units + if layer.bias { layer.units } else { 0 };
-            let flops = 2 * layer.inputs * layer.units + if layer.bias { layer.units } else { 0 };
-            let mut activation = layer.activation.name().to_string();
-            if let Some(p) = layer.dropout {
-                activation.push_str(&format!("+drop{p}"));
-            }
+        for node in net.nodes.iter().skip(1) {
+            let (params, flops, kind) = node_cost(net, node);
             say!(
                 "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
-                layer.name,
-                activation,
-                format!("[{}]", layer.units),
+                node.name,
+                kind,
+                format!("[{}]", node.width),
                 params,
                 flops,
-                4 * layer.units
+                4 * node.width
             );
         }
         let stack: usize = net.layers.iter().map(|l| 4 * l.units).sum();
@@ -56,6 +51,22 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
         say!("train: {}\n", describe_train(&net.train));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A node's parameters, FLOPs per sample and what it computes, for the summary.
+fn node_cost(net: &ir::Network, node: &ir::Node) -> (usize, usize, String) {
+    let reads = || node.inputs.iter().map(|&i| net.nodes[i].name.as_ref()).collect::<Vec<_>>().join(", ");
+    match node.op {
+        ir::Op::Dense(layer) => {
+            let l = &net.layers[layer];
+            let bias = if l.bias { l.units } else { 0 };
+            (l.inputs * l.units + bias, 2 * l.inputs * l.units + bias, l.activation.name().to_string())
+        }
+        ir::Op::Dropout(p) => (0, 0, format!("dropout({p})")),
+        ir::Op::Add => (0, node.width * node.inputs.len().saturating_sub(1), format!("add({})", reads())),
+        ir::Op::Concat => (0, 0, format!("concat({})", reads())),
+        ir::Op::Input => (0, 0, "input".to_string()),
+    }
 }
 
 pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
@@ -113,12 +124,19 @@ pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
         "param_count": net.param_count,
         "forward_flops": net.forward_flops(),
         "predict_stack_bytes": net.layers.iter().map(|l| 4 * l.units).sum::<usize>(),
-        "layers": net.layers.iter().map(|l| serde_json::json!({
+        "layers": net.layers.iter().enumerate().map(|(i, l)| serde_json::json!({
             "name": l.name, "inputs": l.inputs, "units": l.units, "activation": l.activation.name(),
-            "bias": l.bias, "dropout": l.dropout,
+            "bias": l.bias, "dropout": net.dropout_after(i),
             "params": l.inputs * l.units + if l.bias { l.units } else { 0 },
             "flops": 2 * l.inputs * l.units + if l.bias { l.units } else { 0 },
         })).collect::<Vec<_>>(),
+        "nodes": net.nodes.iter().skip(1).map(|n| {
+            let (params, flops, kind) = node_cost(net, n);
+            serde_json::json!({
+                "name": n.name, "op": n.op.name(), "inputs": n.inputs.iter().map(|&i| &net.nodes[i].name).collect::<Vec<_>>(),
+                "width": n.width, "params": params, "flops": flops, "computes": kind,
+            })
+        }).collect::<Vec<_>>(),
         "tensors": net.tensors,
         "train": net.train,
     })

@@ -214,43 +214,16 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
     }
     let runs: Vec<(String, ir::Network, Option<String>)> = match &request.sweep {
         None => vec![(net.name.clone(), net.clone(), None)],
-        Some((key, config::SweepValues::Units(values))) => {
-            let index = net.layers.iter().position(|l| &l.name == key).ok_or_else(|| {
-                let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
-                Failure(format!(
-                    "`[sweep] {key}`: `{}` has no layer `{key}`; its layers are {}",
-                    net.name,
-                    names.join(", ")
-                ))
-            })?;
-            // A swept value gets the checks a spec's own units get.
-            for &units in values {
-                if units == 0 || units > nnspec_lang::MAX_UNITS {
-                    return Err(Failure(format!(
-                        "`[sweep] {key} = {units}`: a layer has from 1 to {} units",
-                        nnspec_lang::MAX_UNITS
-                    )));
-                }
-                let mut variant = net.clone();
-                variant.layers[index].units = units;
-                let params = memory::parameter_count(&variant);
-                if params > nnspec_lang::MAX_PARAMS {
-                    return Err(Failure(format!(
-                        "`[sweep] {key} = {units}` gives `{}` {params} parameters, more than the {} a network may have",
-                        net.name,
-                        nnspec_lang::MAX_PARAMS
-                    )));
-                }
-            }
-            values
-                .iter()
-                .map(|&units| {
-                    let mut variant = net.clone();
-                    variant.layers[index].units = units;
-                    (format!("{key} = {units}"), variant, None)
-                })
-                .collect()
-        }
+        Some((key, config::SweepValues::Units(values))) => values
+            .iter()
+            .map(|&units| {
+                // A variant gets the checks of the spec's own sizes.
+                let variant = net
+                    .with_units(key, units)
+                    .map_err(|message| Failure(format!("`[sweep] {key} = {units}`: {message}")))?;
+                Ok((format!("{key} = {units}"), variant, None))
+            })
+            .collect::<Result<_, Failure>>()?,
         Some((key, config::SweepValues::Names(names))) if key == "optimizer" => {
             names.iter().map(|name| (format!("optimizer = {name}"), net.clone(), Some(name.clone()))).collect()
         }

@@ -27,17 +27,28 @@ pub(super) fn const_name(layer: &str, suffix: &str) -> Ident {
     format_ident!("{}_{}", layer.to_uppercase(), suffix)
 }
 
-/// A doc line for a layer: its shapes and formula.
-pub(super) fn layer_doc(layer: &DenseLayer) -> String {
-    let bias = if layer.bias { " + b" } else { "" };
-    let dropout = layer.dropout.map_or(String::new(), |p| format!(", then dropout(p = {p}) while training"));
-    format!(
-        "`{}`: `[{}] → [{}]`, `A = {}(X·W{bias})`{dropout}; `W` is `[{}][{}]` (row i holds the weights leaving input i).",
-        layer.name,
-        layer.inputs,
-        layer.units,
-        layer.activation.name(),
-        layer.inputs,
-        layer.units
-    )
+/// A doc line for a node: its shapes and formula.
+pub(super) fn node_doc(net: &Network, node: &Node) -> String {
+    let reads = |i: &usize| format!("`{}`", net.nodes[*i].name);
+    let inputs: Vec<String> = node.inputs.iter().map(reads).collect();
+    match node.op {
+        Op::Input => format!("`{}`: input, `[{}]`.", node.name, node.width),
+        Op::Dense(layer) => {
+            let layer = &net.layers[layer];
+            let bias = if layer.bias { " + b" } else { "" };
+            format!(
+                "`{}`: `[{}] → [{}]` from {}, `A = {}(X·W{bias})`; `W` is `[{}][{}]` (row i holds the weights leaving input i).",
+                layer.name,
+                layer.inputs,
+                layer.units,
+                inputs.join(""),
+                layer.activation.name(),
+                layer.inputs,
+                layer.units
+            )
+        }
+        Op::Dropout(p) => format!("`{}`: dropout(p = {p}) on {} while training.", node.name, inputs.join("")),
+        Op::Add => format!("`{}`: the sum of {}, `[{}]`.", node.name, inputs.join(", "), node.width),
+        Op::Concat => format!("`{}`: {} side by side, `[{}]`.", node.name, inputs.join(", "), node.width),
+    }
 }

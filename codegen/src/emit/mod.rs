@@ -18,7 +18,7 @@ mod trained;
 mod vocabulary;
 
 use literals::*;
-use nnspec_lang::ir::{self, Activation, BatchSize, DenseLayer, Init, Loss, Network, Optimizer, Schedule};
+use nnspec_lang::ir::{self, Activation, BatchSize, Init, Loss, Network, Node, Op, Optimizer, Schedule};
 use passes::batch_passes;
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -73,14 +73,15 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         net.loss.name()
     ));
     docs.push(String::new());
-    docs.extend(net.layers.iter().map(|layer| format!(" - {}", layer_doc(layer))));
+    docs.extend(net.nodes.iter().skip(1).map(|node| format!(" - {}", node_doc(net, node))));
 
     let mut consts = Vec::new();
     let mut accessors = Vec::new();
     let mut tensor_infos = Vec::new();
     let mut layer_infos = Vec::new();
-    for (layer, params) in net.layers.iter().zip(&plan.params) {
-        let doc = format!(" {}", layer_doc(layer));
+    for (index, (layer, params)) in net.layers.iter().zip(&plan.params).enumerate() {
+        let node = net.nodes.iter().find(|n| n.op == Op::Dense(index)).expect("every layer has its node");
+        let doc = format!(" {}", node_doc(net, node));
         let weight_const = const_name(&layer.name, "WEIGHT");
         let weight_offset = usize_lit(params.weight.start);
         consts.push(quote! {
@@ -143,13 +144,6 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         let layer_name = &layer.name;
         let act = activation(layer.activation);
         let has_bias = layer.bias;
-        let dropout = match layer.dropout {
-            Some(p) => {
-                let p = f32_lit(p);
-                quote!(::core::option::Option::Some(#p))
-            }
-            None => quote!(::core::option::Option::None),
-        };
         layer_infos.push(quote! {
             ::nnspec::LayerInfo {
                 name: ::nnspec::__private_v0_1::Cow::Borrowed(#layer_name),
@@ -157,10 +151,36 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 units: #fan_out,
                 activation: #act,
                 bias: #has_bias,
-                dropout: #dropout,
             }
         });
     }
+
+    let node_infos = net.nodes.iter().map(|node| {
+        let name = node.name.as_ref();
+        let op = match node.op {
+            Op::Input => quote!(::nnspec::Op::Input),
+            Op::Dense(layer) => {
+                let layer = usize_lit(layer);
+                quote!(::nnspec::Op::Dense(#layer))
+            }
+            Op::Dropout(p) => {
+                let p = f32_lit(f64::from(p));
+                quote!(::nnspec::Op::Dropout(#p))
+            }
+            Op::Add => quote!(::nnspec::Op::Add),
+            Op::Concat => quote!(::nnspec::Op::Concat),
+        };
+        let inputs = node.inputs.iter().map(|&i| usize_lit(i));
+        let width = usize_lit(node.width);
+        quote! {
+            ::nnspec::Node {
+                name: ::nnspec::__private_v0_1::Cow::Borrowed(#name),
+                op: #op,
+                inputs: ::nnspec::__private_v0_1::Cow::Borrowed(&[#(#inputs),*]),
+                width: #width,
+            }
+        }
+    });
 
     let standardization = embedded.and_then(|e| e.standardization.as_ref());
     let predict_body = predict(&plan, standardization.is_some());
@@ -233,6 +253,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 pub const TENSORS: &'static [::nnspec::TensorInfo] = &[#(#tensor_infos),*];
                 /// The dense layers in order.
                 pub const LAYERS: &'static [::nnspec::LayerInfo] = &[#(#layer_infos),*];
+                /// The graph: the input, then every node after the nodes it reads; the last is the output.
+                pub const NODES: &'static [::nnspec::Node] = &[#(#node_infos),*];
                 /// The fraction of the data `fit` holds out for validation (from the spec).
                 pub const VALIDATION_SPLIT: f64 = #validation_split;
 
@@ -291,6 +313,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 fn output_size(&self) -> usize { #output }
                 fn loss_kind(&self) -> ::nnspec::Loss { #loss_tokens }
                 fn layers(&self) -> &[::nnspec::LayerInfo] { Self::LAYERS }
+                fn nodes(&self) -> &[::nnspec::Node] { Self::NODES }
                 fn tensors(&self) -> &[::nnspec::TensorInfo] { Self::TENSORS }
                 fn params(&self) -> &[f32] { &self.params[..] }
                 fn params_mut(&mut self) -> &mut [f32] { &mut self.params[..] }

@@ -183,6 +183,64 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                 }
             }
         }
+        Step::Copy { from, to } => {
+            let to = range(plan, *to);
+            match from {
+                Source::Input => quote!(buffer[#to].copy_from_slice(x);),
+                source => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        {
+                            let ([from], to) = #private::view(buffer, #to, [#source]);
+                            to.copy_from_slice(from);
+                        }
+                    }
+                }
+            }
+        }
+        Step::Accumulate { from, into } => {
+            let into = range(plan, *into);
+            match from {
+                Source::Input => quote!(#private::accumulate(x, &mut buffer[#into]);),
+                source => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        {
+                            let ([from], into) = #private::view(buffer, #into, [#source]);
+                            #private::accumulate(from, into);
+                        }
+                    }
+                }
+            }
+        }
+        Step::PlaceColumns { from, width, to, offset } => {
+            let (width, to_width, offset, to) =
+                (usize_lit(*width), usize_lit(to.width), usize_lit(*offset), range(plan, *to));
+            match from {
+                Source::Input => quote! {
+                    #private::place_columns(x, &mut buffer[#to], batch, #width, #to_width, #offset);
+                },
+                source => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        {
+                            let ([from], to) = #private::view(buffer, #to, [#source]);
+                            #private::place_columns(from, to, batch, #width, #to_width, #offset);
+                        }
+                    }
+                }
+            }
+        }
+        Step::TakeColumns { from, to, offset, accumulate } => {
+            let (width, from_width, offset) = (usize_lit(to.width), usize_lit(from.width), usize_lit(*offset));
+            let (from, to) = (range(plan, *from), range(plan, *to));
+            quote! {
+                {
+                    let ([from], to) = #private::view(buffer, #to, [#from]);
+                    #private::take_columns(from, to, batch, #width, #from_width, #offset, #accumulate);
+                }
+            }
+        }
         Step::DropoutBackward { mask, grad, keep } => {
             let (mask, grad, keep) = (range(plan, *mask), range(plan, *grad), f32_lit(f64::from(*keep)));
             quote! {

@@ -63,7 +63,41 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 statements.push(quote!(#act.forward_in_place(&mut #array, #width);));
                 arrays[a.slot] = Some(array);
             }
+            Step::Copy { from, to } => {
+                layers += 1;
+                let array = format_ident!("a{}", layers);
+                let (source, width) = (read(&arrays, from), usize_lit(to.width));
+                statements.push(quote! {
+                    let mut #array = [0.0f32; #width];
+                    #array.copy_from_slice(&#source[..]);
+                });
+                arrays[to.slot] = Some(array);
+            }
+            Step::Accumulate { from, into } => {
+                let source = read(&arrays, from);
+                let array = arrays[into.slot].clone().expect("the plan writes a slot before adding to it");
+                statements.push(quote!(::nnspec::__private_v0_1::accumulate(&#source[..], &mut #array);));
+            }
+            Step::PlaceColumns { from, width, to, offset } => {
+                let source = read(&arrays, from);
+                let array = match &arrays[to.slot] {
+                    Some(array) => array.clone(),
+                    None => {
+                        layers += 1;
+                        let array = format_ident!("a{}", layers);
+                        let to_width = usize_lit(to.width);
+                        statements.push(quote!(let mut #array = [0.0f32; #to_width];));
+                        arrays[to.slot] = Some(array.clone());
+                        array
+                    }
+                };
+                let (width, to_width, offset) = (usize_lit(*width), usize_lit(to.width), usize_lit(*offset));
+                statements.push(quote! {
+                    ::nnspec::__private_v0_1::place_columns(&#source[..], &mut #array, 1usize, #width, #to_width, #offset);
+                });
+            }
             Step::Dropout { .. }
+            | Step::TakeColumns { .. }
             | Step::DenseBackward { .. }
             | Step::DropoutBackward { .. }
             | Step::ActivationBackward { .. } => {}

@@ -61,7 +61,7 @@ mod tests {
 
     fn net(loss: Loss, output: Activation, outputs: usize) -> Mlp {
         let layer = |name: &'static str, units, activation| {
-            let info = LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true, dropout: None };
+            let info = LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true };
             (info, LayerInit::default())
         };
         let mut mlp =

@@ -3,6 +3,7 @@
 //! parameters. Every check reports into the sink and carries on, so one run
 //! reports every error of the file; the IR is built only when there is none.
 
+mod graph;
 mod statements;
 mod train;
 mod values;
@@ -18,7 +19,7 @@ pub const MAX_UNITS: usize = 1 << 24;
 /// The largest number of parameters in one network.
 pub const MAX_PARAMS: usize = 1 << 30;
 
-const STATEMENTS: &[&str] = &["input", "dense", "dropout", "loss"];
+const STATEMENTS: &[&str] = &["input", "dense", "dropout", "add", "concat", "loss"];
 const DENSE_KEYS: &[&str] = &["activation", "bias", "init", "bias_init", "l1", "l2"];
 const TRAIN_KEYS: &[&str] = &[
     "optimizer",
@@ -94,10 +95,18 @@ enum Resolved {
 }
 
 /// What the statements of a network declare, before layout.
-struct Pending {
+struct Pending<'a> {
     input: Option<(String, Vec<usize>, usize)>,
     layers: Vec<DenseLayer>,
     layer_spans: Vec<Span>,
+    /// The graph so far: node 0 is the input (named and sized by its statement).
+    nodes: Vec<Node>,
+    /// Each node's statement (none for an input that was never declared).
+    node_spans: Vec<Option<Span>>,
+    /// The nodes by name.
+    names: HashMap<&'a str, usize>,
+    /// The names of the network's statements that come later, for "defined below".
+    later: HashMap<&'a str, Span>,
     /// True once an `input` statement was seen, even one whose shape was wrong.
     input_seen: bool,
     /// True if the network has an `input` statement anywhere.
@@ -111,10 +120,20 @@ impl<'a> Checker<'a, '_> {
         let errors_before = self.error_count();
         let allow = self.check_meta(&network.meta, crate::warnings::NAMES);
         let has_input = network.statements.iter().any(|s| s.keyword.text == "input");
+        let later = network
+            .statements
+            .iter()
+            .filter(|s| s.keyword.text != "loss")
+            .filter_map(|s| s.target.as_ref().map(|t| (t.text.as_str(), t.span)))
+            .collect();
         let mut pending = Pending {
             input: None,
             layers: Vec::new(),
             layer_spans: Vec::new(),
+            nodes: vec![Node::new("input", Op::Input, &[], 0)],
+            node_spans: vec![None],
+            names: HashMap::new(),
+            later,
             input_seen: false,
             has_input,
             loss: None,
@@ -151,6 +170,9 @@ impl<'a> Checker<'a, '_> {
                 .error(Code::MISSING_INPUT, network.name.span, format!("network `{}` has no input", network.name.text))
                 .help("start the network with `input x: [FEATURES];`");
         }
+        if self.error_count() == errors_before {
+            self.check_unused(&pending);
+        }
         if pending.layers.is_empty() {
             self.diagnostics
                 .error(
@@ -182,7 +204,8 @@ impl<'a> Checker<'a, '_> {
         }
         let (input_name, input_shape, input_size) = pending.input?;
         let mut layers = pending.layers;
-        let (tensors, param_count) = self.layout(&mut layers, input_size, network.name.span)?;
+        let (tensors, param_count) = self.layout(&mut layers, network.name.span)?;
+        let nodes = pending.nodes;
         Some(Network {
             name: network.name.text.clone(),
             doc: network.meta.doc.clone(),
@@ -190,6 +213,7 @@ impl<'a> Checker<'a, '_> {
             input_shape,
             input_size,
             layers,
+            nodes,
             loss: loss?,
             train,
             tensors,
@@ -236,7 +260,7 @@ impl<'a> Checker<'a, '_> {
         allow
     }
 
-    fn statement(&mut self, statement: &'a Statement, index: usize, pending: &mut Pending) {
+    fn statement(&mut self, statement: &'a Statement, index: usize, pending: &mut Pending<'a>) {
         let keyword = statement.keyword.text.as_str();
         if pending.loss.is_some() && keyword != "loss" && STATEMENTS.contains(&keyword) {
             self.diagnostics
@@ -247,6 +271,7 @@ impl<'a> Checker<'a, '_> {
             "input" => self.input(statement, index, pending),
             "dense" => self.dense(statement, pending),
             "dropout" => self.dropout(statement, pending),
+            "add" | "concat" => self.join(statement, pending),
             "loss" => self.loss(statement, pending),
             other => {
                 let error = self.diagnostics.error(
@@ -256,7 +281,8 @@ impl<'a> Checker<'a, '_> {
                 );
                 match closest_name(other, STATEMENTS.iter().copied().chain(["train"])) {
                     Some(close) => error.help(format!("did you mean `{close}`?")),
-                    None => error.help("a network holds `input`, `dense`, `dropout`, `loss` and `train { … }`"),
+                    None => error
+                        .help("a network holds `input`, `dense`, `dropout`, `add`, `concat`, `loss` and `train { … }`"),
                 };
             }
         }

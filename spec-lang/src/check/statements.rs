@@ -29,7 +29,7 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    pub(super) fn input(&mut self, statement: &Statement, index: usize, pending: &mut Pending) {
+    pub(super) fn input(&mut self, statement: &'a Statement, index: usize, pending: &mut Pending<'a>) {
         self.no_args(statement);
         self.no_options(statement, "write `input x: [FEATURES];`");
         if pending.input_seen {
@@ -78,10 +78,13 @@ impl<'a> Checker<'a, '_> {
                 }
             };
         }
+        pending.nodes[0] = Node::new(name.clone(), Op::Input, &[], total);
+        pending.node_spans[0] = Some(statement.span);
+        pending.names.insert(statement.target.as_ref().map_or("input", |t| t.text.as_str()), 0);
         pending.input = Some((name, shape, total));
     }
 
-    pub(super) fn dense(&mut self, statement: &'a Statement, pending: &mut Pending) {
+    pub(super) fn dense(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
         self.no_args(statement);
         let name = match &statement.target {
             Some(target) => target.text.clone(),
@@ -101,10 +104,11 @@ impl<'a> Checker<'a, '_> {
                 None
             }
         };
+        let input = self.single_input(statement, pending);
         let mut layer = DenseLayer {
             name,
             doc: statement.meta.doc.clone(),
-            inputs: pending.layers.last().map(|l| l.units).or(pending.input.as_ref().map(|i| i.2)).unwrap_or(0),
+            inputs: pending.nodes[input].width,
             units: units.unwrap_or(1),
             activation: Activation::Identity,
             bias: true,
@@ -112,7 +116,6 @@ impl<'a> Checker<'a, '_> {
             bias_init: Init::Zeros,
             l1: 0.0,
             l2: 0.0,
-            dropout: None,
             weight_offset: 0,
             bias_offset: None,
         };
@@ -156,11 +159,13 @@ impl<'a> Checker<'a, '_> {
                 .error(Code::MISSING_INPUT, statement.keyword.span, "a layer before the input")
                 .help("start the network with `input x: [FEATURES];`");
         }
+        let node = Node::new(layer.name.clone(), Op::Dense(pending.layers.len()), &[input], layer.units);
+        self.push_node(statement, node, pending);
         pending.layers.push(layer);
         pending.layer_spans.push(statement.span);
     }
 
-    pub(super) fn dropout(&mut self, statement: &Statement, pending: &mut Pending) {
+    pub(super) fn dropout(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
         self.no_options(statement, "write `dropout(0.5);`");
         let value = match (&statement.args, &statement.value) {
             (Some(args), _) => {
@@ -177,22 +182,30 @@ impl<'a> Checker<'a, '_> {
             return;
         };
         let p = self.ranged(value, 0.0, 1.0, false, "a dropout probability");
-        match pending.layers.last_mut() {
-            Some(layer) if layer.dropout.is_none() => layer.dropout = p,
-            Some(layer) => {
-                self.diagnostics
-                    .error(Code::DUPLICATE, statement.span, format!("layer `{}` already has a dropout", layer.name))
-                    .help("use one `dropout(p)` per layer");
-            }
-            None => {
+        let input = self.single_input(statement, pending);
+        let source = &pending.nodes[input];
+        match source.op {
+            Op::Input => {
                 self.diagnostics
                     .error(Code::MISPLACED, statement.keyword.span, "dropout before any dense layer")
                     .help("dropout applies to the output of the dense layer above it");
             }
+            Op::Dropout(_) => {
+                let layer = &pending.nodes[source.inputs[0]].name;
+                self.diagnostics
+                    .error(Code::DUPLICATE, statement.span, format!("layer `{layer}` already has a dropout"))
+                    .help("use one `dropout(p)` per layer");
+            }
+            _ => {
+                let name =
+                    statement.target.as_ref().map_or_else(|| format!("{}.dropout", source.name), |t| t.text.clone());
+                let node = Node::new(name, Op::Dropout(p.unwrap_or(0.0) as f32), &[input], source.width);
+                self.push_node(statement, node, pending);
+            }
         }
     }
 
-    pub(super) fn loss(&mut self, statement: &Statement, pending: &mut Pending) {
+    pub(super) fn loss(&mut self, statement: &Statement, pending: &mut Pending<'_>) {
         self.no_args(statement);
         self.no_options(statement, "write `loss mse;`");
         if let Some((_, previous)) = pending.loss {
@@ -228,11 +241,11 @@ impl<'a> Checker<'a, '_> {
         pending.loss = Some((Some(loss), statement.span));
     }
 
-    pub(super) fn check_loss_fit(&mut self, loss: Loss, loss_span: Span, pending: &Pending) {
-        let (Some(last), Some(&last_span)) = (pending.layers.last(), pending.layer_spans.last()) else {
+    pub(super) fn check_loss_fit(&mut self, loss: Loss, loss_span: Span, pending: &Pending<'_>) {
+        let Some(last) = pending.output() else {
             return;
         };
-        let activation = last.activation;
+        let (activation, last_span) = (last.activation, last.span);
         match loss {
             Loss::SoftmaxCrossEntropy | Loss::CrossEntropy if last.units < 2 => {
                 self.diagnostics
@@ -292,50 +305,13 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    pub(super) fn layout(
-        &mut self,
-        layers: &mut [DenseLayer],
-        input: usize,
-        span: Span,
-    ) -> Option<(Vec<Tensor>, usize)> {
-        let mut tensors = Vec::new();
-        let mut offset: usize = 0;
-        let mut inputs = input;
-        for (index, layer) in layers.iter_mut().enumerate() {
-            layer.inputs = inputs;
-            inputs = layer.units;
-            let weights = layer.inputs.checked_mul(layer.units);
-            let total = weights.and_then(|w| offset.checked_add(w)).and_then(|t| t.checked_add(layer.units));
-            if total.is_none_or(|t| t > MAX_PARAMS) {
-                self.diagnostics
-                    .error(Code::BAD_SIZE, span, "the network has too many parameters")
-                    .help(format!("at most {MAX_PARAMS} parameters per network"));
-                return None;
-            }
-            let weights = weights?;
-            layer.weight_offset = offset;
-            tensors.push(Tensor {
-                name: format!("{}.weight", layer.name),
-                layer: index,
-                is_weight: true,
-                shape: vec![layer.inputs, layer.units],
-                offset,
-                len: weights,
-            });
-            offset += weights;
-            if layer.bias {
-                layer.bias_offset = Some(offset);
-                tensors.push(Tensor {
-                    name: format!("{}.bias", layer.name),
-                    layer: index,
-                    is_weight: false,
-                    shape: vec![layer.units],
-                    offset,
-                    len: layer.units,
-                });
-                offset += layer.units;
-            }
+    pub(super) fn layout(&mut self, layers: &mut [DenseLayer], span: Span) -> Option<(Vec<Tensor>, usize)> {
+        let layout = crate::ir::layout(layers, MAX_PARAMS);
+        if layout.is_none() {
+            self.diagnostics
+                .error(Code::BAD_SIZE, span, "the network has too many parameters")
+                .help(format!("at most {MAX_PARAMS} parameters per network"));
         }
-        Some((tensors, offset))
+        layout
     }
 }
