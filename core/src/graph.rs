@@ -22,6 +22,8 @@ pub enum Op {
     Add,
     /// Its inputs side by side along the feature axis (`torch.cat(…, dim=1)`).
     Concat,
+    /// An activation on its own, element by element (or row by row for softmax).
+    Activation(crate::Activation),
 }
 
 impl Op {
@@ -33,6 +35,7 @@ impl Op {
             Op::Dropout(_) => "dropout",
             Op::Add => "add",
             Op::Concat => "concat",
+            Op::Activation(activation) => activation.name(),
         }
     }
 }

@@ -322,6 +322,7 @@ impl Plan {
             let grad = lowering.take(nodes[head_node].width);
             match (nodes[head_node].op, forward.dense[head_node]) {
                 (Op::Dense(layer), Some((z, a))) => Head { activation: layers[layer].activation, z, a, grad },
+                (Op::Activation(activation), Some((z, a))) => Head { activation, z, a, grad },
                 _ => {
                     let value = forward.values[head_node].buf(false).unwrap_or(grad);
                     Head { activation: Activation::Identity, z: value, a: value, grad }
@@ -400,6 +401,7 @@ fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), String> {
                     && nodes[node.inputs[0]].width == node.width
             }
             Op::Add => !node.inputs.is_empty() && widths.clone().all(|w| w == node.width),
+            Op::Activation(_) => one && nodes[node.inputs[0]].width == node.width,
             Op::Concat => !node.inputs.is_empty() && widths.sum::<usize>() == node.width,
         };
         if !ok {
@@ -419,7 +421,7 @@ fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), String> {
 struct Forward {
     /// What each node's consumers read.
     values: Vec<Source>,
-    /// The `z` and `a` of each dense node.
+    /// The `z` and `a` of each dense or activation node.
     dense: Vec<Option<(Buf, Buf)>>,
     /// The mask and keep probability of each dropout node that runs.
     masks: Vec<Option<(Buf, f32)>>,
@@ -488,6 +490,20 @@ impl Lowering {
                     Source::Dropout { training: h, inference }
                 }
                 Op::Dropout(_) => inputs[0],
+                Op::Activation(activation) => {
+                    let z = match inputs[0] {
+                        Source::Buf(buf) => buf,
+                        source => {
+                            let copy = self.take(node.width);
+                            self.steps.push(Step::Copy { from: source, to: copy });
+                            copy
+                        }
+                    };
+                    let a = self.take(node.width);
+                    self.steps.push(Step::Activation { activation, z, a });
+                    forward.dense[index] = Some((z, a));
+                    Source::Buf(a)
+                }
                 Op::Add => {
                     let out = self.take(node.width);
                     self.steps.push(Step::Copy { from: inputs[0], to: out });
@@ -568,18 +584,14 @@ impl Lowering {
                     if let Some((mask, keep)) = forward.masks[index] {
                         self.steps.push(Step::DropoutBackward { mask, grad, keep });
                     }
-                    let input = node.inputs[0];
-                    if matches!(nodes[input].op, Op::Input) {
-                        continue;
+                    self.pass_through(&mut grads, nodes, &readers, node.inputs[0], grad);
+                }
+                Op::Activation(activation) => {
+                    let (z, a) = forward.dense[index].expect("an activation node has its buffers");
+                    if index != head_node {
+                        self.steps.push(Step::ActivationBackward { activation, z, a, grad });
                     }
-                    match grads[input] {
-                        None if readers[input] == 1 => grads[input] = Some(grad),
-                        None => {
-                            let to = self.contribution(&mut grads, nodes, input).0;
-                            self.steps.push(Step::Copy { from: Source::Buf(grad), to });
-                        }
-                        Some(into) => self.steps.push(Step::Accumulate { from: Source::Buf(grad), into }),
-                    }
+                    self.pass_through(&mut grads, nodes, &readers, node.inputs[0], grad);
                 }
                 Op::Add => {
                     for &input in node.inputs.iter() {
@@ -610,6 +622,23 @@ impl Lowering {
                     }
                 }
             }
+        }
+    }
+
+    /// Hands `grad`, already the gradient with respect to `input`'s value, on
+    /// to `input`: as its gradient buffer when nothing else reads it, else
+    /// copied or added into that buffer.
+    fn pass_through(&mut self, grads: &mut [Option<Buf>], nodes: &[Node], readers: &[usize], input: usize, grad: Buf) {
+        if matches!(nodes[input].op, Op::Input) {
+            return;
+        }
+        match grads[input] {
+            None if readers[input] == 1 => grads[input] = Some(grad),
+            None => {
+                let to = self.contribution(grads, nodes, input).0;
+                self.steps.push(Step::Copy { from: Source::Buf(grad), to });
+            }
+            Some(into) => self.steps.push(Step::Accumulate { from: Source::Buf(grad), into }),
         }
     }
 

@@ -175,6 +175,10 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
                 }
                 values[index] = out;
             }
+            Op::Activation(f) => {
+                activation(name, f, &inputs[0], &out, &mut nodes, &mut initializers);
+                values[index] = out;
+            }
             Op::Concat => {
                 let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
                 nodes.push(Node::new("Concat", name, &refs, &[&out]).int_attribute("axis", 1));
@@ -224,8 +228,21 @@ fn dense(
         }
         None => nodes.push(Node::new("MatMul", name, &[input, &weight_name], &[&z])),
     }
+    activation(name, layer.activation, &z, out, nodes, initializers);
+}
+
+/// The ONNX nodes of `activation` on value `z`, writing `out`; `name` prefixes their names.
+fn activation(
+    name: &str,
+    activation: Activation,
+    z: &str,
+    out: &str,
+    nodes: &mut Vec<Node>,
+    initializers: &mut Vec<Message>,
+) {
+    let z = z.to_string();
     let act = |op: &str| Node::new(op, &format!("{name}.{}", op.to_lowercase()), &[&z], &[out]);
-    match layer.activation {
+    match activation {
         Activation::Identity => nodes.push(Node::new("Identity", &format!("{name}.identity"), &[&z], &[out])),
         Activation::Sigmoid => nodes.push(act("Sigmoid")),
         Activation::Tanh => nodes.push(act("Tanh")),

@@ -104,7 +104,7 @@ impl Network {
                     net.layers[layer].inputs = widths[0];
                     net.layers[layer].units
                 }
-                Op::Dropout(_) => widths[0],
+                Op::Dropout(_) | Op::Activation(_) => widths[0],
                 Op::Add if widths.iter().any(|&w| w != widths[0]) => {
                     return Err(format!("`add {}` would sum inputs of widths {widths:?}", node.name));
                 }

@@ -102,6 +102,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
         };
         let output_activation = match output_node.op {
             Op::Dense(layer) => layers[layer].activation,
+            Op::Activation(activation) => activation,
             _ => Activation::Identity,
         };
         if matches!(network.loss, Loss::Mse | Loss::Sse | Loss::SseHalf)

@@ -84,6 +84,19 @@ impl Reference {
                     (z, a)
                 }
                 Op::Dropout(_) => (Vec::new(), values[inputs[0]].1.clone()),
+                Op::Activation(activation) => {
+                    let z = values[inputs[0]].1.clone();
+                    if matches!(
+                        activation,
+                        Activation::Step | Activation::Relu | Activation::LeakyRelu(_) | Activation::Elu(_)
+                    ) {
+                        sides.extend(
+                            z.iter().map(|v| if activation == Activation::Step { *v >= 0.0 } else { *v > 0.0 }),
+                        );
+                    }
+                    let a = z.chunks(width.max(1)).flat_map(|row| activate(activation, row)).collect();
+                    (z, a)
+                }
                 Op::Add => {
                     let mut sum = vec![0.0; batch * width];
                     for &i in inputs {
@@ -114,6 +127,7 @@ impl Reference {
         let (z, a) = &values[output];
         let value = match self.nodes[output].0 {
             Op::Dense(layer) => loss(self.loss, self.layers[layer].1, z, a, y, width),
+            Op::Activation(activation) => loss(self.loss, activation, z, a, y, width),
             _ => loss(self.loss, Activation::Identity, a, a, y, width),
         };
         (value, sides)

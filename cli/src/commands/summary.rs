@@ -66,6 +66,7 @@ fn node_cost(net: &ir::Network, node: &ir::Node) -> (usize, usize, String) {
         ir::Op::Add => (0, node.width * node.inputs.len().saturating_sub(1), format!("add({})", reads())),
         ir::Op::Concat => (0, 0, format!("concat({})", reads())),
         ir::Op::Input => (0, 0, "input".to_string()),
+        ir::Op::Activation(f) => (0, 0, f.name().to_string()),
     }
 }
 

@@ -50,5 +50,6 @@ pub(super) fn node_doc(net: &Network, node: &Node) -> String {
         Op::Dropout(p) => format!("`{}`: dropout(p = {p}) on {} while training.", node.name, inputs.join("")),
         Op::Add => format!("`{}`: the sum of {}, `[{}]`.", node.name, inputs.join(", "), node.width),
         Op::Concat => format!("`{}`: {} side by side, `[{}]`.", node.name, inputs.join(", "), node.width),
+        Op::Activation(f) => format!("`{}`: {} of {}.", node.name, f.name(), inputs.join("")),
     }
 }

@@ -169,6 +169,10 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             }
             Op::Add => quote!(::nnspec::Op::Add),
             Op::Concat => quote!(::nnspec::Op::Concat),
+            Op::Activation(f) => {
+                let f = activation(f);
+                quote!(::nnspec::Op::Activation(#f))
+            }
         };
         let inputs = node.inputs.iter().map(|&i| usize_lit(i));
         let width = usize_lit(node.width);

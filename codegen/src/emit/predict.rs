@@ -36,6 +36,14 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
         }
     };
     let mut layers = 0usize;
+    let dense_outputs: Vec<usize> = plan
+        .forward
+        .iter()
+        .filter_map(|step| match step {
+            Step::Dense { output, .. } => Some(output.slot),
+            _ => None,
+        })
+        .collect();
     for step in &plan.forward {
         match step {
             Step::Dense { input, weight, bias, output, inputs, outputs } => {
@@ -58,8 +66,18 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 arrays[output.slot] = Some(array);
             }
             Step::Activation { activation: f, z, a } => {
-                let array = arrays[z.slot].clone().expect("the plan writes a slot before reading it");
+                let source = arrays[z.slot].clone().expect("the plan writes a slot before reading it");
                 let (act, width) = (activation(*f), usize_lit(a.width));
+                // A dense layer's pre-activations are read by nothing else: activate them in
+                // place. Another node's output may be read again: activate a copy.
+                let array = if dense_outputs.contains(&z.slot) {
+                    source
+                } else {
+                    layers += 1;
+                    let copy = format_ident!("a{}", layers);
+                    statements.push(quote!(let mut #copy = #source;));
+                    copy
+                };
                 statements.push(quote!(#act.forward_in_place(&mut #array, #width);));
                 arrays[a.slot] = Some(array);
             }

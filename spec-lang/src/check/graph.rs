@@ -32,6 +32,9 @@ impl Pending<'_> {
                     span: *self.layer_spans.get(layer)?,
                 })
             }
+            Op::Activation(activation) => {
+                Some(Output { name: &node.name, units: node.width, activation, span: self.node_spans[index]? })
+            }
             _ => Some(Output {
                 name: &node.name,
                 units: node.width,
@@ -171,6 +174,24 @@ impl<'a> Checker<'a, '_> {
             (Op::Concat, total)
         };
         let node = Node::new(target.text.clone(), op, &inputs, width);
+        self.push_node(statement, node, pending);
+    }
+
+    /// An activation as a statement of its own: `relu r;`, `leaky_relu(0.2) r(h);`.
+    pub(super) fn activation_node(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
+        let keyword = statement.keyword.text.as_str();
+        self.no_options(statement, &format!("write `{keyword} NAME;`"));
+        if let Some(value) = &statement.value {
+            self.diagnostics
+                .error(Code::EXTRA_ARGUMENT, value.span, format!("`{keyword}` takes no `: value`"))
+                .help(format!("its width is its input's: write `{keyword} NAME;`"));
+        }
+        let activation = self.activation_named(&statement.keyword, statement.args.as_deref().unwrap_or_default());
+        let input = self.single_input(statement, pending);
+        let Some(activation) = activation else { return };
+        let source = &pending.nodes[input];
+        let name = statement.target.as_ref().map_or_else(|| format!("{}.{keyword}", source.name), |t| t.text.clone());
+        let node = Node::new(name, Op::Activation(activation), &[input], source.width);
         self.push_node(statement, node, pending);
     }
 

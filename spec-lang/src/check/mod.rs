@@ -262,7 +262,10 @@ impl<'a> Checker<'a, '_> {
 
     fn statement(&mut self, statement: &'a Statement, index: usize, pending: &mut Pending<'a>) {
         let keyword = statement.keyword.text.as_str();
-        if pending.loss.is_some() && keyword != "loss" && STATEMENTS.contains(&keyword) {
+        if pending.loss.is_some()
+            && keyword != "loss"
+            && (STATEMENTS.contains(&keyword) || Activation::NAMES.contains(&keyword))
+        {
             self.diagnostics
                 .error(Code::MISPLACED, statement.keyword.span, format!("`{keyword}` after the loss"))
                 .help("the loss is the last statement of a network");
@@ -272,6 +275,7 @@ impl<'a> Checker<'a, '_> {
             "dense" => self.dense(statement, pending),
             "dropout" => self.dropout(statement, pending),
             "add" | "concat" => self.join(statement, pending),
+            word if Activation::NAMES.contains(&word) => self.activation_node(statement, pending),
             "loss" => self.loss(statement, pending),
             other => {
                 let error = self.diagnostics.error(
@@ -279,7 +283,7 @@ impl<'a> Checker<'a, '_> {
                     statement.keyword.span,
                     format!("unknown statement `{other}`"),
                 );
-                match closest_name(other, STATEMENTS.iter().copied().chain(["train"])) {
+                match closest_name(other, STATEMENTS.iter().chain(Activation::NAMES).copied().chain(["train"])) {
                     Some(close) => error.help(format!("did you mean `{close}`?")),
                     None => error
                         .help("a network holds `input`, `dense`, `dropout`, `add`, `concat`, `loss` and `train { … }`"),

@@ -12,6 +12,11 @@ impl<'a> Checker<'a, '_> {
                 return None;
             }
         };
+        self.activation_named(name, args)
+    }
+
+    /// The activation `name(args…)`.
+    pub(super) fn activation_named(&mut self, name: &Ident, args: &[Argument]) -> Option<Activation> {
         let params: &[&str] = match name.text.as_str() {
             "leaky_relu" => &["alpha"],
             "elu" => &["alpha"],
