@@ -12,7 +12,7 @@
 //! and the interpreter therefore compute the same numbers in the same order by
 //! construction, not by a test that keeps two hand-written passes in step.
 //!
-//! Workspace, in slot order: for each node of the [graph](crate::graph), its
+//! Workspace, in slot order: for each node of the [graph], its
 //! outputs (a dense layer's `z` and `a`; a dropout's `mask` and dropped-out
 //! copy `h`; a sum's or a concatenation's result); then the gradients the
 //! backward pass writes: one per node (shared with the node it passes its
