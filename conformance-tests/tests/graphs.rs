@@ -19,6 +19,7 @@ fn generated() -> Vec<Box<dyn Model>> {
         Box::new(Wide::with_seed(3)),
         Box::new(Shared::with_seed(3)),
         Box::new(SumOut::with_seed(3)),
+        Box::new(NormFirst::with_seed(3)),
     ]
 }
 

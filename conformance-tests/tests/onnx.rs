@@ -34,6 +34,7 @@ fn graphs_round_trip() {
         Box::new(graphs::Wide::with_seed(2)),
         Box::new(graphs::Shared::with_seed(2)),
         Box::new(graphs::SumOut::with_seed(2)),
+        Box::new(graphs::NormFirst::with_seed(2)),
     ];
     for model in models {
         let worst = round_trip(model.as_ref());

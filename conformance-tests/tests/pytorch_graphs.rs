@@ -38,6 +38,7 @@ fn spec(file: &Value) -> Result<String, Vec<String>> {
             "relu" | "tanh" | "sigmoid" | "gelu" | "identity" => format!("    {op} {name}({inputs});"),
             "leaky_relu" => format!("    leaky_relu({}) {name}({inputs});", node["negative_slope"]),
             "add" | "concat" => format!("    {op} {name}({inputs});"),
+            "layer_norm" => format!("    layer_norm {name}({inputs}), eps = {};", node["eps"]),
             other => {
                 if !missing.iter().any(|m| m == other) {
                     missing.push(other.to_string());

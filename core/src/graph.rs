@@ -24,6 +24,12 @@ pub enum Op {
     Concat,
     /// An activation on its own, element by element (or row by row for softmax).
     Activation(crate::Activation),
+    /// Layer normalisation over the features of each sample: `γ·(x − μ)/√(σ² + eps) + β`
+    /// with the biased variance; parameters `weight` (γ) and `bias` (β).
+    LayerNorm {
+        /// Added to the variance inside the square root.
+        eps: f32,
+    },
 }
 
 impl Op {
@@ -36,6 +42,7 @@ impl Op {
             Op::Add => "add",
             Op::Concat => "concat",
             Op::Activation(activation) => activation.name(),
+            Op::LayerNorm { .. } => "layer_norm",
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod graph;
 pub mod kernels;
 pub mod loss;
 pub mod math;
+pub mod norm;
 #[cfg(feature = "alloc")]
 pub mod plan;
 

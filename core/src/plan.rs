@@ -164,6 +164,41 @@ pub enum Step {
         /// Output width.
         outputs: usize,
     },
+    /// Layer normalisation of each row of `input` into `output`, keeping the
+    /// normalised values `xhat` and the reciprocal standard deviation `rstd`
+    /// (one per row) for the backward pass.
+    LayerNorm {
+        /// Rows read.
+        input: Source,
+        /// γ in the parameter buffer.
+        scale: Range<usize>,
+        /// β in the parameter buffer.
+        shift: Range<usize>,
+        /// `γ·x̂ + β`.
+        output: Buf,
+        /// `x̂ = (x − μ)·rstd`.
+        xhat: Buf,
+        /// `1/√(σ² + eps)`, width 1.
+        rstd: Buf,
+        /// Added to the variance.
+        eps: f32,
+    },
+    /// `∂γ = Σ_rows grad·x̂`, `∂β = Σ_rows grad` into the gradient buffer, and
+    /// `∂x = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))` with `ĝ = grad·γ` if `dx` is given.
+    LayerNormBackward {
+        /// Gradient with respect to the output.
+        grad: Buf,
+        /// γ.
+        scale: Range<usize>,
+        /// β.
+        shift: Range<usize>,
+        /// Normalised values of the forward pass.
+        xhat: Buf,
+        /// Reciprocal standard deviations of the forward pass.
+        rstd: Buf,
+        /// Where the gradient with respect to the input goes.
+        dx: Option<Buf>,
+    },
     /// `to ← from`.
     Copy {
         /// Read.
@@ -239,6 +274,34 @@ pub struct Head {
     pub grad: Buf,
 }
 
+/// What a parameter tensor is to its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A dense layer's weight matrix `[inputs][units]`.
+    Weight,
+    /// A dense layer's bias `[units]`.
+    Bias,
+    /// A normalisation's γ, `[features]` (initialised to ones).
+    Scale,
+    /// A normalisation's β, `[features]` (initialised to zeros).
+    Shift,
+}
+
+/// One parameter tensor of the flat buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamTensor {
+    /// `node.weight` or `node.bias` (γ and β are a normalisation's `weight` and `bias`, as in PyTorch).
+    pub name: alloc::string::String,
+    /// The node it belongs to.
+    pub node: usize,
+    /// What it is.
+    pub role: Role,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Where it lies in the flat buffer.
+    pub range: Range<usize>,
+}
+
 /// A layer's tensors in the flat parameter buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerParams {
@@ -263,8 +326,10 @@ pub struct Plan {
     pub nodes: Vec<Node>,
     /// The dense layers in order, `inputs` filled in.
     pub layers: Vec<LayerInfo>,
-    /// Each layer's tensors, in the order of `layers`.
+    /// Each dense layer's tensors, in the order of `layers`.
     pub params: Vec<LayerParams>,
+    /// Every parameter tensor, in buffer order: node by node, weight (or γ) before bias (or β).
+    pub tensors: Vec<ParamTensor>,
     /// Total number of parameters.
     pub param_count: usize,
     /// Per-row width of each workspace slot.
@@ -304,19 +369,35 @@ impl Plan {
                 layers[layer].inputs = nodes[node.inputs[0]].width;
             }
         }
-        let mut params = Vec::with_capacity(layers.len());
+        let mut params = alloc::vec![LayerParams { weight: 0..0, bias: None }; layers.len()];
+        let mut tensors = Vec::new();
         let mut offset = 0;
-        for layer in &layers {
-            let weight = offset..offset + layer.inputs * layer.units;
-            offset = weight.end;
-            let bias = layer.bias.then(|| offset..offset + layer.units);
-            if let Some(bias) = &bias {
-                offset = bias.end;
+        for (index, node) in nodes.iter().enumerate() {
+            let mut add = |role: Role, shape: Vec<usize>| {
+                let range = offset..offset + shape.iter().product::<usize>();
+                offset = range.end;
+                let suffix = if matches!(role, Role::Weight | Role::Scale) { "weight" } else { "bias" };
+                let name = alloc::format!("{}.{suffix}", node.name);
+                tensors.push(ParamTensor { name, node: index, role, shape, range: range.clone() });
+                range
+            };
+            match node.op {
+                Op::Dense(layer) => {
+                    let info = &layers[layer];
+                    let weight = add(Role::Weight, alloc::vec![info.inputs, info.units]);
+                    let bias = info.bias.then(|| add(Role::Bias, alloc::vec![info.units]));
+                    params[layer] = LayerParams { weight, bias };
+                }
+                Op::LayerNorm { .. } => {
+                    add(Role::Scale, alloc::vec![node.width]);
+                    add(Role::Shift, alloc::vec![node.width]);
+                }
+                _ => {}
             }
-            params.push(LayerParams { weight, bias });
         }
         let mut lowering = Lowering { slots: Vec::new(), steps: Vec::new() };
-        let forward = lowering.forward(&nodes, &layers, &params);
+        let parts = Parts { nodes: &nodes, layers: &layers, params: &params, tensors: &tensors };
+        let forward = lowering.forward(&parts);
         let head_node = forward.head_node(&nodes);
         let head = (head_node > 0).then(|| {
             let grad = lowering.take(nodes[head_node].width);
@@ -331,7 +412,7 @@ impl Plan {
         });
         let forward_steps = core::mem::take(&mut lowering.steps);
         if let Some(head) = head {
-            lowering.backward(&nodes, &layers, &params, &forward, head_node, head.grad);
+            lowering.backward(&parts, &forward, head_node, head.grad);
         }
         Ok(Plan {
             name: name.into(),
@@ -339,6 +420,7 @@ impl Plan {
             nodes,
             layers,
             params,
+            tensors,
             param_count: offset,
             slots: lowering.slots,
             forward: forward_steps,
@@ -401,7 +483,7 @@ fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), String> {
                     && nodes[node.inputs[0]].width == node.width
             }
             Op::Add => !node.inputs.is_empty() && widths.clone().all(|w| w == node.width),
-            Op::Activation(_) => one && nodes[node.inputs[0]].width == node.width,
+            Op::Activation(_) | Op::LayerNorm { .. } => one && nodes[node.inputs[0]].width == node.width,
             Op::Concat => !node.inputs.is_empty() && widths.sum::<usize>() == node.width,
         };
         if !ok {
@@ -425,6 +507,14 @@ struct Forward {
     dense: Vec<Option<(Buf, Buf)>>,
     /// The mask and keep probability of each dropout node that runs.
     masks: Vec<Option<(Buf, f32)>>,
+    /// The normalised values and the reciprocal standard deviations of each layer norm.
+    norms: Vec<Option<(Buf, Buf)>>,
+}
+
+/// The ranges of a normalisation node's γ and β.
+fn scale_shift(tensors: &[ParamTensor], node: usize) -> (Range<usize>, Range<usize>) {
+    let find = |role| tensors.iter().find(|t| t.node == node && t.role == role).map_or(0..0, |t| t.range.clone());
+    (find(Role::Scale), find(Role::Shift))
 }
 
 impl Forward {
@@ -439,6 +529,15 @@ impl Forward {
     }
 }
 
+/// What lowering reads: the graph, its dense layers and the parameter layout.
+#[derive(Clone, Copy)]
+struct Parts<'g> {
+    nodes: &'g [Node],
+    layers: &'g [LayerInfo],
+    params: &'g [LayerParams],
+    tensors: &'g [ParamTensor],
+}
+
 struct Lowering {
     slots: Vec<usize>,
     steps: Vec<Step>,
@@ -450,12 +549,14 @@ impl Lowering {
         Buf { slot: self.slots.len() - 1, width }
     }
 
-    fn forward(&mut self, nodes: &[Node], layers: &[LayerInfo], params: &[LayerParams]) -> Forward {
+    fn forward(&mut self, net: &Parts<'_>) -> Forward {
+        let Parts { nodes, layers, params, tensors } = *net;
         let count = nodes.len();
         let mut forward = Forward {
             values: alloc::vec![Source::Input; count],
             dense: alloc::vec![None; count],
             masks: alloc::vec![None; count],
+            norms: alloc::vec![None; count],
         };
         let mut mask_index = 0;
         for (index, node) in nodes.iter().enumerate().skip(1) {
@@ -504,6 +605,13 @@ impl Lowering {
                     forward.dense[index] = Some((z, a));
                     Source::Buf(a)
                 }
+                Op::LayerNorm { eps } => {
+                    let (scale, shift) = scale_shift(tensors, index);
+                    let (output, xhat, rstd) = (self.take(node.width), self.take(node.width), self.take(1));
+                    self.steps.push(Step::LayerNorm { input: inputs[0], scale, shift, output, xhat, rstd, eps });
+                    forward.norms[index] = Some((xhat, rstd));
+                    Source::Buf(output)
+                }
                 Op::Add => {
                     let out = self.take(node.width);
                     self.steps.push(Step::Copy { from: inputs[0], to: out });
@@ -531,15 +639,8 @@ impl Lowering {
     /// its own buffer (shared with the node it passes it to unchanged when that
     /// node has no other reader), written by its first contribution in reverse
     /// order and accumulated into by the others.
-    fn backward(
-        &mut self,
-        nodes: &[Node],
-        layers: &[LayerInfo],
-        params: &[LayerParams],
-        forward: &Forward,
-        head_node: usize,
-        head_grad: Buf,
-    ) {
+    fn backward(&mut self, net: &Parts<'_>, forward: &Forward, head_node: usize, head_grad: Buf) {
+        let Parts { nodes, layers, params, tensors } = *net;
         let mut readers = alloc::vec![0usize; nodes.len()];
         for node in nodes {
             for &i in node.inputs.iter() {
@@ -592,6 +693,22 @@ impl Lowering {
                         self.steps.push(Step::ActivationBackward { activation, z, a, grad });
                     }
                     self.pass_through(&mut grads, nodes, &readers, node.inputs[0], grad);
+                }
+                Op::LayerNorm { .. } => {
+                    let (scale, shift) = scale_shift(tensors, index);
+                    let (xhat, rstd) = forward.norms[index].expect("a layer norm has its buffers");
+                    let input = node.inputs[0];
+                    let (dx, accumulate) = match nodes[input].op {
+                        Op::Input => (None, None),
+                        _ => {
+                            let (buf, accumulate) = self.contribution(&mut grads, nodes, input);
+                            (Some(buf), accumulate)
+                        }
+                    };
+                    self.steps.push(Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx });
+                    if let (Some(from), Some(into)) = (dx, accumulate) {
+                        self.steps.push(Step::Accumulate { from: Source::Buf(from), into });
+                    }
                 }
                 Op::Add => {
                     for &input in node.inputs.iter() {

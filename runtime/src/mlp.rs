@@ -10,8 +10,9 @@ use crate::init::Init;
 use crate::kernels::{accumulate, apply_dropout, dense_backward, dense_forward, place_columns, take_columns};
 use crate::loss::Loss;
 use crate::model::{view, LayerInfo, MaskFiller, Model, TensorInfo, Workspace};
-use nnspec_core::graph::Node;
-use nnspec_core::plan::{Buf, Plan, Source, Step};
+use nnspec_core::graph::{Node, Op};
+use nnspec_core::norm::{layer_norm_backward, layer_norm_forward};
+use nnspec_core::plan::{Buf, Plan, Role, Source, Step};
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -67,32 +68,36 @@ impl Mlp {
     }
 
     fn from_plan(plan: Plan, inits: Vec<LayerInit>) -> Mlp {
-        let mut tensors = Vec::new();
-        for ((layer, params), init) in plan.layers.iter().zip(&plan.params).zip(inits) {
-            let fans = (layer.inputs, layer.units);
-            tensors.push(TensorInfo {
-                name: Cow::Owned(format!("{}.weight", layer.name)),
-                shape: Cow::Owned(vec![layer.inputs, layer.units]),
-                offset: params.weight.start,
-                is_weight: true,
-                init: init.weight,
-                fans,
-                l1: init.l1,
-                l2: init.l2,
-            });
-            if let Some(bias) = &params.bias {
-                tensors.push(TensorInfo {
-                    name: Cow::Owned(format!("{}.bias", layer.name)),
-                    shape: Cow::Owned(vec![layer.units]),
-                    offset: bias.start,
-                    is_weight: false,
-                    init: init.bias,
+        let tensors = plan
+            .tensors
+            .iter()
+            .map(|tensor| {
+                let node = &plan.nodes[tensor.node];
+                let (init, fans) = match node.op {
+                    Op::Dense(layer) => {
+                        let (info, init) = (&plan.layers[layer], inits[layer]);
+                        (Some(init), (info.inputs, info.units))
+                    }
+                    _ => (None, (node.width, node.width)),
+                };
+                let (fill, l1, l2) = match (tensor.role, init) {
+                    (Role::Weight, Some(init)) => (init.weight, init.l1, init.l2),
+                    (Role::Bias, Some(init)) => (init.bias, 0.0, 0.0),
+                    (Role::Scale, _) => (Init::Constant(1.0), 0.0, 0.0),
+                    _ => (Init::Zeros, 0.0, 0.0),
+                };
+                TensorInfo {
+                    name: Cow::Owned(tensor.name.clone()),
+                    shape: Cow::Owned(tensor.shape.clone()),
+                    offset: tensor.range.start,
+                    is_weight: tensor.role == Role::Weight,
+                    init: fill,
                     fans,
-                    l1: 0.0,
-                    l2: 0.0,
-                });
-            }
-        }
+                    l1,
+                    l2,
+                }
+            })
+            .collect();
         let params = vec![0.0; plan.param_count];
         Mlp { plan, tensors, params }
     }
@@ -188,6 +193,35 @@ impl Pass<'_> {
                     }
                 }
             }
+            Step::LayerNorm { input, scale, shift, output, xhat, rstd, eps } => {
+                let (gamma, beta) = (&params[scale.clone()], &params[shift.clone()]);
+                let width = output.width;
+                let source = input.buf(self.training).map(|buf| self.range(buf));
+                // The three outputs lie one after another in the workspace.
+                let (outputs, reads) =
+                    split_outputs(buffer, [self.range(*output), self.range(*xhat), self.range(*rstd)]);
+                let [y, xh, r] = outputs;
+                let x = source.map_or(self.x, |range| &reads[range]);
+                layer_norm_forward(x, gamma, beta, y, xh, r, width, *eps);
+            }
+            Step::LayerNormBackward { grad: g, scale, shift, xhat, rstd, dx } => {
+                let gamma = &params[scale.clone()];
+                let (before, after) = grad.split_at_mut(shift.start);
+                let (dgamma, dbeta) = (&mut before[scale.clone()], &mut after[..shift.len()]);
+                let width = g.width;
+                match dx {
+                    Some(dx) => {
+                        let ([g, xh, r], dx) =
+                            view(buffer, self.range(*dx), [self.range(*g), self.range(*xhat), self.range(*rstd)]);
+                        layer_norm_backward(g, gamma, xh, r, dgamma, dbeta, Some(dx), width);
+                    }
+                    None => {
+                        let (g, xh, r) =
+                            (&buffer[self.range(*g)], &buffer[self.range(*xhat)], &buffer[self.range(*rstd)]);
+                        layer_norm_backward(g, gamma, xh, r, dgamma, dbeta, None, width);
+                    }
+                }
+            }
             Step::Copy { from, to } => match from.buf(self.training) {
                 Some(buf) => {
                     let ([from], to) = view(buffer, self.range(*to), [self.range(buf)]);
@@ -223,6 +257,36 @@ impl Pass<'_> {
                 let ([z, a], g) = view(buffer, self.range(*grad), [self.range(*z), self.range(*a)]);
                 activation.backward(z, a, g, grad.width);
             }
+        }
+    }
+}
+
+/// Three consecutive workspace ranges written at once (a layer norm's output,
+/// normalised values and reciprocal deviations), and the rest of the buffer to read.
+fn split_outputs(buffer: &mut [f32], ranges: [Range<usize>; 3]) -> ([&mut [f32]; 3], Reads<'_>) {
+    let [a, b, c] = ranges;
+    let (left, rest) = buffer.split_at_mut(a.start);
+    let (written, right) = rest.split_at_mut(c.end - a.start);
+    let (first, rest) = written.split_at_mut(a.len());
+    let (second, third) = rest.split_at_mut(b.len());
+    ([first, second, &mut third[..c.len()]], Reads { left, right, gap: c.end })
+}
+
+/// The parts of the workspace around a written span, indexed as the whole buffer.
+struct Reads<'a> {
+    left: &'a [f32],
+    right: &'a [f32],
+    gap: usize,
+}
+
+impl core::ops::Index<Range<usize>> for Reads<'_> {
+    type Output = [f32];
+
+    fn index(&self, range: Range<usize>) -> &[f32] {
+        if range.end <= self.left.len() {
+            &self.left[range]
+        } else {
+            &self.right[range.start - self.gap..range.end - self.gap]
         }
     }
 }

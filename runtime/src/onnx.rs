@@ -179,6 +179,21 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
                 activation(name, f, &inputs[0], &out, &mut nodes, &mut initializers);
                 values[index] = out;
             }
+            Op::LayerNorm { eps } => {
+                let params = model.params();
+                let find = |suffix: &str| model.tensors().iter().find(|t| t.name == format!("{name}.{suffix}"));
+                let (scale, shift) = (format!("{name}.weight"), format!("{name}.bias"));
+                for (info, onnx_name) in [(find("weight"), &scale), (find("bias"), &shift)] {
+                    let info = info.expect("a layer norm has its scale and shift");
+                    initializers.push(tensor(onnx_name, &info.shape, &params[info.range()]));
+                }
+                nodes.push(
+                    Node::new("LayerNormalization", name, &[&inputs[0], &scale, &shift], &[&out])
+                        .int_attribute("axis", -1)
+                        .float_attribute("epsilon", eps),
+                );
+                values[index] = out;
+            }
             Op::Concat => {
                 let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
                 nodes.push(Node::new("Concat", name, &refs, &[&out]).int_attribute("axis", 1));

@@ -104,7 +104,7 @@ impl Network {
                     net.layers[layer].inputs = widths[0];
                     net.layers[layer].units
                 }
-                Op::Dropout(_) | Op::Activation(_) => widths[0],
+                Op::Dropout(_) | Op::Activation(_) | Op::LayerNorm { .. } => widths[0],
                 Op::Add if widths.iter().any(|&w| w != widths[0]) => {
                     return Err(format!("`add {}` would sum inputs of widths {widths:?}", node.name));
                 }
@@ -115,7 +115,7 @@ impl Network {
                 return Err(format!("`{}` would have more than {} features", node.name, crate::MAX_UNITS));
             }
         }
-        let (tensors, param_count) = layout(&mut net.layers, crate::MAX_PARAMS)
+        let (tensors, param_count) = layout(&mut net.layers, &net.nodes, crate::MAX_PARAMS)
             .ok_or_else(|| format!("`{}` would have more than {} parameters", net.name, crate::MAX_PARAMS))?;
         (net.tensors, net.param_count) = (tensors, param_count);
         Ok(net)
@@ -131,39 +131,35 @@ impl Network {
     }
 }
 
-/// Lays the layers' tensors out in one buffer (each weight matrix, then its
-/// bias), setting their offsets; none when there would be more than `max` parameters.
-pub fn layout(layers: &mut [DenseLayer], max: usize) -> Option<(Vec<Tensor>, usize)> {
+/// Lays the parameter tensors out in one buffer, node by node (a dense
+/// layer's weight matrix then its bias; a layer norm's γ then β), setting the
+/// dense layers' offsets; none when there would be more than `max` parameters.
+pub fn layout(layers: &mut [DenseLayer], nodes: &[Node], max: usize) -> Option<(Vec<Tensor>, usize)> {
     let mut tensors = Vec::new();
     let mut offset: usize = 0;
-    for (index, layer) in layers.iter_mut().enumerate() {
-        let weights = layer.inputs.checked_mul(layer.units)?;
-        let total = offset.checked_add(weights)?.checked_add(layer.units)?;
-        if total > max {
-            return None;
-        }
-        layer.weight_offset = offset;
-        tensors.push(Tensor {
-            name: format!("{}.weight", layer.name),
-            layer: index,
-            is_weight: true,
-            shape: vec![layer.inputs, layer.units],
-            offset,
-            len: weights,
-        });
-        offset += weights;
-        layer.bias_offset = None;
-        if layer.bias {
-            layer.bias_offset = Some(offset);
-            tensors.push(Tensor {
-                name: format!("{}.bias", layer.name),
-                layer: index,
-                is_weight: false,
-                shape: vec![layer.units],
-                offset,
-                len: layer.units,
-            });
-            offset += layer.units;
+    let mut add = |name: String, node: usize, is_weight: bool, shape: Vec<usize>| {
+        let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))?;
+        let start = offset;
+        offset = offset.checked_add(len).filter(|&end| end <= max)?;
+        tensors.push(Tensor { name, node, is_weight, shape, offset: start, len });
+        Some(start)
+    };
+    for (index, node) in nodes.iter().enumerate() {
+        match node.op {
+            Op::Dense(l) => {
+                let layer = &mut layers[l];
+                let shape = vec![layer.inputs, layer.units];
+                layer.weight_offset = add(format!("{}.weight", layer.name), index, true, shape)?;
+                layer.bias_offset = None;
+                if layer.bias {
+                    layer.bias_offset = Some(add(format!("{}.bias", layer.name), index, false, vec![layer.units])?);
+                }
+            }
+            Op::LayerNorm { .. } => {
+                add(format!("{}.weight", node.name), index, false, vec![node.width])?;
+                add(format!("{}.bias", node.name), index, false, vec![node.width])?;
+            }
+            _ => {}
         }
     }
     Some((tensors, offset))
@@ -460,13 +456,13 @@ impl Default for TrainConfig {
 /// One parameter tensor in the flat buffer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tensor {
-    /// `layer.weight` or `layer.bias`.
+    /// `node.weight` or `node.bias` (a layer norm's γ and β, as PyTorch names them).
     pub name: String,
-    /// Index of the dense layer it belongs to.
-    pub layer: usize,
-    /// True for weight matrices, false for biases.
+    /// Index of the node it belongs to.
+    pub node: usize,
+    /// True for dense weight matrices (which L1 and L2 penalise), false otherwise.
     pub is_weight: bool,
-    /// `[in, out]` for weights, `[out]` for biases.
+    /// `[in, out]` for dense weights, `[features]` otherwise.
     pub shape: Vec<usize>,
     /// First element in the flat buffer.
     pub offset: usize,

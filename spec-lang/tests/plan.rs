@@ -27,14 +27,12 @@ fn specs() -> Vec<(String, String)> {
 fn check_network(origin: &str, net: &Network) {
     let plan = net.plan();
     assert_eq!(plan.param_count, net.param_count, "{origin}: `{}` parameter count", net.name);
-    let mut ranges = Vec::new();
     for (layer, params) in net.layers.iter().zip(&plan.params) {
         assert_eq!(params.weight.start, layer.weight_offset, "{origin}: `{}.weight`", layer.name);
         assert_eq!(params.bias.as_ref().map(|b| b.start), layer.bias_offset, "{origin}: `{}.bias`", layer.name);
-        ranges.push(params.weight.clone());
-        ranges.extend(params.bias.clone());
     }
-    let tensors: Vec<_> = net.tensors.iter().map(|t| t.offset..t.offset + t.len).collect();
+    let ranges: Vec<_> = plan.tensors.iter().map(|t| (t.name.clone(), t.range.clone())).collect();
+    let tensors: Vec<_> = net.tensors.iter().map(|t| (t.name.clone(), t.offset..t.offset + t.len)).collect();
     assert_eq!(ranges, tensors, "{origin}: `{}` tensors", net.name);
 
     let mut state = State {
@@ -104,6 +102,23 @@ impl State<'_> {
                 self.source(*input);
                 self.read(*dz);
                 for index in weight.clone().chain(bias.clone().unwrap_or(0..0)) {
+                    self.gradient[index] += 1;
+                }
+                if let Some(dx) = dx {
+                    self.write(*dx);
+                }
+            }
+            Step::LayerNorm { input, output, xhat, rstd, .. } => {
+                self.source(*input);
+                self.write(*output);
+                self.write(*xhat);
+                self.write(*rstd);
+            }
+            Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx } => {
+                self.read(*grad);
+                self.read(*xhat);
+                self.read(*rstd);
+                for index in scale.clone().chain(shift.clone()) {
                     self.gradient[index] += 1;
                 }
                 if let Some(dx) = dx {

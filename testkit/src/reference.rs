@@ -23,6 +23,8 @@ pub struct Reference {
     loss: Loss,
     /// Per layer, the weight offset and the bias offset in the flat parameters.
     offsets: Vec<(usize, Option<usize>)>,
+    /// Per node, the offsets of a layer norm's γ and β.
+    norms: Vec<Option<(usize, usize)>>,
 }
 
 impl Reference {
@@ -37,7 +39,16 @@ impl Reference {
                 (weight, find(format!("{}.bias", l.name)))
             })
             .collect();
+        let norms = model
+            .nodes()
+            .iter()
+            .map(|n| {
+                let scale = find(format!("{}.weight", n.name))?;
+                Some((scale, find(format!("{}.bias", n.name))?))
+            })
+            .collect();
         Reference {
+            norms,
             input: model.input_size(),
             nodes: model.nodes().iter().map(|n| (n.op, n.inputs.to_vec(), n.width)).collect(),
             layers: model.layers().iter().map(|l| (l.units, l.activation, l.bias)).collect(),
@@ -53,7 +64,7 @@ impl Reference {
         // Per node: its pre-activations (dense only) and its output, `batch × width`.
         let mut values: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(self.nodes.len());
         let mut sides = Vec::new();
-        for (op, inputs, width) in &self.nodes {
+        for (index, (op, inputs, width)) in self.nodes.iter().enumerate() {
             let width = *width;
             let value = match *op {
                 Op::Input => (Vec::new(), x.to_vec()),
@@ -84,6 +95,22 @@ impl Reference {
                     (z, a)
                 }
                 Op::Dropout(_) => (Vec::new(), values[inputs[0]].1.clone()),
+                Op::LayerNorm { eps } => {
+                    let (scale, shift) = self.norms[index].expect("a layer norm has its scale and shift");
+                    let x = &values[inputs[0]].1;
+                    let mut y = Vec::with_capacity(x.len());
+                    for row in x.chunks(width.max(1)) {
+                        let mean = row.iter().sum::<f64>() / width as f64;
+                        let variance = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / width as f64;
+                        let std = (variance + f64::from(eps)).sqrt();
+                        y.extend(
+                            row.iter()
+                                .enumerate()
+                                .map(|(j, v)| params[scale + j] * (v - mean) / std + params[shift + j]),
+                        );
+                    }
+                    (Vec::new(), y)
+                }
                 Op::Activation(activation) => {
                     let z = values[inputs[0]].1.clone();
                     if matches!(

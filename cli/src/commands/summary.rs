@@ -67,6 +67,8 @@ fn node_cost(net: &ir::Network, node: &ir::Node) -> (usize, usize, String) {
         ir::Op::Concat => (0, 0, format!("concat({})", reads())),
         ir::Op::Input => (0, 0, "input".to_string()),
         ir::Op::Activation(f) => (0, 0, f.name().to_string()),
+        // Mean, variance, normalise, scale and shift: about eight operations per feature.
+        ir::Op::LayerNorm { eps } => (2 * node.width, 8 * node.width, format!("layer_norm(eps {eps})")),
     }
 }
 

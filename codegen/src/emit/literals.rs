@@ -51,5 +51,8 @@ pub(super) fn node_doc(net: &Network, node: &Node) -> String {
         Op::Add => format!("`{}`: the sum of {}, `[{}]`.", node.name, inputs.join(", "), node.width),
         Op::Concat => format!("`{}`: {} side by side, `[{}]`.", node.name, inputs.join(", "), node.width),
         Op::Activation(f) => format!("`{}`: {} of {}.", node.name, f.name(), inputs.join("")),
+        Op::LayerNorm { eps } => {
+            format!("`{}`: layer normalisation of {} (eps = {eps}), `[{}]`.", node.name, inputs.join(""), node.width)
+        }
     }
 }

@@ -19,6 +19,7 @@ mod vocabulary;
 
 use literals::*;
 use nnspec_lang::ir::{self, Activation, BatchSize, Init, Loss, Network, Node, Op, Optimizer, Schedule};
+use nnspec_lang::plan::Role;
 use passes::batch_passes;
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -79,68 +80,72 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     let mut accessors = Vec::new();
     let mut tensor_infos = Vec::new();
     let mut layer_infos = Vec::new();
-    for (index, (layer, params)) in net.layers.iter().zip(&plan.params).enumerate() {
-        let node = net.nodes.iter().find(|n| n.op == Op::Dense(index)).expect("every layer has its node");
-        let doc = format!(" {}", node_doc(net, node));
-        let weight_const = const_name(&layer.name, "WEIGHT");
-        let weight_offset = usize_lit(params.weight.start);
+    for tensor in &plan.tensors {
+        let node = &net.nodes[tensor.node];
+        let layer = match node.op {
+            Op::Dense(layer) => Some(&net.layers[layer]),
+            _ => None,
+        };
+        let is_weight = tensor.role == Role::Weight;
+        let suffix = if matches!(tensor.role, Role::Weight | Role::Scale) { "weight" } else { "bias" };
+        let (start, end) = (usize_lit(tensor.range.start), usize_lit(tensor.range.end));
+        let dims = tensor.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("][");
+        let (const_doc, accessor_doc) = match tensor.role {
+            Role::Weight => {
+                (format!(" {}", node_doc(net, node)), format!(" The weights of `{}`, `[{dims}]` row-major.", node.name))
+            }
+            Role::Bias => (
+                format!(" Offset of the bias of `{}`, `[{dims}]`.", node.name),
+                format!(" The bias of `{}`, `[{dims}]`.", node.name),
+            ),
+            Role::Scale => (
+                format!(" Offset of the scale γ of `{}`, `[{dims}]`.", node.name),
+                format!(" The scale γ of `{}`, `[{dims}]`.", node.name),
+            ),
+            Role::Shift => (
+                format!(" Offset of the shift β of `{}`, `[{dims}]`.", node.name),
+                format!(" The shift β of `{}`, `[{dims}]`.", node.name),
+            ),
+        };
+        let constant = const_name(&node.name, &suffix.to_uppercase());
         consts.push(quote! {
-            #[doc = #doc]
-            pub const #weight_const: usize = #weight_offset;
+            #[doc = #const_doc]
+            pub const #constant: usize = #start;
         });
-        let weight_end = usize_lit(params.weight.end);
-        let weight_fn = format_ident!("{}_weight", layer.name);
-        let weight_doc = format!(" The weights of `{}`, `[{}][{}]` row-major.", layer.name, layer.inputs, layer.units);
+        let accessor = format_ident!("{}_{suffix}", node.name.as_ref());
         accessors.push(quote! {
-            #[doc = #weight_doc]
-            pub fn #weight_fn(&self) -> &[f32] { &self.params[#weight_offset..#weight_end] }
+            #[doc = #accessor_doc]
+            pub fn #accessor(&self) -> &[f32] { &self.params[#start..#end] }
         });
-        let (fan_in, fan_out) = (usize_lit(layer.inputs), usize_lit(layer.units));
-        let (l1, l2) = (f32_lit(layer.l1), f32_lit(layer.l2));
-        let weight_init = init(layer.init);
-        let weight_name = format!("{}.weight", layer.name);
+        let (fan_in, fan_out) = match layer {
+            Some(layer) => (layer.inputs, layer.units),
+            None => (node.width, node.width),
+        };
+        let (fan_in, fan_out) = (usize_lit(fan_in), usize_lit(fan_out));
+        let (fill, l1, l2) = match (tensor.role, layer) {
+            (Role::Weight, Some(layer)) => (init(layer.init), layer.l1, layer.l2),
+            (Role::Bias, Some(layer)) => (init(layer.bias_init), 0.0, 0.0),
+            (Role::Scale, _) => (init(Init::Constant(1.0)), 0.0, 0.0),
+            _ => (init(Init::Zeros), 0.0, 0.0),
+        };
+        let (l1, l2) = (f32_lit(l1), f32_lit(l2));
+        let name = &tensor.name;
+        let shape = tensor.shape.iter().map(|d| usize_lit(*d));
         tensor_infos.push(quote! {
             ::nnspec::TensorInfo {
-                name: ::nnspec::__private_v0_1::Cow::Borrowed(#weight_name),
-                shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#fan_in, #fan_out]),
-                offset: #weight_offset,
-                is_weight: true,
-                init: #weight_init,
+                name: ::nnspec::__private_v0_1::Cow::Borrowed(#name),
+                shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#(#shape),*]),
+                offset: #start,
+                is_weight: #is_weight,
+                init: #fill,
                 fans: (#fan_in, #fan_out),
                 l1: #l1,
                 l2: #l2,
             }
         });
-        if let Some(bias) = &params.bias {
-            let bias_const = const_name(&layer.name, "BIAS");
-            let offset = usize_lit(bias.start);
-            let end = usize_lit(bias.end);
-            let bias_doc = format!(" Offset of the bias of `{}`, `[{}]`.", layer.name, layer.units);
-            consts.push(quote! {
-                #[doc = #bias_doc]
-                pub const #bias_const: usize = #offset;
-            });
-            let bias_fn = format_ident!("{}_bias", layer.name);
-            let doc = format!(" The bias of `{}`, `[{}]`.", layer.name, layer.units);
-            accessors.push(quote! {
-                #[doc = #doc]
-                pub fn #bias_fn(&self) -> &[f32] { &self.params[#offset..#end] }
-            });
-            let bias_init = init(layer.bias_init);
-            let bias_name = format!("{}.bias", layer.name);
-            tensor_infos.push(quote! {
-                ::nnspec::TensorInfo {
-                    name: ::nnspec::__private_v0_1::Cow::Borrowed(#bias_name),
-                    shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#fan_out]),
-                    offset: #offset,
-                    is_weight: false,
-                    init: #bias_init,
-                    fans: (#fan_in, #fan_out),
-                    l1: 0.0f32,
-                    l2: 0.0f32,
-                }
-            });
-        }
+    }
+    for layer in &net.layers {
+        let (fan_in, fan_out) = (usize_lit(layer.inputs), usize_lit(layer.units));
         let layer_name = &layer.name;
         let act = activation(layer.activation);
         let has_bias = layer.bias;
@@ -172,6 +177,10 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             Op::Activation(f) => {
                 let f = activation(f);
                 quote!(::nnspec::Op::Activation(#f))
+            }
+            Op::LayerNorm { eps } => {
+                let eps = f32_lit(f64::from(eps));
+                quote!(::nnspec::Op::LayerNorm { eps: #eps })
             }
         };
         let inputs = node.inputs.iter().map(|&i| usize_lit(i));

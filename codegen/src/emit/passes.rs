@@ -183,6 +183,53 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                 }
             }
         }
+        Step::LayerNorm { input, scale, shift, output, xhat, rstd, eps } => {
+            debug_assert!(xhat.slot == output.slot + 1 && rstd.slot == output.slot + 2, "consecutive slots");
+            let (scale, shift, width, eps) =
+                (param_range(scale), param_range(shift), usize_lit(output.width), f32_lit(f64::from(*eps)));
+            let (first, last) = (usize_lit(output.slot), usize_lit(rstd.slot + 1));
+            let written = quote!(o[#first]..o[#last]);
+            let (read, x) = match input {
+                Source::Input => (quote!(let written = &mut buffer[#written];), quote!(x)),
+                source => {
+                    let source = source_range(plan, *source);
+                    (quote!(let ([x], written) = #private::view(buffer, #written, [#source]);), quote!(x))
+                }
+            };
+            quote! {
+                {
+                    #read
+                    let (y, rest) = written.split_at_mut(batch * #width);
+                    let (xhat, rstd) = rest.split_at_mut(batch * #width);
+                    #private::layer_norm_forward(#x, &p[#scale], &p[#shift], y, xhat, rstd, #width, #eps);
+                }
+            }
+        }
+        Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx } => {
+            let (scale_range, shift_start, shift_len) =
+                (param_range(scale), usize_lit(shift.start), usize_lit(shift.len()));
+            let width = usize_lit(grad.width);
+            let (g, xh, r) = (range(plan, *grad), range(plan, *xhat), range(plan, *rstd));
+            let call = match dx {
+                Some(dx) => {
+                    let dx = range(plan, *dx);
+                    quote! {
+                        let ([g, xh, r], dx) = #private::view(buffer, #dx, [#g, #xh, #r]);
+                        #private::layer_norm_backward(g, &p[#scale_range], xh, r, dgamma, dbeta, ::core::option::Option::Some(dx), #width);
+                    }
+                }
+                None => quote! {
+                    #private::layer_norm_backward(&buffer[#g], &p[#scale_range], &buffer[#xh], &buffer[#r], dgamma, dbeta, ::core::option::Option::None, #width);
+                },
+            };
+            quote! {
+                {
+                    let (before, after) = grad.split_at_mut(#shift_start);
+                    let (dgamma, dbeta) = (&mut before[#scale_range], &mut after[..#shift_len]);
+                    #call
+                }
+            }
+        }
         Step::Copy { from, to } => {
             let to = range(plan, *to);
             match from {

@@ -114,7 +114,24 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                     ::nnspec::__private_v0_1::place_columns(&#source[..], &mut #array, 1usize, #width, #to_width, #offset);
                 });
             }
+            Step::LayerNorm { input, scale, shift, output, eps, .. } => {
+                layers += 1;
+                let (array, xhat, rstd) =
+                    (format_ident!("a{}", layers), format_ident!("xhat{}", layers), format_ident!("rstd{}", layers));
+                let source = read(&arrays, input);
+                let (scale_start, scale_end) = (usize_lit(scale.start), usize_lit(scale.end));
+                let (shift_start, shift_end) = (usize_lit(shift.start), usize_lit(shift.end));
+                let (width, eps) = (usize_lit(output.width), f32_lit(f64::from(*eps)));
+                statements.push(quote! {
+                    let mut #array = [0.0f32; #width];
+                    let mut #xhat = [0.0f32; #width];
+                    let mut #rstd = [0.0f32; 1];
+                    ::nnspec::__private_v0_1::layer_norm_forward(&#source[..], &p[#scale_start..#scale_end], &p[#shift_start..#shift_end], &mut #array, &mut #xhat, &mut #rstd, #width, #eps);
+                });
+                arrays[output.slot] = Some(array);
+            }
             Step::Dropout { .. }
+            | Step::LayerNormBackward { .. }
             | Step::TakeColumns { .. }
             | Step::DenseBackward { .. }
             | Step::DropoutBackward { .. }

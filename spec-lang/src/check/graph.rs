@@ -195,6 +195,38 @@ impl<'a> Checker<'a, '_> {
         self.push_node(statement, node, pending);
     }
 
+    /// `layer_norm NAME, eps = …;`: normalises each sample's features.
+    pub(super) fn layer_norm(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
+        self.no_args(statement);
+        if let Some(value) = &statement.value {
+            self.diagnostics
+                .error(Code::EXTRA_ARGUMENT, value.span, "`layer_norm` takes no `: value`")
+                .help("its width is its input's: write `layer_norm NAME;`");
+        }
+        self.check_duplicate_keys(&statement.options);
+        let mut eps = 1e-5;
+        for option in &statement.options {
+            match option.key.text.as_str() {
+                "eps" => {
+                    if let Some(value) = self.ranged(&option.value, 0.0, 1.0, false, "eps") {
+                        eps = value;
+                    }
+                }
+                _ => self.unknown_key(&option.key, &["eps"], "`layer_norm`"),
+            }
+        }
+        let input = self.single_input(statement, pending);
+        let Some(target) = &statement.target else {
+            self.diagnostics
+                .error(Code::MISSING_ARGUMENT, statement.keyword.span, "`layer_norm` needs a name")
+                .help("write `layer_norm norm;`: its scale and shift are saved as `norm.weight` and `norm.bias`");
+            return;
+        };
+        let width = pending.nodes[input].width;
+        let node = Node::new(target.text.clone(), Op::LayerNorm { eps: eps as f32 }, &[input], width);
+        self.push_node(statement, node, pending);
+    }
+
     /// Every statement but the last is read by a later one.
     pub(super) fn check_unused(&mut self, pending: &Pending<'_>) {
         let mut read = vec![false; pending.nodes.len()];

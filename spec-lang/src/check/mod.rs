@@ -19,7 +19,7 @@ pub const MAX_UNITS: usize = 1 << 24;
 /// The largest number of parameters in one network.
 pub const MAX_PARAMS: usize = 1 << 30;
 
-const STATEMENTS: &[&str] = &["input", "dense", "dropout", "add", "concat", "loss"];
+const STATEMENTS: &[&str] = &["input", "dense", "dropout", "add", "concat", "layer_norm", "loss"];
 const DENSE_KEYS: &[&str] = &["activation", "bias", "init", "bias_init", "l1", "l2"];
 const TRAIN_KEYS: &[&str] = &[
     "optimizer",
@@ -204,8 +204,8 @@ impl<'a> Checker<'a, '_> {
         }
         let (input_name, input_shape, input_size) = pending.input?;
         let mut layers = pending.layers;
-        let (tensors, param_count) = self.layout(&mut layers, network.name.span)?;
         let nodes = pending.nodes;
+        let (tensors, param_count) = self.layout(&mut layers, &nodes, network.name.span)?;
         Some(Network {
             name: network.name.text.clone(),
             doc: network.meta.doc.clone(),
@@ -275,6 +275,7 @@ impl<'a> Checker<'a, '_> {
             "dense" => self.dense(statement, pending),
             "dropout" => self.dropout(statement, pending),
             "add" | "concat" => self.join(statement, pending),
+            "layer_norm" => self.layer_norm(statement, pending),
             word if Activation::NAMES.contains(&word) => self.activation_node(statement, pending),
             "loss" => self.loss(statement, pending),
             other => {
