@@ -20,6 +20,8 @@ fn generated() -> Vec<Box<dyn Model>> {
         Box::new(Shared::with_seed(3)),
         Box::new(SumOut::with_seed(3)),
         Box::new(NormFirst::with_seed(3)),
+        Box::new(Signal::with_seed(3)),
+        Box::new(Image::with_seed(3)),
     ]
 }
 
@@ -79,6 +81,16 @@ fn predict_is_the_batch_forward_pass_on_one_row() {
     let model = Wide::with_seed(4);
     let (x, _) = batch(&model, 1);
     let mut out = [0.0; Wide::OUTPUT];
+    model.forward(&x, &mut out, &mut Workspace::default());
+    assert_eq!(model.predict(&x.try_into().unwrap()), out);
+    let model = Signal::with_seed(4);
+    let (x, _) = batch(&model, 1);
+    let mut out = [0.0; Signal::OUTPUT];
+    model.forward(&x, &mut out, &mut Workspace::default());
+    assert_eq!(model.predict(&x.try_into().unwrap()), out);
+    let model = Image::with_seed(4);
+    let (x, _) = batch(&model, 1);
+    let mut out = [0.0; Image::OUTPUT];
     model.forward(&x, &mut out, &mut Workspace::default());
     assert_eq!(model.predict(&x.try_into().unwrap()), out);
 }

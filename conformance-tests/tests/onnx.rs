@@ -35,6 +35,8 @@ fn graphs_round_trip() {
         Box::new(graphs::Shared::with_seed(2)),
         Box::new(graphs::SumOut::with_seed(2)),
         Box::new(graphs::NormFirst::with_seed(2)),
+        Box::new(graphs::Signal::with_seed(2)),
+        Box::new(graphs::Image::with_seed(2)),
     ];
     for model in models {
         let worst = round_trip(model.as_ref());

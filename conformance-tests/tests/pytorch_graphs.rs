@@ -19,11 +19,16 @@ fn spec(file: &Value) -> Result<String, Vec<String>> {
     let input = &file["input"];
     let shape: Vec<usize> = flat(&input["shape"]).iter().map(|d| *d as usize).collect();
     let mut missing = Vec::new();
-    if shape.len() != 1 {
-        missing.push(format!("input of shape {shape:?}"));
-    }
-    let mut lines =
-        vec![format!("    input {}: [{}];", input["name"].as_str().unwrap(), shape.iter().product::<usize>())];
+    let dims = shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+    let mut lines = vec![format!("    input {}: [{dims}];", input["name"].as_str().unwrap())];
+    // `[k]` or `[kh, kw]` in the file; a number or a pair in the spec.
+    let axes = |node: &Value, key: &str| {
+        let values: Vec<String> = flat(&node[key]).iter().map(|v| (*v as usize).to_string()).collect();
+        match values.as_slice() {
+            [one] => one.clone(),
+            many => format!("({})", many.join(", ")),
+        }
+    };
     for node in file["nodes"].as_array().unwrap() {
         let name = node["name"].as_str().unwrap();
         let inputs: Vec<&str> = node["inputs"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
@@ -39,6 +44,23 @@ fn spec(file: &Value) -> Result<String, Vec<String>> {
             "leaky_relu" => format!("    leaky_relu({}) {name}({inputs});", node["negative_slope"]),
             "add" | "concat" => format!("    {op} {name}({inputs});"),
             "layer_norm" => format!("    layer_norm {name}({inputs}), eps = {};", node["eps"]),
+            "conv1d" | "conv2d" => format!(
+                "    {op} {name}({inputs}): {}, kernel = {}, stride = {}, padding = {}, dilation = {}, groups = {}, bias = {};",
+                node["out_channels"],
+                axes(node, "kernel_size"),
+                axes(node, "stride"),
+                axes(node, "padding"),
+                axes(node, "dilation"),
+                node["groups"],
+                node["bias"].as_bool().unwrap_or(true)
+            ),
+            "max_pool1d" | "max_pool2d" | "avg_pool1d" | "avg_pool2d" => format!(
+                "    {op} {name}({inputs}), kernel = {}, stride = {}, padding = {};",
+                axes(node, "kernel_size"),
+                axes(node, "stride"),
+                axes(node, "padding")
+            ),
+            "global_avg_pool" | "flatten" => format!("    {op} {name}({inputs});"),
             other => {
                 if !missing.iter().any(|m| m == other) {
                     missing.push(other.to_string());

@@ -24,6 +24,27 @@ pub enum Op {
     Concat,
     /// An activation on its own, element by element (or row by row for softmax).
     Activation(crate::Activation),
+    /// A 1-D or 2-D convolution (`one_d` for `[C, L]` inputs, stored as height 1);
+    /// parameters `weight` `[out][in/groups][k…]` and, with `bias`, `bias` `[out]`.
+    Conv {
+        /// Its sizes.
+        geometry: crate::conv::ConvGeometry,
+        /// Whether it has a bias.
+        bias: bool,
+        /// A `conv1d` (else `conv2d`).
+        one_d: bool,
+    },
+    /// Max or average pooling of each channel (`one_d` for `[C, L]` inputs).
+    Pool {
+        /// Its sizes.
+        geometry: crate::conv::PoolGeometry,
+        /// A 1-D pool (else 2-D).
+        one_d: bool,
+    },
+    /// The mean of each channel over every position: `[C, …] → [C]`.
+    GlobalAvgPool(crate::conv::PoolGeometry),
+    /// `[C, …] → [C·…]` in channel-first order (the values do not move).
+    Flatten,
     /// Layer normalisation over the features of each sample: `γ·(x − μ)/√(σ² + eps) + β`
     /// with the biased variance; parameters `weight` (γ) and `bias` (β).
     LayerNorm {
@@ -43,6 +64,14 @@ impl Op {
             Op::Concat => "concat",
             Op::Activation(activation) => activation.name(),
             Op::LayerNorm { .. } => "layer_norm",
+            Op::Conv { one_d: true, .. } => "conv1d",
+            Op::Conv { .. } => "conv2d",
+            Op::Pool { geometry, one_d: true } if geometry.max => "max_pool1d",
+            Op::Pool { geometry, .. } if geometry.max => "max_pool2d",
+            Op::Pool { one_d: true, .. } => "avg_pool1d",
+            Op::Pool { .. } => "avg_pool2d",
+            Op::GlobalAvgPool(_) => "global_avg_pool",
+            Op::Flatten => "flatten",
         }
     }
 }
@@ -59,12 +88,27 @@ pub struct Node {
     pub inputs: Cow<'static, [usize]>,
     /// Values per sample of its output.
     pub width: usize,
+    /// The per-sample shape of its output, channel-first: `[F]`, `[C, L]` or `[C, H, W]`.
+    pub shape: Cow<'static, [usize]>,
 }
 
 impl Node {
     /// A node reading `inputs`.
     pub fn new(name: impl Into<Cow<'static, str>>, op: Op, inputs: &[usize], width: usize) -> Node {
-        Node { name: name.into(), op, inputs: Cow::Owned(inputs.to_vec()), width }
+        Node {
+            name: name.into(),
+            op,
+            inputs: Cow::Owned(inputs.to_vec()),
+            width,
+            shape: Cow::Owned(alloc::vec![width]),
+        }
+    }
+
+    /// The node with this per-sample shape (its width becomes their product).
+    pub fn with_shape(mut self, shape: &[usize]) -> Node {
+        self.width = shape.iter().product();
+        self.shape = Cow::Owned(shape.to_vec());
+        self
     }
 }
 

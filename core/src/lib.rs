@@ -21,6 +21,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+pub mod conv;
 #[cfg(feature = "alloc")]
 pub mod graph;
 pub mod kernels;

@@ -36,6 +36,7 @@
 //! assert!(matches!(plan.forward[0], Step::Dense { inputs: 2, outputs: 4, .. }));
 //! ```
 
+use crate::conv::{ConvGeometry, PoolGeometry};
 use crate::graph::{self, Node, Op};
 use crate::{Activation, Loss};
 use alloc::borrow::Cow;
@@ -163,6 +164,56 @@ pub enum Step {
         inputs: usize,
         /// Output width.
         outputs: usize,
+    },
+    /// A convolution of each sample of `input` into `output` (`nnspec::conv::conv_forward`).
+    Conv {
+        /// Samples read.
+        input: Source,
+        /// The weights `[out][in/groups][kh][kw]`.
+        weight: Range<usize>,
+        /// The bias `[out]`, if any.
+        bias: Option<Range<usize>>,
+        /// Samples written.
+        output: Buf,
+        /// Its sizes.
+        geometry: ConvGeometry,
+    },
+    /// `∂W`, `∂b` of a convolution into the gradient buffer, and `∂x` if `dx` is given.
+    ConvBackward {
+        /// The samples the forward call read.
+        input: Source,
+        /// The weights.
+        weight: Range<usize>,
+        /// The bias, if any.
+        bias: Option<Range<usize>>,
+        /// Gradient with respect to the output.
+        dz: Buf,
+        /// Where the gradient with respect to the input goes.
+        dx: Option<Buf>,
+        /// Its sizes.
+        geometry: ConvGeometry,
+    },
+    /// Max or average pooling; a max pool records the chosen input index of each output in `argmax`.
+    Pool {
+        /// Samples read.
+        input: Source,
+        /// Samples written.
+        output: Buf,
+        /// The chosen indices (max pools only).
+        argmax: Option<Buf>,
+        /// Its sizes.
+        geometry: PoolGeometry,
+    },
+    /// The gradient of a pool with respect to its input, into `dx`.
+    PoolBackward {
+        /// Gradient with respect to the output.
+        grad: Buf,
+        /// The indices the forward pass chose (max pools only).
+        argmax: Option<Buf>,
+        /// Where the gradient with respect to the input goes.
+        dx: Buf,
+        /// Its sizes.
+        geometry: PoolGeometry,
     },
     /// Layer normalisation of each row of `input` into `output`, keeping the
     /// normalised values `xhat` and the reciprocal standard deviation `rstd`
@@ -392,6 +443,18 @@ impl Plan {
                     add(Role::Scale, alloc::vec![node.width]);
                     add(Role::Shift, alloc::vec![node.width]);
                 }
+                Op::Conv { geometry: g, bias, one_d } => {
+                    let per_group = g.in_channels / g.groups.max(1);
+                    let shape = if one_d {
+                        alloc::vec![g.out_channels, per_group, g.kernel[1]]
+                    } else {
+                        alloc::vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
+                    };
+                    add(Role::Weight, shape);
+                    if bias {
+                        add(Role::Bias, alloc::vec![g.out_channels]);
+                    }
+                }
                 _ => {}
             }
         }
@@ -483,7 +546,18 @@ fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), String> {
                     && nodes[node.inputs[0]].width == node.width
             }
             Op::Add => !node.inputs.is_empty() && widths.clone().all(|w| w == node.width),
-            Op::Activation(_) | Op::LayerNorm { .. } => one && nodes[node.inputs[0]].width == node.width,
+            Op::Activation(_) | Op::LayerNorm { .. } | Op::Flatten => one && nodes[node.inputs[0]].width == node.width,
+            Op::Conv { geometry, .. } => {
+                let groups = geometry.groups;
+                one && groups > 0
+                    && geometry.in_channels % groups == 0
+                    && geometry.out_channels % groups == 0
+                    && nodes[node.inputs[0]].width == geometry.input_len()
+                    && node.width == geometry.output_len()
+            }
+            Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => {
+                one && nodes[node.inputs[0]].width == geometry.input_len() && node.width == geometry.output_len()
+            }
             Op::Concat => !node.inputs.is_empty() && widths.sum::<usize>() == node.width,
         };
         if !ok {
@@ -509,6 +583,14 @@ struct Forward {
     masks: Vec<Option<(Buf, f32)>>,
     /// The normalised values and the reciprocal standard deviations of each layer norm.
     norms: Vec<Option<(Buf, Buf)>>,
+    /// The chosen indices of each max pool.
+    argmax: Vec<Option<Buf>>,
+}
+
+/// The ranges of a convolution's weight and bias.
+fn weight_bias(tensors: &[ParamTensor], node: usize) -> (Range<usize>, Option<Range<usize>>) {
+    let find = |role| tensors.iter().find(|t| t.node == node && t.role == role).map(|t| t.range.clone());
+    (find(Role::Weight).unwrap_or(0..0), find(Role::Bias))
 }
 
 /// The ranges of a normalisation node's γ and β.
@@ -557,6 +639,7 @@ impl Lowering {
             dense: alloc::vec![None; count],
             masks: alloc::vec![None; count],
             norms: alloc::vec![None; count],
+            argmax: alloc::vec![None; count],
         };
         let mut mask_index = 0;
         for (index, node) in nodes.iter().enumerate().skip(1) {
@@ -612,6 +695,20 @@ impl Lowering {
                     forward.norms[index] = Some((xhat, rstd));
                     Source::Buf(output)
                 }
+                Op::Conv { geometry, .. } => {
+                    let (weight, bias) = weight_bias(tensors, index);
+                    let output = self.take(node.width);
+                    self.steps.push(Step::Conv { input: inputs[0], weight, bias, output, geometry });
+                    Source::Buf(output)
+                }
+                Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => {
+                    let output = self.take(node.width);
+                    let argmax = geometry.max.then(|| self.take(node.width));
+                    self.steps.push(Step::Pool { input: inputs[0], output, argmax, geometry });
+                    forward.argmax[index] = argmax;
+                    Source::Buf(output)
+                }
+                Op::Flatten => inputs[0],
                 Op::Add => {
                     let out = self.take(node.width);
                     self.steps.push(Step::Copy { from: inputs[0], to: out });
@@ -694,6 +791,34 @@ impl Lowering {
                     }
                     self.pass_through(&mut grads, nodes, &readers, node.inputs[0], grad);
                 }
+                Op::Conv { geometry, .. } => {
+                    let (weight, bias) = weight_bias(tensors, index);
+                    let input = node.inputs[0];
+                    let (dx, accumulate) = match nodes[input].op {
+                        Op::Input => (None, None),
+                        _ => {
+                            let (buf, accumulate) = self.contribution(&mut grads, nodes, input);
+                            (Some(buf), accumulate)
+                        }
+                    };
+                    let source = forward.values[input];
+                    self.steps.push(Step::ConvBackward { input: source, weight, bias, dz: grad, dx, geometry });
+                    if let (Some(from), Some(into)) = (dx, accumulate) {
+                        self.steps.push(Step::Accumulate { from: Source::Buf(from), into });
+                    }
+                }
+                Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => {
+                    let input = node.inputs[0];
+                    if !matches!(nodes[input].op, Op::Input) {
+                        let (dx, accumulate) = self.contribution(&mut grads, nodes, input);
+                        let argmax = forward.argmax[index];
+                        self.steps.push(Step::PoolBackward { grad, argmax, dx, geometry });
+                        if let Some(into) = accumulate {
+                            self.steps.push(Step::Accumulate { from: Source::Buf(dx), into });
+                        }
+                    }
+                }
+                Op::Flatten => self.pass_through(&mut grads, nodes, &readers, node.inputs[0], grad),
                 Op::LayerNorm { .. } => {
                     let (scale, shift) = scale_shift(tensors, index);
                     let (xhat, rstd) = forward.norms[index].expect("a layer norm has its buffers");

@@ -15,7 +15,7 @@
 
 #[cfg(feature = "std")]
 pub use nnspec_core::plan;
-pub use nnspec_core::{activation, kernels, loss, math, norm};
+pub use nnspec_core::{activation, conv, kernels, loss, math, norm};
 
 #[cfg(feature = "std")]
 pub mod data;
@@ -76,6 +76,7 @@ pub mod __private_v0_1 {
     };
     #[cfg(feature = "std")]
     pub use crate::model::{view, MaskFiller};
+    pub use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
     pub use nnspec_core::norm::{layer_norm_backward, layer_norm_forward};
     #[cfg(feature = "std")]
     pub use std::{borrow::Cow, boxed::Box, format, vec};

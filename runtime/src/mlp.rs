@@ -10,6 +10,7 @@ use crate::init::Init;
 use crate::kernels::{accumulate, apply_dropout, dense_backward, dense_forward, place_columns, take_columns};
 use crate::loss::Loss;
 use crate::model::{view, LayerInfo, MaskFiller, Model, TensorInfo, Workspace};
+use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
 use nnspec_core::graph::{Node, Op};
 use nnspec_core::norm::{layer_norm_backward, layer_norm_forward};
 use nnspec_core::plan::{Buf, Plan, Role, Source, Step};
@@ -77,6 +78,14 @@ impl Mlp {
                     Op::Dense(layer) => {
                         let (info, init) = (&plan.layers[layer], inits[layer]);
                         (Some(init), (info.inputs, info.units))
+                    }
+                    // PyTorch's default for convolutions: U(±1/√fan_in) for weight and bias.
+                    Op::Conv { geometry: g, .. } => {
+                        let window = g.kernel[0] * g.kernel[1];
+                        let groups = g.groups.max(1);
+                        let fans = (g.in_channels / groups * window, g.out_channels / groups * window);
+                        let init = LayerInit { weight: Init::TorchDefault, bias: Init::TorchDefault, l1: 0.0, l2: 0.0 };
+                        (Some(init), fans)
                     }
                     _ => (None, (node.width, node.width)),
                 };
@@ -193,6 +202,59 @@ impl Pass<'_> {
                     }
                 }
             }
+            Step::Conv { input, weight, bias, output, geometry } => {
+                let w = &params[weight.clone()];
+                let b = bias.clone().map(|b| &params[b]);
+                match input.buf(self.training) {
+                    Some(buf) => {
+                        let ([x], z) = view(buffer, self.range(*output), [self.range(buf)]);
+                        conv_forward(x, w, b, z, batch, geometry);
+                    }
+                    None => conv_forward(self.x, w, b, &mut buffer[self.range(*output)], batch, geometry),
+                }
+            }
+            Step::ConvBackward { input, weight, bias, dz, dx, geometry } => {
+                let w = &params[weight.clone()];
+                let (before, after) = grad.split_at_mut(weight.end);
+                let dw = &mut before[weight.clone()];
+                let db = bias.as_ref().map(|b| &mut after[b.start - weight.end..b.end - weight.end]);
+                let source = input.buf(self.training).map(|buf| self.range(buf));
+                match dx {
+                    Some(dx) => {
+                        let from_input = source.is_none();
+                        let ([x, dz], dx) = view(buffer, self.range(*dx), [source.unwrap_or(0..0), self.range(*dz)]);
+                        let x = if from_input { self.x } else { x };
+                        conv_backward(x, w, dz, dw, db, Some(dx), batch, geometry);
+                    }
+                    None => {
+                        let x = source.map_or(self.x, |range| &buffer[range]);
+                        conv_backward(x, w, &buffer[self.range(*dz)], dw, db, None, batch, geometry);
+                    }
+                }
+            }
+            Step::Pool { input, output, argmax, geometry } => {
+                let source = input.buf(self.training).map(|buf| self.range(buf));
+                match argmax {
+                    Some(argmax) => {
+                        let (outputs, reads) = split_outputs(buffer, [self.range(*output), self.range(*argmax)]);
+                        let [y, indices] = outputs;
+                        let x = source.map_or(self.x, |range| &reads[range]);
+                        pool_forward(x, y, Some(indices), batch, geometry);
+                    }
+                    None => match source {
+                        Some(range) => {
+                            let ([x], y) = view(buffer, self.range(*output), [range]);
+                            pool_forward(x, y, None, batch, geometry);
+                        }
+                        None => pool_forward(self.x, &mut buffer[self.range(*output)], None, batch, geometry),
+                    },
+                }
+            }
+            Step::PoolBackward { grad: g, argmax, dx, geometry } => {
+                let argmax = argmax.map_or(0..0, |buf| self.range(buf));
+                let ([g, indices], dx) = view(buffer, self.range(*dx), [self.range(*g), argmax]);
+                pool_backward(g, indices, dx, batch, geometry);
+            }
             Step::LayerNorm { input, scale, shift, output, xhat, rstd, eps } => {
                 let (gamma, beta) = (&params[scale.clone()], &params[shift.clone()]);
                 let width = output.width;
@@ -261,15 +323,20 @@ impl Pass<'_> {
     }
 }
 
-/// Three consecutive workspace ranges written at once (a layer norm's output,
-/// normalised values and reciprocal deviations), and the rest of the buffer to read.
-fn split_outputs(buffer: &mut [f32], ranges: [Range<usize>; 3]) -> ([&mut [f32]; 3], Reads<'_>) {
-    let [a, b, c] = ranges;
-    let (left, rest) = buffer.split_at_mut(a.start);
-    let (written, right) = rest.split_at_mut(c.end - a.start);
-    let (first, rest) = written.split_at_mut(a.len());
-    let (second, third) = rest.split_at_mut(b.len());
-    ([first, second, &mut third[..c.len()]], Reads { left, right, gap: c.end })
+/// Consecutive workspace ranges written at once (a layer norm's output,
+/// normalised values and reciprocal deviations; a max pool's output and
+/// indices), and the rest of the buffer to read.
+fn split_outputs<const N: usize>(buffer: &mut [f32], ranges: [Range<usize>; N]) -> ([&mut [f32]; N], Reads<'_>) {
+    let (start, end) = (ranges[0].start, ranges[N - 1].end);
+    let (left, rest) = buffer.split_at_mut(start);
+    let (written, right) = rest.split_at_mut(end - start);
+    let mut rest = written;
+    let outputs = core::array::from_fn(|i| {
+        let (head, tail) = core::mem::take(&mut rest).split_at_mut(ranges[i].len());
+        rest = tail;
+        head
+    });
+    (outputs, Reads { left, right, gap: end })
 }
 
 /// The parts of the workspace around a written span, indexed as the whole buffer.

@@ -88,11 +88,69 @@ impl Node {
         self
     }
 
+    fn ints_attribute(mut self, name: &str, values: &[usize]) -> Node {
+        let mut attribute = Message::default();
+        attribute.string(1, name);
+        for &value in values {
+            attribute.int(8, value as i64);
+        }
+        attribute.int(20, 7);
+        self.message.message(5, attribute);
+        self
+    }
+
     fn int_attribute(mut self, name: &str, value: i64) -> Node {
         let mut attribute = Message::default();
         attribute.string(1, name).int(3, value).int(20, 2);
         self.message.message(5, attribute);
         self
+    }
+}
+
+/// A one-dimensional INT64 tensor (a `Reshape` target).
+fn int64_tensor(name: &str, values: &[i64]) -> Message {
+    let mut tensor = Message::default();
+    tensor.int(1, values.len() as i64);
+    tensor.int(2, 7); // INT64
+    tensor.string(8, name);
+    let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    tensor.bytes(9, &raw);
+    tensor
+}
+
+/// The ONNX values of the export: each node's output, flat `[N, F]` or
+/// shaped `[N, C, (H,) W]`, and the conversions between the two, made once each.
+struct Values {
+    names: Vec<String>,
+    shaped: Vec<bool>,
+    shapes: Vec<Vec<usize>>,
+}
+
+impl Values {
+    /// Node `index`'s value as `[N, F]`.
+    fn flat(&mut self, index: usize, nodes: &mut Vec<Node>) -> String {
+        if !self.shaped[index] {
+            return self.names[index].clone();
+        }
+        let flat = format!("{}.flat", self.names[index]);
+        nodes.push(Node::new("Flatten", &flat, &[&self.names[index]], &[&flat]).int_attribute("axis", 1));
+        self.names[index] = flat.clone();
+        self.shaped[index] = false;
+        flat
+    }
+
+    /// Node `index`'s value as `[N, C, (H,) W]`.
+    fn shaped(&mut self, index: usize, nodes: &mut Vec<Node>, initializers: &mut Vec<Message>) -> String {
+        if self.shaped[index] || self.shapes[index].len() < 2 {
+            return self.names[index].clone();
+        }
+        let (shaped, target) = (format!("{}.shaped", self.names[index]), format!("{}.shape", self.names[index]));
+        let dims: Vec<i64> = [0].into_iter().chain(self.shapes[index].iter().map(|&d| d as i64)).collect();
+        initializers.push(int64_tensor(&target, &dims));
+        nodes.push(Node::new("Reshape", &shaped, &[&self.names[index], &target], &[&shaped]));
+        self.names[index] = shaped.clone();
+        self.shaped[index] = true;
+        shaped
     }
 }
 
@@ -145,60 +203,153 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
     }
     let graph_nodes = model.nodes();
     let layers = model.layers();
-    // The ONNX value each node's consumers read.
-    let mut values: Vec<String> = vec![current; graph_nodes.len().max(1)];
+    let count = graph_nodes.len().max(1);
+    let mut values = Values {
+        names: vec![current; count],
+        shaped: vec![false; count],
+        shapes: graph_nodes.iter().map(|n| n.shape.to_vec()).collect(),
+    };
+    let params = model.params();
+    let find = |node: &str, suffix: &str| model.tensors().iter().find(|t| t.name == format!("{node}.{suffix}"));
     for (index, node) in graph_nodes.iter().enumerate().skip(1) {
         let last = index + 1 == graph_nodes.len();
         let name = node.name.as_ref();
-        let inputs: Vec<String> = node.inputs.iter().map(|&i| values[i].clone()).collect();
         let out = if last { "output".to_string() } else { format!("{name}.out") };
-        match node.op {
-            Op::Input => {}
+        let spatial = node.shape.len() > 1;
+        // Element-wise ops keep their input's form; the others ask for theirs.
+        let input = |values: &mut Values, k: usize, shaped: bool, nodes: &mut Vec<Node>, inits: &mut Vec<Message>| {
+            let i = node.inputs[k];
+            if shaped {
+                values.shaped(i, nodes, inits)
+            } else {
+                values.flat(i, nodes)
+            }
+        };
+        let (name_out, shaped_out) = match node.op {
+            Op::Input => continue,
             Op::Dense(layer) => {
-                let layer = &layers[layer];
+                let x = input(&mut values, 0, false, &mut nodes, &mut initializers);
                 let out = if last { out } else { format!("{name}.a") };
-                dense(model, layer, &inputs[0], &out, &mut nodes, &mut initializers);
-                values[index] = out;
+                dense(model, &layers[layer], &x, &out, &mut nodes, &mut initializers);
+                (out, false)
             }
             // Inverted dropout is the identity at inference.
-            Op::Dropout(_) if last => {
-                nodes.push(Node::new("Identity", name, &[&inputs[0]], &[&out]));
-                values[index] = out;
+            Op::Dropout(_) => {
+                let i = node.inputs[0];
+                let (x, shaped) = (values.names[i].clone(), values.shaped[i]);
+                if last {
+                    nodes.push(Node::new("Identity", name, &[&x], &[&out]));
+                    (out, shaped)
+                } else {
+                    (x, shaped)
+                }
             }
-            Op::Dropout(_) => values[index] = inputs[0].clone(),
             Op::Add => {
+                let inputs: Vec<String> = (0..node.inputs.len())
+                    .map(|k| input(&mut values, k, spatial, &mut nodes, &mut initializers))
+                    .collect();
                 let mut sum = inputs[0].clone();
-                for (k, input) in inputs.iter().enumerate().skip(1) {
+                for (k, x) in inputs.iter().enumerate().skip(1) {
                     let next = if k + 1 == inputs.len() { out.clone() } else { format!("{name}.partial{k}") };
-                    nodes.push(Node::new("Add", &format!("{name}.add{k}"), &[&sum, input], &[&next]));
+                    nodes.push(Node::new("Add", &format!("{name}.add{k}"), &[&sum, x], &[&next]));
                     sum = next;
                 }
-                values[index] = out;
+                (out, spatial)
+            }
+            Op::Concat => {
+                let inputs: Vec<String> = (0..node.inputs.len())
+                    .map(|k| input(&mut values, k, spatial, &mut nodes, &mut initializers))
+                    .collect();
+                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                nodes.push(Node::new("Concat", name, &refs, &[&out]).int_attribute("axis", 1));
+                (out, spatial)
             }
             Op::Activation(f) => {
-                activation(name, f, &inputs[0], &out, &mut nodes, &mut initializers);
-                values[index] = out;
+                // Softmax and log-softmax take the whole sample, as nnspec does.
+                let shaped = values.shaped[node.inputs[0]] && !f.is_rowwise();
+                let x = input(&mut values, 0, shaped, &mut nodes, &mut initializers);
+                activation(name, f, &x, &out, &mut nodes, &mut initializers);
+                (out, shaped)
             }
             Op::LayerNorm { eps } => {
-                let params = model.params();
-                let find = |suffix: &str| model.tensors().iter().find(|t| t.name == format!("{name}.{suffix}"));
+                let x = input(&mut values, 0, false, &mut nodes, &mut initializers);
                 let (scale, shift) = (format!("{name}.weight"), format!("{name}.bias"));
-                for (info, onnx_name) in [(find("weight"), &scale), (find("bias"), &shift)] {
+                for (info, onnx_name) in [(find(name, "weight"), &scale), (find(name, "bias"), &shift)] {
                     let info = info.expect("a layer norm has its scale and shift");
                     initializers.push(tensor(onnx_name, &info.shape, &params[info.range()]));
                 }
                 nodes.push(
-                    Node::new("LayerNormalization", name, &[&inputs[0], &scale, &shift], &[&out])
+                    Node::new("LayerNormalization", name, &[&x, &scale, &shift], &[&out])
                         .int_attribute("axis", -1)
                         .float_attribute("epsilon", eps),
                 );
-                values[index] = out;
+                (out, false)
             }
-            Op::Concat => {
-                let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                nodes.push(Node::new("Concat", name, &refs, &[&out]).int_attribute("axis", 1));
-                values[index] = out;
+            Op::Conv { geometry: g, one_d, .. } => {
+                let x = input(&mut values, 0, true, &mut nodes, &mut initializers);
+                let weight = find(name, "weight").expect("a convolution has its weights");
+                let weight_name = format!("{name}.weight");
+                initializers.push(tensor(&weight_name, &weight.shape, &params[weight.range()]));
+                let mut operands = vec![x, weight_name];
+                if let Some(bias) = find(name, "bias") {
+                    let bias_name = format!("{name}.bias");
+                    initializers.push(tensor(&bias_name, &bias.shape, &params[bias.range()]));
+                    operands.push(bias_name);
+                }
+                let refs: Vec<&str> = operands.iter().map(String::as_str).collect();
+                let axes = |pair: [usize; 2]| if one_d { vec![pair[1]] } else { pair.to_vec() };
+                let pads = if one_d {
+                    vec![g.padding[1], g.padding[1]]
+                } else {
+                    vec![g.padding[0], g.padding[1], g.padding[0], g.padding[1]]
+                };
+                let written = if last { format!("{name}.out") } else { out.clone() };
+                nodes.push(
+                    Node::new("Conv", name, &refs, &[&written])
+                        .ints_attribute("kernel_shape", &axes(g.kernel))
+                        .ints_attribute("strides", &axes(g.stride))
+                        .ints_attribute("pads", &pads)
+                        .ints_attribute("dilations", &axes(g.dilation))
+                        .int_attribute("group", g.groups as i64),
+                );
+                (written, true)
             }
+            Op::Pool { geometry: g, one_d } => {
+                let x = input(&mut values, 0, true, &mut nodes, &mut initializers);
+                let axes = |pair: [usize; 2]| if one_d { vec![pair[1]] } else { pair.to_vec() };
+                let op = if g.max { "MaxPool" } else { "AveragePool" };
+                let written = if last { format!("{name}.out") } else { out.clone() };
+                nodes.push(
+                    Node::new(op, name, &[&x], &[&written])
+                        .ints_attribute("kernel_shape", &axes(g.kernel))
+                        .ints_attribute("strides", &axes(g.stride)),
+                );
+                (written, true)
+            }
+            Op::GlobalAvgPool(_) => {
+                let x = input(&mut values, 0, true, &mut nodes, &mut initializers);
+                let pooled = format!("{name}.pooled");
+                nodes.push(Node::new("GlobalAveragePool", name, &[&x], &[&pooled]));
+                nodes.push(
+                    Node::new("Flatten", &format!("{name}.flatten"), &[&pooled], &[&out]).int_attribute("axis", 1),
+                );
+                (out, false)
+            }
+            Op::Flatten => {
+                let x = input(&mut values, 0, false, &mut nodes, &mut initializers);
+                if last {
+                    nodes.push(Node::new("Identity", name, &[&x], &[&out]));
+                    (out, false)
+                } else {
+                    (x, false)
+                }
+            }
+        };
+        values.names[index] = name_out;
+        values.shaped[index] = shaped_out;
+        if last && values.shaped[index] {
+            let flat = values.flat(index, &mut nodes);
+            nodes.push(Node::new("Identity", &format!("{name}.output"), &[&flat], &["output"]));
         }
     }
     let mut graph = Message::default();

@@ -104,13 +104,18 @@ impl Network {
                     net.layers[layer].inputs = widths[0];
                     net.layers[layer].units
                 }
-                Op::Dropout(_) | Op::Activation(_) | Op::LayerNorm { .. } => widths[0],
+                Op::Dropout(_) | Op::Activation(_) | Op::LayerNorm { .. } | Op::Flatten => widths[0],
+                // Their inputs are channel-first samples, which no dense layer writes.
+                Op::Conv { .. } | Op::Pool { .. } | Op::GlobalAvgPool(_) => node.width,
                 Op::Add if widths.iter().any(|&w| w != widths[0]) => {
                     return Err(format!("`add {}` would sum inputs of widths {widths:?}", node.name));
                 }
                 Op::Add => widths[0],
                 Op::Concat => widths.iter().sum::<usize>().min(crate::MAX_UNITS + 1),
             };
+            if node.shape.len() <= 1 {
+                node.shape = vec![node.width].into();
+            }
             if node.width > crate::MAX_UNITS {
                 return Err(format!("`{}` would have more than {} features", node.name, crate::MAX_UNITS));
             }
@@ -158,6 +163,18 @@ pub fn layout(layers: &mut [DenseLayer], nodes: &[Node], max: usize) -> Option<(
             Op::LayerNorm { .. } => {
                 add(format!("{}.weight", node.name), index, false, vec![node.width])?;
                 add(format!("{}.bias", node.name), index, false, vec![node.width])?;
+            }
+            Op::Conv { geometry: g, bias, one_d } => {
+                let per_group = g.in_channels / g.groups.max(1);
+                let shape = if one_d {
+                    vec![g.out_channels, per_group, g.kernel[1]]
+                } else {
+                    vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
+                };
+                add(format!("{}.weight", node.name), index, false, shape)?;
+                if bias {
+                    add(format!("{}.bias", node.name), index, false, vec![g.out_channels])?;
+                }
             }
             _ => {}
         }

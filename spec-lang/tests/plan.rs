@@ -108,6 +108,36 @@ impl State<'_> {
                     self.write(*dx);
                 }
             }
+            Step::Conv { input, weight, bias, output, geometry } => {
+                self.source(*input);
+                assert_eq!(weight.len(), geometry.weight_len(), "{}: conv weights", self.origin);
+                assert!(bias.as_ref().is_none_or(|b| b.len() == geometry.out_channels), "{}: conv bias", self.origin);
+                self.write(*output);
+            }
+            Step::ConvBackward { input, weight, bias, dz, dx, .. } => {
+                self.source(*input);
+                self.read(*dz);
+                for index in weight.clone().chain(bias.clone().unwrap_or(0..0)) {
+                    self.gradient[index] += 1;
+                }
+                if let Some(dx) = dx {
+                    self.write(*dx);
+                }
+            }
+            Step::Pool { input, output, argmax, .. } => {
+                self.source(*input);
+                self.write(*output);
+                if let Some(argmax) = argmax {
+                    self.write(*argmax);
+                }
+            }
+            Step::PoolBackward { grad, argmax, dx, .. } => {
+                self.read(*grad);
+                if let Some(argmax) = argmax {
+                    self.read(*argmax);
+                }
+                self.write(*dx);
+            }
             Step::LayerNorm { input, output, xhat, rstd, .. } => {
                 self.source(*input);
                 self.write(*output);

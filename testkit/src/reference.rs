@@ -25,6 +25,8 @@ pub struct Reference {
     offsets: Vec<(usize, Option<usize>)>,
     /// Per node, the offsets of a layer norm's γ and β.
     norms: Vec<Option<(usize, usize)>>,
+    /// Per node, the offsets of a convolution's weight and bias.
+    convs: Vec<(usize, Option<usize>)>,
 }
 
 impl Reference {
@@ -47,8 +49,14 @@ impl Reference {
                 Some((scale, find(format!("{}.bias", n.name))?))
             })
             .collect();
+        let convs = model
+            .nodes()
+            .iter()
+            .map(|n| (find(format!("{}.weight", n.name)).unwrap_or(0), find(format!("{}.bias", n.name))))
+            .collect();
         Reference {
             norms,
+            convs,
             input: model.input_size(),
             nodes: model.nodes().iter().map(|n| (n.op, n.inputs.to_vec(), n.width)).collect(),
             layers: model.layers().iter().map(|l| (l.units, l.activation, l.bias)).collect(),
@@ -95,6 +103,75 @@ impl Reference {
                     (z, a)
                 }
                 Op::Dropout(_) => (Vec::new(), values[inputs[0]].1.clone()),
+                Op::Conv { geometry: g, .. } => {
+                    let x = &values[inputs[0]].1;
+                    let (weight, bias) = self.convs[index];
+                    let (groups, plane) = (g.groups.max(1), g.out_h * g.out_w);
+                    let (cg, og) = (g.in_channels / groups, g.out_channels / groups);
+                    let (input_len, output_len) = (g.in_channels * g.in_h * g.in_w, g.out_channels * plane);
+                    let mut y = vec![0.0; batch * output_len];
+                    for n in 0..batch {
+                        for o in 0..g.out_channels {
+                            for u in 0..g.out_h {
+                                for v in 0..g.out_w {
+                                    let mut sum = bias.map_or(0.0, |b| params[b + o]);
+                                    for c in 0..cg {
+                                        let channel = o / og * cg + c;
+                                        for i in 0..g.kernel[0] {
+                                            for j in 0..g.kernel[1] {
+                                                let row = (u * g.stride[0] + i * g.dilation[0]) as isize
+                                                    - g.padding[0] as isize;
+                                                let col = (v * g.stride[1] + j * g.dilation[1]) as isize
+                                                    - g.padding[1] as isize;
+                                                if row < 0
+                                                    || col < 0
+                                                    || row as usize >= g.in_h
+                                                    || col as usize >= g.in_w
+                                                {
+                                                    continue;
+                                                }
+                                                let w =
+                                                    params[weight + ((o * cg + c) * g.kernel[0] + i) * g.kernel[1] + j];
+                                                sum += w * x[n * input_len
+                                                    + (channel * g.in_h + row as usize) * g.in_w
+                                                    + col as usize];
+                                            }
+                                        }
+                                    }
+                                    y[n * output_len + o * plane + u * g.out_w + v] = sum;
+                                }
+                            }
+                        }
+                    }
+                    (Vec::new(), y)
+                }
+                Op::Pool { geometry: g, .. } | Op::GlobalAvgPool(g) => {
+                    let x = &values[inputs[0]].1;
+                    let (input_len, output_len) = (g.channels * g.in_h * g.in_w, g.channels * g.out_h * g.out_w);
+                    let mut y = vec![0.0; batch * output_len];
+                    for n in 0..batch {
+                        for c in 0..g.channels {
+                            for u in 0..g.out_h {
+                                for v in 0..g.out_w {
+                                    let window: Vec<f64> = (0..g.kernel[0])
+                                        .flat_map(|i| (0..g.kernel[1]).map(move |j| (i, j)))
+                                        .map(|(i, j)| {
+                                            let (row, col) = (u * g.stride[0] + i, v * g.stride[1] + j);
+                                            x[n * input_len + (c * g.in_h + row) * g.in_w + col]
+                                        })
+                                        .collect();
+                                    y[n * output_len + (c * g.out_h + u) * g.out_w + v] = if g.max {
+                                        window.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                                    } else {
+                                        window.iter().sum::<f64>() / window.len() as f64
+                                    };
+                                }
+                            }
+                        }
+                    }
+                    (Vec::new(), y)
+                }
+                Op::Flatten => (Vec::new(), values[inputs[0]].1.clone()),
                 Op::LayerNorm { eps } => {
                     let (scale, shift) = self.norms[index].expect("a layer norm has its scale and shift");
                     let x = &values[inputs[0]].1;

@@ -69,6 +69,16 @@ fn node_cost(net: &ir::Network, node: &ir::Node) -> (usize, usize, String) {
         ir::Op::Activation(f) => (0, 0, f.name().to_string()),
         // Mean, variance, normalise, scale and shift: about eight operations per feature.
         ir::Op::LayerNorm { eps } => (2 * node.width, 8 * node.width, format!("layer_norm(eps {eps})")),
+        ir::Op::Conv { geometry: g, bias, .. } => {
+            let weights = g.out_channels * (g.in_channels / g.groups.max(1)) * g.kernel[0] * g.kernel[1];
+            let bias = if bias { g.out_channels } else { 0 };
+            let positions = g.out_h * g.out_w;
+            (weights + bias, 2 * weights * positions + bias * positions, node.op.name().to_string())
+        }
+        ir::Op::Pool { geometry: g, .. } | ir::Op::GlobalAvgPool(g) => {
+            (0, g.channels * g.out_h * g.out_w * g.kernel[0] * g.kernel[1], node.op.name().to_string())
+        }
+        ir::Op::Flatten => (0, 0, "flatten".to_string()),
     }
 }
 

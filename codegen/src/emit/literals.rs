@@ -51,6 +51,31 @@ pub(super) fn node_doc(net: &Network, node: &Node) -> String {
         Op::Add => format!("`{}`: the sum of {}, `[{}]`.", node.name, inputs.join(", "), node.width),
         Op::Concat => format!("`{}`: {} side by side, `[{}]`.", node.name, inputs.join(", "), node.width),
         Op::Activation(f) => format!("`{}`: {} of {}.", node.name, f.name(), inputs.join("")),
+        Op::Conv { geometry: g, bias, .. } => format!(
+            "`{}`: {} of {} into {} channels, kernel {:?}, stride {:?}, padding {:?}, dilation {:?}, groups {}{}, `{:?}`.",
+            node.name,
+            node.op.name(),
+            inputs.join(""),
+            g.out_channels,
+            g.kernel,
+            g.stride,
+            g.padding,
+            g.dilation,
+            g.groups,
+            if bias { ", with bias" } else { "" },
+            node.shape
+        ),
+        Op::Pool { geometry: g, .. } => format!(
+            "`{}`: {} of {}, window {:?}, stride {:?}, `{:?}`.",
+            node.name,
+            node.op.name(),
+            inputs.join(""),
+            g.kernel,
+            g.stride,
+            node.shape
+        ),
+        Op::GlobalAvgPool(_) => format!("`{}`: the mean of each channel of {}, `[{}]`.", node.name, inputs.join(""), node.width),
+        Op::Flatten => format!("`{}`: {} flattened, `[{}]`.", node.name, inputs.join(""), node.width),
         Op::LayerNorm { eps } => {
             format!("`{}`: layer normalisation of {} (eps = {eps}), `[{}]`.", node.name, inputs.join(""), node.width)
         }

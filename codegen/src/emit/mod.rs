@@ -117,15 +117,21 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             #[doc = #accessor_doc]
             pub fn #accessor(&self) -> &[f32] { &self.params[#start..#end] }
         });
-        let (fan_in, fan_out) = match layer {
-            Some(layer) => (layer.inputs, layer.units),
-            None => (node.width, node.width),
+        let (fan_in, fan_out) = match (layer, node.op) {
+            (Some(layer), _) => (layer.inputs, layer.units),
+            (None, Op::Conv { geometry: g, .. }) => {
+                let (window, groups) = (g.kernel[0] * g.kernel[1], g.groups.max(1));
+                (g.in_channels / groups * window, g.out_channels / groups * window)
+            }
+            _ => (node.width, node.width),
         };
         let (fan_in, fan_out) = (usize_lit(fan_in), usize_lit(fan_out));
-        let (fill, l1, l2) = match (tensor.role, layer) {
-            (Role::Weight, Some(layer)) => (init(layer.init), layer.l1, layer.l2),
-            (Role::Bias, Some(layer)) => (init(layer.bias_init), 0.0, 0.0),
-            (Role::Scale, _) => (init(Init::Constant(1.0)), 0.0, 0.0),
+        let (fill, l1, l2) = match (tensor.role, layer, node.op) {
+            (Role::Weight, Some(layer), _) => (init(layer.init), layer.l1, layer.l2),
+            (Role::Bias, Some(layer), _) => (init(layer.bias_init), 0.0, 0.0),
+            // PyTorch's default for convolutions: U(±1/√fan_in) for weight and bias.
+            (_, None, Op::Conv { .. }) => (init(Init::TorchDefault), 0.0, 0.0),
+            (Role::Scale, _, _) => (init(Init::Constant(1.0)), 0.0, 0.0),
             _ => (init(Init::Zeros), 0.0, 0.0),
         };
         let (l1, l2) = (f32_lit(l1), f32_lit(l2));
@@ -182,15 +188,30 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 let eps = f32_lit(f64::from(eps));
                 quote!(::nnspec::Op::LayerNorm { eps: #eps })
             }
+            Op::Conv { geometry, bias, one_d } => {
+                let geometry = conv_geometry(&geometry);
+                quote!(::nnspec::Op::Conv { geometry: #geometry, bias: #bias, one_d: #one_d })
+            }
+            Op::Pool { geometry, one_d } => {
+                let geometry = pool_geometry(&geometry);
+                quote!(::nnspec::Op::Pool { geometry: #geometry, one_d: #one_d })
+            }
+            Op::GlobalAvgPool(geometry) => {
+                let geometry = pool_geometry(&geometry);
+                quote!(::nnspec::Op::GlobalAvgPool(#geometry))
+            }
+            Op::Flatten => quote!(::nnspec::Op::Flatten),
         };
         let inputs = node.inputs.iter().map(|&i| usize_lit(i));
         let width = usize_lit(node.width);
+        let shape = node.shape.iter().map(|&d| usize_lit(d));
         quote! {
             ::nnspec::Node {
                 name: ::nnspec::__private_v0_1::Cow::Borrowed(#name),
                 op: #op,
                 inputs: ::nnspec::__private_v0_1::Cow::Borrowed(&[#(#inputs),*]),
                 width: #width,
+                shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#(#shape),*]),
             }
         }
     });

@@ -183,6 +183,122 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                 }
             }
         }
+        Step::Conv { input, weight, bias, output, geometry } => {
+            let w = param_range(weight);
+            let bias = match bias {
+                Some(b) => {
+                    let b = param_range(b);
+                    quote!(::core::option::Option::Some(&p[#b]))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let (z, geometry) = (range(plan, *output), conv_geometry(geometry));
+            match input {
+                Source::Input => quote! {
+                    #private::conv_forward(x, &p[#w], #bias, &mut buffer[#z], batch, &#geometry);
+                },
+                source => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        {
+                            let ([input], z) = #private::view(buffer, #z, [#source]);
+                            #private::conv_forward(input, &p[#w], #bias, z, batch, &#geometry);
+                        }
+                    }
+                }
+            }
+        }
+        Step::ConvBackward { input, weight, bias, dz, dx, geometry } => {
+            let (w, w_start, w_end) = (param_range(weight), usize_lit(weight.start), usize_lit(weight.end));
+            let db = match bias {
+                Some(b) => {
+                    let (start, end) = (usize_lit(b.start - weight.end), usize_lit(b.end - weight.end));
+                    quote!(::core::option::Option::Some(&mut after[#start..#end]))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let (dz, geometry) = (range(plan, *dz), conv_geometry(geometry));
+            let call = match (input, dx) {
+                (Source::Input, None) => quote! {
+                    #private::conv_backward(x, &p[#w], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
+                },
+                (source, None) => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        #private::conv_backward(&buffer[#source], &p[#w], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
+                    }
+                }
+                (Source::Input, Some(dx)) => {
+                    let dx = range(plan, *dx);
+                    quote! {
+                        let ([dz], dx) = #private::view(buffer, #dx, [#dz]);
+                        #private::conv_backward(x, &p[#w], dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
+                    }
+                }
+                (source, Some(dx)) => {
+                    let (source, dx) = (source_range(plan, *source), range(plan, *dx));
+                    quote! {
+                        let ([input, dz], dx) = #private::view(buffer, #dx, [#source, #dz]);
+                        #private::conv_backward(input, &p[#w], dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
+                    }
+                }
+            };
+            quote! {
+                {
+                    let (before, after) = grad.split_at_mut(#w_end);
+                    let dw = &mut before[#w_start..#w_end];
+                    #call
+                }
+            }
+        }
+        Step::Pool { input, output, argmax, geometry } => {
+            let output_len = usize_lit(geometry.output_len());
+            let geometry = pool_geometry(geometry);
+            let (first, last) = (usize_lit(output.slot), usize_lit(argmax.map_or(output.slot, |a| a.slot) + 1));
+            let written = quote!(o[#first]..o[#last]);
+            let split = match argmax {
+                Some(_) => quote! {
+                    let (y, indices) = written.split_at_mut(batch * #output_len);
+                    let indices = ::core::option::Option::Some(indices);
+                },
+                None => quote! {
+                    let (y, indices) = (written, ::core::option::Option::None);
+                },
+            };
+            match input {
+                Source::Input => quote! {
+                    {
+                        let written = &mut buffer[#written];
+                        #split
+                        #private::pool_forward(x, y, indices, batch, &#geometry);
+                    }
+                },
+                source => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        {
+                            let ([x], written) = #private::view(buffer, #written, [#source]);
+                            #split
+                            #private::pool_forward(x, y, indices, batch, &#geometry);
+                        }
+                    }
+                }
+            }
+        }
+        Step::PoolBackward { grad, argmax, dx, geometry } => {
+            let geometry = pool_geometry(geometry);
+            let (g, dx) = (range(plan, *grad), range(plan, *dx));
+            let indices = match argmax {
+                Some(a) => range(plan, *a),
+                None => quote!(0..0),
+            };
+            quote! {
+                {
+                    let ([g, indices], dx) = #private::view(buffer, #dx, [#g, #indices]);
+                    #private::pool_backward(g, indices, dx, batch, &#geometry);
+                }
+            }
+        }
         Step::LayerNorm { input, scale, shift, output, xhat, rstd, eps } => {
             debug_assert!(xhat.slot == output.slot + 1 && rstd.slot == output.slot + 2, "consecutive slots");
             let (scale, shift, width, eps) =

@@ -130,7 +130,39 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 });
                 arrays[output.slot] = Some(array);
             }
+            Step::Conv { input, weight, bias, output, geometry } => {
+                layers += 1;
+                let array = format_ident!("a{}", layers);
+                let source = read(&arrays, input);
+                let (start, end) = (usize_lit(weight.start), usize_lit(weight.end));
+                let bias = match bias {
+                    Some(b) => {
+                        let (start, end) = (usize_lit(b.start), usize_lit(b.end));
+                        quote!(::core::option::Option::Some(&p[#start..#end]))
+                    }
+                    None => quote!(::core::option::Option::None),
+                };
+                let (width, geometry) = (usize_lit(output.width), conv_geometry(geometry));
+                statements.push(quote! {
+                    let mut #array = [0.0f32; #width];
+                    ::nnspec::__private_v0_1::conv_forward(&#source[..], &p[#start..#end], #bias, &mut #array, 1usize, &#geometry);
+                });
+                arrays[output.slot] = Some(array);
+            }
+            Step::Pool { input, output, geometry, .. } => {
+                layers += 1;
+                let array = format_ident!("a{}", layers);
+                let source = read(&arrays, input);
+                let (width, geometry) = (usize_lit(output.width), pool_geometry(geometry));
+                statements.push(quote! {
+                    let mut #array = [0.0f32; #width];
+                    ::nnspec::__private_v0_1::pool_forward(&#source[..], &mut #array, ::core::option::Option::None, 1usize, &#geometry);
+                });
+                arrays[output.slot] = Some(array);
+            }
             Step::Dropout { .. }
+            | Step::ConvBackward { .. }
+            | Step::PoolBackward { .. }
             | Step::LayerNormBackward { .. }
             | Step::TakeColumns { .. }
             | Step::DenseBackward { .. }

@@ -179,3 +179,35 @@ pub(super) fn train_config(train: &ir::TrainConfig) -> TokenStream {
         progress: false,
     })
 }
+
+pub(super) fn conv_geometry(g: &nnspec_core::conv::ConvGeometry) -> TokenStream {
+    let [in_channels, in_h, in_w, out_channels, out_h, out_w, groups] =
+        [g.in_channels, g.in_h, g.in_w, g.out_channels, g.out_h, g.out_w, g.groups].map(usize_lit);
+    let pair = |p: [usize; 2]| {
+        let [a, b] = p.map(usize_lit);
+        quote!([#a, #b])
+    };
+    let (kernel, stride, padding, dilation) = (pair(g.kernel), pair(g.stride), pair(g.padding), pair(g.dilation));
+    quote! {
+        ::nnspec::conv::ConvGeometry {
+            in_channels: #in_channels, in_h: #in_h, in_w: #in_w,
+            out_channels: #out_channels, out_h: #out_h, out_w: #out_w,
+            kernel: #kernel, stride: #stride, padding: #padding, dilation: #dilation, groups: #groups,
+        }
+    }
+}
+
+pub(super) fn pool_geometry(g: &nnspec_core::conv::PoolGeometry) -> TokenStream {
+    let [channels, in_h, in_w, out_h, out_w] = [g.channels, g.in_h, g.in_w, g.out_h, g.out_w].map(usize_lit);
+    let pair = |p: [usize; 2]| {
+        let [a, b] = p.map(usize_lit);
+        quote!([#a, #b])
+    };
+    let (kernel, stride, max) = (pair(g.kernel), pair(g.stride), g.max);
+    quote! {
+        ::nnspec::conv::PoolGeometry {
+            channels: #channels, in_h: #in_h, in_w: #in_w, out_h: #out_h, out_w: #out_w,
+            kernel: #kernel, stride: #stride, max: #max,
+        }
+    }
+}

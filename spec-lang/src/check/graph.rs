@@ -148,22 +148,42 @@ impl<'a> Checker<'a, '_> {
             return;
         }
         let widths: Vec<usize> = inputs.iter().map(|&i| pending.nodes[i].width).collect();
+        let shapes: Vec<&[usize]> = inputs.iter().map(|&i| &pending.nodes[i].shape[..]).collect();
         let names = statement.inputs.as_deref().unwrap_or_default();
-        let (op, width) = if keyword == "add" {
-            if widths.iter().any(|&w| w != widths[0]) {
+        let (op, shape) = if keyword == "add" {
+            if widths.iter().any(|&w| w != widths[0]) || shapes.iter().any(|s| *s != shapes[0]) {
                 let error = self.diagnostics.error(
                     Code::SHAPE_MISMATCH,
                     target.span,
                     format!("`add` sums inputs of one width, but `{}` has inputs of different widths", target.text),
                 );
-                for (name, width) in names.iter().zip(&widths) {
-                    error.label(name.span, format!("{width} features"));
+                for (name, shape) in names.iter().zip(&shapes) {
+                    match shape {
+                        [width] => error.label(name.span, format!("{width} features")),
+                        shape => error.label(name.span, format!("shape {shape:?}")),
+                    };
                 }
                 error.help("give the inputs the same width (a dense layer can project one), or use `concat`");
                 return;
             }
-            (Op::Add, widths[0])
+            (Op::Add, shapes[0].to_vec())
         } else {
+            // Channels (or features) side by side: the other axes must agree.
+            if shapes.iter().any(|s| s.len() != shapes[0].len() || s[1..] != shapes[0][1..]) {
+                let error = self.diagnostics.error(
+                    Code::SHAPE_MISMATCH,
+                    target.span,
+                    format!(
+                        "`concat` joins inputs along their first axis, but those of `{}` differ in another",
+                        target.text
+                    ),
+                );
+                for (name, shape) in names.iter().zip(&shapes) {
+                    error.label(name.span, format!("shape {shape:?}"));
+                }
+                error.help("concatenate inputs of the same rank and the same positions (flatten them first to join them as features)");
+                return;
+            }
             let total = widths.iter().try_fold(0usize, |total, &w| total.checked_add(w)).filter(|&t| t <= MAX_UNITS);
             let Some(total) = total else {
                 self.diagnostics
@@ -171,9 +191,12 @@ impl<'a> Checker<'a, '_> {
                     .help(format!("at most {MAX_UNITS} features per node"));
                 return;
             };
-            (Op::Concat, total)
+            let mut shape = shapes[0].to_vec();
+            shape[0] = shapes.iter().map(|s| s[0]).sum();
+            debug_assert_eq!(shape.iter().product::<usize>(), total);
+            (Op::Concat, shape)
         };
-        let node = Node::new(target.text.clone(), op, &inputs, width);
+        let node = Node::new(target.text.clone(), op, &inputs, 0).with_shape(&shape);
         self.push_node(statement, node, pending);
     }
 
@@ -191,7 +214,7 @@ impl<'a> Checker<'a, '_> {
         let Some(activation) = activation else { return };
         let source = &pending.nodes[input];
         let name = statement.target.as_ref().map_or_else(|| format!("{}.{keyword}", source.name), |t| t.text.clone());
-        let node = Node::new(name, Op::Activation(activation), &[input], source.width);
+        let node = Node::new(name, Op::Activation(activation), &[input], source.width).with_shape(&source.shape);
         self.push_node(statement, node, pending);
     }
 
@@ -222,8 +245,9 @@ impl<'a> Checker<'a, '_> {
                 .help("write `layer_norm norm;`: its scale and shift are saved as `norm.weight` and `norm.bias`");
             return;
         };
-        let width = pending.nodes[input].width;
-        let node = Node::new(target.text.clone(), Op::LayerNorm { eps: eps as f32 }, &[input], width);
+        let source = &pending.nodes[input];
+        let node =
+            Node::new(target.text.clone(), Op::LayerNorm { eps: eps as f32 }, &[input], 0).with_shape(&source.shape);
         self.push_node(statement, node, pending);
     }
 

@@ -4,6 +4,7 @@
 //! reports every error of the file; the IR is built only when there is none.
 
 mod graph;
+mod spatial;
 mod statements;
 mod train;
 mod values;
@@ -19,7 +20,23 @@ pub const MAX_UNITS: usize = 1 << 24;
 /// The largest number of parameters in one network.
 pub const MAX_PARAMS: usize = 1 << 30;
 
-const STATEMENTS: &[&str] = &["input", "dense", "dropout", "add", "concat", "layer_norm", "loss"];
+const STATEMENTS: &[&str] = &[
+    "input",
+    "dense",
+    "dropout",
+    "add",
+    "concat",
+    "layer_norm",
+    "conv1d",
+    "conv2d",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "global_avg_pool",
+    "flatten",
+    "loss",
+];
 const DENSE_KEYS: &[&str] = &["activation", "bias", "init", "bias_init", "l1", "l2"];
 const TRAIN_KEYS: &[&str] = &[
     "optimizer",
@@ -276,6 +293,9 @@ impl<'a> Checker<'a, '_> {
             "dropout" => self.dropout(statement, pending),
             "add" | "concat" => self.join(statement, pending),
             "layer_norm" => self.layer_norm(statement, pending),
+            "conv1d" | "conv2d" => self.conv(statement, pending),
+            "max_pool1d" | "max_pool2d" | "avg_pool1d" | "avg_pool2d" => self.pool(statement, pending),
+            "global_avg_pool" | "flatten" => self.reshape(statement, pending),
             word if Activation::NAMES.contains(&word) => self.activation_node(statement, pending),
             "loss" => self.loss(statement, pending),
             other => {

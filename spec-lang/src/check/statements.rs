@@ -78,7 +78,7 @@ impl<'a> Checker<'a, '_> {
                 }
             };
         }
-        pending.nodes[0] = Node::new(name.clone(), Op::Input, &[], total);
+        pending.nodes[0] = Node::new(name.clone(), Op::Input, &[], total).with_shape(&shape);
         pending.node_spans[0] = Some(statement.span);
         pending.names.insert(statement.target.as_ref().map_or("input", |t| t.text.as_str()), 0);
         pending.input = Some((name, shape, total));
@@ -199,7 +199,7 @@ impl<'a> Checker<'a, '_> {
             _ => {
                 let name =
                     statement.target.as_ref().map_or_else(|| format!("{}.dropout", source.name), |t| t.text.clone());
-                let node = Node::new(name, Op::Dropout(p.unwrap_or(0.0) as f32), &[input], source.width);
+                let node = Node::new(name, Op::Dropout(p.unwrap_or(0.0) as f32), &[input], 0).with_shape(&source.shape);
                 self.push_node(statement, node, pending);
             }
         }

@@ -1,0 +1,300 @@
+//! Convolution and pooling kernels on channel-first rows, PyTorch's semantics.
+//!
+//! A sample is `[C][H][W]` row-major; a 1-D sample `[C][L]` is the case
+//! `H = 1`. A convolution is a cross-correlation (the kernel is not flipped)
+//! with zero padding on both sides of each axis, dilation and groups: output
+//! channel `o` of group `g = o / (out/groups)` reads input channels
+//! `g·Cg … g·Cg + Cg − 1` with `Cg = in/groups`. Weights are PyTorch's
+//! `[out][in/groups][kh][kw]`. Output size per axis:
+//! `floor((L + 2p − d·(k − 1) − 1)/s) + 1`.
+//!
+//! Pools take each channel on its own, windows inside the input (no padding,
+//! no ceil mode); a max pool keeps the first largest value in row-major window
+//! order, and its backward pass adds the gradient to that element; an average
+//! pool spreads `g/(kh·kw)` over the window. Overlapping windows add up.
+//!
+//! ```
+//! use nnspec_core::conv::{conv_forward, ConvGeometry};
+//! // One channel of length 4, kernel 2: y[t] = x[t]·w0 + x[t+1]·w1 + b.
+//! let geometry = ConvGeometry::one_d(1, 4, 1, 2, 1, 0, 1, 1);
+//! let (x, w, b) = ([1.0, 2.0, 3.0, 4.0], [1.0, 10.0], [0.5]);
+//! let mut y = [0.0; 3];
+//! conv_forward(&x, &w, Some(&b), &mut y, 1, &geometry);
+//! assert_eq!(y, [21.5, 32.5, 43.5]);
+//! ```
+
+/// The sizes of one convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ConvGeometry {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Input height (1 for 1-D).
+    pub in_h: usize,
+    /// Input width (the length for 1-D).
+    pub in_w: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// Kernel `[kh, kw]`.
+    pub kernel: [usize; 2],
+    /// Stride `[sh, sw]`.
+    pub stride: [usize; 2],
+    /// Zero padding on both sides `[ph, pw]`.
+    pub padding: [usize; 2],
+    /// Dilation `[dh, dw]`.
+    pub dilation: [usize; 2],
+    /// Groups.
+    pub groups: usize,
+}
+
+/// The output length of one axis, none when the kernel does not fit.
+pub fn output_size(input: usize, kernel: usize, stride: usize, padding: usize, dilation: usize) -> Option<usize> {
+    let span = dilation.checked_mul(kernel.checked_sub(1)?)?.checked_add(1)?;
+    let padded = input.checked_add(padding.checked_mul(2)?)?;
+    (stride > 0 && padded >= span).then(|| (padded - span) / stride + 1)
+}
+
+impl ConvGeometry {
+    /// A 1-D convolution of `[in_channels][length]` (the 2-D case with height 1).
+    #[allow(clippy::too_many_arguments)]
+    pub fn one_d(
+        in_channels: usize,
+        length: usize,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        groups: usize,
+    ) -> ConvGeometry {
+        let out_w = output_size(length, kernel, stride, padding, dilation).unwrap_or(0);
+        ConvGeometry {
+            in_channels,
+            in_h: 1,
+            in_w: length,
+            out_channels,
+            out_h: 1,
+            out_w,
+            kernel: [1, kernel],
+            stride: [1, stride],
+            padding: [0, padding],
+            dilation: [1, dilation],
+            groups,
+        }
+    }
+
+    /// Values per input sample.
+    pub fn input_len(&self) -> usize {
+        self.in_channels * self.in_h * self.in_w
+    }
+
+    /// Values per output sample.
+    pub fn output_len(&self) -> usize {
+        self.out_channels * self.out_h * self.out_w
+    }
+
+    /// Weights: `out × in/groups × kh × kw`.
+    pub fn weight_len(&self) -> usize {
+        self.out_channels * (self.in_channels / self.groups.max(1)) * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Calls `f(o, c, weight index, output index, input index)` for every
+    /// multiply-add of one sample, in a fixed order.
+    #[inline(always)]
+    fn each(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let groups = self.groups.max(1);
+        let (cg, og) = (self.in_channels / groups, self.out_channels / groups);
+        let [kh, kw] = self.kernel;
+        for o in 0..self.out_channels {
+            let group = o / og.max(1);
+            for c in 0..cg {
+                let channel = group * cg + c;
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let weight = ((o * cg + c) * kh + i) * kw + j;
+                        for u in 0..self.out_h {
+                            let row = (u * self.stride[0] + i * self.dilation[0]).wrapping_sub(self.padding[0]);
+                            if row >= self.in_h {
+                                continue;
+                            }
+                            for v in 0..self.out_w {
+                                let column = (v * self.stride[1] + j * self.dilation[1]).wrapping_sub(self.padding[1]);
+                                if column >= self.in_w {
+                                    continue;
+                                }
+                                let out = (o * self.out_h + u) * self.out_w + v;
+                                let input = (channel * self.in_h + row) * self.in_w + column;
+                                f(o, weight, out, input);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `z = conv(x, w) + b` for `batch` samples.
+pub fn conv_forward(x: &[f32], w: &[f32], b: Option<&[f32]>, z: &mut [f32], batch: usize, g: &ConvGeometry) {
+    let (input_len, output_len, plane) = (g.input_len(), g.output_len(), g.out_h * g.out_w);
+    for n in 0..batch {
+        let x = &x[n * input_len..(n + 1) * input_len];
+        let z = &mut z[n * output_len..(n + 1) * output_len];
+        match b {
+            Some(b) => {
+                for (o, channel) in z.chunks_exact_mut(plane.max(1)).enumerate() {
+                    channel.fill(b[o]);
+                }
+            }
+            None => z.fill(0.0),
+        }
+        g.each(|_, weight, out, input| z[out] += w[weight] * x[input]);
+    }
+}
+
+/// Gradients of [`conv_forward`]: `dw` and `db` are overwritten, and `dx` if given.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_backward(
+    x: &[f32],
+    w: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+    mut dx: Option<&mut [f32]>,
+    batch: usize,
+    g: &ConvGeometry,
+) {
+    let (input_len, output_len, plane) = (g.input_len(), g.output_len(), g.out_h * g.out_w);
+    dw.fill(0.0);
+    if let Some(dx) = dx.as_deref_mut() {
+        dx[..batch * input_len].fill(0.0);
+    }
+    if let Some(db) = db {
+        db.fill(0.0);
+        for n in 0..batch {
+            for (o, channel) in dz[n * output_len..(n + 1) * output_len].chunks_exact(plane.max(1)).enumerate() {
+                db[o] += channel.iter().sum::<f32>();
+            }
+        }
+    }
+    for n in 0..batch {
+        let x = &x[n * input_len..(n + 1) * input_len];
+        let dz = &dz[n * output_len..(n + 1) * output_len];
+        match dx.as_deref_mut() {
+            Some(dx) => {
+                let dx = &mut dx[n * input_len..(n + 1) * input_len];
+                g.each(|_, weight, out, input| {
+                    dw[weight] += dz[out] * x[input];
+                    dx[input] += dz[out] * w[weight];
+                });
+            }
+            None => g.each(|_, weight, out, input| dw[weight] += dz[out] * x[input]),
+        }
+    }
+}
+
+/// The sizes of one pooling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PoolGeometry {
+    /// Channels.
+    pub channels: usize,
+    /// Input height (1 for 1-D).
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// Window `[kh, kw]`.
+    pub kernel: [usize; 2],
+    /// Stride `[sh, sw]`.
+    pub stride: [usize; 2],
+    /// The maximum (true) or the mean (false) of each window.
+    pub max: bool,
+}
+
+impl PoolGeometry {
+    /// Values per input sample.
+    pub fn input_len(&self) -> usize {
+        self.channels * self.in_h * self.in_w
+    }
+
+    /// Values per output sample.
+    pub fn output_len(&self) -> usize {
+        self.channels * self.out_h * self.out_w
+    }
+
+    /// The input index of each element of output `(c, u, v)`'s window, row-major.
+    #[inline(always)]
+    fn window(&self, c: usize, u: usize, v: usize, mut f: impl FnMut(usize)) {
+        for i in 0..self.kernel[0] {
+            for j in 0..self.kernel[1] {
+                let (row, column) = (u * self.stride[0] + i, v * self.stride[1] + j);
+                f((c * self.in_h + row) * self.in_w + column);
+            }
+        }
+    }
+}
+
+/// Pools `batch` samples of `x` into `y`; a max pool records in `argmax` (if
+/// given) the input index it chose for each output, for the backward pass.
+pub fn pool_forward(x: &[f32], y: &mut [f32], mut argmax: Option<&mut [f32]>, batch: usize, g: &PoolGeometry) {
+    let (input_len, output_len) = (g.input_len(), g.output_len());
+    let count = (g.kernel[0] * g.kernel[1]) as f32;
+    for n in 0..batch {
+        let x = &x[n * input_len..(n + 1) * input_len];
+        for c in 0..g.channels {
+            for u in 0..g.out_h {
+                for v in 0..g.out_w {
+                    let out = n * output_len + (c * g.out_h + u) * g.out_w + v;
+                    if g.max {
+                        let mut best: Option<(usize, f32)> = None;
+                        g.window(c, u, v, |i| {
+                            if best.is_none_or(|(_, value)| x[i] > value) {
+                                best = Some((i, x[i]));
+                            }
+                        });
+                        let (index, value) = best.unwrap_or((0, 0.0));
+                        y[out] = value;
+                        if let Some(argmax) = argmax.as_deref_mut() {
+                            argmax[out] = index as f32;
+                        }
+                    } else {
+                        let mut sum = 0.0;
+                        g.window(c, u, v, |i| sum += x[i]);
+                        y[out] = sum / count;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The gradient of [`pool_forward`] with respect to its input, overwriting `dx`.
+pub fn pool_backward(dy: &[f32], argmax: &[f32], dx: &mut [f32], batch: usize, g: &PoolGeometry) {
+    let (input_len, output_len) = (g.input_len(), g.output_len());
+    let count = (g.kernel[0] * g.kernel[1]) as f32;
+    dx[..batch * input_len].fill(0.0);
+    for n in 0..batch {
+        let dx = &mut dx[n * input_len..(n + 1) * input_len];
+        for c in 0..g.channels {
+            for u in 0..g.out_h {
+                for v in 0..g.out_w {
+                    let out = n * output_len + (c * g.out_h + u) * g.out_w + v;
+                    if g.max {
+                        dx[argmax[out] as usize] += dy[out];
+                    } else {
+                        let share = dy[out] / count;
+                        g.window(c, u, v, |i| dx[i] += share);
+                    }
+                }
+            }
+        }
+    }
+}
