@@ -1,9 +1,11 @@
 //! The build-script style: the flower networks are compiled from
-//! `specs/flower.nn` into `OUT_DIR/flower.rs`.
+//! `specs/flower.nn` into `OUT_DIR/flower.rs`, the CNNs from `specs/cnn.nn`
+//! into `OUT_DIR/cnn.rs`.
 
 fn main() {
     nnspec_codegen::Builder::new()
         .file("specs/flower.nn")
+        .file("specs/cnn.nn")
         .compile()
-        .unwrap_or_else(|error| panic!("specs/flower.nn:\n{error}"));
+        .unwrap_or_else(|error| panic!("{error}"));
 }

@@ -1,5 +1,7 @@
 //! Seed 001 on real data: iris, breast cancer and digits (classification) and
-//! friedman1 (regression) on the fixed splits of the conformance directory.
+//! friedman1 (regression) on the fixed splits of the conformance directory,
+//! then the CNNs of `specs/cnn.nn` on the digits as 8×8 images and on the
+//! two-channel signals.
 //!
 //! `cargo run --release --example real_data`
 
@@ -19,6 +21,15 @@ fn main() {
                     _ => ("?", f64::NAN),
                 };
                 println!("{name:<15} {task:<15} {score:>10.4}  {:>9.2}", outcome.pass_mark);
+            }
+            Err(error) => println!("{name:<15} failed: {error}"),
+        }
+    }
+    for (name, entry) in references["conv_nets"].as_object().into_iter().flatten().filter(|(n, _)| *n != "note") {
+        match nnspec_examples::real_data::run_cnn(&directory, name, entry, 0) {
+            Ok(outcome) => {
+                let score = outcome.accuracy.unwrap_or(f64::NAN);
+                println!("{name:<15} {:<15} {score:>10.4}  {:>9.2}", "CNN accuracy", outcome.pass_mark);
             }
             Err(error) => println!("{name:<15} failed: {error}"),
         }

@@ -106,3 +106,44 @@ pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String
         Ok(Outcome { accuracy: None, r2: Some(r2), pass_mark })
     }
 }
+
+/// The CNNs of `references.json`'s `conv_nets` (compiled from `specs/cnn.nn`).
+pub mod cnn {
+    include!(concat!(env!("OUT_DIR"), "/cnn.rs"));
+}
+
+/// Trains the CNN of one `conv_nets` entry of `references.json` (`digits_8x8_cnn`
+/// or `signals_cnn`) with its spec's settings (the reference recipe: Adam lr
+/// 0.01, batches of 32, 40 epochs, shuffled) and scores the test rows.
+pub fn run_cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Outcome, String> {
+    use nnspec::data::Target;
+    let csv = directory.join(entry["csv"].as_str().ok_or("`csv` is missing")?);
+    let target = entry["target_column"].as_str().ok_or("`target_column` is missing")?;
+    let options = CsvOptions { target: Target::Named(vec![target.to_string()]), ..CsvOptions::default() };
+    let data = Dataset::from_csv(&csv, &options).map_err(|e| e.to_string())?;
+    let mut train = data.subset(&indices(entry, "train_indices")?).map_err(|e| e.to_string())?;
+    let mut test = data.subset(&indices(entry, "test_indices")?).map_err(|e| e.to_string())?;
+    if entry["preprocessing"]["kind"] == "standardize" {
+        let standardizer = Standardizer::fit(&train);
+        standardizer.apply(&mut train);
+        standardizer.apply(&mut test);
+    }
+    let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
+    let mut workspace = Workspace::default();
+    let accuracy = match name {
+        "digits_8x8_cnn" => {
+            let mut model = cnn::DigitsCnn::with_seed(seed);
+            let config = TrainConfig { seed, progress: false, ..cnn::DigitsCnn::train_config() };
+            Trainer::new(config).fit(&mut model, &train, None).map_err(|e| e.to_string())?;
+            evaluate(&model, &test, &mut workspace).accuracy
+        }
+        "signals_cnn" => {
+            let mut model = cnn::SignalsCnn::with_seed(seed);
+            let config = TrainConfig { seed, progress: false, ..cnn::SignalsCnn::train_config() };
+            Trainer::new(config).fit(&mut model, &train, None).map_err(|e| e.to_string())?;
+            evaluate(&model, &test, &mut workspace).accuracy
+        }
+        other => return Err(format!("no spec for the CNN `{other}`")),
+    };
+    Ok(Outcome { accuracy, r2: None, pass_mark })
+}

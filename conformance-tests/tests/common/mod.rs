@@ -24,7 +24,7 @@ pub fn initialised<M: Model>(mut model: M, seed: u64) -> M {
 
 /// Every network the examples define, initialised.
 pub fn example_networks() -> Vec<Box<dyn Model>> {
-    use nnspec_examples::{cubic, flower, optimizers, overfitting, student, truth_tables, xor};
+    use nnspec_examples::{cubic, flower, optimizers, overfitting, real_data::cnn, student, truth_tables, xor};
     vec![
         Box::new(initialised(xor::Xor::zeroed(), 1)),
         Box::new(initialised(truth_tables::Gate::zeroed(), 1)),
@@ -46,5 +46,7 @@ pub fn example_networks() -> Vec<Box<dyn Model>> {
         Box::new(initialised(overfitting::WithL2::zeroed(), 1)),
         Box::new(initialised(overfitting::WithL1::zeroed(), 1)),
         Box::new(initialised(overfitting::WithDropout::zeroed(), 1)),
+        Box::new(initialised(cnn::DigitsCnn::zeroed(), 1)),
+        Box::new(initialised(cnn::SignalsCnn::zeroed(), 1)),
     ]
 }
