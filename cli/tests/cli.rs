@@ -611,3 +611,60 @@ fn emitting_more_layers_than_the_memory_holds_is_refused() {
     assert_eq!(code, 1);
     assert!(stderr.contains("is the spec"), "{stderr}");
 }
+
+/// A convolutional spec through train, predict, summary and export: the
+/// interpreter runs the graph the compiler generates code for.
+#[test]
+fn a_cnn_trains_predicts_and_exports() {
+    let conformance = std::env::var_os("NNSPEC_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/conformance"));
+    let data = conformance.join("datasets/signals.csv");
+    let data = data.to_str().unwrap();
+    let spec = "examples/specs/cnn.nn";
+    let weights = temp().join("cnn.safetensors");
+    let weights = weights.to_str().unwrap();
+    let (code, stdout, stderr) = nnspec(&[
+        "train",
+        spec,
+        "--network",
+        "SignalsCnn",
+        "--data",
+        data,
+        "--target",
+        "label",
+        "--epochs",
+        "8",
+        "--out",
+        weights,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let accuracy: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("train ").and_then(|l| l.split("accuracy ").nth(1)))
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in:\n{stdout}"));
+    assert!(accuracy > 0.9, "training accuracy {accuracy} after 8 epochs");
+    let (code, predictions, stderr) = nnspec(&[
+        "predict",
+        spec,
+        "--network",
+        "SignalsCnn",
+        "--weights",
+        weights,
+        "--data",
+        data,
+        "--target",
+        "label",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(predictions.lines().count(), 901, "a header and one line per row");
+    let (code, summary, _) = nnspec(&["summary", spec]);
+    assert_eq!(code, 0);
+    assert!(summary.contains("conv1d") && summary.contains("[16, 16]"), "{summary}");
+    let onnx = temp().join("cnn.onnx");
+    let (code, _, stderr) =
+        nnspec(&["export", spec, "--network", "SignalsCnn", "--weights", weights, "-o", onnx.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(std::fs::metadata(&onnx).unwrap().len() > 1000);
+}

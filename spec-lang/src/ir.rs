@@ -69,7 +69,37 @@ impl Network {
 
     /// Floating-point operations of one forward pass for one sample (2 per multiply-add).
     pub fn forward_flops(&self) -> usize {
-        self.layers.iter().map(|l| 2 * l.inputs * l.units + if l.bias { l.units } else { 0 }).sum()
+        (0..self.nodes.len()).map(|node| self.node_cost(node).1).sum()
+    }
+
+    /// The parameters and the floating-point operations per sample (2 per
+    /// multiply-add; element-wise activations and moves count 0) of node `node`.
+    pub fn node_cost(&self, node: usize) -> (usize, usize) {
+        let node = &self.nodes[node];
+        match node.op {
+            Op::Dense(layer) => {
+                let l = &self.layers[layer];
+                let bias = if l.bias { l.units } else { 0 };
+                (l.inputs * l.units + bias, 2 * l.inputs * l.units + bias)
+            }
+            Op::Add => (0, node.width * node.inputs.len().saturating_sub(1)),
+            // Mean, variance, normalise, scale and shift: about eight operations per feature.
+            Op::LayerNorm { .. } => (2 * node.width, 8 * node.width),
+            Op::Conv { geometry: g, bias, .. } => {
+                let weights = g.weight_len();
+                let bias = if bias { g.out_channels } else { 0 };
+                let positions = g.out_h * g.out_w;
+                (weights + bias, 2 * weights * positions + bias * positions)
+            }
+            Op::Pool { geometry: g, .. } | Op::GlobalAvgPool(g) => (0, g.output_len() * g.kernel[0] * g.kernel[1]),
+            Op::Input | Op::Dropout(_) | Op::Concat | Op::Activation(_) | Op::Flatten => (0, 0),
+        }
+    }
+
+    /// Bytes of node outputs `predict` keeps on the stack (an upper bound:
+    /// activations run in place on their layer's array).
+    pub fn predict_stack_bytes(&self) -> usize {
+        self.nodes.iter().skip(1).map(|n| 4 * n.width).sum()
     }
 }
 

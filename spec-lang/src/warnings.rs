@@ -224,7 +224,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
             );
         }
 
-        let stack: usize = layers.iter().map(|l| 4 * l.units).sum();
+        let stack = network.predict_stack_bytes();
         if stack > STACK_BUDGET {
             let widest = layers.iter().enumerate().max_by_key(|(_, l)| l.units).map_or(0, |(i, _)| i);
             warn(

@@ -18,8 +18,8 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
         let width = net.nodes.iter().map(|n| n.name.len()).chain([net.input_name.len(), 15]).max().unwrap_or(15) + 1;
         say!(
             "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
-            "layer",
-            "activation",
+            "node",
+            "computes",
             "output shape",
             "params",
             "FLOPs/sample",
@@ -29,57 +29,42 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
             net.input_name,
             "input",
-            format!("[{}]", net.input_size),
+            format!("{:?}", net.input_shape),
             0,
             0,
             4 * net.input_size
         );
-        for node in net.nodes.iter().skip(1) {
-            let (params, flops, kind) = node_cost(net, node);
+        for (index, node) in net.nodes.iter().enumerate().skip(1) {
+            let (params, flops, kind) = node_cost(net, index);
             say!(
                 "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
                 node.name,
                 kind,
-                format!("[{}]", node.width),
+                format!("{:?}", node.shape),
                 params,
                 flops,
                 4 * node.width
             );
         }
-        let stack: usize = net.layers.iter().map(|l| 4 * l.units).sum();
-        say!("total: {} parameters ({} bytes), {} FLOPs per forward sample, predict uses {} bytes of stack for activations", net.param_count, 4 * net.param_count, net.forward_flops(), stack);
+        say!("total: {} parameters ({} bytes), {} FLOPs per forward sample, predict uses {} bytes of stack for activations", net.param_count, 4 * net.param_count, net.forward_flops(), net.predict_stack_bytes());
         say!("train: {}\n", describe_train(&net.train));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// A node's parameters, FLOPs per sample and what it computes, for the summary.
-fn node_cost(net: &ir::Network, node: &ir::Node) -> (usize, usize, String) {
+fn node_cost(net: &ir::Network, index: usize) -> (usize, usize, String) {
+    let node = &net.nodes[index];
     let reads = || node.inputs.iter().map(|&i| net.nodes[i].name.as_ref()).collect::<Vec<_>>().join(", ");
-    match node.op {
-        ir::Op::Dense(layer) => {
-            let l = &net.layers[layer];
-            let bias = if l.bias { l.units } else { 0 };
-            (l.inputs * l.units + bias, 2 * l.inputs * l.units + bias, l.activation.name().to_string())
-        }
-        ir::Op::Dropout(p) => (0, 0, format!("dropout({p})")),
-        ir::Op::Add => (0, node.width * node.inputs.len().saturating_sub(1), format!("add({})", reads())),
-        ir::Op::Concat => (0, 0, format!("concat({})", reads())),
-        ir::Op::Input => (0, 0, "input".to_string()),
-        ir::Op::Activation(f) => (0, 0, f.name().to_string()),
-        // Mean, variance, normalise, scale and shift: about eight operations per feature.
-        ir::Op::LayerNorm { eps } => (2 * node.width, 8 * node.width, format!("layer_norm(eps {eps})")),
-        ir::Op::Conv { geometry: g, bias, .. } => {
-            let weights = g.out_channels * (g.in_channels / g.groups.max(1)) * g.kernel[0] * g.kernel[1];
-            let bias = if bias { g.out_channels } else { 0 };
-            let positions = g.out_h * g.out_w;
-            (weights + bias, 2 * weights * positions + bias * positions, node.op.name().to_string())
-        }
-        ir::Op::Pool { geometry: g, .. } | ir::Op::GlobalAvgPool(g) => {
-            (0, g.channels * g.out_h * g.out_w * g.kernel[0] * g.kernel[1], node.op.name().to_string())
-        }
-        ir::Op::Flatten => (0, 0, "flatten".to_string()),
-    }
+    let what = match node.op {
+        ir::Op::Dense(layer) => net.layers[layer].activation.name().to_string(),
+        ir::Op::Dropout(p) => format!("dropout({p})"),
+        ir::Op::Add | ir::Op::Concat => format!("{}({})", node.op.name(), reads()),
+        ir::Op::LayerNorm { eps } => format!("layer_norm(eps {eps})"),
+        op => op.name().to_string(),
+    };
+    let (params, flops) = net.node_cost(index);
+    (params, flops, what)
 }
 
 pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
@@ -136,18 +121,18 @@ pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
         "loss": net.loss.name(),
         "param_count": net.param_count,
         "forward_flops": net.forward_flops(),
-        "predict_stack_bytes": net.layers.iter().map(|l| 4 * l.units).sum::<usize>(),
+        "predict_stack_bytes": net.predict_stack_bytes(),
         "layers": net.layers.iter().enumerate().map(|(i, l)| serde_json::json!({
             "name": l.name, "inputs": l.inputs, "units": l.units, "activation": l.activation.name(),
             "bias": l.bias, "dropout": net.dropout_after(i),
             "params": l.inputs * l.units + if l.bias { l.units } else { 0 },
             "flops": 2 * l.inputs * l.units + if l.bias { l.units } else { 0 },
         })).collect::<Vec<_>>(),
-        "nodes": net.nodes.iter().skip(1).map(|n| {
-            let (params, flops, kind) = node_cost(net, n);
+        "nodes": net.nodes.iter().enumerate().skip(1).map(|(index, n)| {
+            let (params, flops, kind) = node_cost(net, index);
             serde_json::json!({
                 "name": n.name, "op": n.op.name(), "inputs": n.inputs.iter().map(|&i| &net.nodes[i].name).collect::<Vec<_>>(),
-                "width": n.width, "params": params, "flops": flops, "computes": kind,
+                "width": n.width, "shape": n.shape, "params": params, "flops": flops, "computes": kind,
             })
         }).collect::<Vec<_>>(),
         "tensors": net.tensors,
