@@ -758,13 +758,7 @@ impl Lowering {
                         self.steps.push(Step::ActivationBackward { activation, z, a, grad });
                     }
                     let input = node.inputs[0];
-                    let (dx, accumulate) = match nodes[input].op {
-                        Op::Input => (None, None),
-                        _ => {
-                            let (buf, accumulate) = self.contribution(&mut grads, nodes, input);
-                            (Some(buf), accumulate)
-                        }
-                    };
+                    let (dx, accumulate) = self.input_gradient(&mut grads, nodes, input);
                     self.steps.push(Step::DenseBackward {
                         input: forward.values[input],
                         weight: params[layer].weight.clone(),
@@ -774,9 +768,7 @@ impl Lowering {
                         inputs: layers[layer].inputs,
                         outputs: layers[layer].units,
                     });
-                    if let (Some(from), Some(into)) = (dx, accumulate) {
-                        self.steps.push(Step::Accumulate { from: Source::Buf(from), into });
-                    }
+                    self.accumulate(dx, accumulate);
                 }
                 Op::Dropout(_) => {
                     if let Some((mask, keep)) = forward.masks[index] {
@@ -794,18 +786,10 @@ impl Lowering {
                 Op::Conv { geometry, .. } => {
                     let (weight, bias) = weight_bias(tensors, index);
                     let input = node.inputs[0];
-                    let (dx, accumulate) = match nodes[input].op {
-                        Op::Input => (None, None),
-                        _ => {
-                            let (buf, accumulate) = self.contribution(&mut grads, nodes, input);
-                            (Some(buf), accumulate)
-                        }
-                    };
+                    let (dx, accumulate) = self.input_gradient(&mut grads, nodes, input);
                     let source = forward.values[input];
                     self.steps.push(Step::ConvBackward { input: source, weight, bias, dz: grad, dx, geometry });
-                    if let (Some(from), Some(into)) = (dx, accumulate) {
-                        self.steps.push(Step::Accumulate { from: Source::Buf(from), into });
-                    }
+                    self.accumulate(dx, accumulate);
                 }
                 Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => {
                     let input = node.inputs[0];
@@ -823,17 +807,9 @@ impl Lowering {
                     let (scale, shift) = scale_shift(tensors, index);
                     let (xhat, rstd) = forward.norms[index].expect("a layer norm has its buffers");
                     let input = node.inputs[0];
-                    let (dx, accumulate) = match nodes[input].op {
-                        Op::Input => (None, None),
-                        _ => {
-                            let (buf, accumulate) = self.contribution(&mut grads, nodes, input);
-                            (Some(buf), accumulate)
-                        }
-                    };
+                    let (dx, accumulate) = self.input_gradient(&mut grads, nodes, input);
                     self.steps.push(Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx });
-                    if let (Some(from), Some(into)) = (dx, accumulate) {
-                        self.steps.push(Step::Accumulate { from: Source::Buf(from), into });
-                    }
+                    self.accumulate(dx, accumulate);
                 }
                 Op::Add => {
                     for &input in node.inputs.iter() {
@@ -864,6 +840,31 @@ impl Lowering {
                     }
                 }
             }
+        }
+    }
+
+    /// Where a kernel writes its gradient with respect to `input` (none for the
+    /// network's input), and the buffer to add it to afterwards if that is
+    /// not its first contribution.
+    fn input_gradient(
+        &mut self,
+        grads: &mut [Option<Buf>],
+        nodes: &[Node],
+        input: usize,
+    ) -> (Option<Buf>, Option<Buf>) {
+        match nodes[input].op {
+            Op::Input => (None, None),
+            _ => {
+                let (buf, accumulate) = self.contribution(grads, nodes, input);
+                (Some(buf), accumulate)
+            }
+        }
+    }
+
+    /// Adds a contribution written to a scratch buffer into the gradient it belongs to.
+    fn accumulate(&mut self, written: Option<Buf>, into: Option<Buf>) {
+        if let (Some(from), Some(into)) = (written, into) {
+            self.steps.push(Step::Accumulate { from: Source::Buf(from), into });
         }
     }
 

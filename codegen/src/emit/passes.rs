@@ -85,7 +85,29 @@ fn source_range(plan: &Plan, source: Source) -> TokenStream {
     }
 }
 
-fn param_range(range: &core::ops::Range<usize>) -> TokenStream {
+/// `Some(&p[bias])` or `None`.
+pub(super) fn bias_slice(bias: &Option<core::ops::Range<usize>>) -> TokenStream {
+    match bias {
+        Some(b) => {
+            let b = param_range(b);
+            quote!(::core::option::Option::Some(&p[#b]))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The bias's gradient in `after`, the gradient buffer past the weights.
+fn bias_gradient(bias: &Option<core::ops::Range<usize>>, weight: &core::ops::Range<usize>) -> TokenStream {
+    match bias {
+        Some(b) => {
+            let (start, end) = (usize_lit(b.start - weight.end), usize_lit(b.end - weight.end));
+            quote!(::core::option::Option::Some(&mut after[#start..#end]))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+pub(super) fn param_range(range: &core::ops::Range<usize>) -> TokenStream {
     let (start, end) = (usize_lit(range.start), usize_lit(range.end));
     quote!(#start..#end)
 }
@@ -96,13 +118,7 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
     match step {
         Step::Dense { input, weight, bias, output, inputs, outputs } => {
             let w = param_range(weight);
-            let bias = match bias {
-                Some(b) => {
-                    let b = param_range(b);
-                    quote!(::core::option::Option::Some(&p[#b]))
-                }
-                None => quote!(::core::option::Option::None),
-            };
+            let bias = bias_slice(bias);
             let (inputs, outputs, z) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *output));
             match input {
                 Source::Input => quote! {
@@ -142,13 +158,7 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
         }
         Step::DenseBackward { input, weight, bias, dz, dx, inputs, outputs } => {
             let (w, w_start, w_end) = (param_range(weight), usize_lit(weight.start), usize_lit(weight.end));
-            let db = match bias {
-                Some(b) => {
-                    let (start, end) = (usize_lit(b.start - weight.end), usize_lit(b.end - weight.end));
-                    quote!(::core::option::Option::Some(&mut after[#start..#end]))
-                }
-                None => quote!(::core::option::Option::None),
-            };
+            let db = bias_gradient(bias, weight);
             let (inputs, outputs, dz) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *dz));
             let call = match (input, dx) {
                 (Source::Input, None) => quote! {
@@ -185,13 +195,7 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
         }
         Step::Conv { input, weight, bias, output, geometry } => {
             let w = param_range(weight);
-            let bias = match bias {
-                Some(b) => {
-                    let b = param_range(b);
-                    quote!(::core::option::Option::Some(&p[#b]))
-                }
-                None => quote!(::core::option::Option::None),
-            };
+            let bias = bias_slice(bias);
             let (z, geometry) = (range(plan, *output), conv_geometry(geometry));
             match input {
                 Source::Input => quote! {
@@ -210,13 +214,7 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
         }
         Step::ConvBackward { input, weight, bias, dz, dx, geometry } => {
             let (w, w_start, w_end) = (param_range(weight), usize_lit(weight.start), usize_lit(weight.end));
-            let db = match bias {
-                Some(b) => {
-                    let (start, end) = (usize_lit(b.start - weight.end), usize_lit(b.end - weight.end));
-                    quote!(::core::option::Option::Some(&mut after[#start..#end]))
-                }
-                None => quote!(::core::option::Option::None),
-            };
+            let db = bias_gradient(bias, weight);
             let (dz, geometry) = (range(plan, *dz), conv_geometry(geometry));
             let call = match (input, dx) {
                 (Source::Input, None) => quote! {

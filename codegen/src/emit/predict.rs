@@ -51,13 +51,7 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 let array = format_ident!("a{}", layers);
                 let source = read(&arrays, input);
                 let (start, end) = (usize_lit(weight.start), usize_lit(weight.end));
-                let bias = match bias {
-                    Some(b) => {
-                        let (start, end) = (usize_lit(b.start), usize_lit(b.end));
-                        quote!(::core::option::Option::Some(&p[#start..#end]))
-                    }
-                    None => quote!(::core::option::Option::None),
-                };
+                let bias = super::passes::bias_slice(bias);
                 let (inputs, outputs) = (usize_lit(*inputs), usize_lit(*outputs));
                 statements.push(quote! {
                     let mut #array = [0.0f32; #outputs];
@@ -135,13 +129,7 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 let array = format_ident!("a{}", layers);
                 let source = read(&arrays, input);
                 let (start, end) = (usize_lit(weight.start), usize_lit(weight.end));
-                let bias = match bias {
-                    Some(b) => {
-                        let (start, end) = (usize_lit(b.start), usize_lit(b.end));
-                        quote!(::core::option::Option::Some(&p[#start..#end]))
-                    }
-                    None => quote!(::core::option::Option::None),
-                };
+                let bias = super::passes::bias_slice(bias);
                 let (width, geometry) = (usize_lit(output.width), conv_geometry(geometry));
                 statements.push(quote! {
                     let mut #array = [0.0f32; #width];
