@@ -29,7 +29,7 @@ pub mod weights;
 pub use builder::{BuildError, Builder};
 pub use emit::{generate, generate_with};
 pub use nnspec_lang as lang;
-pub use tokens::{expand_include_net, expand_net, include_file as include_net_file};
+pub use tokens::{expand_include_net, expand_net, include_file as include_net_file, IncludeError};
 
 use nnspec_lang::Diagnostic;
 use proc_macro2::TokenStream;

@@ -234,31 +234,63 @@ pub fn expand_include_net(input: TokenStream) -> TokenStream {
         network.as_deref(),
     ) {
         Ok(tokens) => tokens,
-        Err(message) => {
-            let span = weights
-                .as_ref()
-                .filter(|_| message.contains("weights") || message.contains("tensor"))
-                .map_or(span, |w| w.2);
-            compile_error(&message, span, span)
+        Err(error) => {
+            // An error about the weights file lands on its path, any other on the spec's.
+            let span = weights.as_ref().filter(|_| error.about_weights).map_or(span, |w| w.2);
+            compile_error(&error.message, span, span)
         }
     }
 }
 
+/// Why [`include_file`] failed: the message, and whether it is about the
+/// weights file (else about the spec), so `include_net!` puts it on the right argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncludeError {
+    /// What went wrong, rendered for the user.
+    pub message: String,
+    /// True when the weights file is at fault.
+    pub about_weights: bool,
+}
+
+impl IncludeError {
+    fn spec(message: String) -> IncludeError {
+        IncludeError { message, about_weights: false }
+    }
+
+    fn weights(message: String) -> IncludeError {
+        IncludeError { message, about_weights: true }
+    }
+}
+
+impl std::fmt::Display for IncludeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for IncludeError {}
+
 /// The generated code of a `.nn` file plus an `include_bytes!` of it, so cargo
 /// rebuilds when the file changes; or the rendered diagnostics. With `weights`,
 /// the file's tensors are checked and embedded (`trained()`).
-pub fn include_file(path: &Path, weights: Option<(&Path, &str)>, network: Option<&str>) -> Result<TokenStream, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+pub fn include_file(
+    path: &Path,
+    weights: Option<(&Path, &str)>,
+    network: Option<&str>,
+) -> Result<TokenStream, IncludeError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| IncludeError::spec(format!("cannot read `{}`: {e}", path.display())))?;
     let display = path.display().to_string();
     let source = String::from_utf8_lossy(&bytes).into_owned();
-    let checked =
-        nnspec_lang::check_bytes(&bytes).map_err(|diagnostics| nnspec_lang::render(&diagnostics, &display, &source))?;
+    let checked = nnspec_lang::check_bytes(&bytes)
+        .map_err(|diagnostics| IncludeError::spec(nnspec_lang::render(&diagnostics, &display, &source)))?;
     let embedded = match weights {
         Some((weights_path, weights_display)) => {
             let target = crate::weights::target(&checked.program, weights_path, network)
-                .map_err(|e| format!("weights `{weights_display}`: {e}"))?;
+                .map_err(|e| IncludeError::weights(format!("weights `{weights_display}`: {e}")))?;
             let embedded = crate::weights::embed(target, weights_path, weights_display).map_err(|problems| {
-                format!("the weights do not match network `{}`:\n  - {}", target.name, problems.join("\n  - "))
+                let list = problems.join("\n  - ");
+                IncludeError::weights(format!("the weights do not match network `{}`:\n  - {list}", target.name))
             })?;
             Some(embedded)
         }

@@ -68,7 +68,9 @@ fn mismatched_weights_name_every_difference() {
             ("extra", vec![3], Dtype::F32),
         ],
     );
-    let message = include_net_file(&spec("bad"), Some((&weights, "bad.safetensors")), None).unwrap_err();
+    let error = include_net_file(&spec("bad"), Some((&weights, "bad.safetensors")), None).unwrap_err();
+    assert!(error.about_weights, "{error}");
+    let message = error.message;
     assert!(
         message.contains("`hidden.weight` of `bad.safetensors` has shape [2, 8], the spec says [2, 4]"),
         "{message}"
@@ -80,8 +82,10 @@ fn mismatched_weights_name_every_difference() {
 
 #[test]
 fn a_missing_weights_file_is_an_error() {
-    let message = include_net_file(&spec("missing"), Some((&dir().join("nope.safetensors"), "nope.safetensors")), None)
+    let error = include_net_file(&spec("missing"), Some((&dir().join("nope.safetensors"), "nope.safetensors")), None)
         .unwrap_err();
+    assert!(error.about_weights, "{error}");
+    let message = error.message;
     assert!(message.contains("cannot read weights `nope.safetensors`"), "{message}");
 }
 
@@ -102,10 +106,22 @@ fn a_standardisation_of_another_width_is_an_error_and_a_good_one_reaches_predict
         )
     };
     let wide = write_weights_with("wide.safetensors", &tensors, metadata("[0.5,1.5,2.5]"));
-    let message = include_net_file(&spec("wide"), Some((&wide, "wide.safetensors")), None).unwrap_err();
+    let error = include_net_file(&spec("wide"), Some((&wide, "wide.safetensors")), None).unwrap_err();
+    assert!(error.about_weights, "{error}");
+    let message = error.message;
     assert!(message.contains("has 3 values, the network takes 2 inputs"), "{message}");
     let good = write_weights_with("standardized.safetensors", &tensors, metadata("[0.5,1.5]"));
     let tokens =
         include_net_file(&spec("standardized"), Some((&good, "standardized.safetensors")), None).unwrap().to_string();
     assert!(tokens.contains("INPUT_MEAN") && tokens.contains("INPUT_STD"), "{tokens}");
+}
+
+#[test]
+fn an_error_in_the_spec_is_about_the_spec_even_with_weights() {
+    let path = dir().join("broken.nn");
+    std::fs::write(&path, "network Broken { input x: [2]; dense out: 1, activation = tnah; loss mse; }").unwrap();
+    let weights = dir().join("nope.safetensors");
+    let error = include_net_file(&path, Some((&weights, "nope.safetensors")), None).unwrap_err();
+    assert!(!error.about_weights, "{error}");
+    assert!(error.message.contains("did you mean `tanh`?"), "{error}");
 }
