@@ -4,8 +4,7 @@
 //! kernel calls, in the same order, that generated code makes, so `nnspec
 //! train` gives the numbers a compiled network would.
 
-use nnspec::train::EarlyStopping;
-use nnspec::{Init, LayerInit, Mlp, OptimizerConfig, Schedule, TrainConfig};
+use nnspec::{Init, LayerInit, Mlp, OptimizerConfig, TrainConfig};
 use nnspec_lang::ir;
 
 fn init(init: ir::Init) -> Init {
@@ -74,25 +73,10 @@ pub fn train_config(train: &ir::TrainConfig) -> TrainConfig {
         epochs: train.epochs,
         seed: train.seed,
         shuffle: train.shuffle,
-        schedule: train.schedule.as_ref().map(|s| match s {
-            ir::Schedule::Step { step_size, gamma } => Schedule::Step { step_size: *step_size, gamma: *gamma },
-            ir::Schedule::MultiStep { milestones, gamma } => {
-                Schedule::MultiStep { milestones: milestones.clone(), gamma: *gamma }
-            }
-            ir::Schedule::Exponential { gamma } => Schedule::Exponential { gamma: *gamma },
-            ir::Schedule::Cosine { t_max, eta_min } => Schedule::Cosine { t_max: *t_max, eta_min: *eta_min },
-            ir::Schedule::Linear { start_factor, end_factor, total_iters } => {
-                Schedule::Linear { start_factor: *start_factor, end_factor: *end_factor, total_iters: *total_iters }
-            }
-        }),
+        schedule: train.schedule.clone(),
         clip_grad_norm: train.clip_grad_norm,
         clip_grad_value: train.clip_grad_value,
-        early_stopping: train.early_stopping.map(|e| EarlyStopping {
-            monitor_validation: e.monitor_validation,
-            patience: e.patience,
-            min_delta: e.min_delta,
-            restore_best: e.restore_best,
-        }),
+        early_stopping: train.early_stopping,
         progress: true,
     }
 }

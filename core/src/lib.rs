@@ -30,6 +30,8 @@ pub mod math;
 pub mod norm;
 #[cfg(feature = "alloc")]
 pub mod plan;
+#[cfg(feature = "alloc")]
+pub mod vocabulary;
 
 pub use activation::Activation;
 #[cfg(feature = "alloc")]

@@ -9,6 +9,7 @@
 //! The IR holds no spans: two specs that mean the same network have equal IRs
 //! (the formatter's meaning-preservation test relies on it).
 
+pub use nnspec_core::vocabulary::{EarlyStopping, Schedule};
 pub use nnspec_core::{Activation, Loss, Node, Op};
 use serde::Serialize;
 
@@ -392,59 +393,6 @@ impl Optimizer {
             | Optimizer::Adam { lr, .. } => lr,
         }
     }
-}
-
-/// Learning-rate schedules, stepped once per epoch (PyTorch's `lr_scheduler` rules).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Schedule {
-    /// lr·γ^⌊epoch/step_size⌋.
-    Step {
-        /// Epochs between decays.
-        step_size: usize,
-        /// Decay factor.
-        gamma: f64,
-    },
-    /// lr·γ^(number of milestones ≤ epoch).
-    MultiStep {
-        /// Epochs at which to decay.
-        milestones: Vec<usize>,
-        /// Decay factor.
-        gamma: f64,
-    },
-    /// lr·γ^epoch.
-    Exponential {
-        /// Decay factor.
-        gamma: f64,
-    },
-    /// eta_min + (lr−eta_min)(1+cos(π·epoch/t_max))/2.
-    Cosine {
-        /// Half period in epochs.
-        t_max: usize,
-        /// Minimum learning rate.
-        eta_min: f64,
-    },
-    /// Linear warm-up: lr·(start + (end−start)·min(epoch, total)/total).
-    Linear {
-        /// Factor at epoch 0.
-        start_factor: f64,
-        /// Factor from `total_iters` on.
-        end_factor: f64,
-        /// Epochs of the ramp.
-        total_iters: usize,
-    },
-}
-
-/// Early stopping settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct EarlyStopping {
-    /// Watch the validation loss (`val_loss`) or the training loss (`loss`).
-    pub monitor_validation: bool,
-    /// Epochs without improvement before stopping.
-    pub patience: usize,
-    /// The least decrease that counts as an improvement.
-    pub min_delta: f64,
-    /// Restore the best weights at the end.
-    pub restore_best: bool,
 }
 
 /// The `train { … }` block, with defaults filled in.

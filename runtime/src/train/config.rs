@@ -3,18 +3,7 @@
 use crate::optim::OptimizerConfig;
 use crate::schedule::Schedule;
 
-/// Early stopping settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EarlyStopping {
-    /// Watch the validation loss (else the training loss).
-    pub monitor_validation: bool,
-    /// Epochs without improvement before stopping.
-    pub patience: usize,
-    /// The least decrease that counts as an improvement.
-    pub min_delta: f64,
-    /// Restore the best weights when training ends.
-    pub restore_best: bool,
-}
+pub use nnspec_core::vocabulary::EarlyStopping;
 
 /// How to train.
 #[derive(Debug, Clone, PartialEq)]
