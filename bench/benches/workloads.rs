@@ -259,15 +259,7 @@ fn w4() -> (Row, f64, f64, f64) {
     let data = Dataset::new(x, y, 784, 1).unwrap();
     let mut net = Wide::with_seed(1);
     let config = TrainConfig {
-        optimizer: OptimizerConfig::Adam {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            amsgrad: false,
-            decoupled: false,
-        },
+        optimizer: OptimizerConfig::adam(1e-3),
         batch: Some(batch),
         epochs: steps / steps.min(20),
         shuffle: false,

@@ -4,7 +4,7 @@
 //! kernel calls, in the same order, that generated code makes, so `nnspec
 //! train` gives the numbers a compiled network would.
 
-use nnspec::{Init, LayerInit, Mlp, OptimizerConfig, TrainConfig};
+use nnspec::{Init, LayerInit, Mlp, TrainConfig};
 use nnspec_lang::ir;
 
 fn init(init: ir::Init) -> Init {
@@ -44,28 +44,10 @@ pub fn network(net: &ir::Network) -> Mlp {
     mlp
 }
 
-/// The runtime optimizer settings of an IR optimizer.
-pub fn optimizer(optimizer: &ir::Optimizer) -> OptimizerConfig {
-    match *optimizer {
-        ir::Optimizer::Sgd { lr, momentum, dampening, nesterov, weight_decay } => {
-            OptimizerConfig::Sgd { lr, momentum, dampening, nesterov, weight_decay }
-        }
-        ir::Optimizer::Adagrad { lr, lr_decay, weight_decay, initial_accumulator_value, eps } => {
-            OptimizerConfig::Adagrad { lr, lr_decay, weight_decay, initial_accumulator_value, eps }
-        }
-        ir::Optimizer::RmsProp { lr, alpha, eps, weight_decay, momentum, centered } => {
-            OptimizerConfig::RmsProp { lr, alpha, eps, weight_decay, momentum, centered }
-        }
-        ir::Optimizer::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled } => {
-            OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled }
-        }
-    }
-}
-
 /// The runtime training settings of a spec's `train { … }` block.
 pub fn train_config(train: &ir::TrainConfig) -> TrainConfig {
     TrainConfig {
-        optimizer: optimizer(&train.optimizer),
+        optimizer: train.optimizer,
         batch: match train.batch {
             ir::BatchSize::Full => None,
             ir::BatchSize::Size(n) => Some(n),

@@ -1,5 +1,6 @@
 //! The training vocabulary the compiler's IR and the runtime share: the
-//! learning-rate schedules and early stopping, defined once.
+//! optimizer settings with PyTorch's defaults, the learning-rate schedules
+//! and early stopping, defined once.
 
 use alloc::vec::Vec;
 
@@ -78,4 +79,159 @@ pub struct EarlyStopping {
     pub min_delta: f64,
     /// Restore the best weights when training ends.
     pub restore_best: bool,
+}
+
+/// PyTorch's default hyper-parameters, written once.
+pub mod defaults {
+    /// Adam's and AdamW's `betas`.
+    pub const BETAS: (f64, f64) = (0.9, 0.999);
+    /// Adam's, AdamW's and RMSprop's `eps`.
+    pub const EPS: f64 = 1e-8;
+    /// Adagrad's `eps`.
+    pub const ADAGRAD_EPS: f64 = 1e-10;
+    /// RMSprop's `alpha`.
+    pub const ALPHA: f64 = 0.99;
+    /// AdamW's `weight_decay` (every other optimizer's is 0).
+    pub const ADAMW_WEIGHT_DECAY: f64 = 0.01;
+}
+
+/// The settings of any optimizer, with `torch.optim`'s names; the runtime's
+/// `nnspec::Build` makes the optimizer. The constructors fill in PyTorch's
+/// defaults ([`defaults`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum OptimizerConfig {
+    /// `torch.optim.SGD`.
+    Sgd {
+        /// Learning rate.
+        lr: f64,
+        /// Momentum.
+        momentum: f64,
+        /// Dampening.
+        dampening: f64,
+        /// Nesterov.
+        nesterov: bool,
+        /// Weight decay.
+        weight_decay: f64,
+    },
+    /// `torch.optim.Adagrad`.
+    Adagrad {
+        /// Learning rate.
+        lr: f64,
+        /// Learning-rate decay.
+        lr_decay: f64,
+        /// Weight decay.
+        weight_decay: f64,
+        /// Initial accumulator.
+        initial_accumulator_value: f64,
+        /// eps.
+        eps: f64,
+    },
+    /// `torch.optim.RMSprop`.
+    RmsProp {
+        /// Learning rate.
+        lr: f64,
+        /// α.
+        alpha: f64,
+        /// eps.
+        eps: f64,
+        /// Weight decay.
+        weight_decay: f64,
+        /// Momentum.
+        momentum: f64,
+        /// Centered.
+        centered: bool,
+    },
+    /// `torch.optim.Adam` (`AdamW` when `decoupled`).
+    Adam {
+        /// Learning rate.
+        lr: f64,
+        /// β1.
+        beta1: f64,
+        /// β2.
+        beta2: f64,
+        /// eps.
+        eps: f64,
+        /// Weight decay.
+        weight_decay: f64,
+        /// AMSGrad.
+        amsgrad: bool,
+        /// Decoupled (AdamW).
+        decoupled: bool,
+    },
+}
+
+impl OptimizerConfig {
+    /// The names accepted in specs.
+    pub const NAMES: &'static [&'static str] = &["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];
+
+    /// `torch.optim.SGD(lr)`: no momentum, dampening or weight decay.
+    pub fn sgd(lr: f64) -> OptimizerConfig {
+        OptimizerConfig::Sgd { lr, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
+    }
+
+    /// `torch.optim.Adagrad(lr)` with PyTorch's defaults.
+    pub fn adagrad(lr: f64) -> OptimizerConfig {
+        OptimizerConfig::Adagrad {
+            lr,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: defaults::ADAGRAD_EPS,
+        }
+    }
+
+    /// `torch.optim.RMSprop(lr)` with PyTorch's defaults.
+    pub fn rmsprop(lr: f64) -> OptimizerConfig {
+        let eps = defaults::EPS;
+        OptimizerConfig::RmsProp { lr, alpha: defaults::ALPHA, eps, weight_decay: 0.0, momentum: 0.0, centered: false }
+    }
+
+    /// `torch.optim.Adam(lr)` with PyTorch's defaults.
+    pub fn adam(lr: f64) -> OptimizerConfig {
+        let (beta1, beta2) = defaults::BETAS;
+        let eps = defaults::EPS;
+        OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay: 0.0, amsgrad: false, decoupled: false }
+    }
+
+    /// `torch.optim.AdamW(lr)` with PyTorch's defaults (weight decay 0.01).
+    pub fn adamw(lr: f64) -> OptimizerConfig {
+        let (beta1, beta2) = defaults::BETAS;
+        let (eps, weight_decay) = (defaults::EPS, defaults::ADAMW_WEIGHT_DECAY);
+        OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad: false, decoupled: true }
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { lr, .. }
+            | OptimizerConfig::Adagrad { lr, .. }
+            | OptimizerConfig::RmsProp { lr, .. }
+            | OptimizerConfig::Adam { lr, .. } => lr,
+        }
+    }
+
+    /// A copy with another learning rate.
+    pub fn with_lr(mut self, new_lr: f64) -> OptimizerConfig {
+        match &mut self {
+            OptimizerConfig::Sgd { lr, .. }
+            | OptimizerConfig::Adagrad { lr, .. }
+            | OptimizerConfig::RmsProp { lr, .. }
+            | OptimizerConfig::Adam { lr, .. } => *lr = new_lr,
+        }
+        self
+    }
+
+    /// A short name: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw.
+    pub fn name(&self) -> &'static str {
+        match *self {
+            OptimizerConfig::Sgd { nesterov: true, .. } => "nesterov",
+            OptimizerConfig::Sgd { momentum, .. } if momentum > 0.0 => "momentum",
+            OptimizerConfig::Sgd { .. } => "sgd",
+            OptimizerConfig::Adagrad { .. } => "adagrad",
+            OptimizerConfig::RmsProp { .. } => "rmsprop",
+            OptimizerConfig::Adam { decoupled: true, .. } => "adamw",
+            OptimizerConfig::Adam { .. } => "adam",
+        }
+    }
 }

@@ -30,8 +30,11 @@ fn sgd(lr: f64, momentum: f64, nesterov: bool) -> OptimizerConfig {
 }
 
 fn adam(lr: f64, decoupled: bool) -> OptimizerConfig {
-    let weight_decay = if decoupled { 0.01 } else { 0.0 };
-    OptimizerConfig::Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay, amsgrad: false, decoupled }
+    if decoupled {
+        OptimizerConfig::adamw(lr)
+    } else {
+        OptimizerConfig::adam(lr)
+    }
 }
 
 /// The contenders, each with a learning rate in its usual range.

@@ -77,15 +77,7 @@ pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String
         scaled.y.iter_mut().for_each(|v| *v = (*v - mean) / std);
     }
     let config = TrainConfig {
-        optimizer: OptimizerConfig::Adam {
-            lr: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            amsgrad: false,
-            decoupled: false,
-        },
+        optimizer: OptimizerConfig::adam(0.01),
         batch: None,
         epochs,
         seed,

@@ -56,7 +56,7 @@ pub use model::{Model, TensorInfo, Workspace};
 #[cfg(feature = "std")]
 pub use nnspec_core::{graph, LayerInfo, Node, Op, Plan};
 #[cfg(feature = "std")]
-pub use optim::{Adagrad, Adam, Optimizer, OptimizerConfig, RmsProp, Sgd};
+pub use optim::{Adagrad, Adam, Build, Optimizer, OptimizerConfig, RmsProp, Sgd};
 #[cfg(feature = "std")]
 pub use schedule::Schedule;
 #[cfg(feature = "std")]

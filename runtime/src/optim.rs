@@ -465,72 +465,17 @@ impl Optimizer for Adam {
     }
 }
 
-/// The settings of any optimizer, for configs and specs; [`OptimizerConfig::build`] makes one.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum OptimizerConfig {
-    /// [`Sgd`].
-    Sgd {
-        /// Learning rate.
-        lr: f64,
-        /// Momentum.
-        momentum: f64,
-        /// Dampening.
-        dampening: f64,
-        /// Nesterov.
-        nesterov: bool,
-        /// Weight decay.
-        weight_decay: f64,
-    },
-    /// [`Adagrad`].
-    Adagrad {
-        /// Learning rate.
-        lr: f64,
-        /// Learning-rate decay.
-        lr_decay: f64,
-        /// Weight decay.
-        weight_decay: f64,
-        /// Initial accumulator.
-        initial_accumulator_value: f64,
-        /// eps.
-        eps: f64,
-    },
-    /// [`RmsProp`].
-    RmsProp {
-        /// Learning rate.
-        lr: f64,
-        /// α.
-        alpha: f64,
-        /// eps.
-        eps: f64,
-        /// Weight decay.
-        weight_decay: f64,
-        /// Momentum.
-        momentum: f64,
-        /// Centered.
-        centered: bool,
-    },
-    /// [`Adam`] (AdamW when `decoupled`).
-    Adam {
-        /// Learning rate.
-        lr: f64,
-        /// β1.
-        beta1: f64,
-        /// β2.
-        beta2: f64,
-        /// eps.
-        eps: f64,
-        /// Weight decay.
-        weight_decay: f64,
-        /// AMSGrad.
-        amsgrad: bool,
-        /// Decoupled (AdamW).
-        decoupled: bool,
-    },
+pub use nnspec_core::vocabulary::OptimizerConfig;
+
+/// Makes the optimizer an [`OptimizerConfig`] describes (in the prelude of
+/// `nnspec`: `use nnspec::Build;`).
+pub trait Build {
+    /// Builds the optimizer.
+    fn build(&self) -> Box<dyn Optimizer + Send>;
 }
 
-impl OptimizerConfig {
-    /// Builds the optimizer.
-    pub fn build(&self) -> Box<dyn Optimizer + Send> {
+impl Build for OptimizerConfig {
+    fn build(&self) -> Box<dyn Optimizer + Send> {
         match *self {
             OptimizerConfig::Sgd { lr, momentum, dampening, nesterov, weight_decay } => Box::new(
                 Sgd::new(lr).momentum(momentum).dampening(dampening).nesterov(nesterov).weight_decay(weight_decay),
@@ -550,40 +495,6 @@ impl OptimizerConfig {
                 adam.decoupled = decoupled;
                 Box::new(adam)
             }
-        }
-    }
-
-    /// The learning rate.
-    pub fn lr(&self) -> f64 {
-        match *self {
-            OptimizerConfig::Sgd { lr, .. }
-            | OptimizerConfig::Adagrad { lr, .. }
-            | OptimizerConfig::RmsProp { lr, .. }
-            | OptimizerConfig::Adam { lr, .. } => lr,
-        }
-    }
-
-    /// A copy with another learning rate.
-    pub fn with_lr(mut self, new_lr: f64) -> OptimizerConfig {
-        match &mut self {
-            OptimizerConfig::Sgd { lr, .. }
-            | OptimizerConfig::Adagrad { lr, .. }
-            | OptimizerConfig::RmsProp { lr, .. }
-            | OptimizerConfig::Adam { lr, .. } => *lr = new_lr,
-        }
-        self
-    }
-
-    /// A short name: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw.
-    pub fn name(&self) -> &'static str {
-        match *self {
-            OptimizerConfig::Sgd { nesterov: true, .. } => "nesterov",
-            OptimizerConfig::Sgd { momentum, .. } if momentum > 0.0 => "momentum",
-            OptimizerConfig::Sgd { .. } => "sgd",
-            OptimizerConfig::Adagrad { .. } => "adagrad",
-            OptimizerConfig::RmsProp { .. } => "rmsprop",
-            OptimizerConfig::Adam { decoupled: true, .. } => "adamw",
-            OptimizerConfig::Adam { .. } => "adam",
         }
     }
 }

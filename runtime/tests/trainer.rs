@@ -4,7 +4,7 @@
 
 use nnspec::train::{evaluate, EarlyStopping};
 use nnspec::{
-    Activation, Dataset, Error, LayerInfo, LayerInit, Loss, Mlp, Model, OptimizerConfig, Schedule, TrainConfig,
+    Activation, Build, Dataset, Error, LayerInfo, LayerInit, Loss, Mlp, Model, OptimizerConfig, Schedule, TrainConfig,
     Trainer, Workspace,
 };
 

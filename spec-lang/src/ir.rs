@@ -9,7 +9,7 @@
 //! The IR holds no spans: two specs that mean the same network have equal IRs
 //! (the formatter's meaning-preservation test relies on it).
 
-pub use nnspec_core::vocabulary::{EarlyStopping, Schedule};
+pub use nnspec_core::vocabulary::{EarlyStopping, OptimizerConfig as Optimizer, Schedule};
 pub use nnspec_core::{Activation, Loss, Node, Op};
 use serde::Serialize;
 
@@ -317,84 +317,6 @@ pub enum BatchSize {
     Size(usize),
 }
 
-/// Optimizers, with PyTorch's hyper-parameter names and defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub enum Optimizer {
-    /// `torch.optim.SGD`.
-    Sgd {
-        /// Learning rate.
-        lr: f64,
-        /// Momentum factor.
-        momentum: f64,
-        /// Dampening for momentum.
-        dampening: f64,
-        /// Nesterov momentum.
-        nesterov: bool,
-        /// Coupled L2 weight decay.
-        weight_decay: f64,
-    },
-    /// `torch.optim.Adagrad`.
-    Adagrad {
-        /// Learning rate.
-        lr: f64,
-        /// Learning-rate decay.
-        lr_decay: f64,
-        /// Coupled L2 weight decay.
-        weight_decay: f64,
-        /// Initial accumulator value.
-        initial_accumulator_value: f64,
-        /// Added outside the square root.
-        eps: f64,
-    },
-    /// `torch.optim.RMSprop`.
-    RmsProp {
-        /// Learning rate.
-        lr: f64,
-        /// Smoothing constant.
-        alpha: f64,
-        /// Added outside the square root.
-        eps: f64,
-        /// Coupled L2 weight decay.
-        weight_decay: f64,
-        /// Momentum factor.
-        momentum: f64,
-        /// Centered variant.
-        centered: bool,
-    },
-    /// `torch.optim.Adam` (or `AdamW` when `decoupled`).
-    Adam {
-        /// Learning rate.
-        lr: f64,
-        /// β1.
-        beta1: f64,
-        /// β2.
-        beta2: f64,
-        /// Added after bias correction of √v.
-        eps: f64,
-        /// Weight decay: coupled L2 for Adam, decoupled for AdamW.
-        weight_decay: f64,
-        /// AMSGrad variant.
-        amsgrad: bool,
-        /// AdamW's decoupled decay.
-        decoupled: bool,
-    },
-}
-
-impl Optimizer {
-    /// The names accepted in specs.
-    pub const NAMES: &'static [&'static str] = &["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"];
-
-    /// The learning rate.
-    pub fn lr(&self) -> f64 {
-        match *self {
-            Optimizer::Sgd { lr, .. }
-            | Optimizer::Adagrad { lr, .. }
-            | Optimizer::RmsProp { lr, .. }
-            | Optimizer::Adam { lr, .. } => lr,
-        }
-    }
-}
-
 /// The `train { … }` block, with defaults filled in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrainConfig {
@@ -425,15 +347,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> TrainConfig {
         TrainConfig {
-            optimizer: Optimizer::Adam {
-                lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0,
-                amsgrad: false,
-                decoupled: false,
-            },
+            optimizer: Optimizer::adam(1e-3),
             batch: BatchSize::Size(32),
             epochs: 100,
             seed: 0,

@@ -74,7 +74,7 @@ pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
     };
     let mut text = format!(
         "optimizer {} (lr {}), batch {batch}, epochs {}, seed {}",
-        convert::optimizer(&train.optimizer).name(),
+        train.optimizer.name(),
         train.optimizer.lr(),
         train.epochs,
         train.seed,

@@ -34,15 +34,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> TrainConfig {
         TrainConfig {
-            optimizer: OptimizerConfig::Adam {
-                lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0,
-                amsgrad: false,
-                decoupled: false,
-            },
+            optimizer: OptimizerConfig::adam(1e-3),
             batch: Some(32),
             epochs: 100,
             seed: 0,

@@ -22,6 +22,7 @@ pub use observe::{Observer, StepRecord};
 use crate::data::{epoch_order, Dataset};
 use crate::error::Error;
 use crate::model::{Model, Workspace};
+use crate::optim::Build as _;
 use crate::schedule::{clip_coefficient, clip_grad_value, grad_norm, scale};
 use observe::OnEpoch;
 use parallel::{split_loss_and_grad, SecondHalf, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK};

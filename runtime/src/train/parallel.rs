@@ -56,7 +56,7 @@ pub(super) fn split_loss_and_grad(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::OptimizerConfig;
+    use crate::optim::{Build as _, OptimizerConfig};
     use crate::{Activation, LayerInfo, LayerInit, Mlp};
 
     fn net(loss: Loss, output: Activation, outputs: usize) -> Mlp {

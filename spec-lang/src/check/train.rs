@@ -2,6 +2,7 @@
 //! other settings, each checked against its range.
 
 use super::*;
+use nnspec_core::vocabulary::defaults;
 
 fn usual_lr(optimizer: &str) -> &'static str {
     match optimizer {
@@ -240,7 +241,7 @@ impl<'a> Checker<'a, '_> {
                 .error(Code::OUT_OF_RANGE, span, "lr must be greater than 0, found 0")
                 .label_primary("a zero learning rate never moves the parameters");
         }
-        let weight_decay_default = if name.text == "adamw" { 0.01 } else { 0.0 };
+        let weight_decay_default = if name.text == "adamw" { defaults::ADAMW_WEIGHT_DECAY } else { 0.0 };
         let weight_decay = real(self, "weight_decay", weight_decay_default, 0.0, f64::INFINITY, true);
         let optimizer = match name.text.as_str() {
             "sgd" | "momentum" | "nesterov" => {
@@ -266,7 +267,7 @@ impl<'a> Checker<'a, '_> {
                 lr_decay: real(self, "lr_decay", 0.0, 0.0, f64::INFINITY, true),
                 weight_decay,
                 initial_accumulator_value: real(self, "initial_accumulator_value", 0.0, 0.0, f64::INFINITY, true),
-                eps: real(self, "eps", 1e-10, 0.0, f64::INFINITY, true),
+                eps: real(self, "eps", defaults::ADAGRAD_EPS, 0.0, f64::INFINITY, true),
             },
             "rmsprop" => {
                 let momentum = real(self, "momentum", 0.0, 0.0, 1.0, true);
@@ -275,8 +276,8 @@ impl<'a> Checker<'a, '_> {
                 }
                 Optimizer::RmsProp {
                     lr,
-                    alpha: real(self, "alpha", 0.99, 0.0, 1.0, true),
-                    eps: real(self, "eps", 1e-8, 0.0, f64::INFINITY, true),
+                    alpha: real(self, "alpha", defaults::ALPHA, 0.0, 1.0, true),
+                    eps: real(self, "eps", defaults::EPS, 0.0, f64::INFINITY, true),
                     weight_decay,
                     momentum,
                     centered: map.get("centered").and_then(|v| self.boolean(v)).unwrap_or(false),
@@ -284,14 +285,14 @@ impl<'a> Checker<'a, '_> {
             }
             _ => {
                 let (beta1, beta2) = match map.get("betas") {
-                    Some(betas) => self.betas(betas).unwrap_or((0.9, 0.999)),
-                    None => (0.9, 0.999),
+                    Some(betas) => self.betas(betas).unwrap_or(defaults::BETAS),
+                    None => defaults::BETAS,
                 };
                 Optimizer::Adam {
                     lr,
                     beta1,
                     beta2,
-                    eps: real(self, "eps", 1e-8, 0.0, f64::INFINITY, true),
+                    eps: real(self, "eps", defaults::EPS, 0.0, f64::INFINITY, true),
                     weight_decay,
                     amsgrad: map.get("amsgrad").and_then(|v| self.boolean(v)).unwrap_or(false),
                     decoupled: name.text == "adamw",
