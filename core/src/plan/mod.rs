@@ -1,0 +1,312 @@
+//! A network lowered once into what both back ends execute.
+//!
+//! A [`Plan`] holds the parameter layout (one flat buffer, each layer's weight
+//! matrix `[inputs][units]` then its bias `[units]`), the workspace slots (a
+//! width per batch row; a batch of `B` rows gives slot `s` the range
+//! `o[s]..o[s] + B·width` where `o` is the prefix sum of [`Plan::offsets`]),
+//! and the ordered kernel calls of the forward pass, the loss head and the
+//! backward pass.
+//!
+//! `nnspec-codegen` emits each [`Step`] as one kernel call with literal sizes;
+//! `nnspec::Mlp` runs the same steps through the same kernels. Generated code
+//! and the interpreter therefore compute the same numbers in the same order by
+//! construction, not by a test that keeps two hand-written passes in step.
+//!
+//! Workspace, in slot order: for each node of the [graph], its
+//! outputs (a dense layer's `z` and `a`; a dropout's `mask` and dropped-out
+//! copy `h`; a sum's or a concatenation's result); then the gradients the
+//! backward pass writes: one per node (shared with the node it passes its
+//! gradient to unchanged, as dropout does, when nothing else reads that node),
+//! plus a scratch slot wherever a kernel that overwrites its output adds a
+//! second contribution to a gradient (a node read by several others).
+//!
+//! ```
+//! use nnspec_core::plan::{LayerInfo, Plan, Step};
+//! use nnspec_core::{Activation, Loss};
+//!
+//! let layers = vec![
+//!     LayerInfo::new("hidden", 4, Activation::Tanh),
+//!     LayerInfo::new("output", 1, Activation::Sigmoid),
+//! ];
+//! let plan = Plan::chain("Xor", 2, layers, Loss::BinaryCrossEntropy);
+//! assert_eq!(plan.param_count, 2 * 4 + 4 + 4 * 1 + 1);
+//! // z and a of each layer, the gradient the loss writes, the gradient of `hidden`.
+//! assert_eq!(plan.slots, [4, 4, 1, 1, 1, 4]);
+//! assert_eq!(plan.offsets(8).last(), Some(&(8 * 15)));
+//! assert!(matches!(plan.forward[0], Step::Dense { inputs: 2, outputs: 4, .. }));
+//! ```
+
+use crate::graph::{self, Node, Op};
+use crate::{Activation, Loss};
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+mod lower;
+mod step;
+
+use lower::{validate, Lowering, Parts};
+pub use step::Step;
+
+/// A dense layer: `A = activation(X · W + b)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerInfo {
+    /// The layer's name.
+    pub name: Cow<'static, str>,
+    /// Input width (filled in from the chain by [`Plan::chain`]).
+    pub inputs: usize,
+    /// Output width.
+    pub units: usize,
+    /// Its activation.
+    pub activation: Activation,
+    /// Whether it has a bias.
+    pub bias: bool,
+}
+
+impl LayerInfo {
+    /// A layer of `units` outputs with a bias and no dropout.
+    pub fn new(name: impl Into<Cow<'static, str>>, units: usize, activation: Activation) -> LayerInfo {
+        LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }
+    }
+}
+
+/// `width` values per batch row of workspace slot `slot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buf {
+    /// The slot.
+    pub slot: usize,
+    /// Values per row (at most the slot's width).
+    pub width: usize,
+}
+
+/// Where a kernel reads its input rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The batch the pass was called with.
+    Input,
+    /// A workspace buffer.
+    Buf(Buf),
+    /// A layer output with dropout: the dropped-out copy while training, the
+    /// plain output otherwise (inverted dropout is the identity at inference).
+    Dropout {
+        /// Read while training.
+        training: Buf,
+        /// Read otherwise.
+        inference: Buf,
+    },
+}
+
+impl Source {
+    /// The buffer read, if any, for a pass in this mode.
+    pub fn buf(self, training: bool) -> Option<Buf> {
+        match self {
+            Source::Input => None,
+            Source::Buf(buf) => Some(buf),
+            Source::Dropout { training: t, inference: i } => Some(if training { t } else { i }),
+        }
+    }
+}
+
+/// The loss on the output: it reads the output layer's `z` and `a` (fusing
+/// sigmoid with BCE and softmax with cross-entropy) and writes `∂L/∂z` into
+/// `grad`. An output that is not a dense layer has the identity as its
+/// activation and the same buffer as `z` and `a`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Head {
+    /// The last layer's activation.
+    pub activation: Activation,
+    /// Its pre-activations.
+    pub z: Buf,
+    /// Its activations: the network's output.
+    pub a: Buf,
+    /// Where the gradient with respect to `z` goes.
+    pub grad: Buf,
+}
+
+/// What a parameter tensor is to its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A dense layer's weight matrix `[inputs][units]`.
+    Weight,
+    /// A dense layer's bias `[units]`.
+    Bias,
+    /// A normalisation's γ, `[features]` (initialised to ones).
+    Scale,
+    /// A normalisation's β, `[features]` (initialised to zeros).
+    Shift,
+}
+
+/// One parameter tensor of the flat buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamTensor {
+    /// `node.weight` or `node.bias` (γ and β are a normalisation's `weight` and `bias`, as in PyTorch).
+    pub name: alloc::string::String,
+    /// The node it belongs to.
+    pub node: usize,
+    /// What it is.
+    pub role: Role,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Where it lies in the flat buffer.
+    pub range: Range<usize>,
+}
+
+/// A layer's tensors in the flat parameter buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerParams {
+    /// The weight matrix `[inputs][units]`.
+    pub weight: Range<usize>,
+    /// The bias `[units]`, if any.
+    pub bias: Option<Range<usize>>,
+}
+
+/// A network lowered into its parameter layout, workspace and kernel calls.
+///
+/// Lowering order: the forward steps follow the graph's node order; the
+/// backward steps walk the nodes in reverse, so a node's gradient is complete
+/// (every reader has added its part) before its own backward step reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The network's name.
+    pub name: Cow<'static, str>,
+    /// Input features per sample.
+    pub input: usize,
+    /// The graph the plan was lowered from.
+    pub nodes: Vec<Node>,
+    /// The dense layers in order, `inputs` filled in.
+    pub layers: Vec<LayerInfo>,
+    /// Each dense layer's tensors, in the order of `layers`.
+    pub params: Vec<LayerParams>,
+    /// Every parameter tensor, in buffer order: node by node, weight (or γ) before bias (or β).
+    pub tensors: Vec<ParamTensor>,
+    /// Total number of parameters.
+    pub param_count: usize,
+    /// Per-row width of each workspace slot.
+    pub slots: Vec<usize>,
+    /// The forward pass. `Dropout` steps run only while training.
+    pub forward: Vec<Step>,
+    /// The loss.
+    pub loss: Loss,
+    /// The loss head (none for a network without layers).
+    pub head: Option<Head>,
+    /// The backward pass, after the head. `DropoutBackward` steps run only while training.
+    pub backward: Vec<Step>,
+    /// Number of dropout masks a training pass draws.
+    pub dropout_masks: usize,
+}
+
+impl Plan {
+    /// Lowers a chain of dense layers without dropout: each layer reads the
+    /// one before it (the first reads the input), and its `inputs` is set from that.
+    pub fn chain(name: impl Into<Cow<'static, str>>, input: usize, layers: Vec<LayerInfo>, loss: Loss) -> Plan {
+        let widths: Vec<_> = layers.iter().map(|l| (l.name.clone(), l.units, None)).collect();
+        Plan::graph(name, graph::chain(input, &widths), layers, loss).expect("a chain is a valid graph")
+    }
+
+    /// Lowers a graph whose dense nodes index `layers` (each layer used by
+    /// exactly one node). The layers' `inputs` are set from the graph.
+    pub fn graph(
+        name: impl Into<Cow<'static, str>>,
+        nodes: Vec<Node>,
+        mut layers: Vec<LayerInfo>,
+        loss: Loss,
+    ) -> Result<Plan, String> {
+        validate(&nodes, &layers)?;
+        let input = nodes[0].width;
+        for node in &nodes {
+            if let Op::Dense(layer) = node.op {
+                layers[layer].inputs = nodes[node.inputs[0]].width;
+            }
+        }
+        let mut params = alloc::vec![LayerParams { weight: 0..0, bias: None }; layers.len()];
+        let mut tensors = Vec::new();
+        let mut offset = 0;
+        for (index, node) in nodes.iter().enumerate() {
+            let mut add = |role: Role, shape: Vec<usize>| {
+                let range = offset..offset + shape.iter().product::<usize>();
+                offset = range.end;
+                let suffix = if matches!(role, Role::Weight | Role::Scale) { "weight" } else { "bias" };
+                let name = alloc::format!("{}.{suffix}", node.name);
+                tensors.push(ParamTensor { name, node: index, role, shape, range: range.clone() });
+                range
+            };
+            match node.op {
+                Op::Dense(layer) => {
+                    let info = &layers[layer];
+                    let weight = add(Role::Weight, alloc::vec![info.inputs, info.units]);
+                    let bias = info.bias.then(|| add(Role::Bias, alloc::vec![info.units]));
+                    params[layer] = LayerParams { weight, bias };
+                }
+                Op::LayerNorm { .. } => {
+                    add(Role::Scale, alloc::vec![node.width]);
+                    add(Role::Shift, alloc::vec![node.width]);
+                }
+                Op::Conv { geometry: g, bias, one_d } => {
+                    let per_group = g.in_channels / g.groups.max(1);
+                    let shape = if one_d {
+                        alloc::vec![g.out_channels, per_group, g.kernel[1]]
+                    } else {
+                        alloc::vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
+                    };
+                    add(Role::Weight, shape);
+                    if bias {
+                        add(Role::Bias, alloc::vec![g.out_channels]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut lowering = Lowering { slots: Vec::new(), steps: Vec::new() };
+        let parts = Parts { nodes: &nodes, layers: &layers, params: &params, tensors: &tensors };
+        let forward = lowering.forward(&parts);
+        let head_node = forward.head_node(&nodes);
+        let head = (head_node > 0).then(|| {
+            let grad = lowering.take(nodes[head_node].width);
+            match (nodes[head_node].op, forward.dense[head_node]) {
+                (Op::Dense(layer), Some((z, a))) => Head { activation: layers[layer].activation, z, a, grad },
+                (Op::Activation(activation), Some((z, a))) => Head { activation, z, a, grad },
+                _ => {
+                    let value = forward.values[head_node].buf(false).unwrap_or(grad);
+                    Head { activation: Activation::Identity, z: value, a: value, grad }
+                }
+            }
+        });
+        let forward_steps = core::mem::take(&mut lowering.steps);
+        if let Some(head) = head {
+            lowering.backward(&parts, &forward, head_node, head.grad);
+        }
+        Ok(Plan {
+            name: name.into(),
+            input,
+            nodes,
+            layers,
+            params,
+            tensors,
+            param_count: offset,
+            slots: lowering.slots,
+            forward: forward_steps,
+            loss,
+            head,
+            backward: lowering.steps,
+            dropout_masks: forward.masks.iter().filter(|m| m.is_some()).count(),
+        })
+    }
+
+    /// Outputs per sample.
+    pub fn output_size(&self) -> usize {
+        self.nodes.last().map_or(self.input, |n| n.width)
+    }
+
+    /// The start of every slot for a batch of `batch` rows, and the total as the last entry.
+    pub fn offsets(&self, batch: usize) -> Vec<usize> {
+        let mut offsets = Vec::with_capacity(self.slots.len() + 1);
+        let mut total = 0;
+        offsets.push(0);
+        for width in &self.slots {
+            total += batch * width;
+            offsets.push(total);
+        }
+        offsets
+    }
+}
