@@ -255,3 +255,28 @@ fn an_empty_validation_set_is_refused_rather_than_scored_zero() {
     let error = Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap_err();
     assert!(error.to_string().contains("no validation data"), "{error}");
 }
+
+/// A graph handed to the interpreter at run time is checked like a spec: a node
+/// reading a later one, a pool window outside its input or a sum of unequal
+/// widths is an error, not a panic.
+#[test]
+fn malformed_graphs_are_errors() {
+    use nnspec::conv::PoolGeometry;
+    use nnspec::{Node, Op};
+    let layer = || vec![(LayerInfo::new("out", 1, Activation::Identity), LayerInit::default())];
+    let input = Node::new("x", Op::Input, &[], 4);
+    let later = vec![input.clone(), Node::new("out", Op::Dense(0), &[2], 1), Node::new("late", Op::Flatten, &[0], 4)];
+    assert!(matches!(Mlp::graph("Later", later, layer(), Loss::Mse), Err(Error::Shape(_))));
+    let window =
+        PoolGeometry { channels: 1, in_h: 1, in_w: 4, out_h: 1, out_w: 2, kernel: [1, 3], stride: [1, 3], max: true };
+    let pool = Node::new("pool", Op::Pool { geometry: window, one_d: true }, &[0], 2);
+    let outside = vec![input.with_shape(&[1, 4]), pool, Node::new("out", Op::Dense(0), &[1], 1)];
+    let error = Mlp::graph("Outside", outside, layer(), Loss::Mse).unwrap_err();
+    assert!(error.to_string().contains("`pool`"), "{error}");
+    let sum = vec![
+        Node::new("x", Op::Input, &[], 4),
+        Node::new("out", Op::Dense(0), &[0], 1),
+        Node::new("sum", Op::Add, &[0, 1], 4),
+    ];
+    assert!(Mlp::graph("Sum", sum, layer(), Loss::Mse).is_err());
+}

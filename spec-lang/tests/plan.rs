@@ -98,7 +98,8 @@ impl State<'_> {
                 self.write(*mask);
                 self.write(*output);
             }
-            Step::DenseBackward { input, weight, bias, dz, dx, .. } => {
+            Step::DenseBackward { input, weight, bias, dz, dx, .. }
+            | Step::ConvBackward { input, weight, bias, dz, dx, .. } => {
                 self.source(*input);
                 self.read(*dz);
                 for index in weight.clone().chain(bias.clone().unwrap_or(0..0)) {
@@ -113,16 +114,6 @@ impl State<'_> {
                 assert_eq!(weight.len(), geometry.weight_len(), "{}: conv weights", self.origin);
                 assert!(bias.as_ref().is_none_or(|b| b.len() == geometry.out_channels), "{}: conv bias", self.origin);
                 self.write(*output);
-            }
-            Step::ConvBackward { input, weight, bias, dz, dx, .. } => {
-                self.source(*input);
-                self.read(*dz);
-                for index in weight.clone().chain(bias.clone().unwrap_or(0..0)) {
-                    self.gradient[index] += 1;
-                }
-                if let Some(dx) = dx {
-                    self.write(*dx);
-                }
             }
             Step::Pool { input, output, argmax, .. } => {
                 self.source(*input);

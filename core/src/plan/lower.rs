@@ -2,6 +2,7 @@
 //! backward steps with their gradient buffers.
 
 use super::*;
+use crate::conv::output_size;
 
 /// The structural rules every back end relies on; the compiler reports each
 /// of them with a span before a graph gets here.
@@ -38,16 +39,24 @@ pub(super) fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), Strin
             }
             Op::Add => !node.inputs.is_empty() && widths.clone().all(|w| w == node.width),
             Op::Activation(_) | Op::LayerNorm { .. } | Op::Flatten => one && nodes[node.inputs[0]].width == node.width,
-            Op::Conv { geometry, .. } => {
-                let groups = geometry.groups;
-                one && groups > 0
-                    && geometry.in_channels % groups == 0
-                    && geometry.out_channels % groups == 0
-                    && nodes[node.inputs[0]].width == geometry.input_len()
-                    && node.width == geometry.output_len()
+            Op::Conv { geometry: g, .. } => {
+                let axis =
+                    |a: usize, input: usize| output_size(input, g.kernel[a], g.stride[a], g.padding[a], g.dilation[a]);
+                one && g.groups > 0
+                    && g.in_channels % g.groups == 0
+                    && g.out_channels % g.groups == 0
+                    && axis(0, g.in_h) == Some(g.out_h)
+                    && axis(1, g.in_w) == Some(g.out_w)
+                    && nodes[node.inputs[0]].width == g.input_len()
+                    && node.width == g.output_len()
             }
-            Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => {
-                one && nodes[node.inputs[0]].width == geometry.input_len() && node.width == geometry.output_len()
+            Op::Pool { geometry: g, .. } | Op::GlobalAvgPool(g) => {
+                // Every window lies inside the input.
+                let axis = |a: usize, input: usize| output_size(input, g.kernel[a], g.stride[a], 0, 1);
+                one && axis(0, g.in_h) == Some(g.out_h)
+                    && axis(1, g.in_w) == Some(g.out_w)
+                    && nodes[node.inputs[0]].width == g.input_len()
+                    && node.width == g.output_len()
             }
             Op::Concat => !node.inputs.is_empty() && widths.sum::<usize>() == node.width,
         };

@@ -125,11 +125,7 @@ impl<'a> Checker<'a, '_> {
         let keyword = statement.keyword.text.as_str();
         self.no_args(statement);
         self.no_options(statement, &format!("write `{keyword} NAME(a, b);`"));
-        if let Some(value) = &statement.value {
-            self.diagnostics
-                .error(Code::EXTRA_ARGUMENT, value.span, format!("`{keyword}` takes no `: value`"))
-                .help(format!("its width follows from its inputs: write `{keyword} NAME(a, b);`"));
-        }
+        self.no_value(statement, format!("its width follows from its inputs: write `{keyword} NAME(a, b);`"));
         let Some(target) = &statement.target else {
             self.diagnostics
                 .error(Code::MISSING_ARGUMENT, statement.keyword.span, format!("`{keyword}` needs a name"))
@@ -204,11 +200,7 @@ impl<'a> Checker<'a, '_> {
     pub(super) fn activation_node(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
         let keyword = statement.keyword.text.as_str();
         self.no_options(statement, &format!("write `{keyword} NAME;`"));
-        if let Some(value) = &statement.value {
-            self.diagnostics
-                .error(Code::EXTRA_ARGUMENT, value.span, format!("`{keyword}` takes no `: value`"))
-                .help(format!("its width is its input's: write `{keyword} NAME;`"));
-        }
+        self.no_value(statement, format!("its width is its input's: write `{keyword} NAME;`"));
         let activation = self.activation_named(&statement.keyword, statement.args.as_deref().unwrap_or_default());
         let input = self.single_input(statement, pending);
         let Some(activation) = activation else { return };
@@ -221,11 +213,7 @@ impl<'a> Checker<'a, '_> {
     /// `layer_norm NAME, eps = …;`: normalises each sample's features.
     pub(super) fn layer_norm(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
         self.no_args(statement);
-        if let Some(value) = &statement.value {
-            self.diagnostics
-                .error(Code::EXTRA_ARGUMENT, value.span, "`layer_norm` takes no `: value`")
-                .help("its width is its input's: write `layer_norm NAME;`");
-        }
+        self.no_value(statement, "its width is its input's: write `layer_norm NAME;`");
         self.check_duplicate_keys(&statement.options);
         let mut eps = 1e-5;
         for option in &statement.options {

@@ -178,11 +178,7 @@ impl<'a> Checker<'a, '_> {
         self.no_args(statement);
         self.check_duplicate_keys(&statement.options);
         let name = self.spatial_name(statement);
-        if let Some(value) = &statement.value {
-            self.diagnostics
-                .error(Code::EXTRA_ARGUMENT, value.span, format!("`{keyword}` takes no `: value`"))
-                .help(format!("write `{keyword} NAME, kernel = 2;`"));
-        }
+        self.no_value(statement, format!("write `{keyword} NAME, kernel = 2;`"));
         let (mut kernel, mut stride) = (None, None);
         for option in &statement.options {
             let value = &option.value;
@@ -233,11 +229,7 @@ impl<'a> Checker<'a, '_> {
         let keyword = statement.keyword.text.as_str();
         self.no_args(statement);
         self.no_options(statement, &format!("write `{keyword} NAME;`"));
-        if let Some(value) = &statement.value {
-            self.diagnostics
-                .error(Code::EXTRA_ARGUMENT, value.span, format!("`{keyword}` takes no `: value`"))
-                .help(format!("write `{keyword} NAME;`"));
-        }
+        self.no_value(statement, format!("write `{keyword} NAME;`"));
         let name = self.spatial_name(statement);
         let input = self.single_input(statement, pending);
         let shape = pending.nodes[input].shape.to_vec();

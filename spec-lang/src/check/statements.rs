@@ -17,6 +17,15 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
+    /// A statement whose size follows from its inputs takes no `: value`; `help` says what to write.
+    pub(super) fn no_value(&mut self, statement: &Statement, help: impl Into<String>) {
+        if let Some(value) = &statement.value {
+            self.diagnostics
+                .error(Code::EXTRA_ARGUMENT, value.span, format!("`{}` takes no `: value`", statement.keyword.text))
+                .help(help.into());
+        }
+    }
+
     pub(super) fn no_options(&mut self, statement: &Statement, help: &str) {
         for option in &statement.options {
             self.diagnostics
