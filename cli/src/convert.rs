@@ -4,22 +4,8 @@
 //! kernel calls, in the same order, that generated code makes, so `nnspec
 //! train` gives the numbers a compiled network would.
 
-use nnspec::{Init, LayerInit, Mlp, TrainConfig};
+use nnspec::{LayerInit, Mlp, TrainConfig};
 use nnspec_lang::ir;
-
-fn init(init: ir::Init) -> Init {
-    match init {
-        ir::Init::Zeros => Init::Zeros,
-        ir::Init::Constant(c) => Init::Constant(c as f32),
-        ir::Init::Uniform { low, high } => Init::Uniform { low: low as f32, high: high as f32 },
-        ir::Init::Normal { mean, std } => Init::Normal { mean: mean as f32, std: std as f32 },
-        ir::Init::XavierUniform => Init::XavierUniform,
-        ir::Init::XavierNormal => Init::XavierNormal,
-        ir::Init::HeUniform => Init::HeUniform,
-        ir::Init::HeNormal => Init::HeNormal,
-        ir::Init::TorchDefault => Init::TorchDefault,
-    }
-}
 
 /// The interpreter for a checked network, parameters initialised from the spec's seed.
 pub fn network(net: &ir::Network) -> Mlp {
@@ -29,12 +15,7 @@ pub fn network(net: &ir::Network) -> Mlp {
         .map(|layer| {
             (
                 layer.info(),
-                LayerInit {
-                    weight: init(layer.init),
-                    bias: init(layer.bias_init),
-                    l1: layer.l1 as f32,
-                    l2: layer.l2 as f32,
-                },
+                LayerInit { weight: layer.init, bias: layer.bias_init, l1: layer.l1 as f32, l2: layer.l2 as f32 },
             )
         })
         .collect();

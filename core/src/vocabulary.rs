@@ -1,6 +1,6 @@
 //! The training vocabulary the compiler's IR and the runtime share: the
-//! optimizer settings with PyTorch's defaults, the learning-rate schedules
-//! and early stopping, defined once.
+//! initializers, the optimizer settings with PyTorch's defaults, the
+//! learning-rate schedules and early stopping, defined once.
 
 use alloc::vec::Vec;
 
@@ -234,4 +234,59 @@ impl OptimizerConfig {
             OptimizerConfig::Adam { .. } => "adam",
         }
     }
+}
+
+/// How to fill a parameter tensor. Fans follow PyTorch: for a dense layer's
+/// weight `fan_in` = inputs and `fan_out` = outputs; a bias uses its layer's fans.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum Init {
+    /// All zeros.
+    Zeros,
+    /// A constant.
+    Constant(f32),
+    /// U(low, high).
+    Uniform {
+        /// Lower bound.
+        low: f32,
+        /// Upper bound.
+        high: f32,
+    },
+    /// N(mean, std²).
+    Normal {
+        /// Mean.
+        mean: f32,
+        /// Standard deviation.
+        std: f32,
+    },
+    /// Glorot/Xavier uniform.
+    XavierUniform,
+    /// Glorot/Xavier normal.
+    XavierNormal,
+    /// He/Kaiming uniform (gain √2).
+    HeUniform,
+    /// He/Kaiming normal (gain √2).
+    HeNormal,
+    /// PyTorch's default for `nn.Linear` weights and biases: U(−1/√fan_in, 1/√fan_in).
+    TorchDefault,
+}
+
+impl Init {
+    /// The names accepted in specs (`glorot_*` and `kaiming_*` are aliases).
+    pub const NAMES: &'static [&'static str] = &[
+        "zeros",
+        "ones",
+        "constant",
+        "uniform",
+        "normal",
+        "xavier_uniform",
+        "xavier_normal",
+        "glorot_uniform",
+        "glorot_normal",
+        "he_uniform",
+        "he_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "torch_default",
+    ];
 }

@@ -13,7 +13,7 @@
 //! | torch_default | U(−1/√fan_in, 1/√fan_in), PyTorch's `nn.Linear` default for weights and biases |
 //!
 //! ```
-//! use nnspec::Init;
+//! use nnspec::{Fill, Init};
 //! use rand::SeedableRng;
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
 //! let mut w = [0.0f32; 6];
@@ -25,42 +25,16 @@
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
-/// How to fill a parameter tensor.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Init {
-    /// All zeros.
-    Zeros,
-    /// A constant.
-    Constant(f32),
-    /// U(low, high).
-    Uniform {
-        /// Lower bound.
-        low: f32,
-        /// Upper bound.
-        high: f32,
-    },
-    /// N(mean, std²).
-    Normal {
-        /// Mean.
-        mean: f32,
-        /// Standard deviation.
-        std: f32,
-    },
-    /// Glorot/Xavier uniform.
-    XavierUniform,
-    /// Glorot/Xavier normal.
-    XavierNormal,
-    /// He/Kaiming uniform (gain √2).
-    HeUniform,
-    /// He/Kaiming normal (gain √2).
-    HeNormal,
-    /// PyTorch's default for `nn.Linear` weights and biases: U(−1/√fan_in, 1/√fan_in).
-    TorchDefault,
+pub use nnspec_core::vocabulary::Init;
+
+/// Drawing an [`Init`]'s values (in the prelude of `nnspec`: `use nnspec::Fill;`).
+pub trait Fill {
+    /// Fills `values` with draws from `rng`.
+    fn fill<R: Rng + ?Sized>(self, values: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R);
 }
 
-impl Init {
-    /// Fills `values` with draws from `rng`.
-    pub fn fill<R: Rng + ?Sized>(self, values: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R) {
+impl Fill for Init {
+    fn fill<R: Rng + ?Sized>(self, values: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R) {
         let fan_in = fan_in.max(1) as f32;
         let fan_out = fan_out.max(1) as f32;
         match self {

@@ -48,7 +48,7 @@ pub use data::Dataset;
 #[cfg(feature = "std")]
 pub use error::Error;
 #[cfg(feature = "std")]
-pub use init::Init;
+pub use init::{Fill, Init};
 #[cfg(feature = "std")]
 pub use mlp::{LayerInit, Mlp};
 #[cfg(feature = "std")]

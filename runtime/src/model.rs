@@ -5,7 +5,7 @@
 //! [`Model::tensors`]; gradients use the same layout, so optimizers, clipping,
 //! penalties and weight files work on any model without knowing its layers.
 
-use crate::init::Init;
+use crate::init::{Fill as _, Init};
 use crate::loss::Loss;
 pub use nnspec_core::{LayerInfo, Node};
 use rand::{Rng, SeedableRng};

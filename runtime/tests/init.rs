@@ -5,7 +5,7 @@
 //! tails. With fan_in ≠ fan_out a formula with the fans swapped, or another
 //! constant, fails.
 
-use nnspec::Init;
+use nnspec::{Fill, Init};
 use rand::SeedableRng;
 
 const FAN_IN: usize = 50;

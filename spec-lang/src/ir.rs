@@ -9,7 +9,7 @@
 //! The IR holds no spans: two specs that mean the same network have equal IRs
 //! (the formatter's meaning-preservation test relies on it).
 
-pub use nnspec_core::vocabulary::{EarlyStopping, OptimizerConfig as Optimizer, Schedule};
+pub use nnspec_core::vocabulary::{EarlyStopping, Init, OptimizerConfig as Optimizer, Schedule};
 pub use nnspec_core::{Activation, Loss, Node, Op};
 use serde::Serialize;
 
@@ -253,59 +253,6 @@ impl DenseLayer {
             bias: self.bias,
         }
     }
-}
-
-/// Parameter initializers. Fans: `fan_in` = inputs, `fan_out` = units of the layer.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub enum Init {
-    /// All zeros.
-    Zeros,
-    /// A constant.
-    Constant(f64),
-    /// U(low, high).
-    Uniform {
-        /// Lower bound.
-        low: f64,
-        /// Upper bound.
-        high: f64,
-    },
-    /// N(mean, std²).
-    Normal {
-        /// Mean.
-        mean: f64,
-        /// Standard deviation.
-        std: f64,
-    },
-    /// U(−a, a), a = √(6/(fan_in+fan_out)).
-    XavierUniform,
-    /// N(0, 2/(fan_in+fan_out)).
-    XavierNormal,
-    /// U(−a, a), a = √(6/fan_in).
-    HeUniform,
-    /// N(0, 2/fan_in).
-    HeNormal,
-    /// U(−1/√fan_in, 1/√fan_in): PyTorch's `nn.Linear` default.
-    TorchDefault,
-}
-
-impl Init {
-    /// The names accepted in specs (`glorot_*` and `kaiming_*` are aliases).
-    pub const NAMES: &'static [&'static str] = &[
-        "zeros",
-        "ones",
-        "constant",
-        "uniform",
-        "normal",
-        "xavier_uniform",
-        "xavier_normal",
-        "glorot_uniform",
-        "glorot_normal",
-        "he_uniform",
-        "he_normal",
-        "kaiming_uniform",
-        "kaiming_normal",
-        "torch_default",
-    ];
 }
 
 /// Batch size.

@@ -41,15 +41,15 @@ pub(super) fn init(init: Init) -> TokenStream {
     match init {
         Init::Zeros => quote!(::nnspec::Init::Zeros),
         Init::Constant(c) => {
-            let c = f32_lit(c);
+            let c = f32_lit(f64::from(c));
             quote!(::nnspec::Init::Constant(#c))
         }
         Init::Uniform { low, high } => {
-            let (low, high) = (f32_lit(low), f32_lit(high));
+            let (low, high) = (f32_lit(f64::from(low)), f32_lit(f64::from(high)));
             quote!(::nnspec::Init::Uniform { low: #low, high: #high })
         }
         Init::Normal { mean, std } => {
-            let (mean, std) = (f32_lit(mean), f32_lit(std));
+            let (mean, std) = (f32_lit(f64::from(mean)), f32_lit(f64::from(std)));
             quote!(::nnspec::Init::Normal { mean: #mean, std: #std })
         }
         Init::XavierUniform => quote!(::nnspec::Init::XavierUniform),

@@ -80,7 +80,7 @@ impl<'a> Checker<'a, '_> {
         Some(match name.text.as_str() {
             "zeros" => Init::Zeros,
             "ones" => Init::Constant(1.0),
-            "constant" => Init::Constant(get(self, "value", None)?),
+            "constant" => Init::Constant(get(self, "value", None)? as f32),
             "uniform" => {
                 let low = get(self, "low", Some(-1.0))?;
                 let high = get(self, "high", Some(1.0))?;
@@ -90,7 +90,7 @@ impl<'a> Checker<'a, '_> {
                         .help("write the lower bound first");
                     return None;
                 }
-                Init::Uniform { low, high }
+                Init::Uniform { low: low as f32, high: high as f32 }
             }
             "normal" => {
                 let mean = get(self, "mean", Some(0.0))?;
@@ -99,7 +99,7 @@ impl<'a> Checker<'a, '_> {
                     self.out_of_range(map.get("std").map_or(value.span, |v| v.span), "a standard deviation", "≥ 0");
                     return None;
                 }
-                Init::Normal { mean, std }
+                Init::Normal { mean: mean as f32, std: std as f32 }
             }
             "xavier_uniform" | "glorot_uniform" => Init::XavierUniform,
             "xavier_normal" | "glorot_normal" => Init::XavierNormal,
