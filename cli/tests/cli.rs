@@ -659,6 +659,9 @@ fn a_cnn_trains_predicts_and_exports() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(predictions.lines().count(), 901, "a header and one line per row");
+    let (code, _, stderr) = nnspec(&["predict", spec, "--network", "SignalsCnn", "--weights", weights, "--data", data]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("65 feature columns") && stderr.contains("use --target label"), "{stderr}");
     let (code, summary, _) = nnspec(&["summary", spec]);
     assert_eq!(code, 0);
     assert!(summary.contains("conv1d") && summary.contains("[16, 16]"), "{summary}");

@@ -25,8 +25,19 @@ pub(crate) fn run_predict(
     };
     let mut data = Dataset::from_csv(data_path, &options)?;
     if data.features != model.input_size() {
+        // A column that looks like the labels is named in the hint.
+        let labels: Vec<&str> = data
+            .feature_names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| ["label", "labels", "target", "class", "y"].contains(&n.to_lowercase().as_str()))
+            .collect();
+        let hint = match labels.as_slice() {
+            [one] if data.features == model.input_size() + 1 => format!("use --target {one} to leave it out"),
+            _ => "use --target to leave out a label column".to_string(),
+        };
         return Err(Failure(format!(
-            "`{}` has {} feature columns, but `{}` takes {} inputs (use --target to leave out a label column)",
+            "`{}` has {} feature columns, but `{}` takes {} inputs ({hint})",
             data_path.display(),
             data.features,
             net.name,
