@@ -145,11 +145,36 @@ impl Pass<'_> {
         start..start + self.batch * buf.width
     }
 
-    /// The rows `source` names, read from `buffer`.
-    fn read<'b>(&'b self, buffer: &'b [f32], source: Source) -> &'b [f32] {
+    /// Calls `f` with the rows `source` names (the pass's input or a workspace
+    /// buffer) and the rows of `out` to write.
+    fn map_rows(&self, buffer: &mut [f32], source: Source, out: Buf, f: impl FnOnce(&[f32], &mut [f32])) {
         match source.buf(self.training) {
-            Some(buf) => &buffer[self.range(buf)],
-            None => self.x,
+            Some(buf) => {
+                let ([input], out) = view(buffer, self.range(out), [self.range(buf)]);
+                f(input, out);
+            }
+            None => f(self.x, &mut buffer[self.range(out)]),
+        }
+    }
+
+    /// Calls `f` with the rows a layer read, the gradient of its output and,
+    /// if asked, the rows of the gradient with respect to its input to write.
+    fn backward_rows(
+        &self,
+        buffer: &mut [f32],
+        source: Source,
+        dz: Buf,
+        dx: Option<Buf>,
+        f: impl FnOnce(&[f32], &[f32], Option<&mut [f32]>),
+    ) {
+        let source = source.buf(self.training).map(|buf| self.range(buf));
+        match dx {
+            Some(dx) => {
+                let from_input = source.is_none();
+                let ([input, dz], dx) = view(buffer, self.range(dx), [source.unwrap_or(0..0), self.range(dz)]);
+                f(if from_input { self.x } else { input }, dz, Some(dx));
+            }
+            None => f(source.map_or(self.x, |range| &buffer[range]), &buffer[self.range(dz)], None),
         }
     }
 
@@ -158,15 +183,8 @@ impl Pass<'_> {
         let batch = self.batch;
         match step {
             Step::Dense { input, weight, bias, output, inputs, outputs } => {
-                let w = &params[weight.clone()];
-                let b = bias.clone().map(|b| &params[b]);
-                match input.buf(self.training) {
-                    Some(buf) => {
-                        let ([input], z) = view(buffer, self.range(*output), [self.range(buf)]);
-                        dense_forward(input, w, b, z, batch, *inputs, *outputs);
-                    }
-                    None => dense_forward(self.x, w, b, &mut buffer[self.range(*output)], batch, *inputs, *outputs),
-                }
+                let (w, b) = (&params[weight.clone()], bias.clone().map(|b| &params[b]));
+                self.map_rows(buffer, *input, *output, |x, z| dense_forward(x, w, b, z, batch, *inputs, *outputs));
             }
             Step::Activation { activation, z, a: out } => {
                 let ([z], a) = view(buffer, self.range(*out), [self.range(*z)]);
@@ -182,55 +200,21 @@ impl Pass<'_> {
             }
             Step::DenseBackward { input, weight, bias, dz, dx, inputs, outputs } => {
                 let w = &params[weight.clone()];
-                let (before, after) = grad.split_at_mut(weight.end);
-                let dw = &mut before[weight.clone()];
-                let db = bias.as_ref().map(|b| &mut after[b.start - weight.end..b.end - weight.end]);
-                match dx {
-                    Some(dx) => match input.buf(self.training) {
-                        Some(buf) => {
-                            let ([input, dz], dx) = view(buffer, self.range(*dx), [self.range(buf), self.range(*dz)]);
-                            dense_backward(input, w, dz, dw, db, Some(dx), batch, *inputs, *outputs);
-                        }
-                        None => {
-                            let ([dz], dx) = view(buffer, self.range(*dx), [self.range(*dz)]);
-                            dense_backward(self.x, w, dz, dw, db, Some(dx), batch, *inputs, *outputs);
-                        }
-                    },
-                    None => {
-                        let input = self.read(buffer, *input);
-                        dense_backward(input, w, &buffer[self.range(*dz)], dw, db, None, batch, *inputs, *outputs);
-                    }
-                }
+                let (dw, db) = weight_gradients(grad, weight, bias);
+                self.backward_rows(buffer, *input, *dz, *dx, |x, dz, dx| {
+                    dense_backward(x, w, dz, dw, db, dx, batch, *inputs, *outputs)
+                });
             }
             Step::Conv { input, weight, bias, output, geometry } => {
-                let w = &params[weight.clone()];
-                let b = bias.clone().map(|b| &params[b]);
-                match input.buf(self.training) {
-                    Some(buf) => {
-                        let ([x], z) = view(buffer, self.range(*output), [self.range(buf)]);
-                        conv_forward(x, w, b, z, batch, geometry);
-                    }
-                    None => conv_forward(self.x, w, b, &mut buffer[self.range(*output)], batch, geometry),
-                }
+                let (w, b) = (&params[weight.clone()], bias.clone().map(|b| &params[b]));
+                self.map_rows(buffer, *input, *output, |x, z| conv_forward(x, w, b, z, batch, geometry));
             }
             Step::ConvBackward { input, weight, bias, dz, dx, geometry } => {
                 let w = &params[weight.clone()];
-                let (before, after) = grad.split_at_mut(weight.end);
-                let dw = &mut before[weight.clone()];
-                let db = bias.as_ref().map(|b| &mut after[b.start - weight.end..b.end - weight.end]);
-                let source = input.buf(self.training).map(|buf| self.range(buf));
-                match dx {
-                    Some(dx) => {
-                        let from_input = source.is_none();
-                        let ([x, dz], dx) = view(buffer, self.range(*dx), [source.unwrap_or(0..0), self.range(*dz)]);
-                        let x = if from_input { self.x } else { x };
-                        conv_backward(x, w, dz, dw, db, Some(dx), batch, geometry);
-                    }
-                    None => {
-                        let x = source.map_or(self.x, |range| &buffer[range]);
-                        conv_backward(x, w, &buffer[self.range(*dz)], dw, db, None, batch, geometry);
-                    }
-                }
+                let (dw, db) = weight_gradients(grad, weight, bias);
+                self.backward_rows(buffer, *input, *dz, *dx, |x, dz, dx| {
+                    conv_backward(x, w, dz, dw, db, dx, batch, geometry)
+                });
             }
             Step::Pool { input, output, argmax, geometry } => {
                 let source = input.buf(self.training).map(|buf| self.range(buf));
@@ -241,13 +225,7 @@ impl Pass<'_> {
                         let x = source.map_or(self.x, |range| &reads[range]);
                         pool_forward(x, y, Some(indices), batch, geometry);
                     }
-                    None => match source {
-                        Some(range) => {
-                            let ([x], y) = view(buffer, self.range(*output), [range]);
-                            pool_forward(x, y, None, batch, geometry);
-                        }
-                        None => pool_forward(self.x, &mut buffer[self.range(*output)], None, batch, geometry),
-                    },
+                    None => self.map_rows(buffer, *input, *output, |x, y| pool_forward(x, y, None, batch, geometry)),
                 }
             }
             Step::PoolBackward { grad: g, argmax, dx, geometry } => {
@@ -284,27 +262,10 @@ impl Pass<'_> {
                     }
                 }
             }
-            Step::Copy { from, to } => match from.buf(self.training) {
-                Some(buf) => {
-                    let ([from], to) = view(buffer, self.range(*to), [self.range(buf)]);
-                    to.copy_from_slice(from);
-                }
-                None => buffer[self.range(*to)].copy_from_slice(self.x),
-            },
-            Step::Accumulate { from, into } => match from.buf(self.training) {
-                Some(buf) => {
-                    let ([from], into) = view(buffer, self.range(*into), [self.range(buf)]);
-                    accumulate(from, into);
-                }
-                None => accumulate(self.x, &mut buffer[self.range(*into)]),
-            },
-            Step::PlaceColumns { from, width, to, offset } => match from.buf(self.training) {
-                Some(buf) => {
-                    let ([from], to_rows) = view(buffer, self.range(*to), [self.range(buf)]);
-                    place_columns(from, to_rows, batch, *width, to.width, *offset);
-                }
-                None => place_columns(self.x, &mut buffer[self.range(*to)], batch, *width, to.width, *offset),
-            },
+            Step::Copy { from, to } => self.map_rows(buffer, *from, *to, |from, to| to.copy_from_slice(from)),
+            Step::Accumulate { from, into } => self.map_rows(buffer, *from, *into, accumulate),
+            Step::PlaceColumns { from, width, to, offset } => self
+                .map_rows(buffer, *from, *to, |from, rows| place_columns(from, rows, batch, *width, to.width, *offset)),
             Step::TakeColumns { from, to, offset, accumulate } => {
                 let ([from_rows], to_rows) = view(buffer, self.range(*to), [self.range(*from)]);
                 take_columns(from_rows, to_rows, batch, to.width, from.width, *offset, *accumulate);
@@ -321,6 +282,17 @@ impl Pass<'_> {
             }
         }
     }
+}
+
+/// A layer's weight and bias gradients in the parameter-gradient buffer.
+fn weight_gradients<'g>(
+    grad: &'g mut [f32],
+    weight: &Range<usize>,
+    bias: &Option<Range<usize>>,
+) -> (&'g mut [f32], Option<&'g mut [f32]>) {
+    let (before, after) = grad.split_at_mut(weight.end);
+    let db = bias.as_ref().map(|b| &mut after[b.start - weight.end..b.end - weight.end]);
+    (&mut before[weight.clone()], db)
 }
 
 /// Consecutive workspace ranges written at once (a layer norm's output,
