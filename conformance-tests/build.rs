@@ -5,7 +5,10 @@
 //! spec with `dropout(p)` after each hidden layer. Every whole training run of
 //! `training/` becomes a spec too, its `train { … }` block and per-layer
 //! penalties written from the run's settings; its text is kept so the tests can
-//! also train it through the interpreter.
+//! also train it through the interpreter. Every graph of `graphs/` becomes a
+//! spec too (`graph_spec.rs`, shared with the tests).
+
+mod graph_spec;
 
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -65,6 +68,26 @@ fn main() {
     training_registry.push_str("    ]\n}\n");
     registry.push_str(&training_registry);
     specs.push_str(&training);
+    // Every graph file the language can express, as `Graph<Stem>`.
+    let mut graph_registry = String::from(
+        "/// The generated graphs of `graphs/`, by conformance file stem.\npub fn graph_registry() -> Vec<(&'static str, Constructor)> {\n    vec![\n",
+    );
+    let graphs_dir = dir.join("graphs");
+    println!("cargo:rerun-if-changed={}", graphs_dir.display());
+    for path in json_files(&graphs_dir) {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read_to_string(&path).expect("readable graph file");
+        let file: Value = serde_json::from_str(&text).expect("graph JSON");
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let type_name = format!("Graph{}", camel(&stem));
+        if let Ok(spec) = graph_spec::spec(&file, &type_name) {
+            specs.push_str(&spec);
+            specs.push('\n');
+            writeln!(graph_registry, "        ({stem:?}, || Box::new({type_name}::zeroed())),").unwrap();
+        }
+    }
+    graph_registry.push_str("    ]\n}\n");
+    registry.push_str(&graph_registry);
     let spec_path = out_dir.join("conformance.nn");
     std::fs::write(&spec_path, &specs).expect("write specs");
     std::fs::write(out_dir.join("training.nn"), &training).expect("write training specs");

@@ -17,6 +17,8 @@ pub struct Embedded {
     pub display: String,
     /// Per tensor of the network, in buffer order: (offset in the parameters, length, first byte in the file).
     pub tensors: Vec<(usize, usize, usize)>,
+    /// Per buffer tensor (running statistics), the same: (offset in the buffers, length, first byte).
+    pub buffers: Vec<(usize, usize, usize)>,
     /// The input standardisation the weights were trained with (per-feature
     /// mean and std from the file's metadata), which `predict` then applies.
     pub standardization: Option<Standardization>,
@@ -76,7 +78,22 @@ pub fn embed(net: &ir::Network, path: &Path, display: &str) -> Result<Embedded, 
     let header = 8 + u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes checked by deserialize")) as usize;
     let mut problems = Vec::new();
     let mut tensors = Vec::new();
-    for tensor in &net.tensors {
+    let plan = net.plan();
+    let buffer_tensors: Vec<ir::Tensor> = plan
+        .buffers
+        .iter()
+        .map(|b| ir::Tensor {
+            name: b.name.clone(),
+            node: b.node,
+            is_weight: false,
+            shape: b.shape.clone(),
+            offset: b.range.start,
+            len: b.range.len(),
+        })
+        .collect();
+    let mut buffers = Vec::new();
+    for (index, tensor) in net.tensors.iter().chain(&buffer_tensors).enumerate() {
+        let found = if index < net.tensors.len() { &mut tensors } else { &mut buffers };
         match file.tensor(&tensor.name) {
             Err(_) => problems.push(format!("`{display}` has no tensor `{}` (shape {:?})", tensor.name, tensor.shape)),
             Ok(view) if view.dtype() != safetensors::Dtype::F32 => {
@@ -94,14 +111,14 @@ pub fn embed(net: &ir::Network, path: &Path, display: &str) -> Result<Embedded, 
                 if view.data().chunks_exact(4).any(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite()) {
                     problems.push(format!("tensor `{}` of `{display}` holds NaN or infinity", tensor.name));
                 }
-                tensors.push((tensor.offset, tensor.len, start));
+                found.push((tensor.offset, tensor.len, start));
             }
         }
     }
     let mut extra: Vec<String> = file
         .names()
         .into_iter()
-        .filter(|name| !net.tensors.iter().any(|t| &t.name == *name))
+        .filter(|name| !net.tensors.iter().chain(&buffer_tensors).any(|t| &t.name == *name))
         .map(|name| format!("`{display}` has a tensor `{name}` that `{}` does not", net.name))
         .collect();
     extra.sort();
@@ -116,6 +133,7 @@ pub fn embed(net: &ir::Network, path: &Path, display: &str) -> Result<Embedded, 
         path: absolute.to_string_lossy().into_owned(),
         display: display.to_string(),
         tensors,
+        buffers,
         standardization,
     })
 }

@@ -22,6 +22,7 @@ fn generated() -> Vec<Box<dyn Model>> {
         Box::new(NormFirst::with_seed(3)),
         Box::new(Signal::with_seed(3)),
         Box::new(Image::with_seed(3)),
+        Box::new(Normed::with_seed(3)),
     ]
 }
 
@@ -93,4 +94,17 @@ fn predict_is_the_batch_forward_pass_on_one_row() {
     let mut out = [0.0; Image::OUTPUT];
     model.forward(&x, &mut out, &mut Workspace::default());
     assert_eq!(model.predict(&x.try_into().unwrap()), out);
+    // With running statistics moved away from their initial values by two training passes.
+    let mut model = Normed::with_seed(4);
+    let (x, y) = batch(&model, 6);
+    let mut workspace = Workspace::default();
+    for _ in 0..2 {
+        model.loss_and_grad(&x, &y, None, &mut workspace, true);
+        model.update_buffers(&mut workspace, 6);
+    }
+    assert!(model.buffers().iter().all(|v| v.is_finite()) && model.buffers()[0] != 0.0);
+    let row = &x[..Normed::INPUT];
+    let mut out = [0.0; Normed::OUTPUT];
+    model.forward(row, &mut out, &mut Workspace::default());
+    assert_eq!(model.predict(&row.try_into().unwrap()), out);
 }

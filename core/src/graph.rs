@@ -51,6 +51,18 @@ pub enum Op {
         /// Added to the variance inside the square root.
         eps: f32,
     },
+    /// Batch normalisation per channel (`shape[0]` of its input), over the batch
+    /// and every position: batch statistics while training, running statistics
+    /// otherwise (PyTorch's `BatchNorm1d/2d`). Parameters `weight` (γ) and
+    /// `bias` (β); buffers `running_mean`, `running_var`, `num_batches_tracked`.
+    BatchNorm {
+        /// Channels (features for a flat input).
+        channels: usize,
+        /// Added to the variance inside the square root.
+        eps: f32,
+        /// The weight of the new batch in the running statistics (PyTorch's convention).
+        momentum: f32,
+    },
 }
 
 impl Op {
@@ -64,6 +76,7 @@ impl Op {
             Op::Concat => "concat",
             Op::Activation(activation) => activation.name(),
             Op::LayerNorm { .. } => "layer_norm",
+            Op::BatchNorm { .. } => "batch_norm",
             Op::Conv { one_d: true, .. } => "conv1d",
             Op::Conv { .. } => "conv2d",
             Op::Pool { geometry, one_d: true } if geometry.max => "max_pool1d",

@@ -52,7 +52,7 @@ pub use init::{Fill, Init};
 #[cfg(feature = "std")]
 pub use mlp::{LayerInit, Mlp};
 #[cfg(feature = "std")]
-pub use model::{Model, TensorInfo, Workspace};
+pub use model::{BufferInfo, Model, TensorInfo, Workspace};
 #[cfg(feature = "std")]
 pub use nnspec_core::{graph, LayerInfo, Node, Op, Plan};
 #[cfg(feature = "std")]
@@ -77,7 +77,9 @@ pub mod __private_v0_1 {
     #[cfg(feature = "std")]
     pub use crate::model::{view, MaskFiller};
     pub use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
-    pub use nnspec_core::norm::{layer_norm_backward, layer_norm_forward};
+    pub use nnspec_core::norm::{
+        batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward,
+    };
     #[cfg(feature = "std")]
     pub use std::{borrow::Cow, boxed::Box, format, vec};
 

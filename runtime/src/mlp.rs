@@ -9,10 +9,12 @@
 use crate::init::Init;
 use crate::kernels::{accumulate, apply_dropout, dense_backward, dense_forward, place_columns, take_columns};
 use crate::loss::Loss;
-use crate::model::{view, LayerInfo, MaskFiller, Model, TensorInfo, Workspace};
+use crate::model::{view, BufferInfo, LayerInfo, MaskFiller, Model, TensorInfo, Workspace};
 use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
 use nnspec_core::graph::{Node, Op};
-use nnspec_core::norm::{layer_norm_backward, layer_norm_forward};
+use nnspec_core::norm::{
+    batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward,
+};
 use nnspec_core::plan::{Buf, Plan, Role, Source, Step};
 use std::borrow::Cow;
 use std::ops::Range;
@@ -23,6 +25,8 @@ pub struct Mlp {
     plan: Plan,
     tensors: Vec<TensorInfo>,
     params: Vec<f32>,
+    buffer_tensors: Vec<BufferInfo>,
+    buffers: Vec<f32>,
 }
 /// Per-layer initialisation and penalties for [`Mlp::new`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,7 +112,18 @@ impl Mlp {
             })
             .collect();
         let params = vec![0.0; plan.param_count];
-        Mlp { plan, tensors, params }
+        let buffer_tensors = plan
+            .buffers
+            .iter()
+            .map(|tensor| BufferInfo {
+                name: Cow::Owned(tensor.name.clone()),
+                shape: Cow::Owned(tensor.shape.clone()),
+                offset: tensor.range.start,
+                initial: tensor.initial,
+            })
+            .collect();
+        let buffers = plan.initial_buffers();
+        Mlp { plan, tensors, params, buffer_tensors, buffers }
     }
 
     /// The plan this interpreter runs.
@@ -131,12 +146,14 @@ impl Mlp {
     }
 }
 
-/// One pass's view of the workspace: slot offsets for its batch, the input rows and the mode.
+/// One pass's view of the workspace: slot offsets for its batch, the input
+/// rows, the mode and the network's buffers.
 struct Pass<'a> {
     offsets: &'a [usize],
     batch: usize,
     x: &'a [f32],
     training: bool,
+    buffers: &'a [f32],
 }
 
 impl Pass<'_> {
@@ -262,6 +279,34 @@ impl Pass<'_> {
                     }
                 }
             }
+            Step::BatchNorm { input, scale, shift, buffers, output, xhat, stats, channels, spatial, eps, .. } => {
+                let (gamma, beta, running) =
+                    (&params[scale.clone()], &params[shift.clone()], &self.buffers[buffers.clone()]);
+                let source = input.buf(self.training).map(|buf| self.range(buf));
+                let (outputs, reads) =
+                    split_outputs(buffer, [self.range(*output), self.range(*xhat), self.range(*stats)]);
+                let [y, xh, st] = outputs;
+                let x = source.map_or(self.x, |range| &reads[range]);
+                batch_norm_forward(x, gamma, beta, running, y, xh, st, batch, *channels, *spatial, *eps, self.training);
+            }
+            Step::BatchNormBackward { grad: g, scale, shift, xhat, stats, dx, channels, spatial } => {
+                let gamma = &params[scale.clone()];
+                let (before, after) = grad.split_at_mut(shift.start);
+                let (dgamma, dbeta) = (&mut before[scale.clone()], &mut after[..shift.len()]);
+                let (channels, spatial, training) = (*channels, *spatial, self.training);
+                match dx {
+                    Some(dx) => {
+                        let ([g, xh, st], dx) =
+                            view(buffer, self.range(*dx), [self.range(*g), self.range(*xhat), self.range(*stats)]);
+                        batch_norm_backward(g, gamma, xh, st, dgamma, dbeta, Some(dx), channels, spatial, training);
+                    }
+                    None => {
+                        let (g, xh, st) =
+                            (&buffer[self.range(*g)], &buffer[self.range(*xhat)], &buffer[self.range(*stats)]);
+                        batch_norm_backward(g, gamma, xh, st, dgamma, dbeta, None, channels, spatial, training);
+                    }
+                }
+            }
             Step::Copy { from, to } => self.map_rows(buffer, *from, *to, |from, to| to.copy_from_slice(from)),
             Step::Accumulate { from, into } => self.map_rows(buffer, *from, *into, accumulate),
             Step::PlaceColumns { from, width, to, offset } => self
@@ -367,10 +412,37 @@ impl Model for Mlp {
         &mut self.params
     }
 
+    fn buffers(&self) -> &[f32] {
+        &self.buffers
+    }
+
+    fn buffers_mut(&mut self) -> &mut [f32] {
+        &mut self.buffers
+    }
+
+    fn buffer_tensors(&self) -> &[BufferInfo] {
+        &self.buffer_tensors
+    }
+
+    fn update_buffers(&mut self, workspace: &mut Workspace, rows: usize) {
+        let offsets = self.plan.offsets(rows);
+        let (scratch, _) = workspace.buffer(offsets[offsets.len() - 1]);
+        for step in &self.plan.forward {
+            if let Step::BatchNorm { buffers, stats, channels, spatial, momentum, .. } = step {
+                let stats = &scratch[offsets[stats.slot]..offsets[stats.slot] + 3 * channels];
+                batch_norm_update(&mut self.buffers[buffers.clone()], stats, *channels, rows * spatial, *momentum);
+            }
+        }
+    }
+
+    fn min_training_rows(&self) -> usize {
+        self.plan.min_training_rows()
+    }
+
     fn forward(&self, x: &[f32], out: &mut [f32], workspace: &mut Workspace) {
         let batch = x.len() / self.plan.input.max(1);
         let offsets = self.plan.offsets(batch);
-        let pass = Pass { offsets: &offsets, batch, x, training: false };
+        let pass = Pass { offsets: &offsets, batch, x, training: false, buffers: &self.buffers };
         let (buffer, mut masks) = workspace.buffer(offsets[offsets.len() - 1]);
         for step in &self.plan.forward {
             pass.run(step, &self.params, buffer, &mut masks, &mut []);
@@ -391,7 +463,7 @@ impl Model for Mlp {
     ) -> f32 {
         let batch = x.len() / self.plan.input.max(1);
         let offsets = self.plan.offsets(batch);
-        let pass = Pass { offsets: &offsets, batch, x, training };
+        let pass = Pass { offsets: &offsets, batch, x, training, buffers: &self.buffers };
         let (buffer, mut masks) = workspace.buffer(offsets[offsets.len() - 1]);
         for step in &self.plan.forward {
             pass.run(step, &self.params, buffer, &mut masks, &mut []);

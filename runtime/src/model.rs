@@ -51,6 +51,38 @@ impl TensorInfo {
     }
 }
 
+/// One tensor of a model's buffers: state that training updates without an
+/// optimizer (a batch normalisation's running statistics), in one flat
+/// `[f32]` buffer described by [`Model::buffer_tensors`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BufferInfo {
+    /// `node.running_mean`, `node.running_var` or `node.num_batches_tracked`.
+    pub name: Cow<'static, str>,
+    /// `[channels]`, or `[]` for the batch counter.
+    pub shape: Cow<'static, [usize]>,
+    /// First element in the flat buffer.
+    pub offset: usize,
+    /// Its value in a new network.
+    pub initial: f32,
+}
+
+impl BufferInfo {
+    /// Number of elements (1 for a scalar).
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The tensor's range in the flat buffer.
+    pub fn range(&self) -> core::ops::Range<usize> {
+        self.offset..self.offset + self.len()
+    }
+}
+
 /// A network the optimizers and the trainer can work on.
 ///
 /// Generated networks implement it; so does [`crate::Mlp`], the interpreter.
@@ -92,8 +124,43 @@ pub trait Model: Send + Sync {
         self.params().len()
     }
 
-    /// Initialises every tensor with its initializer, from `seed`.
+    /// The flat buffer of state that is not trained by the optimizer (the
+    /// running statistics of batch normalisations); empty for most networks.
+    fn buffers(&self) -> &[f32] {
+        &[]
+    }
+
+    /// The buffers, mutably.
+    fn buffers_mut(&mut self) -> &mut [f32] {
+        &mut []
+    }
+
+    /// The buffer tensors in buffer order.
+    fn buffer_tensors(&self) -> &[BufferInfo] {
+        &[]
+    }
+
+    /// Folds the batch statistics of the last training-mode
+    /// [`Model::loss_and_grad`] on `rows` rows in `workspace` into the running
+    /// statistics, as a training-mode forward does in PyTorch. Call it right
+    /// after that pass, with the same workspace; the trainer does.
+    fn update_buffers(&mut self, workspace: &mut Workspace, rows: usize) {
+        let _ = (workspace, rows);
+    }
+
+    /// The fewest rows a training batch may have (2 when a batch
+    /// normalisation over features would otherwise divide by zero).
+    fn min_training_rows(&self) -> usize {
+        1
+    }
+
+    /// Initialises every tensor with its initializer, from `seed`, and
+    /// resets the buffers to their initial values.
     fn init_params(&mut self, seed: u64) {
+        let buffers = self.buffer_tensors().to_vec();
+        for tensor in &buffers {
+            self.buffers_mut()[tensor.range()].fill(tensor.initial);
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let tensors = self.tensors().to_vec();
         let params = self.params_mut();

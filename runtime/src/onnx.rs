@@ -285,6 +285,28 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
                 );
                 (out, false)
             }
+            Op::BatchNorm { eps, .. } => {
+                // Inference: the running statistics, as nnspec's `predict` uses them.
+                let x = input(&mut values, 0, spatial, &mut nodes, &mut initializers);
+                let mut operands = vec![x];
+                for suffix in ["weight", "bias"] {
+                    let info = find(name, suffix).expect("a batch norm has its scale and shift");
+                    let onnx_name = format!("{name}.{suffix}");
+                    initializers.push(tensor(&onnx_name, &info.shape, &params[info.range()]));
+                    operands.push(onnx_name);
+                }
+                for suffix in ["running_mean", "running_var"] {
+                    let onnx_name = format!("{name}.{suffix}");
+                    let info = model.buffer_tensors().iter().find(|t| t.name == onnx_name);
+                    let info = info.expect("a batch norm has its running statistics");
+                    initializers.push(tensor(&onnx_name, &info.shape, &model.buffers()[info.range()]));
+                    operands.push(onnx_name);
+                }
+                let refs: Vec<&str> = operands.iter().map(String::as_str).collect();
+                let written = if last && spatial { format!("{name}.out") } else { out.clone() };
+                nodes.push(Node::new("BatchNormalization", name, &refs, &[&written]).float_attribute("epsilon", eps));
+                (written, spatial)
+            }
             Op::Conv { geometry: g, one_d, .. } => {
                 let x = input(&mut values, 0, true, &mut nodes, &mut initializers);
                 let weight = find(name, "weight").expect("a convolution has its weights");

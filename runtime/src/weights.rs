@@ -1,6 +1,9 @@
 //! Weight files: safetensors (readable by Python's `safetensors`, one tensor per
-//! spec tensor, named `layer.weight` `[in, out]` and `layer.bias` `[out]`, dtype
-//! F32) and JSON through serde. Loading checks names, shapes and dtype against
+//! spec tensor, named `layer.weight` `[in, out]` and `layer.bias` `[out]`, a
+//! convolution's `weight` `[out][in/groups][k…]` as PyTorch lays it out, a
+//! normalisation's γ and β as `weight` and `bias`, and a batch normalisation's
+//! buffers `running_mean`, `running_var` `[C]` and `num_batches_tracked` `[]`;
+//! dtype F32) and JSON through serde. Loading checks names, shapes and dtype against
 //! the network and lists every difference. Writes are atomic: a temporary file
 //! in the same directory, fsync, then rename, so a crash leaves the previous
 //! file intact.
@@ -163,10 +166,38 @@ pub fn from_safetensors(bytes: &[u8], tensors: &[TensorInfo], param_count: usize
     Ok(params)
 }
 
-/// Saves `model`'s parameters as safetensors, atomically.
+/// Every tensor a weights file holds for `model`: its parameters, then its
+/// buffers (running statistics) laid out after them, with the values in one
+/// flat vector in that layout.
+fn stored(model: &dyn Model) -> (Vec<TensorInfo>, Vec<f32>) {
+    let mut tensors = model.tensors().to_vec();
+    let count = model.param_count();
+    tensors.extend(model.buffer_tensors().iter().map(|b| TensorInfo {
+        name: b.name.clone(),
+        shape: b.shape.clone(),
+        offset: count + b.offset,
+        is_weight: false,
+        init: crate::init::Init::Zeros,
+        fans: (0, 0),
+        l1: 0.0,
+        l2: 0.0,
+    }));
+    let mut values = model.params().to_vec();
+    values.extend_from_slice(model.buffers());
+    (tensors, values)
+}
+
+/// Saves `model`'s parameters (and buffers) as safetensors, atomically.
 pub fn save(model: &dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
-    let bytes = to_safetensors(model.name(), model.tensors(), model.params())?;
-    write_atomically(path.as_ref(), &bytes)
+    save_with_metadata(model, path, &[])
+}
+
+/// The safetensors bytes of `model`'s parameters and buffers (a batch
+/// normalisation's `running_mean`, `running_var` and `num_batches_tracked`,
+/// all F32, the counter of shape `[]`), with extra metadata entries.
+pub fn model_bytes(model: &dyn Model, metadata: &[(String, String)]) -> Result<Vec<u8>, Error> {
+    let (tensors, values) = stored(model);
+    to_safetensors_with(model.name(), &tensors, &values, metadata)
 }
 
 /// Saves `model`'s parameters with extra metadata entries, atomically.
@@ -175,8 +206,7 @@ pub fn save_with_metadata(
     path: impl AsRef<Path>,
     metadata: &[(String, String)],
 ) -> Result<(), Error> {
-    let bytes = to_safetensors_with(model.name(), model.tensors(), model.params(), metadata)?;
-    write_atomically(path.as_ref(), &bytes)
+    write_atomically(path.as_ref(), &model_bytes(model, metadata)?)
 }
 
 /// The metadata entries of a safetensors file.
@@ -229,14 +259,17 @@ pub fn read_standardizer(path: impl AsRef<Path>, inputs: usize) -> Result<Option
     Ok(Some(standardizer))
 }
 
-/// Loads safetensors parameters into `model`; on any mismatch the model is unchanged.
+/// Loads safetensors parameters (and buffers) into `model`; on any mismatch the model is unchanged.
 pub fn load(model: &mut dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let params = from_safetensors(&bytes, model.tensors(), model.param_count()).map_err(|e| {
+    let (tensors, values) = stored(model);
+    let values = from_safetensors(&bytes, &tensors, values.len()).map_err(|e| {
         Error::Weights(format!("{}: {}", path.display(), e.to_string().trim_start_matches("weights: ")))
     })?;
-    model.params_mut().copy_from_slice(&params);
+    let (params, buffers) = values.split_at(model.param_count());
+    model.params_mut().copy_from_slice(params);
+    model.buffers_mut().copy_from_slice(buffers);
     Ok(())
 }
 
@@ -259,22 +292,21 @@ pub struct TensorData {
 }
 
 impl Weights {
-    /// The weights of `model`.
+    /// The weights (and buffers) of `model`.
     pub fn of(model: &dyn Model) -> Weights {
-        let tensors = model
-            .tensors()
+        let (stored, values) = stored(model);
+        let tensors = stored
             .iter()
-            .map(|t| {
-                (t.name.to_string(), TensorData { shape: t.shape.to_vec(), values: model.params()[t.range()].to_vec() })
-            })
+            .map(|t| (t.name.to_string(), TensorData { shape: t.shape.to_vec(), values: values[t.range()].to_vec() }))
             .collect();
         Weights { network: model.name().to_string(), tensors }
     }
 
     /// Copies these weights into `model`, checking every name and shape first.
     pub fn apply(&self, model: &mut dyn Model) -> Result<(), Error> {
+        let (stored, mut values) = stored(model);
         let mut problems = Vec::new();
-        for tensor in model.tensors() {
+        for tensor in &stored {
             match self.tensors.get(tensor.name.as_ref()) {
                 None => problems.push(format!("missing tensor `{}`", tensor.name)),
                 Some(data) if data.shape != tensor.shape.as_ref() || data.values.len() != tensor.len() => problems
@@ -283,7 +315,7 @@ impl Weights {
             }
         }
         for name in self.tensors.keys() {
-            if !model.tensors().iter().any(|t| t.name == name.as_str()) {
+            if !stored.iter().any(|t| t.name == name.as_str()) {
                 problems.push(format!("unexpected tensor `{name}`"));
             }
         }
@@ -294,11 +326,12 @@ impl Weights {
                 problems.join("; ")
             )));
         }
-        let tensors = model.tensors().to_vec();
-        let params = model.params_mut();
-        for tensor in &tensors {
-            params[tensor.range()].copy_from_slice(&self.tensors[tensor.name.as_ref()].values);
+        for tensor in &stored {
+            values[tensor.range()].copy_from_slice(&self.tensors[tensor.name.as_ref()].values);
         }
+        let (params, buffers) = values.split_at(model.param_count());
+        model.params_mut().copy_from_slice(params);
+        model.buffers_mut().copy_from_slice(buffers);
         Ok(())
     }
 }

@@ -86,6 +86,8 @@ impl Network {
             Op::Add => (0, node.width * node.inputs.len().saturating_sub(1)),
             // Mean, variance, normalise, scale and shift: about eight operations per feature.
             Op::LayerNorm { .. } => (2 * node.width, 8 * node.width),
+            // Normalise, scale and shift (the statistics are shared by the batch).
+            Op::BatchNorm { channels, .. } => (2 * channels, 4 * node.width),
             Op::Conv { geometry: g, bias, .. } => {
                 let weights = g.weight_len();
                 let bias = if bias { g.out_channels } else { 0 };
@@ -136,6 +138,12 @@ impl Network {
                     net.layers[layer].units
                 }
                 Op::Dropout(_) | Op::Activation(_) | Op::LayerNorm { .. } | Op::Flatten => widths[0],
+                // Over features, its channels are its input's width.
+                Op::BatchNorm { ref mut channels, .. } if node.shape.len() <= 1 => {
+                    *channels = widths[0];
+                    widths[0]
+                }
+                Op::BatchNorm { .. } => node.width,
                 // Their inputs are channel-first samples, which no dense layer writes.
                 Op::Conv { .. } | Op::Pool { .. } | Op::GlobalAvgPool(_) => node.width,
                 Op::Add if widths.iter().any(|&w| w != widths[0]) => {
@@ -194,6 +202,10 @@ pub fn layout(layers: &mut [DenseLayer], nodes: &[Node], max: usize) -> Option<(
             Op::LayerNorm { .. } => {
                 add(format!("{}.weight", node.name), index, false, vec![node.width])?;
                 add(format!("{}.bias", node.name), index, false, vec![node.width])?;
+            }
+            Op::BatchNorm { channels, .. } => {
+                add(format!("{}.weight", node.name), index, false, vec![channels])?;
+                add(format!("{}.bias", node.name), index, false, vec![channels])?;
             }
             Op::Conv { geometry: g, bias, one_d } => {
                 let per_group = g.in_channels / g.groups.max(1);

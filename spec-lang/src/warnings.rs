@@ -11,7 +11,7 @@
 
 use crate::ast::{self, ValueKind};
 use crate::diagnostic::{Code, Diagnostics, Span};
-use crate::ir::{Activation, Init, Loss, Op, Optimizer};
+use crate::ir::{Activation, BatchSize, Init, Loss, Op, Optimizer};
 
 /// The names `#[allow(…)]` accepts, in code order.
 pub const NAMES: &[&str] = &[
@@ -24,6 +24,8 @@ pub const NAMES: &[&str] = &[
     "overparameterized",
     "step_has_no_gradient",
     "large_stack",
+    "batch_norm_single_row",
+    "pool_drops_positions",
 ];
 
 /// The stack `predict` may use before [`Code::LARGE_STACK`] warns: half of the
@@ -49,6 +51,10 @@ impl Code {
     pub const STEP_HAS_NO_GRADIENT: Code = Code("W0008");
     /// `predict` keeps more layer outputs on the stack than [`STACK_BUDGET`].
     pub const LARGE_STACK: Code = Code("W0009");
+    /// A batch normalisation trained on batches of one row.
+    pub const BATCH_NORM_SINGLE_ROW: Code = Code("W0010");
+    /// A pool whose windows leave the last positions of its input unread.
+    pub const POOL_DROPS_POSITIONS: Code = Code("W0011");
 }
 
 /// Adds the warnings of every network of `file` (whose IR is `program`).
@@ -236,6 +242,59 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
                     STACK_BUDGET / 1024
                 ),
                 "run it on a thread with a larger stack (`std::thread::Builder::stack_size`), or use the batch `Model::forward`, whose workspace is on the heap"
+                    .into(),
+            );
+        }
+
+        // The statement that wrote a node (none for one named after its input, like `relu;`).
+        let statement_of = |node: &str| {
+            syntax.statements.iter().find(|s| s.target.as_ref().is_some_and(|t| t.text == node)).map(|s| s.span)
+        };
+        let batch_norm = nodes.iter().find(|n| matches!(n.op, Op::BatchNorm { .. }));
+        if let (Some(norm), BatchSize::Size(1)) = (batch_norm, network.train.batch) {
+            let span = syntax
+                .train
+                .first()
+                .and_then(|t| t.options.iter().find(|o| o.key.text == "batch"))
+                .map_or_else(|| statement_of(&norm.name).unwrap_or(syntax.name.span), |o| o.span);
+            let over = if norm.shape.len() > 1 { "the positions of one sample" } else { "a single value per feature" };
+            warn(
+                "batch_norm_single_row",
+                Code::BATCH_NORM_SINGLE_ROW,
+                span,
+                format!("`batch_norm {}` trained with `batch = 1` takes its statistics from {over}", norm.name),
+                if norm.shape.len() > 1 {
+                    "train with batches of 16 rows or more, or use `layer_norm`, which normalises each sample on its own"
+                } else {
+                    "over features a batch of one row has no variance (the trainer refuses it): train with batches of 16 rows or more, or use `layer_norm`"
+                }
+                .into(),
+            );
+        }
+
+        for node in nodes {
+            let Op::Pool { geometry: g, one_d } = node.op else { continue };
+            let axes: &[(usize, usize, usize, &str)] = if one_d {
+                &[(g.in_w, g.kernel[1], g.stride[1], "length")]
+            } else {
+                &[(g.in_h, g.kernel[0], g.stride[0], "height"), (g.in_w, g.kernel[1], g.stride[1], "width")]
+            };
+            let dropped: Vec<String> = axes
+                .iter()
+                .filter(|(size, kernel, stride, _)| size >= kernel && (size - kernel) % stride != 0)
+                .map(|(size, kernel, stride, axis)| {
+                    format!("the last {} of its {axis} {size}", (size - kernel) % stride)
+                })
+                .collect();
+            if dropped.is_empty() {
+                continue;
+            }
+            warn(
+                "pool_drops_positions",
+                Code::POOL_DROPS_POSITIONS,
+                statement_of(&node.name).unwrap_or(syntax.name.span),
+                format!("`{} {}` never reads {}: no window covers them", node.op.name(), node.name, dropped.join(" and ")),
+                "choose a kernel and stride with (size − kernel) divisible by the stride, or pad the convolution before it"
                     .into(),
             );
         }

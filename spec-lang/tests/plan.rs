@@ -129,13 +129,15 @@ impl State<'_> {
                 }
                 self.write(*dx);
             }
-            Step::LayerNorm { input, output, xhat, rstd, .. } => {
+            Step::LayerNorm { input, output, xhat, rstd: stats, .. }
+            | Step::BatchNorm { input, output, xhat, stats, .. } => {
                 self.source(*input);
                 self.write(*output);
                 self.write(*xhat);
-                self.write(*rstd);
+                self.write(*stats);
             }
-            Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx } => {
+            Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx }
+            | Step::BatchNormBackward { grad, scale, shift, xhat, stats: rstd, dx, .. } => {
                 self.read(*grad);
                 self.read(*xhat);
                 self.read(*rstd);

@@ -27,6 +27,12 @@ pub struct Reference {
     norms: Vec<Option<(usize, usize)>>,
     /// Per node, the offsets of a convolution's weight and bias.
     convs: Vec<(usize, Option<usize>)>,
+    /// The model's buffers (running statistics), read by batch norms in inference mode.
+    buffers: Vec<f64>,
+    /// Per node, the offset of a batch norm's running mean in `buffers`.
+    running: Vec<Option<usize>>,
+    /// Batch norms use the batch's statistics (training mode) instead of the running ones.
+    pub training: bool,
 }
 
 impl Reference {
@@ -54,9 +60,20 @@ impl Reference {
             .iter()
             .map(|n| (find(format!("{}.weight", n.name)).unwrap_or(0), find(format!("{}.bias", n.name))))
             .collect();
+        let running = model
+            .nodes()
+            .iter()
+            .map(|n| {
+                let name = format!("{}.running_mean", n.name);
+                model.buffer_tensors().iter().find(|b| b.name == name).map(|b| b.offset)
+            })
+            .collect();
         Reference {
             norms,
             convs,
+            buffers: model.buffers().iter().map(|v| f64::from(*v)).collect(),
+            running,
+            training: false,
             input: model.input_size(),
             nodes: model.nodes().iter().map(|n| (n.op, n.inputs.to_vec(), n.width)).collect(),
             layers: model.layers().iter().map(|l| (l.units, l.activation, l.bias)).collect(),
@@ -188,6 +205,29 @@ impl Reference {
                     }
                     (Vec::new(), y)
                 }
+                Op::BatchNorm { channels, eps, .. } => {
+                    let (scale, shift) = self.norms[index].expect("a batch norm has its scale and shift");
+                    let x = &values[inputs[0]].1;
+                    let spatial = width / channels;
+                    let mut y = vec![0.0; x.len()];
+                    for c in 0..channels {
+                        let at = |n: usize, s: usize| n * width + c * spatial + s;
+                        let positions = || (0..batch).flat_map(|n| (0..spatial).map(move |s| (n, s)));
+                        let (mean, variance) = if self.training {
+                            let count = (batch * spatial) as f64;
+                            let mean = positions().map(|(n, s)| x[at(n, s)]).sum::<f64>() / count;
+                            (mean, positions().map(|(n, s)| (x[at(n, s)] - mean).powi(2)).sum::<f64>() / count)
+                        } else {
+                            let offset = self.running[index].expect("a batch norm has its running statistics");
+                            (self.buffers[offset + c], self.buffers[offset + channels + c])
+                        };
+                        let std = (variance + f64::from(eps)).sqrt();
+                        for (n, s) in positions() {
+                            y[at(n, s)] = params[scale + c] * (x[at(n, s)] - mean) / std + params[shift + c];
+                        }
+                    }
+                    (Vec::new(), y)
+                }
                 Op::Activation(activation) => {
                     let z = values[inputs[0]].1.clone();
                     if matches!(
@@ -316,10 +356,13 @@ pub struct GradientCheck {
 /// Compares `model`'s gradient on a batch (dropout off) with f64 central
 /// differences of the [`Reference`] network, within `tolerance`; also checks
 /// that the reference computes the model's loss. Panics naming the parameter.
+/// A network with batch normalisation is checked in training mode (batch
+/// statistics, through which the gradient flows), so it must not have dropout.
 pub fn check_gradient(name: &str, model: &dyn Model, x: &[f32], y: &[f32], tolerance: Tolerance) -> GradientCheck {
-    let reference = Reference::of(model);
+    let mut reference = Reference::of(model);
+    reference.training = !model.buffers().is_empty();
     let mut grad = vec![0.0; model.param_count()];
-    let loss32 = model.loss_and_grad(x, y, Some(&mut grad), &mut Workspace::default(), false);
+    let loss32 = model.loss_and_grad(x, y, Some(&mut grad), &mut Workspace::default(), reference.training);
     let x: Vec<f64> = x.iter().map(|v| f64::from(*v)).collect();
     let y: Vec<f64> = y.iter().map(|v| f64::from(*v)).collect();
     let mut params: Vec<f64> = model.params().iter().map(|v| f64::from(*v)).collect();

@@ -61,6 +61,7 @@ fn node_cost(net: &ir::Network, index: usize) -> (usize, usize, String) {
         ir::Op::Dropout(p) => format!("dropout({p})"),
         ir::Op::Add | ir::Op::Concat => format!("{}({})", node.op.name(), reads()),
         ir::Op::LayerNorm { eps } => format!("layer_norm(eps {eps})"),
+        ir::Op::BatchNorm { eps, momentum, .. } => format!("batch_norm(eps {eps}, momentum {momentum})"),
         op => op.name().to_string(),
     };
     let (params, flops) = net.node_cost(index);

@@ -79,5 +79,11 @@ pub(super) fn node_doc(net: &Network, node: &Node) -> String {
         Op::LayerNorm { eps } => {
             format!("`{}`: layer normalisation of {} (eps = {eps}), `[{}]`.", node.name, inputs.join(""), node.width)
         }
+        Op::BatchNorm { channels, eps, momentum } => format!(
+            "`{}`: batch normalisation of {} over {channels} channels (eps = {eps}, momentum = {momentum}), `{:?}`.",
+            node.name,
+            inputs.join(""),
+            node.shape
+        ),
     }
 }

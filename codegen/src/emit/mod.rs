@@ -20,7 +20,7 @@ mod vocabulary;
 use literals::*;
 use nnspec_lang::ir::{self, Activation, BatchSize, Init, Loss, Network, Node, Op, Optimizer, Schedule};
 use nnspec_lang::plan::Role;
-use passes::batch_passes;
+use passes::{batch_passes, update_buffers};
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -188,6 +188,11 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 let eps = f32_lit(f64::from(eps));
                 quote!(::nnspec::Op::LayerNorm { eps: #eps })
             }
+            Op::BatchNorm { channels, eps, momentum } => {
+                let (channels, eps, momentum) =
+                    (usize_lit(channels), f32_lit(f64::from(eps)), f32_lit(f64::from(momentum)));
+                quote!(::nnspec::Op::BatchNorm { channels: #channels, eps: #eps, momentum: #momentum })
+            }
             Op::Conv { geometry, bias, one_d } => {
                 let geometry = conv_geometry(&geometry);
                 quote!(::nnspec::Op::Conv { geometry: #geometry, bias: #bias, one_d: #one_d })
@@ -233,6 +238,33 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         }
     });
     let (forward_body, backward_body, offsets_fn) = batch_passes(&plan);
+    let update_body = update_buffers(&plan);
+    let buffer_count = usize_lit(plan.buffer_count);
+    let initial_buffers = plan.initial_buffers().into_iter().map(|v| f32_lit(f64::from(v)));
+    let buffer_infos = plan.buffers.iter().map(|tensor| {
+        let (name, offset, initial) = (&tensor.name, usize_lit(tensor.range.start), f32_lit(f64::from(tensor.initial)));
+        let shape = tensor.shape.iter().map(|d| usize_lit(*d));
+        quote! {
+            ::nnspec::BufferInfo {
+                name: ::nnspec::__private_v0_1::Cow::Borrowed(#name),
+                shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#(#shape),*]),
+                offset: #offset,
+                initial: #initial,
+            }
+        }
+    });
+    let min_rows = usize_lit(plan.min_training_rows());
+    let buffer_methods = (plan.buffer_count > 0).then(|| {
+        quote! {
+            fn buffers(&self) -> &[f32] { &self.buffers[..] }
+            fn buffers_mut(&mut self) -> &mut [f32] { &mut self.buffers[..] }
+            fn buffer_tensors(&self) -> &[::nnspec::BufferInfo] { Self::BUFFER_TENSORS }
+            fn update_buffers(&mut self, workspace: &mut ::nnspec::Workspace, rows: usize) {
+                #update_body
+            }
+            fn min_training_rows(&self) -> usize { #min_rows }
+        }
+    });
     let train = train_config(&net.train);
     let validation_split = f64_lit(net.train.validation_split);
     let seed = Literal::u64_suffixed(net.train.seed);
@@ -245,6 +277,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         #[derive(Clone, Debug, PartialEq)]
         pub struct #name {
             params: #params_type,
+            buffers: [f32; #buffer_count],
         }
 
         #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, dead_code)]
@@ -255,16 +288,23 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             pub const OUTPUT: usize = #output;
             /// Number of parameters in the flat buffer.
             pub const PARAM_COUNT: usize = #param_count;
+            /// Number of values in the buffers (running statistics; 0 without batch normalisation).
+            pub const BUFFER_COUNT: usize = #buffer_count;
             #(#consts)*
 
-            /// A network with every parameter zero.
+            /// A network with every parameter zero (and its buffers at their initial values).
             pub fn zeroed() -> Self {
-                Self { params: #zeroed }
+                Self { params: #zeroed, buffers: [#(#initial_buffers),*] }
             }
 
             /// The flat parameter buffer.
             pub fn params(&self) -> &[f32] {
                 &self.params[..]
+            }
+
+            /// The flat buffer of running statistics (see [`Self::BUFFER_COUNT`]).
+            pub fn buffers(&self) -> &[f32] {
+                &self.buffers[..]
             }
 
             #(#accessors)*
@@ -287,6 +327,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 pub const TENSORS: &'static [::nnspec::TensorInfo] = &[#(#tensor_infos),*];
                 /// The dense layers in order.
                 pub const LAYERS: &'static [::nnspec::LayerInfo] = &[#(#layer_infos),*];
+                /// The buffer tensors in buffer order.
+                pub const BUFFER_TENSORS: &'static [::nnspec::BufferInfo] = &[#(#buffer_infos),*];
                 /// The graph: the input, then every node after the nodes it reads; the last is the output.
                 pub const NODES: &'static [::nnspec::Node] = &[#(#node_infos),*];
                 /// The fraction of the data `fit` holds out for validation (from the spec).
@@ -351,6 +393,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 fn tensors(&self) -> &[::nnspec::TensorInfo] { Self::TENSORS }
                 fn params(&self) -> &[f32] { &self.params[..] }
                 fn params_mut(&mut self) -> &mut [f32] { &mut self.params[..] }
+                #buffer_methods
                 fn forward(&self, x: &[f32], out: &mut [f32], workspace: &mut ::nnspec::Workspace) {
                     #forward_body
                 }

@@ -61,6 +61,35 @@ pub(super) fn batch_passes(plan: &Plan) -> (TokenStream, TokenStream, TokenStrea
     (forward_body, backward_body, offsets_fn)
 }
 
+/// The body of `Model::update_buffers`: each batch normalisation folds the
+/// statistics its training-mode forward step kept into its running ones.
+pub(super) fn update_buffers(plan: &Plan) -> TokenStream {
+    let total = usize_lit(plan.slots.len());
+    let updates: Vec<TokenStream> = plan
+        .forward
+        .iter()
+        .filter_map(|step| match step {
+            Step::BatchNorm { buffers, stats, channels, spatial, momentum, .. } => {
+                let (running, slot) = (param_range(buffers), usize_lit(stats.slot));
+                let (len, channels, spatial) = (usize_lit(3 * channels), usize_lit(*channels), usize_lit(*spatial));
+                let momentum = f32_lit(f64::from(*momentum));
+                Some(quote! {
+                    ::nnspec::__private_v0_1::batch_norm_update(&mut self.buffers[#running], &scratch[o[#slot]..o[#slot] + #len], #channels, rows * #spatial, #momentum);
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    if updates.is_empty() {
+        return quote!();
+    }
+    quote! {
+        let o = Self::__offsets(rows);
+        let (scratch, _) = workspace.buffer(o[#total]);
+        #(#updates)*
+    }
+}
+
 /// The range of `buf` for the current batch: `o[s]..o[s + 1]` when it fills its slot.
 fn range(plan: &Plan, buf: Buf) -> TokenStream {
     let start = usize_lit(buf.slot);
@@ -334,6 +363,54 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                 }
                 None => quote! {
                     #private::layer_norm_backward(&buffer[#g], &p[#scale_range], &buffer[#xh], &buffer[#r], dgamma, dbeta, ::core::option::Option::None, #width);
+                },
+            };
+            quote! {
+                {
+                    let (before, after) = grad.split_at_mut(#shift_start);
+                    let (dgamma, dbeta) = (&mut before[#scale_range], &mut after[..#shift_len]);
+                    #call
+                }
+            }
+        }
+        Step::BatchNorm { input, scale, shift, buffers, output, xhat, stats, channels, spatial, eps, .. } => {
+            debug_assert!(xhat.slot == output.slot + 1 && stats.slot == output.slot + 2, "consecutive slots");
+            let (scale, shift, running) = (param_range(scale), param_range(shift), param_range(buffers));
+            let (width, eps) = (usize_lit(output.width), f32_lit(f64::from(*eps)));
+            let (channels, spatial) = (usize_lit(*channels), usize_lit(*spatial));
+            let (first, last) = (usize_lit(output.slot), usize_lit(stats.slot + 1));
+            let written = quote!(o[#first]..o[#last]);
+            let read = match input {
+                Source::Input => quote!(let written = &mut buffer[#written];),
+                source => {
+                    let source = source_range(plan, *source);
+                    quote!(let ([x], written) = #private::view(buffer, #written, [#source]);)
+                }
+            };
+            quote! {
+                {
+                    #read
+                    let (y, rest) = written.split_at_mut(batch * #width);
+                    let (xhat, stats) = rest.split_at_mut(batch * #width);
+                    #private::batch_norm_forward(x, &p[#scale], &p[#shift], &self.buffers[#running], y, xhat, stats, batch, #channels, #spatial, #eps, training);
+                }
+            }
+        }
+        Step::BatchNormBackward { grad, scale, shift, xhat, stats, dx, channels, spatial } => {
+            let (scale_range, shift_start, shift_len) =
+                (param_range(scale), usize_lit(shift.start), usize_lit(shift.len()));
+            let (channels, spatial) = (usize_lit(*channels), usize_lit(*spatial));
+            let (g, xh, st) = (range(plan, *grad), range(plan, *xhat), range(plan, *stats));
+            let call = match dx {
+                Some(dx) => {
+                    let dx = range(plan, *dx);
+                    quote! {
+                        let ([g, xh, st], dx) = #private::view(buffer, #dx, [#g, #xh, #st]);
+                        #private::batch_norm_backward(g, &p[#scale_range], xh, st, dgamma, dbeta, ::core::option::Option::Some(dx), #channels, #spatial, training);
+                    }
+                }
+                None => quote! {
+                    #private::batch_norm_backward(&buffer[#g], &p[#scale_range], &buffer[#xh], &buffer[#st], dgamma, dbeta, ::core::option::Option::None, #channels, #spatial, training);
                 },
             };
             quote! {

@@ -5,6 +5,7 @@
 //! in place on its layer's array, and dropout (the identity at inference) is
 //! left out.
 
+use super::passes::param_range;
 use super::*;
 use nnspec_core::plan::{Plan, Source, Step};
 
@@ -124,6 +125,23 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 });
                 arrays[output.slot] = Some(array);
             }
+            Step::BatchNorm { input, scale, shift, buffers, output, channels, spatial, eps, .. } => {
+                layers += 1;
+                let (array, xhat, stats) =
+                    (format_ident!("a{}", layers), format_ident!("xhat{}", layers), format_ident!("stats{}", layers));
+                let source = read(&arrays, input);
+                let (scale, shift, running) = (param_range(scale), param_range(shift), param_range(buffers));
+                let (width, eps) = (usize_lit(output.width), f32_lit(f64::from(*eps)));
+                let (stats_len, channels, spatial) =
+                    (usize_lit(3 * channels), usize_lit(*channels), usize_lit(*spatial));
+                statements.push(quote! {
+                    let mut #array = [0.0f32; #width];
+                    let mut #xhat = [0.0f32; #width];
+                    let mut #stats = [0.0f32; #stats_len];
+                    ::nnspec::__private_v0_1::batch_norm_forward(&#source[..], &p[#scale], &p[#shift], &self.buffers[#running], &mut #array, &mut #xhat, &mut #stats, 1usize, #channels, #spatial, #eps, false);
+                });
+                arrays[output.slot] = Some(array);
+            }
             Step::Conv { input, weight, bias, output, geometry } => {
                 layers += 1;
                 let array = format_ident!("a{}", layers);
@@ -152,6 +170,7 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
             | Step::ConvBackward { .. }
             | Step::PoolBackward { .. }
             | Step::LayerNormBackward { .. }
+            | Step::BatchNormBackward { .. }
             | Step::TakeColumns { .. }
             | Step::DenseBackward { .. }
             | Step::DropoutBackward { .. }

@@ -39,6 +39,13 @@ pub(super) fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), Strin
             }
             Op::Add => !node.inputs.is_empty() && widths.clone().all(|w| w == node.width),
             Op::Activation(_) | Op::LayerNorm { .. } | Op::Flatten => one && nodes[node.inputs[0]].width == node.width,
+            Op::BatchNorm { channels, eps, momentum } => {
+                one && channels > 0
+                    && node.width % channels == 0
+                    && nodes[node.inputs[0]].width == node.width
+                    && eps >= 0.0
+                    && (0.0..=1.0).contains(&momentum)
+            }
             Op::Conv { geometry: g, .. } => {
                 let axis =
                     |a: usize, input: usize| output_size(input, g.kernel[a], g.stride[a], g.padding[a], g.dilation[a]);
@@ -81,7 +88,7 @@ pub(super) struct Forward {
     pub(super) dense: Vec<Option<(Buf, Buf)>>,
     /// The mask and keep probability of each dropout node that runs.
     pub(super) masks: Vec<Option<(Buf, f32)>>,
-    /// The normalised values and the reciprocal standard deviations of each layer norm.
+    /// The normalised values and the statistics of each layer or batch norm.
     pub(super) norms: Vec<Option<(Buf, Buf)>>,
     /// The chosen indices of each max pool.
     pub(super) argmax: Vec<Option<Buf>>,
@@ -118,6 +125,7 @@ pub(super) struct Parts<'g> {
     pub(super) layers: &'g [LayerInfo],
     pub(super) params: &'g [LayerParams],
     pub(super) tensors: &'g [ParamTensor],
+    pub(super) buffers: &'g [BufferTensor],
 }
 
 pub(super) struct Lowering {
@@ -132,7 +140,7 @@ impl Lowering {
     }
 
     pub(super) fn forward(&mut self, net: &Parts<'_>) -> Forward {
-        let Parts { nodes, layers, params, tensors } = *net;
+        let Parts { nodes, layers, params, tensors, buffers } = *net;
         let count = nodes.len();
         let mut forward = Forward {
             values: alloc::vec![Source::Input; count],
@@ -195,6 +203,28 @@ impl Lowering {
                     forward.norms[index] = Some((xhat, rstd));
                     Source::Buf(output)
                 }
+                Op::BatchNorm { channels, eps, momentum } => {
+                    let (scale, shift) = scale_shift(tensors, index);
+                    let owned: Vec<&BufferTensor> = buffers.iter().filter(|b| b.node == index).collect();
+                    let buffers = owned.first().map_or(0, |b| b.range.start)..owned.last().map_or(0, |b| b.range.end);
+                    let (output, xhat, stats) = (self.take(node.width), self.take(node.width), self.take(3 * channels));
+                    let spatial = node.width / channels;
+                    self.steps.push(Step::BatchNorm {
+                        input: inputs[0],
+                        scale,
+                        shift,
+                        buffers,
+                        output,
+                        xhat,
+                        stats,
+                        channels,
+                        spatial,
+                        eps,
+                        momentum,
+                    });
+                    forward.norms[index] = Some((xhat, stats));
+                    Source::Buf(output)
+                }
                 Op::Conv { geometry, .. } => {
                     let (weight, bias) = weight_bias(tensors, index);
                     let output = self.take(node.width);
@@ -237,7 +267,7 @@ impl Lowering {
     /// node has no other reader), written by its first contribution in reverse
     /// order and accumulated into by the others.
     pub(super) fn backward(&mut self, net: &Parts<'_>, forward: &Forward, head_node: usize, head_grad: Buf) {
-        let Parts { nodes, layers, params, tensors } = *net;
+        let Parts { nodes, layers, params, tensors, .. } = *net;
         let mut readers = alloc::vec![0usize; nodes.len()];
         for node in nodes {
             for &i in node.inputs.iter() {
@@ -309,6 +339,16 @@ impl Lowering {
                     let input = node.inputs[0];
                     let (dx, accumulate) = self.input_gradient(&mut grads, nodes, input);
                     self.steps.push(Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx });
+                    self.accumulate(dx, accumulate);
+                }
+                Op::BatchNorm { channels, .. } => {
+                    let (scale, shift) = scale_shift(tensors, index);
+                    let (xhat, stats) = forward.norms[index].expect("a batch norm has its buffers");
+                    let input = node.inputs[0];
+                    let (dx, accumulate) = self.input_gradient(&mut grads, nodes, input);
+                    let spatial = node.width / channels;
+                    let step = Step::BatchNormBackward { grad, scale, shift, xhat, stats, dx, channels, spatial };
+                    self.steps.push(step);
                     self.accumulate(dx, accumulate);
                 }
                 Op::Add => {

@@ -152,6 +152,23 @@ pub struct ParamTensor {
     pub range: Range<usize>,
 }
 
+/// One tensor of a network's state that training updates without an optimizer
+/// (a batch normalisation's running statistics), in one flat `[f32]` buffer
+/// beside the parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BufferTensor {
+    /// `node.running_mean`, `node.running_var` or `node.num_batches_tracked` (as PyTorch names them).
+    pub name: alloc::string::String,
+    /// The node it belongs to.
+    pub node: usize,
+    /// Its shape (`[]` for the batch counter).
+    pub shape: Vec<usize>,
+    /// Where it lies in the flat buffer.
+    pub range: Range<usize>,
+    /// Its value before training (0 for means and the counter, 1 for variances).
+    pub initial: f32,
+}
+
 /// A layer's tensors in the flat parameter buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerParams {
@@ -182,6 +199,10 @@ pub struct Plan {
     pub tensors: Vec<ParamTensor>,
     /// Total number of parameters.
     pub param_count: usize,
+    /// Every buffer tensor, node by node (empty unless the network has a batch normalisation).
+    pub buffers: Vec<BufferTensor>,
+    /// Total number of buffer values.
+    pub buffer_count: usize,
     /// Per-row width of each workspace slot.
     pub slots: Vec<usize>,
     /// The forward pass. `Dropout` steps run only while training.
@@ -242,6 +263,10 @@ impl Plan {
                     add(Role::Scale, alloc::vec![node.width]);
                     add(Role::Shift, alloc::vec![node.width]);
                 }
+                Op::BatchNorm { channels, .. } => {
+                    add(Role::Scale, alloc::vec![channels]);
+                    add(Role::Shift, alloc::vec![channels]);
+                }
                 Op::Conv { geometry: g, bias, one_d } => {
                     let per_group = g.in_channels / g.groups.max(1);
                     let shape = if one_d {
@@ -257,8 +282,24 @@ impl Plan {
                 _ => {}
             }
         }
+        let mut buffers = Vec::new();
+        let mut buffer_count = 0;
+        for (index, node) in nodes.iter().enumerate() {
+            if let Op::BatchNorm { channels, .. } = node.op {
+                for (suffix, shape, initial) in [
+                    ("running_mean", alloc::vec![channels], 0.0),
+                    ("running_var", alloc::vec![channels], 1.0),
+                    ("num_batches_tracked", Vec::new(), 0.0),
+                ] {
+                    let range = buffer_count..buffer_count + shape.iter().product::<usize>();
+                    buffer_count = range.end;
+                    let name = alloc::format!("{}.{suffix}", node.name);
+                    buffers.push(BufferTensor { name, node: index, shape, range, initial });
+                }
+            }
+        }
         let mut lowering = Lowering { slots: Vec::new(), steps: Vec::new() };
-        let parts = Parts { nodes: &nodes, layers: &layers, params: &params, tensors: &tensors };
+        let parts = Parts { nodes: &nodes, layers: &layers, params: &params, tensors: &tensors, buffers: &buffers };
         let forward = lowering.forward(&parts);
         let head_node = forward.head_node(&nodes);
         let head = (head_node > 0).then(|| {
@@ -284,6 +325,8 @@ impl Plan {
             params,
             tensors,
             param_count: offset,
+            buffers,
+            buffer_count,
             slots: lowering.slots,
             forward: forward_steps,
             loss,
@@ -291,6 +334,28 @@ impl Plan {
             backward: lowering.steps,
             dropout_masks: forward.masks.iter().filter(|m| m.is_some()).count(),
         })
+    }
+
+    /// The buffers' values before training.
+    pub fn initial_buffers(&self) -> Vec<f32> {
+        let mut values = alloc::vec![0.0; self.buffer_count];
+        for tensor in &self.buffers {
+            values[tensor.range.clone()].fill(tensor.initial);
+        }
+        values
+    }
+
+    /// The fewest rows a training batch needs: a batch normalisation over
+    /// features needs two (its unbiased variance divides by `rows − 1`).
+    pub fn min_training_rows(&self) -> usize {
+        self.forward
+            .iter()
+            .filter_map(|step| match step {
+                Step::BatchNorm { spatial, .. } => Some(if *spatial >= 2 { 1 } else { 2 }),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1)
     }
 
     /// Outputs per sample.

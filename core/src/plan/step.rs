@@ -152,6 +152,53 @@ pub enum Step {
         /// Where the gradient with respect to the input goes.
         dx: Option<Buf>,
     },
+    /// Batch normalisation of `input` into `output` (`nnspec::norm::batch_norm_forward`):
+    /// batch statistics while training, the running statistics in the
+    /// network's buffers otherwise; keeps `xhat` and `stats` (`rstd`, `μ`,
+    /// `σ²` per channel, in the first `3·channels` values of its slot).
+    BatchNorm {
+        /// Samples read.
+        input: Source,
+        /// γ in the parameter buffer.
+        scale: Range<usize>,
+        /// β in the parameter buffer.
+        shift: Range<usize>,
+        /// `running_mean`, `running_var` and `num_batches_tracked` in the buffers.
+        buffers: Range<usize>,
+        /// `γ·x̂ + β`.
+        output: Buf,
+        /// `x̂`.
+        xhat: Buf,
+        /// The statistics used, width `3·channels` (only the first row is written).
+        stats: Buf,
+        /// Channels.
+        channels: usize,
+        /// Positions per channel (1 for a flat input).
+        spatial: usize,
+        /// Added to the variance.
+        eps: f32,
+        /// Weight of the batch in the running statistics (applied by `update_buffers`).
+        momentum: f32,
+    },
+    /// `∂γ`, `∂β` of a batch normalisation into the gradient buffer, and `∂x` if `dx` is given.
+    BatchNormBackward {
+        /// Gradient with respect to the output.
+        grad: Buf,
+        /// γ.
+        scale: Range<usize>,
+        /// β.
+        shift: Range<usize>,
+        /// Normalised values of the forward pass.
+        xhat: Buf,
+        /// Statistics of the forward pass.
+        stats: Buf,
+        /// Where the gradient with respect to the input goes.
+        dx: Option<Buf>,
+        /// Channels.
+        channels: usize,
+        /// Positions per channel.
+        spatial: usize,
+    },
     /// `to ← from`.
     Copy {
         /// Read.

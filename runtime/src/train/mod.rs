@@ -123,11 +123,25 @@ impl Trainer {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let mut workspace = Workspace::new(config.seed.wrapping_add(1));
         let batch_size = config.batch.unwrap_or(train.len()).clamp(1, train.len());
+        let smallest = match train.len() % batch_size {
+            0 => batch_size,
+            rest => rest,
+        };
+        if smallest < model.min_training_rows() {
+            return Err(Error::Config(format!(
+                "`{}` has a batch normalisation over features, whose unbiased running variance needs at least {} rows \
+                 in every training batch, but {} rows in batches of {batch_size} leave a batch of {smallest}: \
+                 choose a batch size that leaves no single row over",
+                model.name(),
+                model.min_training_rows(),
+                train.len()
+            )));
+        }
         let mut grad = vec![0.0f32; model.param_count()];
         let mut x = Vec::with_capacity(batch_size * train.features);
         let mut y = Vec::with_capacity(batch_size * train.target_width);
         let mut history = History::default();
-        let mut best: Option<(f64, usize, Vec<f32>)> = None;
+        let mut best: Option<(f64, usize, Vec<f32>, Vec<f32>)> = None;
         let mut since_best = 0;
         let tensors = model.tensors().to_vec();
         let penalised = tensors.iter().any(|t| t.l1 > 0.0 || t.l2 > 0.0);
@@ -136,7 +150,9 @@ impl Trainer {
         let in_order = !config.shuffle;
         let mut watchdog = Watchdog::new(model);
         // Large batches of large models run on two threads, each on half the rows.
+        // Batch statistics need the whole batch in one pass.
         let parallel = batch_size >= PARALLEL_MIN_ROWS
+            && model.buffers().is_empty()
             && batch_size.saturating_mul(model.param_count()) >= PARALLEL_MIN_WORK
             && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
         let mut second = parallel.then(|| SecondHalf {
@@ -176,6 +192,7 @@ impl Trainer {
                     }
                     _ => model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true),
                 };
+                model.update_buffers(&mut workspace, end - start);
                 let penalty = if penalised {
                     crate::penalty::apply(&tensors, model.params(), &mut grad)
                 } else {
@@ -276,7 +293,7 @@ impl Trainer {
                 };
                 let improved = best.as_ref().is_none_or(|(value, ..)| monitored < value - stopping.min_delta);
                 if improved {
-                    best = Some((monitored, epoch, model.params().to_vec()));
+                    best = Some((monitored, epoch, model.params().to_vec(), model.buffers().to_vec()));
                     since_best = 0;
                 } else {
                     since_best += 1;
@@ -289,9 +306,10 @@ impl Trainer {
                 break;
             }
         }
-        if let (Some(stopping), Some((_, epoch, params))) = (config.early_stopping, best) {
+        if let (Some(stopping), Some((_, epoch, params, buffers))) = (config.early_stopping, best) {
             if stopping.restore_best {
                 model.params_mut().copy_from_slice(&params);
+                model.buffers_mut().copy_from_slice(&buffers);
                 history.best_epoch = Some(epoch);
             }
         }

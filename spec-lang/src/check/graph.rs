@@ -210,12 +210,16 @@ impl<'a> Checker<'a, '_> {
         self.push_node(statement, node, pending);
     }
 
-    /// `layer_norm NAME, eps = …;`: normalises each sample's features.
-    pub(super) fn layer_norm(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
+    /// `layer_norm NAME, eps = …;` normalises each sample's features;
+    /// `batch_norm NAME, eps = …, momentum = …;` each channel over the batch.
+    pub(super) fn norm(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
+        let keyword = statement.keyword.text.as_str();
+        let batch = keyword == "batch_norm";
         self.no_args(statement);
-        self.no_value(statement, "its width is its input's: write `layer_norm NAME;`");
+        self.no_value(statement, format!("its shape is its input's: write `{keyword} NAME;`"));
         self.check_duplicate_keys(&statement.options);
-        let mut eps = 1e-5;
+        let (mut eps, mut momentum) = (1e-5, 0.1);
+        let keys: &[&str] = if batch { &["eps", "momentum"] } else { &["eps"] };
         for option in &statement.options {
             match option.key.text.as_str() {
                 "eps" => {
@@ -223,19 +227,33 @@ impl<'a> Checker<'a, '_> {
                         eps = value;
                     }
                 }
-                _ => self.unknown_key(&option.key, &["eps"], "`layer_norm`"),
+                "momentum" if batch => {
+                    if let Some(value) = self.ranged(&option.value, 0.0, 1.0, true, "momentum") {
+                        momentum = value;
+                    }
+                }
+                _ => self.unknown_key(&option.key, keys, &format!("`{keyword}`")),
             }
         }
         let input = self.single_input(statement, pending);
         let Some(target) = &statement.target else {
+            let help = if batch {
+                "write `batch_norm norm;`: its scale and shift are saved as `norm.weight` and `norm.bias`, its running statistics as `norm.running_mean` and `norm.running_var`"
+            } else {
+                "write `layer_norm norm;`: its scale and shift are saved as `norm.weight` and `norm.bias`"
+            };
             self.diagnostics
-                .error(Code::MISSING_ARGUMENT, statement.keyword.span, "`layer_norm` needs a name")
-                .help("write `layer_norm norm;`: its scale and shift are saved as `norm.weight` and `norm.bias`");
+                .error(Code::MISSING_ARGUMENT, statement.keyword.span, format!("`{keyword}` needs a name"))
+                .help(help);
             return;
         };
         let source = &pending.nodes[input];
-        let node =
-            Node::new(target.text.clone(), Op::LayerNorm { eps: eps as f32 }, &[input], 0).with_shape(&source.shape);
+        let op = if batch {
+            Op::BatchNorm { channels: source.shape[0], eps: eps as f32, momentum: momentum as f32 }
+        } else {
+            Op::LayerNorm { eps: eps as f32 }
+        };
+        let node = Node::new(target.text.clone(), op, &[input], 0).with_shape(&source.shape);
         self.push_node(statement, node, pending);
     }
 
