@@ -1,7 +1,8 @@
 //! Seed 001 on real data: iris, breast cancer and digits (classification) and
 //! friedman1 (regression) on the fixed splits of the conformance directory,
 //! then the CNNs of `specs/cnn.nn` on the digits as 8×8 images and on the
-//! two-channel signals.
+//! two-channel signals, and the residual MLP of `specs/residual.nn` (inputs
+//! standardised by the network itself) on breast cancer.
 //!
 //! `cargo run --release --example real_data`
 
@@ -32,6 +33,15 @@ fn main() {
                 println!("{name:<15} {:<15} {score:>10.4}  {:>9.2}", "CNN accuracy", outcome.pass_mark);
             }
             Err(error) => println!("{name:<15} failed: {error}"),
+        }
+    }
+    if let Some(entry) = references["datasets"].get("breast_cancer") {
+        match nnspec_examples::real_data::run_residual(&directory, entry, 0) {
+            Ok((outcome, ..)) => {
+                let score = outcome.accuracy.unwrap_or(f64::NAN);
+                println!("{:<15} {:<15} {score:>10.4}  {:>9.2}", "breast_cancer", "residual MLP", outcome.pass_mark);
+            }
+            Err(error) => println!("residual MLP failed: {error}"),
         }
     }
 }

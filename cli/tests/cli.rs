@@ -671,3 +671,45 @@ fn a_cnn_trains_predicts_and_exports() {
     assert_eq!(code, 0, "{stderr}");
     assert!(std::fs::metadata(&onnx).unwrap().len() > 1000);
 }
+
+/// A spec that standardises its own input trains on raw rows and keeps the
+/// statistics in its weights file: `predict` on the raw rows gives the
+/// training accuracy back, and `standardize = true` on top of it is refused.
+#[test]
+fn a_spec_with_standardize_trains_and_predicts_on_raw_rows() {
+    let conformance = std::env::var_os("NNSPEC_CONFORMANCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/conformance"));
+    let data = conformance.join("datasets/breast_cancer.csv").display().to_string();
+    let spec = "examples/specs/residual.nn";
+    let weights = temp().join("residual.safetensors").display().to_string();
+    let (code, stdout, stderr) = nnspec(&["train", spec, "--data", &data, "--epochs", "20", "--out", &weights]);
+    assert_eq!(code, 0, "{stderr}");
+    let accuracy = |text: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("train ").and_then(|l| l.split("accuracy ").nth(1)))
+            .and_then(|a| a.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no accuracy in:\n{text}"))
+    };
+    assert!(accuracy(&stdout) > 0.9, "{stdout}");
+    let (code, predictions, stderr) =
+        nnspec(&["predict", spec, "--weights", &weights, "--data", &data, "--target", "target"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(predictions.lines().count(), 570, "a header and one line per row");
+    let onnx = temp().join("residual.onnx");
+    let (code, _, stderr) = nnspec(&["export", spec, "--weights", &weights, "-o", onnx.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let bytes = std::fs::read(&onnx).unwrap();
+    assert!(bytes.windows(11).any(|w| w == b"scaled.mean"), "the export standardises raw inputs");
+
+    let config = write(
+        "twice.toml",
+        &format!(
+            "spec = \"{root}/{spec}\"\ndata = {data:?}\nstandardize = true\n[train]\nepochs = 1\n",
+            root = root().display()
+        ),
+    );
+    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("standardises its input already") && stderr.contains("standardize scaled"), "{stderr}");
+}

@@ -23,6 +23,7 @@ fn generated() -> Vec<Box<dyn Model>> {
         Box::new(Signal::with_seed(3)),
         Box::new(Image::with_seed(3)),
         Box::new(Normed::with_seed(3)),
+        Box::new(Scaled::with_seed(3)),
     ]
 }
 
@@ -34,7 +35,7 @@ fn batch(model: &dyn Model, rows: usize) -> (Vec<f32>, Vec<f32>) {
 #[test]
 fn generated_and_interpreted_graphs_agree_bit_for_bit() {
     let program = nnspec_lang::check_source(SPEC).expect("the spec checks").program;
-    for model in generated() {
+    for mut model in generated() {
         let net = program.network(model.name()).expect("the spec defines it");
         let mut interpreter = nnspec_cli::convert::network(net);
         interpreter.init_params(3);
@@ -42,6 +43,9 @@ fn generated_and_interpreted_graphs_agree_bit_for_bit() {
         assert_eq!(interpreter.nodes(), model.nodes(), "{}: the same graph", model.name());
         let (x, y) = batch(model.as_ref(), 6);
         let rows = x.len() / model.input_size();
+        model.adapt(&x, rows);
+        interpreter.adapt(&x, rows);
+        assert_eq!(interpreter.buffers(), model.buffers(), "{}: the same statistics", model.name());
         let (mut a, mut b) = (vec![0.0; rows * model.output_size()], vec![0.0; rows * model.output_size()]);
         model.forward(&x, &mut a, &mut Workspace::default());
         interpreter.forward(&x, &mut b, &mut Workspace::default());
@@ -107,4 +111,37 @@ fn predict_is_the_batch_forward_pass_on_one_row() {
     let mut out = [0.0; Normed::OUTPUT];
     model.forward(row, &mut out, &mut Workspace::default());
     assert_eq!(model.predict(&row.try_into().unwrap()), out);
+}
+
+/// `standardize` takes its statistics from the training rows (the split `fit`
+/// trains on, not the validation rows), keeps them through training and saves
+/// them with the weights; `predict` then takes raw samples.
+#[test]
+fn standardize_learns_the_training_rows_statistics_before_training() {
+    let rows = 40;
+    let x: Vec<f32> = (0..rows * 4).map(|i| ((i * 29 % 31) as f32) * (1 + i % 4) as f32 - 20.0).collect();
+    let y: Vec<f32> = (0..rows).map(|r| (r % 3) as f32).collect();
+    let data = nnspec::Dataset::new(x.clone(), y, 4, 1).unwrap();
+    let mut model = Scaled::new();
+    assert_eq!(model.buffers()[8], 0.0, "no statistics before training");
+    model.fit(&data).unwrap();
+    let (train, _) = data.split(Scaled::VALIDATION_SPLIT, Scaled::train_config().seed);
+    let expected = nnspec::data::Standardizer::fit(&train);
+    let [mean, std, count] = ["s.mean", "s.std", "s.count"]
+        .map(|name| model.buffer_tensors().iter().find(|b| b.name == name).unwrap().range());
+    assert_eq!(model.buffers()[mean], expected.mean[..]);
+    assert_eq!(model.buffers()[std], expected.std[..]);
+    assert_eq!(model.buffers()[count], [train.len() as f32]);
+
+    // Training again keeps them; the batch pass and `predict` standardise raw rows.
+    let before = model.buffers().to_vec();
+    model.fit(&data).unwrap();
+    assert_eq!(model.buffers(), before);
+    let row: [f32; 4] = x[..4].try_into().unwrap();
+    let mut out = [0.0; Scaled::OUTPUT];
+    model.forward(&row, &mut out, &mut Workspace::default());
+    assert_eq!(model.predict(&row), out);
+    let mut standardized = nnspec::Dataset::new(row.to_vec(), vec![0.0], 4, 1).unwrap();
+    expected.apply(&mut standardized);
+    assert!(standardized.x.iter().zip(&row).any(|(s, r)| s != r), "the row is not already standard");
 }

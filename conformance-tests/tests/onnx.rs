@@ -38,6 +38,7 @@ fn graphs_round_trip() {
         Box::new(graphs::Signal::with_seed(2)),
         Box::new(graphs::Image::with_seed(2)),
         Box::new(trained_normed()),
+        Box::new(adapted_scaled()),
     ];
     for model in models {
         let worst = round_trip(model.as_ref());
@@ -56,6 +57,14 @@ fn trained_normed() -> graphs::Normed {
         model.loss_and_grad(&x, &y, None, &mut workspace, true);
         model.update_buffers(&mut workspace, 6);
     }
+    model
+}
+
+/// A network whose `standardize` holds statistics of data far from standard.
+fn adapted_scaled() -> graphs::Scaled {
+    let mut model = graphs::Scaled::with_seed(2);
+    let x: Vec<f32> = (0..9 * graphs::Scaled::INPUT).map(|i| (i * 7 % 13) as f32 * 3.0 + 10.0).collect();
+    model.adapt(&x, 9);
     model
 }
 

@@ -51,6 +51,10 @@ pub enum Op {
         /// Added to the variance inside the square root.
         eps: f32,
     },
+    /// `(x − mean)/std` per feature, with the statistics of the training data
+    /// (buffers `mean`, `std` and `count`, set by the trainer before training);
+    /// reads the network's input.
+    Standardize,
     /// Batch normalisation per channel (`shape[0]` of its input), over the batch
     /// and every position: batch statistics while training, running statistics
     /// otherwise (PyTorch's `BatchNorm1d/2d`). Parameters `weight` (γ) and
@@ -77,6 +81,7 @@ impl Op {
             Op::Activation(activation) => activation.name(),
             Op::LayerNorm { .. } => "layer_norm",
             Op::BatchNorm { .. } => "batch_norm",
+            Op::Standardize => "standardize",
             Op::Conv { one_d: true, .. } => "conv1d",
             Op::Conv { .. } => "conv2d",
             Op::Pool { geometry, one_d: true } if geometry.max => "max_pool1d",

@@ -238,3 +238,51 @@ pub fn batch_norm_update(buffers: &mut [f32], stats: &[f32], channels: usize, co
         *tracked += 1.0;
     }
 }
+
+/// Standardises each sample of `x` feature by feature, `y = (x − mean)/std`,
+/// with `buffers = [mean; width] ++ [std; width] ++ [count]` as
+/// [`standardize_fit`] left them.
+#[inline(always)]
+pub fn standardize(x: &[f32], buffers: &[f32], y: &mut [f32], width: usize) {
+    if width == 0 {
+        return;
+    }
+    let (mean, std) = (&buffers[..width], &buffers[width..2 * width]);
+    for (x, y) in x.chunks_exact(width).zip(y.chunks_exact_mut(width)) {
+        for (((y, x), m), s) in y.iter_mut().zip(x).zip(mean).zip(std) {
+            *y = (x - m) / s;
+        }
+    }
+}
+
+/// Sets `buffers = [mean; width] ++ [std; width] ++ [count]` from the `rows`
+/// samples of `x`: per feature the mean and the population standard deviation
+/// (as scikit-learn's `StandardScaler` and Keras's `Normalization.adapt`),
+/// accumulated in f64, a constant feature's deviation taken as 1, and the
+/// number of rows.
+///
+/// ```
+/// use nnspec_core::norm::standardize_fit;
+/// let mut buffers = [0.0; 5];
+/// standardize_fit(&[1.0, 5.0, 3.0, 5.0], &mut buffers, 2, 2);
+/// assert_eq!(buffers, [2.0, 5.0, 1.0, 1.0, 2.0]);
+/// ```
+pub fn standardize_fit(x: &[f32], buffers: &mut [f32], rows: usize, width: usize) {
+    if width == 0 || rows == 0 {
+        return;
+    }
+    let (mean, rest) = buffers.split_at_mut(width);
+    let (std, count) = rest.split_at_mut(width);
+    let n = rows as f64;
+    for feature in 0..width {
+        let values = || x.chunks_exact(width).take(rows).map(|row| f64::from(row[feature]));
+        let m = values().sum::<f64>() / n;
+        let variance = values().map(|v| (v - m) * (v - m)).sum::<f64>() / n;
+        let s = libm::sqrt(variance);
+        mean[feature] = m as f32;
+        std[feature] = if s == 0.0 { 1.0 } else { s as f32 };
+    }
+    if let Some(count) = count.first_mut() {
+        *count = rows as f32;
+    }
+}

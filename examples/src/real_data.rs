@@ -139,3 +139,30 @@ pub fn run_cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result
     };
     Ok(Outcome { accuracy, r2: None, pass_mark })
 }
+
+/// The residual MLP of `specs/residual.nn`.
+pub mod residual {
+    include!(concat!(env!("OUT_DIR"), "/residual.rs"));
+}
+
+/// Trains the residual MLP of `specs/residual.nn` on the raw training rows of
+/// the `breast_cancer` entry of `references.json` (its `standardize`
+/// statement computes the statistics the MLPs above get from a
+/// [`Standardizer`]) and scores the raw test rows. Returns the outcome and the
+/// per-feature mean and standard deviation the network learned.
+pub fn run_residual(directory: &Path, entry: &Value, seed: u64) -> Result<(Outcome, Vec<f32>, Vec<f32>), String> {
+    let csv = directory.join(entry["csv"].as_str().ok_or("`csv` is missing")?);
+    let data = Dataset::from_csv(&csv, &CsvOptions::default()).map_err(|e| e.to_string())?;
+    let train = data.subset(&indices(entry, "train_indices")?).map_err(|e| e.to_string())?;
+    let test = data.subset(&indices(entry, "test_indices")?).map_err(|e| e.to_string())?;
+    let mut model = residual::ResidualMlp::with_seed(seed);
+    let config = TrainConfig { seed, progress: false, ..residual::ResidualMlp::train_config() };
+    Trainer::new(config).fit(&mut model, &train, None).map_err(|e| e.to_string())?;
+    let accuracy = evaluate(&model, &test, &mut Workspace::default()).accuracy;
+    let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
+    let statistics = |name: &str| {
+        let tensor = model.buffer_tensors().iter().find(|b| b.name == name).expect("the spec standardises");
+        model.buffers()[tensor.range()].to_vec()
+    };
+    Ok((Outcome { accuracy, r2: None, pass_mark }, statistics("scaled.mean"), statistics("scaled.std")))
+}

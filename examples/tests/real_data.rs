@@ -37,3 +37,23 @@ fn the_cnns_reach_their_pass_marks() {
     }
     assert!(checked >= 2, "only {checked} CNN entries");
 }
+
+/// The residual MLP with layer norm standardises raw inputs itself: its
+/// statistics are the reference standardisation of the training split, and it
+/// reaches the breast-cancer pass mark.
+#[test]
+fn the_residual_mlp_standardizes_and_reaches_its_pass_mark() {
+    let references = kit::json("datasets/references.json");
+    let directory = kit::dir().join("datasets");
+    let entry = &references["datasets"]["breast_cancer"];
+    for seed in 0..2 {
+        let (outcome, mean, std) = nnspec_examples::real_data::run_residual(&directory, entry, seed)
+            .unwrap_or_else(|e| panic!("breast_cancer: {e}"));
+        let accuracy = outcome.accuracy.expect("an accuracy");
+        println!("residual MLP (seed {seed}): test accuracy {accuracy:.4}, pass mark {}", outcome.pass_mark);
+        assert!(accuracy >= outcome.pass_mark, "seed {seed}: {accuracy:.4} < {}", outcome.pass_mark);
+        let reference = &entry["standardization"];
+        kit::assert_close("standardize mean", &mean, &kit::flat(&reference["mean"]), kit::F32);
+        kit::assert_close("standardize std", &std, &kit::flat(&reference["std"]), kit::F32);
+    }
+}

@@ -341,24 +341,14 @@ pub struct Standardizer {
 }
 
 impl Standardizer {
-    /// Fits on `data`'s features.
+    /// Fits on `data`'s features: per feature the mean and the population
+    /// standard deviation (1 for a constant feature), as a `standardize`
+    /// statement computes them (`nnspec_core::norm::standardize_fit`).
     pub fn fit(data: &Dataset) -> Standardizer {
-        let n = data.len().max(1) as f64;
-        let mut mean = vec![0.0f64; data.features];
-        for row in data.x.chunks_exact(data.features) {
-            for (m, v) in mean.iter_mut().zip(row) {
-                *m += f64::from(*v);
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= n);
-        let mut var = vec![0.0f64; data.features];
-        for row in data.x.chunks_exact(data.features) {
-            for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
-                *s += (f64::from(*v) - m).powi(2);
-            }
-        }
-        let std = var.iter().map(|s| (s / n).sqrt()).map(|s| if s == 0.0 { 1.0 } else { s as f32 }).collect();
-        Standardizer { mean: mean.into_iter().map(|m| m as f32).collect(), std }
+        let width = data.features;
+        let mut statistics = vec![0.0; 2 * width + 1];
+        nnspec_core::norm::standardize_fit(&data.x, &mut statistics, data.len(), width);
+        Standardizer { mean: statistics[..width].to_vec(), std: statistics[width..2 * width].to_vec() }
     }
 
     /// Standardises `data`'s features in place.

@@ -13,7 +13,8 @@ use crate::model::{view, BufferInfo, LayerInfo, MaskFiller, Model, TensorInfo, W
 use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
 use nnspec_core::graph::{Node, Op};
 use nnspec_core::norm::{
-    batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward,
+    batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward, standardize,
+    standardize_fit,
 };
 use nnspec_core::plan::{Buf, Plan, Role, Source, Step};
 use std::borrow::Cow;
@@ -307,6 +308,10 @@ impl Pass<'_> {
                     }
                 }
             }
+            Step::Standardize { input, buffers, output, width } => {
+                let statistics = &self.buffers[buffers.clone()];
+                self.map_rows(buffer, *input, *output, |x, y| standardize(x, statistics, y, *width));
+            }
             Step::Copy { from, to } => self.map_rows(buffer, *from, *to, |from, to| to.copy_from_slice(from)),
             Step::Accumulate { from, into } => self.map_rows(buffer, *from, *into, accumulate),
             Step::PlaceColumns { from, width, to, offset } => self
@@ -437,6 +442,17 @@ impl Model for Mlp {
 
     fn min_training_rows(&self) -> usize {
         self.plan.min_training_rows()
+    }
+
+    fn adapt(&mut self, x: &[f32], rows: usize) {
+        for step in &self.plan.forward {
+            if let Step::Standardize { buffers, width, .. } = step {
+                let statistics = &mut self.buffers[buffers.clone()];
+                if statistics[2 * width] == 0.0 {
+                    standardize_fit(x, statistics, rows, *width);
+                }
+            }
+        }
     }
 
     fn forward(&self, x: &[f32], out: &mut [f32], workspace: &mut Workspace) {

@@ -148,6 +148,15 @@ pub trait Model: Send + Sync {
         let _ = (workspace, rows);
     }
 
+    /// Sets the statistics of every `standardize` node that has none yet (its
+    /// `count` is 0) from the `rows` input samples in `x`: per feature the
+    /// mean and population standard deviation. The trainer calls it with the
+    /// training rows before the first epoch; statistics already set (by an
+    /// earlier training or a weights file) are kept.
+    fn adapt(&mut self, x: &[f32], rows: usize) {
+        let _ = (x, rows);
+    }
+
     /// The fewest rows a training batch may have (2 when a batch
     /// normalisation over features would otherwise divide by zero).
     fn min_training_rows(&self) -> usize {

@@ -285,6 +285,20 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
                 );
                 (out, false)
             }
+            Op::Standardize => {
+                // `(x − mean)/std` on the flat sample, the statistics as initializers.
+                let x = input(&mut values, 0, false, &mut nodes, &mut initializers);
+                let (mean, std) = (format!("{name}.mean"), format!("{name}.std"));
+                for onnx_name in [&mean, &std] {
+                    let info = model.buffer_tensors().iter().find(|t| &t.name == onnx_name);
+                    let info = info.expect("a standardisation has its statistics");
+                    initializers.push(tensor(onnx_name, &info.shape, &model.buffers()[info.range()]));
+                }
+                let centred = format!("{name}.centred");
+                nodes.push(Node::new("Sub", &format!("{name}.centre"), &[&x, &mean], &[&centred]));
+                nodes.push(Node::new("Div", &format!("{name}.scale"), &[&centred, &std], &[&out]));
+                (out, false)
+            }
             Op::BatchNorm { eps, .. } => {
                 // Inference: the running statistics, as nnspec's `predict` uses them.
                 let x = input(&mut values, 0, spatial, &mut nodes, &mut initializers);

@@ -86,6 +86,8 @@ impl Network {
             Op::Add => (0, node.width * node.inputs.len().saturating_sub(1)),
             // Mean, variance, normalise, scale and shift: about eight operations per feature.
             Op::LayerNorm { .. } => (2 * node.width, 8 * node.width),
+            // A subtraction and a division per feature.
+            Op::Standardize => (0, 2 * node.width),
             // Normalise, scale and shift (the statistics are shared by the batch).
             Op::BatchNorm { channels, .. } => (2 * channels, 4 * node.width),
             Op::Conv { geometry: g, bias, .. } => {
@@ -143,7 +145,7 @@ impl Network {
                     *channels = widths[0];
                     widths[0]
                 }
-                Op::BatchNorm { .. } => node.width,
+                Op::BatchNorm { .. } | Op::Standardize => node.width,
                 // Their inputs are channel-first samples, which no dense layer writes.
                 Op::Conv { .. } | Op::Pool { .. } | Op::GlobalAvgPool(_) => node.width,
                 Op::Add if widths.iter().any(|&w| w != widths[0]) => {

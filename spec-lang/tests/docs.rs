@@ -7,7 +7,7 @@ fn language_reference_examples_check() {
 
 #[test]
 fn guide_examples_check() {
-    check_blocks("guide.md", 4);
+    check_blocks("guide.md", 8);
 }
 
 fn check_blocks(name: &str, at_least: usize) {

@@ -148,7 +148,7 @@ impl State<'_> {
                     self.write(*dx);
                 }
             }
-            Step::Copy { from, to } => {
+            Step::Copy { from, to } | Step::Standardize { input: from, output: to, .. } => {
                 self.source(*from);
                 self.write(*to);
             }

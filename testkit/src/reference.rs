@@ -29,7 +29,7 @@ pub struct Reference {
     convs: Vec<(usize, Option<usize>)>,
     /// The model's buffers (running statistics), read by batch norms in inference mode.
     buffers: Vec<f64>,
-    /// Per node, the offset of a batch norm's running mean in `buffers`.
+    /// Per node, the offset of a batch norm's running mean or a standardisation's mean in `buffers`.
     running: Vec<Option<usize>>,
     /// Batch norms use the batch's statistics (training mode) instead of the running ones.
     pub training: bool,
@@ -64,8 +64,8 @@ impl Reference {
             .nodes()
             .iter()
             .map(|n| {
-                let name = format!("{}.running_mean", n.name);
-                model.buffer_tensors().iter().find(|b| b.name == name).map(|b| b.offset)
+                let names = [format!("{}.running_mean", n.name), format!("{}.mean", n.name)];
+                model.buffer_tensors().iter().find(|b| names.contains(&b.name.to_string())).map(|b| b.offset)
             })
             .collect();
         Reference {
@@ -204,6 +204,14 @@ impl Reference {
                         );
                     }
                     (Vec::new(), y)
+                }
+                Op::Standardize => {
+                    let offset = self.running[index].expect("a standardisation has its statistics");
+                    let (mean, std) = (&self.buffers[offset..offset + width], &self.buffers[offset + width..]);
+                    let x = &values[inputs[0]].1;
+                    let y =
+                        x.chunks(width).flat_map(|row| row.iter().zip(mean).zip(std).map(|((v, m), s)| (v - m) / s));
+                    (Vec::new(), y.collect())
                 }
                 Op::BatchNorm { channels, eps, .. } => {
                     let (scale, shift) = self.norms[index].expect("a batch norm has its scale and shift");

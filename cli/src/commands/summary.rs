@@ -16,8 +16,10 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
     for net in networks {
         say!("network {}  ({} → {}, loss {})", net.name, net.input_size, net.output_size(), net.loss.name());
         let width = net.nodes.iter().map(|n| n.name.len()).chain([net.input_name.len(), 15]).max().unwrap_or(15) + 1;
+        let computes =
+            (1..net.nodes.len()).map(|i| node_cost(net, i).2.chars().count()).chain([14]).max().unwrap_or(14);
         say!(
-            "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
+            "{:<width$} {:<computes$} {:<14} {:>10} {:>12} {:>12}",
             "node",
             "computes",
             "output shape",
@@ -26,7 +28,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             "bytes/sample"
         );
         say!(
-            "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
+            "{:<width$} {:<computes$} {:<14} {:>10} {:>12} {:>12}",
             net.input_name,
             "input",
             format!("{:?}", net.input_shape),
@@ -37,7 +39,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
         for (index, node) in net.nodes.iter().enumerate().skip(1) {
             let (params, flops, kind) = node_cost(net, index);
             say!(
-                "{:<width$} {:<14} {:<14} {:>10} {:>12} {:>12}",
+                "{:<width$} {:<computes$} {:<14} {:>10} {:>12} {:>12}",
                 node.name,
                 kind,
                 format!("{:?}", node.shape),

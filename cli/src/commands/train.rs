@@ -205,6 +205,12 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
     };
     let mut metadata = Vec::new();
     if request.standardize {
+        if let Some(node) = net.nodes.iter().find(|n| n.op == ir::Op::Standardize) {
+            return Err(Failure(format!(
+                "`{}` standardises its input already (`standardize {}`): remove `standardize = true` from the run configuration",
+                net.name, node.name
+            )));
+        }
         let standardizer = nnspec::data::Standardizer::fit(&train_data);
         standardizer.apply(&mut train_data);
         if let Some(v) = validation.as_mut() {

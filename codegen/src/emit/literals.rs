@@ -79,6 +79,12 @@ pub(super) fn node_doc(net: &Network, node: &Node) -> String {
         Op::LayerNorm { eps } => {
             format!("`{}`: layer normalisation of {} (eps = {eps}), `[{}]`.", node.name, inputs.join(""), node.width)
         }
+        Op::Standardize => format!(
+            "`{}`: {} standardised feature by feature with the training data's statistics, `[{}]`.",
+            node.name,
+            inputs.join(""),
+            node.width
+        ),
         Op::BatchNorm { channels, eps, momentum } => format!(
             "`{}`: batch normalisation of {} over {channels} channels (eps = {eps}, momentum = {momentum}), `{:?}`.",
             node.name,

@@ -20,7 +20,7 @@ mod vocabulary;
 use literals::*;
 use nnspec_lang::ir::{self, Activation, BatchSize, Init, Loss, Network, Node, Op, Optimizer, Schedule};
 use nnspec_lang::plan::Role;
-use passes::{batch_passes, update_buffers};
+use passes::{adapt, batch_passes, update_buffers};
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -188,6 +188,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 let eps = f32_lit(f64::from(eps));
                 quote!(::nnspec::Op::LayerNorm { eps: #eps })
             }
+            Op::Standardize => quote!(::nnspec::Op::Standardize),
             Op::BatchNorm { channels, eps, momentum } => {
                 let (channels, eps, momentum) =
                     (usize_lit(channels), f32_lit(f64::from(eps)), f32_lit(f64::from(momentum)));
@@ -239,6 +240,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     });
     let (forward_body, backward_body, offsets_fn) = batch_passes(&plan);
     let update_body = update_buffers(&plan);
+    let adapt_body = adapt(&plan);
     let buffer_count = usize_lit(plan.buffer_count);
     let initial_buffers = plan.initial_buffers().into_iter().map(|v| f32_lit(f64::from(v)));
     let buffer_infos = plan.buffers.iter().map(|tensor| {
@@ -263,6 +265,9 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 #update_body
             }
             fn min_training_rows(&self) -> usize { #min_rows }
+            fn adapt(&mut self, x: &[f32], rows: usize) {
+                #adapt_body
+            }
         }
     });
     let train = train_config(&net.train);

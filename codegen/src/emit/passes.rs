@@ -61,6 +61,25 @@ pub(super) fn batch_passes(plan: &Plan) -> (TokenStream, TokenStream, TokenStrea
     (forward_body, backward_body, offsets_fn)
 }
 
+/// The body of `Model::adapt`: each standardisation without statistics takes them from `x`.
+pub(super) fn adapt(plan: &Plan) -> TokenStream {
+    plan.forward
+        .iter()
+        .filter_map(|step| match step {
+            Step::Standardize { buffers, width, .. } => {
+                let (statistics, count, width) =
+                    (param_range(buffers), usize_lit(buffers.start + 2 * width), usize_lit(*width));
+                Some(quote! {
+                    if self.buffers[#count] == 0.0 {
+                        ::nnspec::__private_v0_1::standardize_fit(x, &mut self.buffers[#statistics], rows, #width);
+                    }
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The body of `Model::update_buffers`: each batch normalisation folds the
 /// statistics its training-mode forward step kept into its running ones.
 pub(super) fn update_buffers(plan: &Plan) -> TokenStream {
@@ -418,6 +437,23 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                     let (before, after) = grad.split_at_mut(#shift_start);
                     let (dgamma, dbeta) = (&mut before[#scale_range], &mut after[..#shift_len]);
                     #call
+                }
+            }
+        }
+        Step::Standardize { input, buffers, output, width } => {
+            let (statistics, width, y) = (param_range(buffers), usize_lit(*width), range(plan, *output));
+            match input {
+                Source::Input => quote! {
+                    #private::standardize(x, &self.buffers[#statistics], &mut buffer[#y], #width);
+                },
+                source => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        {
+                            let ([x], y) = #private::view(buffer, #y, [#source]);
+                            #private::standardize(x, &self.buffers[#statistics], y, #width);
+                        }
+                    }
                 }
             }
         }

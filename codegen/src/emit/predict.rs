@@ -142,6 +142,17 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 });
                 arrays[output.slot] = Some(array);
             }
+            Step::Standardize { input, buffers, output, width } => {
+                layers += 1;
+                let array = format_ident!("a{}", layers);
+                let source = read(&arrays, input);
+                let (statistics, width) = (param_range(buffers), usize_lit(*width));
+                statements.push(quote! {
+                    let mut #array = [0.0f32; #width];
+                    ::nnspec::__private_v0_1::standardize(&#source[..], &self.buffers[#statistics], &mut #array, #width);
+                });
+                arrays[output.slot] = Some(array);
+            }
             Step::Conv { input, weight, bias, output, geometry } => {
                 layers += 1;
                 let array = format_ident!("a{}", layers);

@@ -39,6 +39,7 @@ pub(super) fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), Strin
             }
             Op::Add => !node.inputs.is_empty() && widths.clone().all(|w| w == node.width),
             Op::Activation(_) | Op::LayerNorm { .. } | Op::Flatten => one && nodes[node.inputs[0]].width == node.width,
+            Op::Standardize => node.inputs.as_ref() == [0] && nodes[0].width == node.width,
             Op::BatchNorm { channels, eps, momentum } => {
                 one && channels > 0
                     && node.width % channels == 0
@@ -225,6 +226,13 @@ impl Lowering {
                     forward.norms[index] = Some((xhat, stats));
                     Source::Buf(output)
                 }
+                Op::Standardize => {
+                    let owned: Vec<&BufferTensor> = buffers.iter().filter(|b| b.node == index).collect();
+                    let buffers = owned.first().map_or(0, |b| b.range.start)..owned.last().map_or(0, |b| b.range.end);
+                    let output = self.take(node.width);
+                    self.steps.push(Step::Standardize { input: inputs[0], buffers, output, width: node.width });
+                    Source::Buf(output)
+                }
                 Op::Conv { geometry, .. } => {
                     let (weight, bias) = weight_bias(tensors, index);
                     let output = self.take(node.width);
@@ -332,6 +340,8 @@ impl Lowering {
                         }
                     }
                 }
+                // It reads the network's input, which needs no gradient.
+                Op::Standardize => {}
                 Op::Flatten => self.pass_through(&mut grads, nodes, &readers, node.inputs[0], grad),
                 Op::LayerNorm { .. } => {
                     let (scale, shift) = scale_shift(tensors, index);

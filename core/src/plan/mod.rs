@@ -153,8 +153,9 @@ pub struct ParamTensor {
 }
 
 /// One tensor of a network's state that training updates without an optimizer
-/// (a batch normalisation's running statistics), in one flat `[f32]` buffer
-/// beside the parameters.
+/// (a batch normalisation's running statistics, a standardisation's
+/// statistics of the training data), in one flat `[f32]` buffer beside the
+/// parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BufferTensor {
     /// `node.running_mean`, `node.running_var` or `node.num_batches_tracked` (as PyTorch names them).
@@ -285,17 +286,24 @@ impl Plan {
         let mut buffers = Vec::new();
         let mut buffer_count = 0;
         for (index, node) in nodes.iter().enumerate() {
-            if let Op::BatchNorm { channels, .. } = node.op {
-                for (suffix, shape, initial) in [
+            let node_buffers = match node.op {
+                Op::BatchNorm { channels, .. } => [
                     ("running_mean", alloc::vec![channels], 0.0),
                     ("running_var", alloc::vec![channels], 1.0),
                     ("num_batches_tracked", Vec::new(), 0.0),
-                ] {
-                    let range = buffer_count..buffer_count + shape.iter().product::<usize>();
-                    buffer_count = range.end;
-                    let name = alloc::format!("{}.{suffix}", node.name);
-                    buffers.push(BufferTensor { name, node: index, shape, range, initial });
-                }
+                ],
+                Op::Standardize => [
+                    ("mean", alloc::vec![node.width], 0.0),
+                    ("std", alloc::vec![node.width], 1.0),
+                    ("count", Vec::new(), 0.0),
+                ],
+                _ => continue,
+            };
+            for (suffix, shape, initial) in node_buffers {
+                let range = buffer_count..buffer_count + shape.iter().product::<usize>();
+                buffer_count = range.end;
+                let name = alloc::format!("{}.{suffix}", node.name);
+                buffers.push(BufferTensor { name, node: index, shape, range, initial });
             }
         }
         let mut lowering = Lowering { slots: Vec::new(), steps: Vec::new() };

@@ -180,6 +180,17 @@ pub enum Step {
         /// Weight of the batch in the running statistics (applied by `update_buffers`).
         momentum: f32,
     },
+    /// `output = (input − mean)/std` per feature, the statistics in the buffers.
+    Standardize {
+        /// Samples read (the network's input).
+        input: Source,
+        /// `mean`, `std` and `count` in the buffers.
+        buffers: Range<usize>,
+        /// Samples written.
+        output: Buf,
+        /// Features per sample.
+        width: usize,
+    },
     /// `∂γ`, `∂β` of a batch normalisation into the gradient buffer, and `∂x` if `dx` is given.
     BatchNormBackward {
         /// Gradient with respect to the output.

@@ -110,6 +110,8 @@ impl Trainer {
                 train.len()
             )));
         }
+        // Standardisation statistics come from the training rows, before any step.
+        model.adapt(&train.x, train.len());
         if config.early_stopping.is_some_and(|s| s.monitor_validation) && validation.is_none() {
             return Err(Error::Config(
                 "early stopping monitors the validation loss, but there is no validation data: hold some out \

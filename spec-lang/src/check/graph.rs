@@ -257,6 +257,37 @@ impl<'a> Checker<'a, '_> {
         self.push_node(statement, node, pending);
     }
 
+    /// `standardize NAME;`: the network's input, feature by feature, with the
+    /// training data's mean and standard deviation.
+    pub(super) fn standardize(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
+        self.no_args(statement);
+        self.no_options(statement, "write `standardize NAME;`: its statistics come from the training data");
+        self.no_value(statement, "its shape is its input's: write `standardize NAME;`");
+        let input = self.single_input(statement, pending);
+        let Some(target) = &statement.target else {
+            self.diagnostics
+                .error(Code::MISSING_ARGUMENT, statement.keyword.span, "`standardize` needs a name")
+                .help("write `standardize scaled;`: its statistics are saved as `scaled.mean` and `scaled.std`");
+            return;
+        };
+        if input != 0 {
+            self.diagnostics
+                .error(
+                    Code::MISPLACED,
+                    statement.span,
+                    format!("`standardize` reads `{}`, not the network's input", pending.nodes[input].name),
+                )
+                .help(format!(
+                    "its statistics are those of the training data: write it right after `input`, or name the input (`standardize {}({});`); use `batch_norm` or `layer_norm` deeper in the network",
+                    target.text, pending.nodes[0].name
+                ));
+            return;
+        }
+        let source = &pending.nodes[0];
+        let node = Node::new(target.text.clone(), Op::Standardize, &[0], 0).with_shape(&source.shape);
+        self.push_node(statement, node, pending);
+    }
+
     /// Every statement but the last is read by a later one.
     pub(super) fn check_unused(&mut self, pending: &Pending<'_>) {
         let mut read = vec![false; pending.nodes.len()];
