@@ -24,3 +24,27 @@ fn the_generated_predict_standardises_raw_inputs() {
         assert_eq!(got[0], *expected, "predict({row:?})");
     }
 }
+
+mod buffered {
+    nnspec::include_net!("tests/data/buffered.nn", weights = "tests/data/buffered.safetensors");
+}
+
+/// Buffers compile in with the weights: `trained()` holds the file's
+/// standardisation statistics and running statistics, the interpreter loading
+/// the same file agrees to the bit, and `predict` takes raw inputs.
+#[test]
+fn compiled_in_weights_carry_the_buffers() {
+    let network = buffered::Buffered::trained();
+    let program = nnspec_lang::check_source(include_str!("data/buffered.nn")).unwrap().program;
+    let mut interpreter = nnspec_cli::convert::network(&program.networks[0]);
+    nnspec::weights::load(&mut interpreter, "tests/data/buffered.safetensors").unwrap();
+    assert_eq!(network.params(), interpreter.params());
+    assert_eq!(network.buffers(), interpreter.buffers());
+    let count = |name: &str| network.buffer_tensors().iter().find(|b| b.name == name).unwrap().offset;
+    assert!(network.buffers()[count("scaled.count")] > 0.0, "the statistics of the training rows");
+    assert!(network.buffers()[count("norm.num_batches_tracked")] > 0.0, "running statistics that moved");
+    let raw = [1.25f32, -3.5];
+    let mut expected = [0.0];
+    interpreter.forward(&raw, &mut expected, &mut Workspace::default());
+    assert_eq!(network.predict(&raw), expected);
+}
