@@ -6,10 +6,13 @@
 //! W1 XOR 3-4-1, 1500 full-batch GD iterations · W2 planar 2-4-1 on the 400
 //! flower points, 10000 iterations · W3 digits 64-32-10, Adam, batch 32, 30
 //! epochs · W4 784-256-128-10, Adam, batch 128, 300 steps · W5 one-sample
-//! predict of 64-32-10.
+//! predict of 64-32-10 · W6 the digits CNN (8×8 images, two 3×3
+//! convolutions), Adam, batch 32, 5 epochs, against a hand-written direct
+//! convolution · W7 one-signal predict of the 1-D signal CNN.
 
 use nnspec::{Dataset, Model, OptimizerConfig, TrainConfig, Trainer};
 use nnspec_bench::hand::{self, HandAdam};
+use nnspec_bench::hand_cnn;
 use nnspec_bench::{quick, race, XorShift};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -38,6 +41,31 @@ nnspec::net! {
         dense out: 10;
         loss softmax_cross_entropy;
         train { optimizer = adam(lr = 1e-3), batch = 32, epochs = 30, shuffle = true }
+    }
+
+    network DigitsCnn {
+        input pixels: [1, 8, 8];
+        conv2d conv1: 8, kernel = 3, padding = 1;
+        relu relu1;
+        max_pool2d pool1, kernel = 2;
+        conv2d conv2: 16, kernel = 3, padding = 1;
+        relu relu2;
+        flatten flat;
+        dense fc: 10, init = torch_default, bias_init = torch_default;
+        loss softmax_cross_entropy;
+        train { optimizer = adam(lr = 0.01), batch = 32, epochs = 5, shuffle = false }
+    }
+
+    network SignalsCnn {
+        input signal: [2, 32];
+        conv1d conv1: 8, kernel = 5, padding = 2;
+        relu relu1;
+        max_pool1d pool1, kernel = 2;
+        conv1d conv2: 16, kernel = 3, padding = 1;
+        relu relu2;
+        global_avg_pool gap;
+        dense fc: 3, init = torch_default, bias_init = torch_default;
+        loss softmax_cross_entropy;
     }
 
     network Wide {
@@ -287,6 +315,94 @@ fn w4() -> (Row, f64, f64, f64) {
     )
 }
 
+fn w6() -> Row {
+    let epochs = if quick() { 1 } else { 5 };
+    let data = digits();
+    let init = DigitsCnn::with_seed(4);
+    let mut config = DigitsCnn::train_config();
+    config.epochs = epochs;
+    config.progress = false;
+    let trainer = Trainer::new(config);
+    let samples: Vec<[f32; 64]> = data.x.chunks_exact(64).map(|c| c.try_into().unwrap()).collect();
+    let labels: Vec<usize> = data.y.iter().map(|v| *v as usize).collect();
+    // The two compute the same gradient before either is timed.
+    let (mut ours, mut theirs) = (vec![0.0; DigitsCnn::PARAM_COUNT], vec![0.0; hand_cnn::DigitsCnn::PARAMS]);
+    init.loss_and_grad(&data.x[..32 * 64], &data.y[..32], Some(&mut ours), &mut nnspec::Workspace::default(), true);
+    hand_cnn::DigitsCnn::gradient(init.params(), &samples[..32], &labels[..32], &mut theirs);
+    let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / (1e-4 + b.abs())).fold(0.0f32, f32::max);
+    assert!(worst < 1e-2, "the hand-written CNN computes another gradient ({worst})");
+    let t = race(&mut [
+        ("generated", &mut || {
+            let mut net = init.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
+        ("hand", &mut || {
+            let mut flat = init.params().to_vec();
+            let mut grad = vec![0.0f32; hand_cnn::DigitsCnn::PARAMS];
+            let mut adam = HandAdam::new(flat.len());
+            for _ in 0..epochs {
+                for (x, y) in samples.chunks(32).zip(labels.chunks(32)) {
+                    hand_cnn::DigitsCnn::gradient(&flat, x, y, &mut grad);
+                    adam.step(&mut flat, &grad, 1e-2);
+                }
+            }
+            std::hint::black_box(&flat);
+        }),
+    ]);
+    let samples_total = (data.len() * epochs) as f64;
+    let unit = format!(
+        "generated {:.1} k samples/s, hand {:.1} k samples/s",
+        samples_total / t[0].1.as_secs_f64() / 1e3,
+        samples_total / t[1].1.as_secs_f64() / 1e3
+    );
+    Row { workload: "W6 digits CNN, Adam, batch 32, 5 epochs", generated: t[0].1, hand: Some(t[1].1), unit }
+}
+
+#[inline(never)]
+fn predict_signal_generated(net: &SignalsCnn, x: &[f32; 64]) -> [f32; 3] {
+    net.predict(x)
+}
+
+#[inline(never)]
+fn predict_signal_hand(params: &[f32], x: &[f32; 64]) -> [f32; 3] {
+    hand_cnn::SignalsCnn::predict(params, x)
+}
+
+fn w7() -> Row {
+    let net = SignalsCnn::with_seed(4);
+    let mut rng = XorShift(13);
+    let inputs: Vec<[f32; 64]> = (0..256).map(|_| core::array::from_fn(|_| rng.uniform())).collect();
+    for x in &inputs[..8] {
+        let (a, b) = (net.predict(x), hand_cnn::SignalsCnn::predict(net.params(), x));
+        assert!(a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 1e-5), "the hand-written CNN predicts {b:?}, not {a:?}");
+    }
+    let calls = if quick() { 256 } else { 256 * 100 };
+    let t = race(&mut [
+        ("generated", &mut || {
+            let mut sum = 0.0;
+            for i in 0..calls {
+                sum += predict_signal_generated(&net, std::hint::black_box(&inputs[i % 256]))[1];
+            }
+            std::hint::black_box(sum);
+        }),
+        ("hand", &mut || {
+            let mut sum = 0.0;
+            for i in 0..calls {
+                sum += predict_signal_hand(net.params(), std::hint::black_box(&inputs[i % 256]))[1];
+            }
+            std::hint::black_box(sum);
+        }),
+    ]);
+    let per = |d: Duration| d / calls as u32;
+    Row {
+        workload: "W7 predict of the 1-D signal CNN, one signal",
+        generated: per(t[0].1),
+        hand: Some(per(t[1].1)),
+        unit: "per call".into(),
+    }
+}
+
 #[inline(never)]
 fn predict_generated(net: &Digits, x: &[f32; 64]) -> [f32; 10] {
     net.predict(x)
@@ -349,6 +465,11 @@ fn main() {
     }
     if wanted("W5") {
         rows.push(w5());
+    }
+    for (name, workload) in [("W6", w6 as fn() -> Row), ("W7", w7)] {
+        if wanted(name) {
+            rows.push(workload());
+        }
     }
     let mut table =
         String::from("| workload | generated | hand-written | generated / hand | notes |\n|---|---|---|---|---|\n");

@@ -7,6 +7,7 @@
 //! shortened workload (CI's smoke mode).
 
 pub mod hand;
+pub mod hand_cnn;
 
 use std::time::{Duration, Instant};
 

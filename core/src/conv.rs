@@ -102,10 +102,14 @@ impl ConvGeometry {
         self.out_channels * (self.in_channels / self.groups.max(1)) * self.kernel[0] * self.kernel[1]
     }
 
-    /// Calls `f(o, c, weight index, output index, input index)` for every
-    /// multiply-add of one sample, in a fixed order.
+    /// Calls `f(weight index, output start, input start, count)` for every
+    /// kernel tap of one sample and every output row it reaches, in a fixed
+    /// order: the tap multiplies the input at `input start + k·stride` into
+    /// the output at `output start + k` for `k < count`. The range of each tap
+    /// is the part of the row its window keeps inside the input, computed once
+    /// per tap, so the loops over it test no bounds.
     #[inline(always)]
-    fn each(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+    fn rows(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
         let groups = self.groups.max(1);
         let (cg, og) = (self.in_channels / groups, self.out_channels / groups);
         let [kh, kw] = self.kernel;
@@ -114,22 +118,22 @@ impl ConvGeometry {
             for c in 0..cg {
                 let channel = group * cg + c;
                 for i in 0..kh {
+                    let offset_h = (i * self.dilation[0]) as isize - self.padding[0] as isize;
+                    let (u0, u1) = valid(self.out_h, self.stride[0], offset_h, self.in_h);
                     for j in 0..kw {
                         let weight = ((o * cg + c) * kh + i) * kw + j;
-                        for u in 0..self.out_h {
-                            let row = (u * self.stride[0] + i * self.dilation[0]).wrapping_sub(self.padding[0]);
-                            if row >= self.in_h {
-                                continue;
-                            }
-                            for v in 0..self.out_w {
-                                let column = (v * self.stride[1] + j * self.dilation[1]).wrapping_sub(self.padding[1]);
-                                if column >= self.in_w {
-                                    continue;
-                                }
-                                let out = (o * self.out_h + u) * self.out_w + v;
-                                let input = (channel * self.in_h + row) * self.in_w + column;
-                                f(o, weight, out, input);
-                            }
+                        let offset_w = (j * self.dilation[1]) as isize - self.padding[1] as isize;
+                        let (v0, v1) = valid(self.out_w, self.stride[1], offset_w, self.in_w);
+                        if v0 == v1 {
+                            continue;
+                        }
+                        let column = (v0 * self.stride[1]) as isize + offset_w;
+                        for u in u0..u1 {
+                            let row = (u * self.stride[0]) as isize + offset_h;
+                            let out = (o * self.out_h + u) * self.out_w + v0;
+                            let input =
+                                (channel * self.in_h) as isize * self.in_w as isize + row * self.in_w as isize + column;
+                            f(weight, out, input as usize, v1 - v0);
                         }
                     }
                 }
@@ -138,9 +142,58 @@ impl ConvGeometry {
     }
 }
 
+/// The outputs `v0..v1` of an axis whose input position `v·stride + offset` lies in `0..input`.
+#[inline(always)]
+fn valid(out: usize, stride: usize, offset: isize, input: usize) -> (usize, usize) {
+    let stride = stride.max(1);
+    let first = if offset >= 0 { 0 } else { (offset.unsigned_abs()).div_ceil(stride) };
+    let end = if input as isize - offset <= 0 { 0 } else { (input as isize - offset - 1) as usize / stride + 1 };
+    let first = first.min(out);
+    (first, end.min(out).max(first))
+}
+
+/// `y[k] += weight · x[k·stride]` for `k < y.len()`.
+#[inline(always)]
+fn axpy(weight: f32, x: &[f32], stride: usize, y: &mut [f32]) {
+    if stride == 1 {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y += weight * x;
+        }
+    } else {
+        for (k, y) in y.iter_mut().enumerate() {
+            *y += weight * x[k * stride];
+        }
+    }
+}
+
+/// `Σ_k y[k] · x[k·stride]` for `k < y.len()`, in four independent sums.
+#[inline(always)]
+fn dot(y: &[f32], x: &[f32], stride: usize) -> f32 {
+    let mut sums = [0.0f32; 4];
+    if stride == 1 {
+        let (y4, x4) = (y.chunks_exact(4), x[..y.len()].chunks_exact(4));
+        let (y_rest, x_rest) = (y4.remainder(), x4.remainder());
+        for (y, x) in y4.zip(x4) {
+            for k in 0..4 {
+                sums[k] += y[k] * x[k];
+            }
+        }
+        for (y, x) in y_rest.iter().zip(x_rest) {
+            sums[0] += y * x;
+        }
+    } else {
+        for (k, y) in y.iter().enumerate() {
+            sums[k % 4] += y * x[k * stride];
+        }
+    }
+    (sums[0] + sums[1]) + (sums[2] + sums[3])
+}
+
 /// `z = conv(x, w) + b` for `batch` samples.
+#[inline(always)]
 pub fn conv_forward(x: &[f32], w: &[f32], b: Option<&[f32]>, z: &mut [f32], batch: usize, g: &ConvGeometry) {
     let (input_len, output_len, plane) = (g.input_len(), g.output_len(), g.out_h * g.out_w);
+    let stride = g.stride[1];
     for n in 0..batch {
         let x = &x[n * input_len..(n + 1) * input_len];
         let z = &mut z[n * output_len..(n + 1) * output_len];
@@ -152,12 +205,13 @@ pub fn conv_forward(x: &[f32], w: &[f32], b: Option<&[f32]>, z: &mut [f32], batc
             }
             None => z.fill(0.0),
         }
-        g.each(|_, weight, out, input| z[out] += w[weight] * x[input]);
+        g.rows(|weight, out, input, count| axpy(w[weight], &x[input..], stride, &mut z[out..out + count]));
     }
 }
 
 /// Gradients of [`conv_forward`]: `dw` and `db` are overwritten, and `dx` if given.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn conv_backward(
     x: &[f32],
     w: &[f32],
@@ -169,6 +223,7 @@ pub fn conv_backward(
     g: &ConvGeometry,
 ) {
     let (input_len, output_len, plane) = (g.input_len(), g.output_len(), g.out_h * g.out_w);
+    let stride = g.stride[1];
     dw.fill(0.0);
     if let Some(dx) = dx.as_deref_mut() {
         dx[..batch * input_len].fill(0.0);
@@ -184,15 +239,21 @@ pub fn conv_backward(
     for n in 0..batch {
         let x = &x[n * input_len..(n + 1) * input_len];
         let dz = &dz[n * output_len..(n + 1) * output_len];
-        match dx.as_deref_mut() {
-            Some(dx) => {
-                let dx = &mut dx[n * input_len..(n + 1) * input_len];
-                g.each(|_, weight, out, input| {
-                    dw[weight] += dz[out] * x[input];
-                    dx[input] += dz[out] * w[weight];
-                });
-            }
-            None => g.each(|_, weight, out, input| dw[weight] += dz[out] * x[input]),
+        g.rows(|weight, out, input, count| dw[weight] += dot(&dz[out..out + count], &x[input..], stride));
+        if let Some(dx) = dx.as_deref_mut() {
+            let dx = &mut dx[n * input_len..(n + 1) * input_len];
+            g.rows(|weight, out, input, count| {
+                let gradient = &dz[out..out + count];
+                if stride == 1 {
+                    for (d, g) in dx[input..input + count].iter_mut().zip(gradient) {
+                        *d += w[weight] * g;
+                    }
+                } else {
+                    for (k, g) in gradient.iter().enumerate() {
+                        dx[input + k * stride] += w[weight] * g;
+                    }
+                }
+            });
         }
     }
 }
