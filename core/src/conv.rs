@@ -239,21 +239,26 @@ pub fn conv_backward(
     for n in 0..batch {
         let x = &x[n * input_len..(n + 1) * input_len];
         let dz = &dz[n * output_len..(n + 1) * output_len];
-        g.rows(|weight, out, input, count| dw[weight] += dot(&dz[out..out + count], &x[input..], stride));
-        if let Some(dx) = dx.as_deref_mut() {
-            let dx = &mut dx[n * input_len..(n + 1) * input_len];
-            g.rows(|weight, out, input, count| {
-                let gradient = &dz[out..out + count];
-                if stride == 1 {
-                    for (d, g) in dx[input..input + count].iter_mut().zip(gradient) {
-                        *d += w[weight] * g;
+        match dx.as_deref_mut() {
+            // One pass over the taps: each row's weight gradient and input gradient together.
+            Some(dx) => {
+                let dx = &mut dx[n * input_len..(n + 1) * input_len];
+                g.rows(|weight, out, input, count| {
+                    let gradient = &dz[out..out + count];
+                    dw[weight] += dot(gradient, &x[input..], stride);
+                    let tap = w[weight];
+                    if stride == 1 {
+                        for (d, g) in dx[input..input + count].iter_mut().zip(gradient) {
+                            *d += tap * g;
+                        }
+                    } else {
+                        for (k, g) in gradient.iter().enumerate() {
+                            dx[input + k * stride] += tap * g;
+                        }
                     }
-                } else {
-                    for (k, g) in gradient.iter().enumerate() {
-                        dx[input + k * stride] += w[weight] * g;
-                    }
-                }
-            });
+                });
+            }
+            None => g.rows(|weight, out, input, count| dw[weight] += dot(&dz[out..out + count], &x[input..], stride)),
         }
     }
 }
