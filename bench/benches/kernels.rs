@@ -3,6 +3,11 @@
 //! outputs = n). Sizes are compile-time constants, as in generated code, so the
 //! loops get the unrolling and vectorisation generated code gets. The smallest
 //! n where GEMM wins sets `kernels::GEMM_THRESHOLD` (n³ multiply-adds).
+//!
+//! The convolution crossover: a 'same' 3×3 convolution of C channels into C on
+//! an H×H map, batch 32, forward and backward, as direct loops against
+//! im2col + GEMM; its multiply-adds per sample where GEMM wins set
+//! `conv::GEMM_MIN_MACS`.
 //! `cargo bench -p nnspec-bench --bench kernels`
 
 use nnspec::kernels::{dense_backward_using, dense_forward_gemm, dense_forward_loops};
@@ -49,6 +54,96 @@ fn measure<const N: usize>() -> [Duration; 4] {
     [forward[0].1, forward[1].1, backward[0].1, backward[1].1].map(|d| d / inner as u32)
 }
 
+/// Direct loops against im2col + GEMM for one 'same' 3×3 convolution C → C on H×H, batch 32
+/// (the geometry a constant, as generated code has it): forward and backward per call.
+fn measure_conv<const C: usize, const H: usize>() -> (usize, [Duration; 4]) {
+    use nnspec::conv::{conv_backward_direct, conv_forward_direct, gemm, ConvGeometry};
+    const BATCH: usize = 32;
+    let g = ConvGeometry {
+        in_channels: C,
+        in_h: H,
+        in_w: H,
+        out_channels: C,
+        out_h: H,
+        out_w: H,
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [1, 1],
+        dilation: [1, 1],
+        groups: 1,
+    };
+    let mut rng = XorShift((C * H) as u64);
+    let mut fill = |len: usize| (0..len).map(|_| rng.uniform()).collect::<Vec<f32>>();
+    let (x, w, b, dz) = (fill(BATCH * C * H * H), fill(C * C * 9), fill(C), fill(BATCH * C * H * H));
+    let (mut z1, mut z2) = (vec![0.0f32; BATCH * C * H * H], vec![0.0f32; BATCH * C * H * H]);
+    let buffers = || (vec![0.0f32; C * C * 9], vec![0.0f32; C], vec![0.0f32; BATCH * C * H * H]);
+    let ((mut dw1, mut db1, mut dx1), (mut dw2, mut db2, mut dx2)) = (buffers(), buffers());
+    let inner = (1 << 24) / (BATCH * g.macs()) + 1;
+    let forward = race(&mut [
+        ("direct", &mut || {
+            for _ in 0..inner {
+                conv_forward_direct(&x, &w, Some(&b), &mut z1, BATCH, &g);
+            }
+            std::hint::black_box(&z1);
+        }),
+        ("gemm", &mut || {
+            for _ in 0..inner {
+                gemm::forward(&x, &w, Some(&b), &mut z2, BATCH, &g);
+            }
+            std::hint::black_box(&z2);
+        }),
+    ]);
+    let backward = race(&mut [
+        ("direct", &mut || {
+            for _ in 0..inner {
+                conv_backward_direct(&x, &w, &dz, &mut dw1, Some(&mut db1), Some(&mut dx1), BATCH, &g);
+            }
+            std::hint::black_box(&dx1);
+        }),
+        ("gemm", &mut || {
+            for _ in 0..inner {
+                gemm::backward(&x, &w, &dz, &mut dw2, Some(&mut db2), Some(&mut dx2), BATCH, &g);
+            }
+            std::hint::black_box(&dx2);
+        }),
+    ]);
+    (g.macs(), [forward[0].1, forward[1].1, backward[0].1, backward[1].1].map(|d| d / inner as u32))
+}
+
+fn conv_crossover() {
+    println!(
+        "\n'same' 3x3 convolution C -> C on HxH, batch 32; medians per call; ratio = direct / gemm (> 1: gemm faster)"
+    );
+    println!(
+        "{:>4} {:>4} {:>10} {:>12} {:>12} {:>7} {:>12} {:>12} {:>7}",
+        "C", "H", "MACs/smp", "fwd direct", "fwd gemm", "ratio", "bwd direct", "bwd gemm", "ratio"
+    );
+    let rows: Vec<(usize, usize, (usize, [Duration; 4]))> = if nnspec_bench::quick() {
+        vec![(4, 8, measure_conv::<4, 8>())]
+    } else {
+        vec![
+            (1, 8, measure_conv::<1, 8>()),
+            (2, 8, measure_conv::<2, 8>()),
+            (3, 8, measure_conv::<3, 8>()),
+            (4, 8, measure_conv::<4, 8>()),
+            (8, 8, measure_conv::<8, 8>()),
+            (16, 8, measure_conv::<16, 8>()),
+            (8, 16, measure_conv::<8, 16>()),
+            (16, 16, measure_conv::<16, 16>()),
+            (32, 16, measure_conv::<32, 16>()),
+            (32, 28, measure_conv::<32, 28>()),
+            (64, 28, measure_conv::<64, 28>()),
+        ]
+    };
+    for (c, h, (macs, [fl, fg, bl, bg])) in rows {
+        println!(
+            "{c:>4} {h:>4} {macs:>10} {fl:>12.2?} {fg:>12.2?} {:>7.2} {bl:>12.2?} {bg:>12.2?} {:>7.2}",
+            fl.as_secs_f64() / fg.as_secs_f64(),
+            bl.as_secs_f64() / bg.as_secs_f64()
+        );
+    }
+}
+
 fn main() {
     println!("dense layer, batch = inputs = outputs = n (constants); medians per call; ratio = loops / gemm (> 1: gemm faster)");
     println!(
@@ -77,4 +172,5 @@ fn main() {
             bl.as_secs_f64() / bg.as_secs_f64()
         );
     }
+    conv_crossover();
 }

@@ -97,6 +97,11 @@ impl ConvGeometry {
         self.out_channels * self.out_h * self.out_w
     }
 
+    /// Multiply-adds per sample.
+    pub fn macs(&self) -> usize {
+        self.weight_len() * self.out_h * self.out_w
+    }
+
     /// Weights: `out × in/groups × kh × kw`.
     pub fn weight_len(&self) -> usize {
         self.out_channels * (self.in_channels / self.groups.max(1)) * self.kernel[0] * self.kernel[1]
@@ -189,9 +194,62 @@ fn dot(y: &[f32], x: &[f32], stride: usize) -> f32 {
     (sums[0] + sums[1]) + (sums[2] + sums[3])
 }
 
-/// `z = conv(x, w) + b` for `batch` samples.
+/// `z = conv(x, w) + b` for `batch` samples: direct loops, or with `std`
+/// im2col and GEMM for a convolution of at least [`GEMM_MIN_MACS`]
+/// multiply-adds per sample and [`GEMM_MIN_CALL_MACS`] per call.
 #[inline(always)]
 pub fn conv_forward(x: &[f32], w: &[f32], b: Option<&[f32]>, z: &mut [f32], batch: usize, g: &ConvGeometry) {
+    #[cfg(feature = "std")]
+    if use_gemm(g, batch) {
+        return gemm::forward(x, w, b, z, batch, g);
+    }
+    conv_forward_direct(x, w, b, z, batch, g)
+}
+
+/// Gradients of [`conv_forward`]: `dw` and `db` are overwritten, and `dx` if
+/// given (direct loops, or im2col and GEMM past the same crossover).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn conv_backward(
+    x: &[f32],
+    w: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+    batch: usize,
+    g: &ConvGeometry,
+) {
+    #[cfg(feature = "std")]
+    if use_gemm(g, batch) {
+        return gemm::backward(x, w, dz, dw, db, dx, batch, g);
+    }
+    conv_backward_direct(x, w, dz, dw, db, dx, batch, g)
+}
+
+/// Multiply-adds per sample from which a convolution runs as im2col + GEMM
+/// (`matrixmultiply`) instead of direct loops, when a call also does at
+/// least [`GEMM_MIN_CALL_MACS`]. Measured by the `kernels` bench (a 'same'
+/// 3×3 convolution, batch 32, forward plus backward): direct loops win at
+/// 2,304 multiply-adds per sample (0.68× the time of GEMM), GEMM from 5,184
+/// (0.93×) and by 2–5× from 36,864 on; see docs/performance.md.
+pub const GEMM_MIN_MACS: usize = 4096;
+
+/// Multiply-adds per call below which direct loops win whatever the size
+/// per sample: a one-sample `predict` of a small network (W7: a 6,144
+/// multiply-add convolution takes 1.35 µs with direct loops, 1.60 µs through GEMM).
+pub const GEMM_MIN_CALL_MACS: usize = 1 << 18;
+
+/// Whether a call on `batch` samples runs through im2col + GEMM.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn use_gemm(g: &ConvGeometry, batch: usize) -> bool {
+    g.macs() >= GEMM_MIN_MACS && g.macs().saturating_mul(batch) >= GEMM_MIN_CALL_MACS
+}
+
+/// [`conv_forward`] through direct loops, whatever the size.
+#[inline(always)]
+pub fn conv_forward_direct(x: &[f32], w: &[f32], b: Option<&[f32]>, z: &mut [f32], batch: usize, g: &ConvGeometry) {
     let (input_len, output_len, plane) = (g.input_len(), g.output_len(), g.out_h * g.out_w);
     let stride = g.stride[1];
     for n in 0..batch {
@@ -209,10 +267,10 @@ pub fn conv_forward(x: &[f32], w: &[f32], b: Option<&[f32]>, z: &mut [f32], batc
     }
 }
 
-/// Gradients of [`conv_forward`]: `dw` and `db` are overwritten, and `dx` if given.
+/// [`conv_backward`] through direct loops, whatever the size.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn conv_backward(
+pub fn conv_backward_direct(
     x: &[f32],
     w: &[f32],
     dz: &[f32],
@@ -260,6 +318,206 @@ pub fn conv_backward(
             }
             None => g.rows(|weight, out, input, count| dw[weight] += dot(&dz[out..out + count], &x[input..], stride)),
         }
+    }
+}
+
+/// Convolutions as matrix products: each group's input unrolled into
+/// `cols[K][B·P]` (`K = in/groups·kh·kw` values under a window, `P` output
+/// positions per sample, `B` samples), so that `z_g = W_g·cols`,
+/// `∂W_g = ∂z_g·colsᵀ` and `∂cols = W_gᵀ·∂z_g`, folded back onto `∂x`.
+/// The scratch matrices live in a per-thread buffer that grows to the largest
+/// convolution and is reused, so a steady state allocates nothing.
+#[cfg(feature = "std")]
+pub mod gemm {
+    use super::{valid, ConvGeometry};
+    use alloc::vec::Vec;
+    use core::cell::RefCell;
+
+    std::thread_local! {
+        static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Runs `f` on three scratch matrices of these lengths.
+    fn with_scratch<R>(lens: [usize; 3], f: impl FnOnce(&mut [f32], &mut [f32], &mut [f32]) -> R) -> R {
+        SCRATCH.with(|cell| {
+            let mut buffer = cell.borrow_mut();
+            let total = lens.iter().sum::<usize>();
+            if buffer.len() < total {
+                buffer.resize(total, 0.0);
+            }
+            let (a, rest) = buffer.split_at_mut(lens[0]);
+            let (b, rest) = rest.split_at_mut(lens[1]);
+            f(a, b, &mut rest[..lens[2]])
+        })
+    }
+
+    /// Calls `f(row of cols, n, p, input index)` for every input value under a
+    /// window of group `group`: row `k = (c·kh + i)·kw + j`, sample `n`, output position `p`.
+    #[inline(always)]
+    fn unrolled(g: &ConvGeometry, group: usize, batch: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let cg = g.in_channels / g.groups.max(1);
+        let [kh, kw] = g.kernel;
+        let input_len = g.input_len();
+        for c in 0..cg {
+            let channel = group * cg + c;
+            for i in 0..kh {
+                let offset_h = (i * g.dilation[0]) as isize - g.padding[0] as isize;
+                let (u0, u1) = valid(g.out_h, g.stride[0], offset_h, g.in_h);
+                for j in 0..kw {
+                    let k = (c * kh + i) * kw + j;
+                    let offset_w = (j * g.dilation[1]) as isize - g.padding[1] as isize;
+                    let (v0, v1) = valid(g.out_w, g.stride[1], offset_w, g.in_w);
+                    for n in 0..batch {
+                        for u in u0..u1 {
+                            let row = ((u * g.stride[0]) as isize + offset_h) as usize;
+                            for v in v0..v1 {
+                                let column = ((v * g.stride[1]) as isize + offset_w) as usize;
+                                let input = n * input_len + (channel * g.in_h + row) * g.in_w + column;
+                                f(k, n, u * g.out_w + v, input);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The im2col matrix of group `group`, `[K][B·P]`, zero where a window leaves the input.
+    fn im2col(x: &[f32], g: &ConvGeometry, group: usize, batch: usize, cols: &mut [f32]) {
+        let columns = batch * g.out_h * g.out_w;
+        let plane = g.out_h * g.out_w;
+        cols.fill(0.0);
+        unrolled(g, group, batch, |k, n, p, input| cols[k * columns + n * plane + p] = x[input]);
+    }
+
+    /// `z = conv(x, w) + b` for `batch` samples as one matrix product per group.
+    pub fn forward(x: &[f32], w: &[f32], b: Option<&[f32]>, z: &mut [f32], batch: usize, g: &ConvGeometry) {
+        let groups = g.groups.max(1);
+        let (og, plane) = (g.out_channels / groups, g.out_h * g.out_w);
+        let k = g.weight_len() / g.out_channels.max(1);
+        let columns = batch * plane;
+        let output_len = g.output_len();
+        with_scratch([k * columns, og * columns, 0], |cols, product, _| {
+            for group in 0..groups {
+                im2col(x, g, group, batch, cols);
+                let weights = &w[group * og * k..(group + 1) * og * k];
+                // SAFETY: the slices hold og×k, k×columns and og×columns values, row-major.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        og,
+                        k,
+                        columns,
+                        1.0,
+                        weights.as_ptr(),
+                        k as isize,
+                        1,
+                        cols.as_ptr(),
+                        columns as isize,
+                        1,
+                        0.0,
+                        product.as_mut_ptr(),
+                        columns as isize,
+                        1,
+                    );
+                }
+                for o in 0..og {
+                    let channel = group * og + o;
+                    let bias = b.map_or(0.0, |b| b[channel]);
+                    for n in 0..batch {
+                        let from = &product[o * columns + n * plane..][..plane];
+                        let to = &mut z[n * output_len + channel * plane..][..plane];
+                        for (z, v) in to.iter_mut().zip(from) {
+                            *z = v + bias;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Gradients of [`forward`]: `dw` and `db` overwritten, and `dx` if given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        x: &[f32],
+        w: &[f32],
+        dz: &[f32],
+        dw: &mut [f32],
+        db: Option<&mut [f32]>,
+        mut dx: Option<&mut [f32]>,
+        batch: usize,
+        g: &ConvGeometry,
+    ) {
+        let groups = g.groups.max(1);
+        let (og, plane) = (g.out_channels / groups, g.out_h * g.out_w);
+        let k = g.weight_len() / g.out_channels.max(1);
+        let columns = batch * plane;
+        let output_len = g.output_len();
+        if let Some(db) = db {
+            db.fill(0.0);
+            for n in 0..batch {
+                for (o, channel) in dz[n * output_len..(n + 1) * output_len].chunks_exact(plane.max(1)).enumerate() {
+                    db[o] += channel.iter().sum::<f32>();
+                }
+            }
+        }
+        if let Some(dx) = dx.as_deref_mut() {
+            dx[..batch * g.input_len()].fill(0.0);
+        }
+        let cols_len = k * columns;
+        with_scratch([cols_len, og * columns, if dx.is_some() { cols_len } else { 0 }], |cols, gathered, dcols| {
+            for group in 0..groups {
+                im2col(x, g, group, batch, cols);
+                for o in 0..og {
+                    let channel = group * og + o;
+                    for n in 0..batch {
+                        gathered[o * columns + n * plane..][..plane]
+                            .copy_from_slice(&dz[n * output_len + channel * plane..][..plane]);
+                    }
+                }
+                let weights = &w[group * og * k..(group + 1) * og * k];
+                let dweights = &mut dw[group * og * k..(group + 1) * og * k];
+                // SAFETY: ∂W_g (og×k) = ∂z_g (og×columns) · colsᵀ (columns×k, cols read transposed).
+                unsafe {
+                    matrixmultiply::sgemm(
+                        og,
+                        columns,
+                        k,
+                        1.0,
+                        gathered.as_ptr(),
+                        columns as isize,
+                        1,
+                        cols.as_ptr(),
+                        1,
+                        columns as isize,
+                        0.0,
+                        dweights.as_mut_ptr(),
+                        k as isize,
+                        1,
+                    );
+                }
+                let Some(dx) = dx.as_deref_mut() else { continue };
+                // SAFETY: ∂cols (k×columns) = W_gᵀ (k×og, W_g read transposed) · ∂z_g (og×columns).
+                unsafe {
+                    matrixmultiply::sgemm(
+                        k,
+                        og,
+                        columns,
+                        1.0,
+                        weights.as_ptr(),
+                        1,
+                        k as isize,
+                        gathered.as_ptr(),
+                        columns as isize,
+                        1,
+                        0.0,
+                        dcols.as_mut_ptr(),
+                        columns as isize,
+                        1,
+                    );
+                }
+                unrolled(g, group, batch, |row, n, p, input| dx[input] += dcols[row * columns + n * plane + p]);
+            }
+        });
     }
 }
 
