@@ -5,6 +5,7 @@ environment under bench/.venv and installs what it needs; not part of CI.
 
     python3 bench/peers.py            # NumPy and, if it installs, PyTorch
     python3 bench/peers.py --numpy    # NumPy only
+    NNSPEC_PEERS_PYTHON=/path/to/python python3 bench/peers.py   # a Python that has them already
 """
 import os
 import statistics
@@ -17,6 +18,11 @@ VENV = os.path.join(HERE, ".venv")
 
 
 def ensure_venv(with_torch):
+    given = os.environ.get("NNSPEC_PEERS_PYTHON")
+    if given and os.path.abspath(sys.executable) != os.path.abspath(given):
+        os.execv(given, [given] + sys.argv)
+    if given:
+        return
     python = os.path.join(VENV, "bin", "python")
     if sys.prefix == VENV:
         return
@@ -187,11 +193,40 @@ def torch_workloads():
             for _ in range(1000):
                 model(xs)
 
+    # W6: the digits CNN as nnspec's examples/specs/cnn.nn writes it, 1437 images, Adam lr 0.01, batch 32, 5 epochs.
+    images = torch.rand(1437, 1, 8, 8, generator=gen)
+    labels = torch.randint(0, 10, (1437,), generator=gen)
+
+    def w6():
+        cnn = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(256, 10))
+        opt = torch.optim.Adam(cnn.parameters(), lr=1e-2)
+        for _ in range(5):
+            for s in range(0, len(images), 32):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(cnn(images[s:s + 32]), labels[s:s + 32]).backward()
+                opt.step()
+
+    # W7: one-signal predict of the signal CNN.
+    signal_cnn = torch.nn.Sequential(
+        torch.nn.Conv1d(2, 8, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool1d(2),
+        torch.nn.Conv1d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool1d(1), torch.nn.Flatten(),
+        torch.nn.Linear(16, 3))
+    signal = torch.randn(1, 2, 32)
+
+    def w7():
+        with torch.no_grad():
+            for _ in range(1000):
+                signal_cnn(signal)
+
     rows["W1"] = median_time(w1, reps=3)
     rows["W2"] = median_time(w2, reps=3)
     rows["W3"] = median_time(w3, reps=3)
     rows["W4"] = 300 * 128 / median_time(w4, reps=3)
     rows["W5"] = median_time(w5) / 1000
+    rows["W6"] = median_time(w6, reps=3)
+    rows["W7"] = median_time(w7) / 1000
     return rows
 
 
@@ -210,6 +245,9 @@ def main():
           f"| {t.get('W3', nan) * 1e3:.0f} ms ({torch_w3_rate:.3f} M samples/s) |")
     print(f"| W4 784-256-128-10 | – | {t.get('W4', float('nan')) / 1e3:.1f} k samples/s |")
     print(f"| W5 predict | {n['W5'] * 1e6:.2f} µs | {t.get('W5', float('nan')) * 1e6:.2f} µs |")
+    w6 = t.get("W6", nan)
+    print(f"| W6 digits CNN 5 epochs | – | {w6 * 1e3:.0f} ms ({1437 * 5 / w6 / 1e3:.1f} k samples/s) |")
+    print(f"| W7 signal CNN predict | – | {t.get('W7', nan) * 1e6:.2f} µs |")
 
 
 if __name__ == "__main__":

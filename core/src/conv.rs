@@ -568,6 +568,7 @@ impl PoolGeometry {
 
 /// Pools `batch` samples of `x` into `y`; a max pool records in `argmax` (if
 /// given) the input index it chose for each output, for the backward pass.
+#[inline(always)]
 pub fn pool_forward(x: &[f32], y: &mut [f32], mut argmax: Option<&mut [f32]>, batch: usize, g: &PoolGeometry) {
     let (input_len, output_len) = (g.input_len(), g.output_len());
     let count = (g.kernel[0] * g.kernel[1]) as f32;
@@ -577,22 +578,29 @@ pub fn pool_forward(x: &[f32], y: &mut [f32], mut argmax: Option<&mut [f32]>, ba
             for u in 0..g.out_h {
                 for v in 0..g.out_w {
                     let out = n * output_len + (c * g.out_h + u) * g.out_w + v;
-                    if g.max {
-                        let mut best: Option<(usize, f32)> = None;
-                        g.window(c, u, v, |i| {
-                            if best.is_none_or(|(_, value)| x[i] > value) {
-                                best = Some((i, x[i]));
-                            }
-                        });
-                        let (index, value) = best.unwrap_or((0, 0.0));
-                        y[out] = value;
-                        if let Some(argmax) = argmax.as_deref_mut() {
+                    match (g.max, argmax.as_deref_mut()) {
+                        (true, Some(argmax)) => {
+                            // The first largest value in row-major window order.
+                            let (mut index, mut value) = (usize::MAX, f32::NEG_INFINITY);
+                            g.window(c, u, v, |i| {
+                                if index == usize::MAX || x[i] > value {
+                                    (index, value) = (i, x[i]);
+                                }
+                            });
+                            y[out] = value;
                             argmax[out] = index as f32;
                         }
-                    } else {
-                        let mut sum = 0.0;
-                        g.window(c, u, v, |i| sum += x[i]);
-                        y[out] = sum / count;
+                        // Without indices only the value matters, which ties do not change.
+                        (true, None) => {
+                            let mut value = f32::NEG_INFINITY;
+                            g.window(c, u, v, |i| value = value.max(x[i]));
+                            y[out] = value;
+                        }
+                        (false, _) => {
+                            let mut sum = 0.0;
+                            g.window(c, u, v, |i| sum += x[i]);
+                            y[out] = sum / count;
+                        }
                     }
                 }
             }
@@ -601,6 +609,7 @@ pub fn pool_forward(x: &[f32], y: &mut [f32], mut argmax: Option<&mut [f32]>, ba
 }
 
 /// The gradient of [`pool_forward`] with respect to its input, overwriting `dx`.
+#[inline(always)]
 pub fn pool_backward(dy: &[f32], argmax: &[f32], dx: &mut [f32], batch: usize, g: &PoolGeometry) {
     let (input_len, output_len) = (g.input_len(), g.output_len());
     let count = (g.kernel[0] * g.kernel[1]) as f32;
