@@ -5,7 +5,7 @@
 
 use nnspec::{Model, Workspace};
 use nnspec_conformance_tests::registry;
-use nnspec_testkit::{self as kit, assert_close, flat, flat32, F32, F32_TRAJECTORY};
+use nnspec_testkit::{self as kit, assert_close, flat, flat32, F32};
 use serde_json::Value;
 
 fn network_file(stem: &str) -> Value {
@@ -147,7 +147,7 @@ fn optimizer_trajectories_match_with_generated_code() {
                 }
                 opt.step(model.params_mut(), &grad);
                 let expected: Vec<f64> = order.iter().flat_map(|n| flat(&expected[n])).collect();
-                assert_close(&format!("{id}.params_after[{step}]"), model.params(), &expected, F32_TRAJECTORY);
+                assert_close(&format!("{id}.params_after[{step}]"), model.params(), &expected, F32);
             }
             runs += 1;
         }

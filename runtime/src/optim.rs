@@ -91,7 +91,8 @@ impl Optimizer for Sgd {
         let lr = self.lr as f32;
         let wd = self.weight_decay as f32;
         let mu = self.momentum as f32;
-        let damp = 1.0 - self.dampening as f32;
+        // PyTorch computes 1 − dampening in f64 and rounds once.
+        let damp = (1.0 - self.dampening) as f32;
         self.steps += 1;
         if self.momentum == 0.0 {
             for (p, g) in params.iter_mut().zip(grads) {
@@ -296,13 +297,15 @@ impl Optimizer for RmsProp {
         }
         let (lr, alpha, eps, wd, mu) =
             (self.lr as f32, self.alpha as f32, self.eps as f32, self.weight_decay as f32, self.momentum as f32);
+        // 1 − α in f64, rounded once, as PyTorch passes it (1 − α of an f32 α loses five digits).
+        let rest = (1.0 - self.alpha) as f32;
         for i in 0..n {
             let g = grads[i] + wd * params[i];
             let v = &mut self.square_avg[i];
-            *v = alpha * *v + (1.0 - alpha) * g * g;
+            *v = alpha * *v + rest * g * g;
             let denominator = if self.centered {
                 let mean = &mut self.grad_avg[i];
-                *mean = alpha * *mean + (1.0 - alpha) * g;
+                *mean = lerp(*mean, g, rest);
                 (*v - *mean * *mean).sqrt() + eps
             } else {
                 v.sqrt() + eps
@@ -413,6 +416,16 @@ impl Adam {
     }
 }
 
+/// `a + w·(b − a)` as PyTorch's `lerp_` computes it in f32 (from the far end when `w ≥ ½`).
+#[inline(always)]
+fn lerp(a: f32, b: f32, w: f32) -> f32 {
+    if w < 0.5 {
+        a + w * (b - a)
+    } else {
+        b - (b - a) * (1.0 - w)
+    }
+}
+
 impl Optimizer for Adam {
     fn step(&mut self, params: &mut [f32], grads: &[f32]) {
         let n = params.len();
@@ -426,12 +439,15 @@ impl Optimizer for Adam {
         let bias_correction1 = 1.0 - self.beta1.powi(t);
         let bias_correction2_sqrt = (1.0 - self.beta2.powi(t)).sqrt() as f32;
         let step_size = (self.lr / bias_correction1) as f32;
-        let (beta1, beta2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps as f32);
+        let (beta2, eps) = (self.beta2 as f32, self.eps as f32);
+        // 1 − β in f64, rounded once, as PyTorch passes them: 1 − β2 of an f32 β2 = 0.999
+        // is off by 1.3·10⁻⁵, a bias the bias correction (computed from the f64 β2) does not cancel.
+        let (rest1, rest2) = ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
         // AdamW scales p by (1 − lr·wd) first; Adam adds wd·p to g. Multiplying by
         // exactly 1 and adding exactly 0 leave values unchanged, so one branch-free
         // loop (which vectorises) serves both.
         let (shrink, coupled) = if self.decoupled {
-            (1.0 - (self.lr * self.weight_decay) as f32, 0.0)
+            ((1.0 - self.lr * self.weight_decay) as f32, 0.0)
         } else {
             (1.0, self.weight_decay as f32)
         };
@@ -440,8 +456,8 @@ impl Optimizer for Adam {
             for ((((p, g), m), v), v_max) in state.zip(self.v_max.iter_mut()) {
                 *p *= shrink;
                 let g = g + coupled * *p;
-                *m = beta1 * *m + (1.0 - beta1) * g;
-                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                *m = lerp(*m, g, rest1);
+                *v = beta2 * *v + rest2 * g * g;
                 *v_max = v_max.max(*v);
                 *p -= step_size * *m / (v_max.sqrt() / bias_correction2_sqrt + eps);
             }
@@ -449,8 +465,8 @@ impl Optimizer for Adam {
             for (((p, g), m), v) in state {
                 *p *= shrink;
                 let g = g + coupled * *p;
-                *m = beta1 * *m + (1.0 - beta1) * g;
-                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                *m = lerp(*m, g, rest1);
+                *v = beta2 * *v + rest2 * g * g;
                 *p -= step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
             }
         }

@@ -6,7 +6,7 @@
 
 use nnspec::schedule::{clip_coefficient, clip_grad_norm, clip_grad_value, grad_norm, Schedule};
 use nnspec::{Loss, Model, Workspace};
-use nnspec_testkit::{self as kit, assert_close, flat, flat32, F32, F32_TRAJECTORY};
+use nnspec_testkit::{self as kit, assert_close, flat, flat32, F32};
 use serde_json::Value;
 
 #[test]
@@ -196,22 +196,22 @@ fn optimizer_trajectories_on_networks_match() {
                     &format!("{id}.loss_before[{step}]"),
                     &[loss],
                     &[run["loss_before"][step].as_f64().unwrap()],
-                    F32_TRAJECTORY,
+                    F32,
                 );
                 if let Some(r) = &regularization {
                     let penalty = r.apply(mlp.params(), &mut grad);
                     if let Some(expected) = run.get("penalty_before").and_then(|p| p.get(step)).and_then(Value::as_f64)
                     {
-                        assert_close(&format!("{id}.penalty_before[{step}]"), &[penalty], &[expected], F32_TRAJECTORY);
+                        assert_close(&format!("{id}.penalty_before[{step}]"), &[penalty], &[expected], F32);
                     }
                 }
                 optimizer.step(mlp.params_mut(), &grad);
                 let expected: Vec<f64> = order.iter().flat_map(|n| flat(&run["params_after"][step][n])).collect();
                 worst = worst.max(kit::budget_used(mlp.params(), &expected, F32));
-                assert_close(&format!("{id}.params_after[{step}]"), mlp.params(), &expected, F32_TRAJECTORY);
+                assert_close(&format!("{id}.params_after[{step}]"), mlp.params(), &expected, F32);
             }
             let loss = mlp.loss_and_grad(&x, &y, None, &mut workspace, false);
-            assert_close(&format!("{id}.loss_final"), &[loss], &[run["loss_final"].as_f64().unwrap()], F32_TRAJECTORY);
+            assert_close(&format!("{id}.loss_final"), &[loss], &[run["loss_final"].as_f64().unwrap()], F32);
             runs += 1;
         }
     }

@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 
 /// The f32 tolerance of the conformance README.
 pub const F32: Tolerance = Tolerance { rtol: 1e-5, atol: 1e-6 };
-/// The looser trajectory tolerance the README allows for another accumulation order.
-pub const F32_TRAJECTORY: Tolerance = Tolerance { rtol: 1e-5, atol: 1e-5 };
 
 /// A comparison tolerance.
 #[derive(Debug, Clone, Copy)]
@@ -104,9 +102,11 @@ pub fn budget_used(got: &[f32], reference: &[f64], tolerance: Tolerance) -> f64 
         .fold(0.0, f64::max)
 }
 
-/// Asserts that `got` matches `reference` within `tolerance`, naming `what` and the worst element.
-pub fn assert_close(what: &str, got: &[f32], reference: &[f64], tolerance: Tolerance) {
+/// Asserts that `got` matches `reference` within `tolerance`, naming `what` and the worst element;
+/// returns the worst use of the tolerance, `max |got − reference| / (atol + rtol·|reference|)`.
+pub fn assert_close(what: &str, got: &[f32], reference: &[f64], tolerance: Tolerance) -> f64 {
     assert_eq!(got.len(), reference.len(), "{what}: {} values, reference has {}", got.len(), reference.len());
+    let mut worst = 0.0f64;
     for (i, (g, r)) in got.iter().zip(reference).enumerate() {
         let allowed = tolerance.atol + tolerance.rtol * r.abs();
         assert!(
@@ -114,7 +114,11 @@ pub fn assert_close(what: &str, got: &[f32], reference: &[f64], tolerance: Toler
             "{what}[{i}]: got {g}, reference {r} (|diff| {} > {allowed})",
             (f64::from(*g) - r).abs()
         );
+        if !g.is_nan() {
+            worst = worst.max((f64::from(*g) - r).abs() / allowed);
+        }
     }
+    worst
 }
 
 /// The runtime activation named as in the conformance files.
