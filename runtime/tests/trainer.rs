@@ -280,3 +280,31 @@ fn malformed_graphs_are_errors() {
     ];
     assert!(Mlp::graph("Sum", sum, layer(), Loss::Mse).is_err());
 }
+
+nnspec::net! {
+    /// 1.2 million parameters: more than a thread's stack holds as an array.
+    #[allow(large_stack)]
+    network Large {
+        input x: [4];
+        dense h: 300000, activation = tanh;
+        dense out: 1;
+        loss mse;
+    }
+}
+
+/// A network too large for the stack keeps its parameters on the heap:
+/// building, initialising and running it on a thread with a 256 KiB stack
+/// works (with the parameters in an array it would overflow and abort).
+#[test]
+fn large_networks_keep_their_parameters_off_the_stack() {
+    let worker = std::thread::Builder::new().stack_size(256 * 1024).spawn(|| {
+        let network = Large::new();
+        let x = [0.5, -0.25, 1.0, 0.0];
+        let mut out = [0.0];
+        network.forward(&x, &mut out, &mut Workspace::default());
+        (Large::PARAM_COUNT, out[0])
+    });
+    let (count, out) = worker.unwrap().join().expect("the thread ran to the end");
+    assert_eq!(count, 4 * 300_000 + 300_000 + 300_000 + 1);
+    assert!(out.is_finite());
+}
