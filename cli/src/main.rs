@@ -50,6 +50,11 @@ enum Command {
         /// Write to this file instead of stdout.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// What to emit: `rust` (the code `net!` generates) or `pytorch` (a
+        /// `torch.nn.Module` per network, with helpers that read and write
+        /// nnspec's weight files).
+        #[arg(long, value_enum, default_value_t = EmitTarget::Rust)]
+        target: EmitTarget,
     },
     /// Rewrite specs in the canonical layout (comments kept).
     Fmt {
@@ -144,7 +149,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { files, message_format } => check(&files, message_format),
         Command::Summary { file, network, json } => summary(&file, network.as_deref(), json),
-        Command::Emit { file, output } => emit(&file, output.as_deref()),
+        Command::Emit { file, output, target } => emit(&file, output.as_deref(), target),
         Command::Fmt { files, check } => format_files(&files, check),
         Command::Train { file, config, data, target, network, epochs, lr, out, history, plot, quiet } => {
             let request = match config {

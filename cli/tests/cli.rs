@@ -95,6 +95,14 @@ fn emit_prints_rust() {
     let (code, stdout, _) = nnspec(&["emit", PLANAR]);
     assert_eq!(code, 0);
     assert!(stdout.contains("pub struct Planar") && stdout.contains("impl ::nnspec::Model for Planar"));
+    let (code, stdout, _) = nnspec(&["emit", "--target", "pytorch", PLANAR]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("class Planar(nn.Module):") && stdout.contains("def load_nnspec(model, path):"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = nnspec(&["emit", "--target", "onnx", PLANAR]);
+    assert_eq!(code, 2, "{stderr}");
 }
 
 #[test]

@@ -23,6 +23,7 @@
 
 mod builder;
 mod emit;
+pub mod pytorch;
 mod tokens;
 pub mod weights;
 

@@ -2,7 +2,16 @@
 
 use super::*;
 
-pub(crate) fn emit(path: &Path, output: Option<&Path>) -> Result<ExitCode, Failure> {
+/// What `nnspec emit` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EmitTarget {
+    /// The Rust code `net!` and `include_net!` generate.
+    Rust,
+    /// A Python module with a `torch.nn.Module` per network.
+    Pytorch,
+}
+
+pub(crate) fn emit(path: &Path, output: Option<&Path>, target: EmitTarget) -> Result<ExitCode, Failure> {
     if let Some(output) = output {
         refuse_overwriting("output", output, &[("the spec", path)])?;
     }
@@ -12,7 +21,13 @@ pub(crate) fn emit(path: &Path, output: Option<&Path>) -> Result<ExitCode, Failu
         &format!("emitting `{}`", path.display()),
         &[(&format!("the code of {layers} layers and its syntax tree"), memory::EMIT_BYTES_PER_LAYER * layers as u64)],
     )?;
-    let code = nnspec_codegen::format_tokens(nnspec_codegen::generate(&checked.program));
+    let code = match target {
+        EmitTarget::Rust => nnspec_codegen::format_tokens(nnspec_codegen::generate(&checked.program)),
+        EmitTarget::Pytorch => nnspec_codegen::pytorch::pytorch_module(
+            &checked.program,
+            &path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        ),
+    };
     match output {
         Some(out) => nnspec::weights::write_atomically(out, code.as_bytes())?,
         None => write_stdout(&code, false),

@@ -29,7 +29,7 @@ mod summary;
 mod train;
 
 pub(crate) use check::check;
-pub(crate) use emit::emit;
+pub(crate) use emit::{emit, EmitTarget};
 pub(crate) use export::export;
 pub(crate) use fmt::format_files;
 pub(crate) use predict::run_predict;
