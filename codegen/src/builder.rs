@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Each `specs/NAME.nn` becomes `OUT_DIR/NAME.rs` holding every network of the
-//! file. Cargo is told to rerun the script when a spec changes; on errors the
+//! file (and, with [`Builder::pytorch`], `OUT_DIR/NAME.py`, its PyTorch module). Cargo is told to rerun the script when a spec changes; on errors the
 //! rendered diagnostics go to stderr (cargo shows them) and `compile` fails.
 
 use std::fmt;
@@ -23,6 +23,7 @@ pub struct Builder {
     weights: Vec<(PathBuf, PathBuf)>,
     out_dir: Option<PathBuf>,
     cargo_output: bool,
+    pytorch: bool,
 }
 
 /// Why a build failed: the rendered diagnostics or an I/O error.
@@ -42,7 +43,7 @@ impl std::error::Error for BuildError {}
 impl Builder {
     /// A builder that prints `cargo:` instructions and writes to `OUT_DIR`.
     pub fn new() -> Builder {
-        Builder { files: Vec::new(), weights: Vec::new(), out_dir: None, cargo_output: true }
+        Builder { files: Vec::new(), weights: Vec::new(), out_dir: None, cargo_output: true, pytorch: false }
     }
 
     /// Adds a spec file (relative to the crate root when run by cargo).
@@ -68,6 +69,13 @@ impl Builder {
     /// Turns the `cargo:rerun-if-changed` lines on or off (on by default).
     pub fn cargo_output(mut self, on: bool) -> Builder {
         self.cargo_output = on;
+        self
+    }
+
+    /// Also writes each spec's PyTorch module, `NAME.py` beside `NAME.rs` (as
+    /// `nnspec emit --target pytorch` does; see docs/scale-out.md).
+    pub fn pytorch(mut self, on: bool) -> Builder {
+        self.pytorch = on;
         self
     }
 
@@ -136,6 +144,17 @@ impl Builder {
                         continue;
                     }
                     written.push(target);
+                    if self.pytorch {
+                        let module = out_dir.join(format!("{stem}.py"));
+                        let name = file.file_name().map_or_else(|| stem.clone(), |n| n.to_string_lossy().into_owned());
+                        if let Err(error) =
+                            std::fs::write(&module, crate::pytorch::pytorch_module(&checked.program, &name))
+                        {
+                            failures.push(format!("cannot write `{}`: {error}", module.display()));
+                            continue;
+                        }
+                        written.push(module);
+                    }
                 }
                 Err(diagnostics) => {
                     failures.push(nnspec_lang::render(&diagnostics, &file.display().to_string(), &source));
@@ -149,5 +168,29 @@ impl Builder {
             eprintln!("{message}");
             Err(BuildError { message })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Builder;
+
+    #[test]
+    fn pytorch_writes_the_module_beside_the_rust_code() {
+        let directory = std::env::temp_dir().join(format!("nnspec-builder-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let spec = directory.join("tiny.nn");
+        std::fs::write(&spec, "network Tiny { input x: [2]; dense out: 1; loss mse; }").unwrap();
+        let written =
+            Builder::new().cargo_output(false).out_dir(&directory).pytorch(true).file(&spec).compile().unwrap();
+        assert_eq!(written, [directory.join("tiny.rs"), directory.join("tiny.py")]);
+        let module = std::fs::read_to_string(directory.join("tiny.py")).unwrap();
+        assert!(
+            module.contains("class Tiny(nn.Module):") && module.contains("NETWORKS = {\"Tiny\": Tiny}"),
+            "{module}"
+        );
+        let without = Builder::new().cargo_output(false).out_dir(&directory).file(&spec).compile().unwrap();
+        assert_eq!(without, [directory.join("tiny.rs")]);
+        std::fs::remove_dir_all(&directory).unwrap();
     }
 }
