@@ -444,6 +444,10 @@ impl Model for Mlp {
         self.plan.min_training_rows()
     }
 
+    fn batch_statistics(&self) -> bool {
+        self.plan.batch_statistics()
+    }
+
     fn adapt(&mut self, x: &[f32], rows: usize) {
         for step in &self.plan.forward {
             if let Step::Standardize { buffers, width, .. } = step {

@@ -157,6 +157,12 @@ pub trait Model: Send + Sync {
         let _ = (x, rows);
     }
 
+    /// Whether a training pass takes statistics over its whole batch (a batch
+    /// normalisation does), so that the batch cannot be split across threads.
+    fn batch_statistics(&self) -> bool {
+        false
+    }
+
     /// The fewest rows a training batch may have (2 when a batch
     /// normalisation over features would otherwise divide by zero).
     fn min_training_rows(&self) -> usize {

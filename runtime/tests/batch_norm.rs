@@ -127,3 +127,43 @@ fn early_stopping_restores_the_running_statistics_with_the_weights() {
     let now = evaluate(&model, &validation, &mut Workspace::default()).loss;
     assert!((now - best_loss).abs() < 1e-6, "restored loss {now} vs best {best_loss}");
 }
+
+/// A batch large enough for the trainer's two-thread split still runs whole
+/// through a batch normalisation: its statistics are those of every row (the
+/// trainer's step equals one pass over the whole batch, bit for bit).
+#[test]
+fn batch_statistics_keep_a_large_batch_on_one_thread() {
+    let nodes = vec![
+        Node::new("x", Op::Input, &[], 3),
+        Node::new("h", Op::Dense(0), &[0], 512),
+        Node::new("bn", Op::BatchNorm { channels: 512, eps: 1e-5, momentum: 0.1 }, &[1], 512),
+        Node::new("g", Op::Dense(1), &[2], 256),
+        Node::new("out", Op::Dense(2), &[3], 1),
+    ];
+    let mut hidden = LayerInfo::new("h", 512, Activation::Identity);
+    hidden.bias = false;
+    let layers = vec![
+        (hidden, LayerInit::default()),
+        (LayerInfo::new("g", 256, Activation::Tanh), LayerInit::default()),
+        (LayerInfo::new("out", 1, Activation::Identity), LayerInit::default()),
+    ];
+    let make = || {
+        let mut model = Mlp::graph("Wide", nodes.clone(), layers.clone(), Loss::Mse).unwrap();
+        model.init_params(2);
+        model
+    };
+    let data = data(128);
+    let config =
+        TrainConfig { optimizer: sgd(), batch: Some(128), epochs: 1, shuffle: false, ..TrainConfig::default() };
+    let mut trained = make();
+    assert!(trained.batch_statistics() && 128 * trained.param_count() >= 1 << 23, "large enough to split");
+    Trainer::new(config).fit(&mut trained, &data, None).unwrap();
+    let mut by_hand = make();
+    let mut grad = vec![0.0; by_hand.param_count()];
+    let mut workspace = Workspace::default();
+    by_hand.loss_and_grad(&data.x, &data.y, Some(&mut grad), &mut workspace, true);
+    by_hand.update_buffers(&mut workspace, 128);
+    sgd().build().step(by_hand.params_mut(), &grad);
+    assert_eq!(trained.params(), by_hand.params());
+    assert_eq!(trained.buffers(), by_hand.buffers());
+}

@@ -256,6 +256,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         }
     });
     let min_rows = usize_lit(plan.min_training_rows());
+    let batch_statistics = plan.batch_statistics();
     let buffer_methods = (plan.buffer_count > 0).then(|| {
         quote! {
             fn buffers(&self) -> &[f32] { &self.buffers[..] }
@@ -265,6 +266,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 #update_body
             }
             fn min_training_rows(&self) -> usize { #min_rows }
+            fn batch_statistics(&self) -> bool { #batch_statistics }
             fn adapt(&mut self, x: &[f32], rows: usize) {
                 #adapt_body
             }

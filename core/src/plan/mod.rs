@@ -353,6 +353,11 @@ impl Plan {
         values
     }
 
+    /// Whether a training pass takes statistics over its whole batch (a batch normalisation).
+    pub fn batch_statistics(&self) -> bool {
+        self.forward.iter().any(|step| matches!(step, Step::BatchNorm { .. }))
+    }
+
     /// The fewest rows a training batch needs: a batch normalisation over
     /// features needs two (its unbiased variance divides by `rows − 1`).
     pub fn min_training_rows(&self) -> usize {

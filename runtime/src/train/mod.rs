@@ -154,7 +154,7 @@ impl Trainer {
         // Large batches of large models run on two threads, each on half the rows.
         // Batch statistics need the whole batch in one pass.
         let parallel = batch_size >= PARALLEL_MIN_ROWS
-            && model.buffers().is_empty()
+            && !model.batch_statistics()
             && batch_size.saturating_mul(model.param_count()) >= PARALLEL_MIN_WORK
             && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
         let mut second = parallel.then(|| SecondHalf {
