@@ -7,7 +7,7 @@
 //! (dropout off, running statistics) and, without dropout, in training mode
 //! (batch statistics).
 //!
-//! It needs Python with PyTorch and safetensors: `NNSPEC_PYTHON` names the
+//! It needs Python with PyTorch, safetensors and NumPy: `NNSPEC_PYTHON` names the
 //! interpreter (default `.venv/bin/python` at the workspace root, which
 //! `.ci/run` creates). Run with `cargo test -p nnspec-conformance-tests
 //! --features pytorch --test pytorch`.
@@ -223,7 +223,7 @@ fn run(directory: &Path, jobs: &Path) -> Vec<Value> {
     let runner = directory.join("runner.py");
     std::fs::write(&runner, RUNNER).unwrap();
     let output = std::process::Command::new(python()).arg(&runner).arg(jobs).output().unwrap_or_else(|e| {
-        panic!("cannot run {} ({e}): set NNSPEC_PYTHON to a Python with torch and safetensors", python().display())
+        panic!("cannot run {} ({e}): set NNSPEC_PYTHON to a Python with torch, safetensors and numpy", python().display())
     });
     assert!(output.status.success(), "the emitted modules failed:\n{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).expect("JSON from the runner")
