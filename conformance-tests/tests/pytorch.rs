@@ -223,7 +223,10 @@ fn run(directory: &Path, jobs: &Path) -> Vec<Value> {
     let runner = directory.join("runner.py");
     std::fs::write(&runner, RUNNER).unwrap();
     let output = std::process::Command::new(python()).arg(&runner).arg(jobs).output().unwrap_or_else(|e| {
-        panic!("cannot run {} ({e}): set NNSPEC_PYTHON to a Python with torch, safetensors and numpy", python().display())
+        panic!(
+            "cannot run {} ({e}): set NNSPEC_PYTHON to a Python with torch, safetensors and numpy",
+            python().display()
+        )
     });
     assert!(output.status.success(), "the emitted modules failed:\n{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).expect("JSON from the runner")
