@@ -157,6 +157,18 @@ fn valid(out: usize, stride: usize, offset: isize, input: usize) -> (usize, usiz
     (first, end.min(out).max(first))
 }
 
+/// `db[o] = Σ` over the batch and the positions of output channel `o` of `dz`.
+#[inline(always)]
+fn bias_gradient(dz: &[f32], db: &mut [f32], batch: usize, g: &ConvGeometry) {
+    let (output_len, plane) = (g.output_len(), g.out_h * g.out_w);
+    db.fill(0.0);
+    for n in 0..batch {
+        for (o, channel) in dz[n * output_len..(n + 1) * output_len].chunks_exact(plane.max(1)).enumerate() {
+            db[o] += channel.iter().sum::<f32>();
+        }
+    }
+}
+
 /// `y[k] += weight · x[k·stride]` for `k < y.len()`.
 #[inline(always)]
 fn axpy(weight: f32, x: &[f32], stride: usize, y: &mut [f32]) {
@@ -174,22 +186,12 @@ fn axpy(weight: f32, x: &[f32], stride: usize, y: &mut [f32]) {
 /// `Σ_k y[k] · x[k·stride]` for `k < y.len()`, in four independent sums.
 #[inline(always)]
 fn dot(y: &[f32], x: &[f32], stride: usize) -> f32 {
-    let mut sums = [0.0f32; 4];
     if stride == 1 {
-        let (y4, x4) = (y.chunks_exact(4), x[..y.len()].chunks_exact(4));
-        let (y_rest, x_rest) = (y4.remainder(), x4.remainder());
-        for (y, x) in y4.zip(x4) {
-            for k in 0..4 {
-                sums[k] += y[k] * x[k];
-            }
-        }
-        for (y, x) in y_rest.iter().zip(x_rest) {
-            sums[0] += y * x;
-        }
-    } else {
-        for (k, y) in y.iter().enumerate() {
-            sums[k % 4] += y * x[k * stride];
-        }
+        return crate::kernels::dot(y, &x[..y.len()]);
+    }
+    let mut sums = [0.0f32; 4];
+    for (k, y) in y.iter().enumerate() {
+        sums[k % 4] += y * x[k * stride];
     }
     (sums[0] + sums[1]) + (sums[2] + sums[3])
 }
@@ -280,19 +282,14 @@ pub fn conv_backward_direct(
     batch: usize,
     g: &ConvGeometry,
 ) {
-    let (input_len, output_len, plane) = (g.input_len(), g.output_len(), g.out_h * g.out_w);
+    let (input_len, output_len) = (g.input_len(), g.output_len());
     let stride = g.stride[1];
     dw.fill(0.0);
     if let Some(dx) = dx.as_deref_mut() {
         dx[..batch * input_len].fill(0.0);
     }
     if let Some(db) = db {
-        db.fill(0.0);
-        for n in 0..batch {
-            for (o, channel) in dz[n * output_len..(n + 1) * output_len].chunks_exact(plane.max(1)).enumerate() {
-                db[o] += channel.iter().sum::<f32>();
-            }
-        }
+        bias_gradient(dz, db, batch, g);
     }
     for n in 0..batch {
         let x = &x[n * input_len..(n + 1) * input_len];

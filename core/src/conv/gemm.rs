@@ -5,7 +5,7 @@
 //! The scratch matrices live in a per-thread buffer that grows to the largest
 //! convolution and is reused, so a steady state allocates nothing.
 
-use super::{valid, ConvGeometry};
+use super::{bias_gradient, valid, ConvGeometry};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
@@ -129,12 +129,7 @@ pub fn backward(
     let columns = batch * plane;
     let output_len = g.output_len();
     if let Some(db) = db {
-        db.fill(0.0);
-        for n in 0..batch {
-            for (o, channel) in dz[n * output_len..(n + 1) * output_len].chunks_exact(plane.max(1)).enumerate() {
-                db[o] += channel.iter().sum::<f32>();
-            }
-        }
+        bias_gradient(dz, db, batch, g);
     }
     if let Some(dx) = dx.as_deref_mut() {
         dx[..batch * g.input_len()].fill(0.0);
