@@ -430,6 +430,10 @@ impl Model for Mlp {
     }
 
     fn update_buffers(&mut self, workspace: &mut Workspace, rows: usize) {
+        // Called after every training batch: nothing to compute (or allocate) without a batch norm.
+        if !self.plan.batch_statistics() {
+            return;
+        }
         let offsets = self.plan.offsets(rows);
         let (scratch, _) = workspace.buffer(offsets[offsets.len() - 1]);
         for step in &self.plan.forward {
