@@ -233,13 +233,18 @@ fn w3() -> Row {
             std::hint::black_box(&flat);
         }),
     ]);
-    let samples_total = (data.len() * epochs) as f64;
-    let unit = format!(
-        "generated {:.2} M samples/s, hand {:.2} M samples/s",
-        samples_total / t[0].1.as_secs_f64() / 1e6,
-        samples_total / t[1].1.as_secs_f64() / 1e6
-    );
+    let unit = throughput((data.len() * epochs) as f64, &t, "M", 1e6, 2);
     Row { workload: "W3 digits 64-32-10, Adam, batch 32, 30 epochs", generated: t[0].1, hand: Some(t[1].1), unit }
+}
+
+/// "generated … samples/s, hand … samples/s" for `samples` trained in the times of a race.
+fn throughput(samples: f64, times: &[(String, Duration)], prefix: &str, scale: f64, digits: usize) -> String {
+    let rate = |t: Duration| samples / t.as_secs_f64() / scale;
+    format!(
+        "generated {:.digits$} {prefix} samples/s, hand {:.digits$} {prefix} samples/s",
+        rate(times[0].1),
+        rate(times[1].1)
+    )
 }
 
 fn gemm_peak(threads: usize) -> f64 {
@@ -350,12 +355,7 @@ fn w6() -> Row {
             std::hint::black_box(&flat);
         }),
     ]);
-    let samples_total = (data.len() * epochs) as f64;
-    let unit = format!(
-        "generated {:.1} k samples/s, hand {:.1} k samples/s",
-        samples_total / t[0].1.as_secs_f64() / 1e3,
-        samples_total / t[1].1.as_secs_f64() / 1e3
-    );
+    let unit = throughput((data.len() * epochs) as f64, &t, "k", 1e3, 1);
     Row { workload: "W6 digits CNN, Adam, batch 32, 5 epochs", generated: t[0].1, hand: Some(t[1].1), unit }
 }
 

@@ -47,18 +47,25 @@ impl TensorInfo {
 
     /// The tensor's range in the flat buffer.
     pub fn range(&self) -> core::ops::Range<usize> {
-        self.offset..self.offset + self.len()
+        flat_range(self.offset, &self.shape)
     }
 }
 
+/// The elements of a tensor of `shape` starting at `offset` in a flat buffer.
+fn flat_range(offset: usize, shape: &[usize]) -> Range<usize> {
+    offset..offset + shape.iter().product::<usize>()
+}
+
 /// One tensor of a model's buffers: state that training updates without an
-/// optimizer (a batch normalisation's running statistics), in one flat
-/// `[f32]` buffer described by [`Model::buffer_tensors`].
+/// optimizer (a batch normalisation's running statistics, a standardisation's
+/// statistics of the training rows), in one flat `[f32]` buffer described by
+/// [`Model::buffer_tensors`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct BufferInfo {
-    /// `node.running_mean`, `node.running_var` or `node.num_batches_tracked`.
+    /// `node.running_mean`, `node.running_var`, `node.num_batches_tracked`;
+    /// `node.mean`, `node.std`, `node.count`.
     pub name: Cow<'static, str>,
-    /// `[channels]`, or `[]` for the batch counter.
+    /// `[channels]` or `[features]`, or `[]` for a counter.
     pub shape: Cow<'static, [usize]>,
     /// First element in the flat buffer.
     pub offset: usize,
@@ -67,19 +74,9 @@ pub struct BufferInfo {
 }
 
 impl BufferInfo {
-    /// Number of elements (1 for a scalar).
-    pub fn len(&self) -> usize {
-        self.shape.iter().product()
-    }
-
-    /// True when the tensor has no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The tensor's range in the flat buffer.
+    /// The tensor's range in the flat buffer (one element for a scalar).
     pub fn range(&self) -> core::ops::Range<usize> {
-        self.offset..self.offset + self.len()
+        flat_range(self.offset, &self.shape)
     }
 }
 
