@@ -116,6 +116,26 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Quantise a trained network to int8 (post-training, calibrated on training rows).
+    Quantize {
+        /// The `.nn` file.
+        file: PathBuf,
+        /// Trained weights (safetensors).
+        #[arg(long)]
+        weights: PathBuf,
+        /// Calibration rows: the training data (CSV in `nnspec train`'s layout), never the test rows.
+        #[arg(long)]
+        calibration: PathBuf,
+        /// Target columns (default: the last).
+        #[arg(long, value_delimiter = ',')]
+        target: Vec<String>,
+        /// The network (default: the only or first one).
+        #[arg(long)]
+        network: Option<String>,
+        /// The int8 weight file to write (safetensors).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Run a trained network on a CSV file.
     Predict {
         /// The `.nn` file.
@@ -177,6 +197,9 @@ fn main() -> ExitCode {
         }
         Command::Export { file, weights, network, output } => {
             export(&file, weights.as_deref(), network.as_deref(), &output)
+        }
+        Command::Quantize { file, weights, calibration, target, network, output } => {
+            quantize(&file, &weights, &calibration, target, network.as_deref(), &output)
         }
         Command::Predict { file, weights, data, target, network, output } => {
             run_predict(&file, &weights, &data, target, network.as_deref(), output.as_deref())

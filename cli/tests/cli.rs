@@ -721,3 +721,41 @@ fn a_spec_with_standardize_trains_and_predicts_on_raw_rows() {
     assert_ne!(code, 0);
     assert!(stderr.contains("standardises its input already") && stderr.contains("standardize scaled"), "{stderr}");
 }
+
+#[test]
+fn quantize_writes_an_int8_file_that_predict_runs_and_f32_loaders_refuse() {
+    let spec = write(
+        "int8.nn",
+        "network Small {\n    input x: [2];\n    dense h: 8, activation = relu;\n    dense species: 3;\n    loss softmax_cross_entropy;\n    train { optimizer = adam(lr = 0.05), batch = full, epochs = 60 }\n}\n",
+    );
+    let rows: String = (0..60).map(|i| format!("{},{},{}\n", 100 + 10 * (i % 3), i % 7, i % 3)).collect();
+    let data = write("int8.csv", &format!("a,b,label\n{rows}"));
+    let config = write(
+        "int8.toml",
+        &format!(
+            "spec = {spec:?}\ndata = {data:?}\nstandardize = true\n[output]\nweights = {:?}\n",
+            temp().join("int8.safetensors")
+        ),
+    );
+    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let weights = temp().join("int8.safetensors").display().to_string();
+    let int8 = temp().join("int8.int8.safetensors").display().to_string();
+    let (code, stdout, stderr) =
+        nnspec(&["quantize", &spec, "--weights", &weights, "--calibration", &data, "-o", &int8]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("quantised to int8 on 60 calibration rows"), "{stdout}");
+    assert!(stdout.contains("int8 100.00%"), "the classes follow column a: {stdout}");
+    let (code, stdout, stderr) = nnspec(&["predict", &spec, "--weights", &int8, "--data", &data, "--target", "label"]);
+    assert_eq!(code, 0, "{stderr}");
+    for (line, i) in stdout.lines().skip(1).zip(0..) {
+        assert!(line.ends_with(&format!(",{}", i % 3)), "row {i}: {line}");
+    }
+    let (code, _, stderr) =
+        nnspec(&["export", &spec, "--weights", &int8, "-o", &temp().join("int8.onnx").display().to_string()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("int8 weight file"), "{stderr}");
+    let (code, _, stderr) = nnspec(&["quantize", &spec, "--weights", &weights, "--calibration", &data, "-o", &weights]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is the weights"), "{stderr}");
+}

@@ -30,6 +30,7 @@ pub mod math;
 pub mod norm;
 #[cfg(feature = "alloc")]
 pub mod plan;
+pub mod quant;
 #[cfg(feature = "alloc")]
 pub mod vocabulary;
 

@@ -4,6 +4,7 @@
 
 pub mod cubic;
 pub mod flower;
+pub mod int8;
 pub mod optimizers;
 pub mod overfitting;
 pub mod real_data;

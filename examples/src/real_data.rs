@@ -34,15 +34,30 @@ fn indices(entry: &Value, key: &str) -> Result<Vec<usize>, String> {
         .collect()
 }
 
-/// Trains the reference architecture (PyTorch's default initialisation) on one entry of `references.json` and scores the test rows.
-pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String> {
+/// A reference network trained on the training rows of one data set.
+pub struct Fitted {
+    /// The trained network (it reads standardised rows).
+    pub model: Mlp,
+    /// The standardisation fitted on the training rows.
+    pub standardizer: Standardizer,
+    /// The training rows, raw.
+    pub train: Dataset,
+    /// The test rows, raw.
+    pub test: Dataset,
+    /// The regression target's mean and standard deviation (the network predicts it standardised).
+    pub target: Option<(f32, f32)>,
+}
+
+/// Trains the reference architecture (PyTorch's default initialisation) on
+/// one entry of `references.json`: standardisation fitted on the training
+/// rows, Adam lr 0.01, full batch; 300 steps for classification, 50 for
+/// regression (on the standardised target).
+pub fn fit(directory: &Path, entry: &Value, seed: u64) -> Result<Fitted, String> {
     let csv = directory.join(entry["csv"].as_str().ok_or("`csv` is missing")?);
     let data = Dataset::from_csv(&csv, &CsvOptions::default()).map_err(|e| e.to_string())?;
-    let mut train = data.subset(&indices(entry, "train_indices")?).map_err(|e| e.to_string())?;
-    let mut test = data.subset(&indices(entry, "test_indices")?).map_err(|e| e.to_string())?;
+    let train = data.subset(&indices(entry, "train_indices")?).map_err(|e| e.to_string())?;
+    let test = data.subset(&indices(entry, "test_indices")?).map_err(|e| e.to_string())?;
     let standardizer = Standardizer::fit(&train);
-    standardizer.apply(&mut train);
-    standardizer.apply(&mut test);
     let hidden = entry["hidden_units"].as_u64().ok_or("`hidden_units` is missing")? as usize;
     let classification = entry["task"] == "classification";
     let outputs =
@@ -64,7 +79,6 @@ pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String
         loss,
     );
     model.init_params(seed);
-    // The PyTorch references: Adam lr 0.01, full batch; 300 steps for classification, 50 for regression.
     let (epochs, target) = if classification {
         (300, None)
     } else {
@@ -73,6 +87,7 @@ pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String
         (50, Some((mean as f32, if std == 0.0 { 1.0 } else { std as f32 })))
     };
     let mut scaled = train.clone();
+    standardizer.apply(&mut scaled);
     if let Some((mean, std)) = target {
         scaled.y.iter_mut().for_each(|v| *v = (*v - mean) / std);
     }
@@ -85,17 +100,26 @@ pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String
         ..TrainConfig::default()
     };
     Trainer::new(config).fit(&mut model, &scaled, None).map_err(|e| e.to_string())?;
+    Ok(Fitted { model, standardizer, train, test, target })
+}
+
+/// Trains the reference architecture on one entry of `references.json` (see [`fit`]) and scores the test rows.
+pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Outcome, String> {
+    let Fitted { model, standardizer, mut test, target, .. } = fit(directory, entry, seed)?;
+    standardizer.apply(&mut test);
     let mut workspace = Workspace::default();
-    if classification {
-        let accuracy = evaluate(&model, &test, &mut workspace).accuracy;
-        let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
-        Ok(Outcome { accuracy, r2: None, pass_mark })
-    } else {
-        let (mean, std) = target.unwrap_or((0.0, 1.0));
-        let predicted: Vec<f32> = predict(&model, &test.x, &mut workspace).iter().map(|v| v * std + mean).collect();
-        let (r2, _) = r2_and_mse(&predicted, &test.y, 1);
-        let pass_mark = entry["suggested_min_test_r2"].as_f64().ok_or("no pass mark")?;
-        Ok(Outcome { accuracy: None, r2: Some(r2), pass_mark })
+    match target {
+        None => {
+            let accuracy = evaluate(&model, &test, &mut workspace).accuracy;
+            let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
+            Ok(Outcome { accuracy, r2: None, pass_mark })
+        }
+        Some((mean, std)) => {
+            let predicted: Vec<f32> = predict(&model, &test.x, &mut workspace).iter().map(|v| v * std + mean).collect();
+            let (r2, _) = r2_and_mse(&predicted, &test.y, 1);
+            let pass_mark = entry["suggested_min_test_r2"].as_f64().ok_or("no pass mark")?;
+            Ok(Outcome { accuracy: None, r2: Some(r2), pass_mark })
+        }
     }
 }
 
@@ -106,8 +130,14 @@ pub mod cnn {
 
 /// Trains the CNN of one `conv_nets` entry of `references.json` (`digits_8x8_cnn`
 /// or `signals_cnn`) with its spec's settings (the reference recipe: Adam lr
-/// 0.01, batches of 32, 40 epochs, shuffled) and scores the test rows.
-pub fn run_cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Outcome, String> {
+/// 0.01, batches of 32, 40 epochs, shuffled). Returns the network and the
+/// training and test rows as it reads them (standardised where the entry says so).
+pub fn fit_cnn(
+    directory: &Path,
+    name: &str,
+    entry: &Value,
+    seed: u64,
+) -> Result<(Box<dyn Model>, Dataset, Dataset), String> {
     use nnspec::data::Target;
     let csv = directory.join(entry["csv"].as_str().ok_or("`csv` is missing")?);
     let target = entry["target_column"].as_str().ok_or("`target_column` is missing")?;
@@ -120,23 +150,29 @@ pub fn run_cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result
         standardizer.apply(&mut train);
         standardizer.apply(&mut test);
     }
-    let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
-    let mut workspace = Workspace::default();
-    let accuracy = match name {
+    let model: Box<dyn Model> = match name {
         "digits_8x8_cnn" => {
             let mut model = cnn::DigitsCnn::with_seed(seed);
             let config = TrainConfig { seed, progress: false, ..cnn::DigitsCnn::train_config() };
             Trainer::new(config).fit(&mut model, &train, None).map_err(|e| e.to_string())?;
-            evaluate(&model, &test, &mut workspace).accuracy
+            Box::new(model)
         }
         "signals_cnn" => {
             let mut model = cnn::SignalsCnn::with_seed(seed);
             let config = TrainConfig { seed, progress: false, ..cnn::SignalsCnn::train_config() };
             Trainer::new(config).fit(&mut model, &train, None).map_err(|e| e.to_string())?;
-            evaluate(&model, &test, &mut workspace).accuracy
+            Box::new(model)
         }
         other => return Err(format!("no spec for the CNN `{other}`")),
     };
+    Ok((model, train, test))
+}
+
+/// Trains the CNN of one `conv_nets` entry (see [`fit_cnn`]) and scores the test rows.
+pub fn run_cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Outcome, String> {
+    let (model, _, test) = fit_cnn(directory, name, entry, seed)?;
+    let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
+    let accuracy = evaluate(model.as_ref(), &test, &mut Workspace::default()).accuracy;
     Ok(Outcome { accuracy, r2: None, pass_mark })
 }
 

@@ -353,7 +353,12 @@ impl Standardizer {
 
     /// Standardises `data`'s features in place.
     pub fn apply(&self, data: &mut Dataset) {
-        for row in data.x.chunks_exact_mut(data.features) {
+        self.apply_rows(&mut data.x);
+    }
+
+    /// Standardises rows of `self.mean.len()` features in place.
+    pub fn apply_rows(&self, x: &mut [f32]) {
+        for row in x.chunks_exact_mut(self.mean.len().max(1)) {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
                 *v = (*v - m) / s;
             }

@@ -33,6 +33,9 @@ pub mod onnx;
 pub mod optim;
 #[cfg(feature = "std")]
 pub mod penalty;
+/// int8 inference: the integer kernels (always), and with `std`
+/// post-training quantisation and int8 weight files.
+pub mod quant;
 #[cfg(feature = "std")]
 pub mod schedule;
 #[cfg(feature = "std")]

@@ -145,6 +145,48 @@ impl Mlp {
         self.params.copy_from_slice(params);
         Ok(self)
     }
+
+    /// The smallest and largest value of every node's output (and of each
+    /// dense or activation node's pre-activation) over the rows of `x`, in
+    /// inference mode: what int8 quantisation calibrates on.
+    pub fn ranges(&self, x: &[f32]) -> nnspec_core::quant::Ranges {
+        const ROWS: usize = 256;
+        let count = self.plan.nodes.len();
+        let empty = (f32::INFINITY, f32::NEG_INFINITY);
+        let mut outputs = vec![empty; count];
+        let mut pre_activations: Vec<_> = self.plan.pre_activations.iter().map(|z| z.map(|_| empty)).collect();
+        let widen = |range: &mut (f32, f32), values: &[f32]| {
+            for &v in values.iter().filter(|v| v.is_finite()) {
+                *range = (range.0.min(v), range.1.max(v));
+            }
+        };
+        let mut workspace = Workspace::default();
+        for chunk in x.chunks(ROWS * self.plan.input.max(1)) {
+            let batch = chunk.len() / self.plan.input.max(1);
+            let offsets = self.plan.offsets(batch);
+            let pass = Pass { offsets: &offsets, batch, x: chunk, training: false, buffers: &self.buffers };
+            let (buffer, mut masks) = workspace.buffer(offsets[offsets.len() - 1]);
+            for step in &self.plan.forward {
+                pass.run(step, &self.params, buffer, &mut masks, &mut []);
+            }
+            for (node, source) in self.plan.values.iter().enumerate() {
+                match source.buf(false) {
+                    Some(buf) => widen(&mut outputs[node], &buffer[pass.range(buf)]),
+                    None => widen(&mut outputs[node], chunk),
+                }
+            }
+            for (range, z) in pre_activations.iter_mut().zip(&self.plan.pre_activations) {
+                if let (Some(range), Some(z)) = (range.as_mut(), z) {
+                    widen(range, &buffer[pass.range(*z)]);
+                }
+            }
+        }
+        let settle = |(min, max): (f32, f32)| if min <= max { (min, max) } else { (0.0, 0.0) };
+        nnspec_core::quant::Ranges {
+            outputs: outputs.into_iter().map(settle).collect(),
+            pre_activations: pre_activations.into_iter().map(|r| r.map(settle)).collect(),
+        }
+    }
 }
 
 /// One pass's view of the workspace: slot offsets for its batch, the input

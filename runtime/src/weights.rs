@@ -128,6 +128,15 @@ pub fn to_safetensors_with(
 pub fn from_safetensors(bytes: &[u8], tensors: &[TensorInfo], param_count: usize) -> Result<Vec<f32>, Error> {
     let file =
         SafeTensors::deserialize(bytes).map_err(|e| Error::Weights(format!("not a valid safetensors file ({e})")))?;
+    let int8 = SafeTensors::read_metadata(bytes)
+        .ok()
+        .and_then(|(_, m)| m.metadata().clone())
+        .is_some_and(|m| m.get("format").map(String::as_str) == Some(nnspec_core::quant::file::FORMAT));
+    if int8 {
+        return Err(Error::Weights(
+            "this is an int8 weight file (from `nnspec quantize`): `nnspec predict` and `nnspec::quant::load` read it, not an f32 network".into(),
+        ));
+    }
     let mut problems = Vec::new();
     let mut params = vec![0.0f32; param_count];
     for tensor in tensors {

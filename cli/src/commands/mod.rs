@@ -25,6 +25,7 @@ mod export;
 mod fmt;
 mod memory;
 mod predict;
+mod quantize;
 mod summary;
 mod train;
 
@@ -33,6 +34,7 @@ pub(crate) use emit::{emit, EmitTarget};
 pub(crate) use export::export;
 pub(crate) use fmt::format_files;
 pub(crate) use predict::run_predict;
+pub(crate) use quantize::quantize;
 pub(crate) use summary::summary;
 pub(crate) use train::{train, TrainRequest};
 

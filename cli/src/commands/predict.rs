@@ -18,7 +18,14 @@ pub(crate) fn run_predict(
     let net = pick(&checked.program, name, path)?;
     memory::check_inference(net, nnspec::train::PREDICT_CHUNK_ROWS)?;
     let mut model = convert::network(net);
-    nnspec::weights::load(&mut model, weights)?;
+    let int8 =
+        nnspec::weights::read_metadata(weights)?.get("format").map(String::as_str) == Some(nnspec::quant::file::FORMAT);
+    let quantized = if int8 {
+        Some(nnspec::quant::load(model.plan(), weights)?)
+    } else {
+        nnspec::weights::load(&mut model, weights)?;
+        None
+    };
     let options = CsvOptions {
         target: if target.is_empty() { Target::None } else { Target::Named(target) },
         features: Vec::new(),
@@ -44,10 +51,16 @@ pub(crate) fn run_predict(
             model.input_size()
         )));
     }
-    if let Some(standardizer) = nnspec::weights::read_standardizer(weights, model.input_size())? {
-        standardizer.apply(&mut data);
-    }
-    let outputs = predict(&model, &data.x, &mut Workspace::default());
+    let outputs = match &quantized {
+        // An int8 network reads raw rows: its standardisation is part of its input's quantisation.
+        Some(network) => data.x.chunks_exact(data.features.max(1)).flat_map(|row| network.predict(row)).collect(),
+        None => {
+            if let Some(standardizer) = nnspec::weights::read_standardizer(weights, model.input_size())? {
+                standardizer.apply(&mut data);
+            }
+            predict(&model, &data.x, &mut Workspace::default())
+        }
+    };
     let (header, rows) = table(&model, &outputs, &target_names);
     let mut text = header.join(",");
     text.push('\n');

@@ -100,6 +100,9 @@ def main(argv=None):
         os.replace(temporary, args.out)
         print(f"weights written to {args.out}")
     if dist.is_initialized():
+        # Every rank leaves together: a rank that tears gloo down while
+        # another still writes can abort the job at exit.
+        dist.barrier()
         dist.destroy_process_group()
 
 

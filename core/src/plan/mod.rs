@@ -216,6 +216,11 @@ pub struct Plan {
     pub backward: Vec<Step>,
     /// Number of dropout masks a training pass draws.
     pub dropout_masks: usize,
+    /// Where each node's value lies after the forward pass (dropout reads
+    /// through to its input outside training): what calibration reads.
+    pub values: Vec<Source>,
+    /// The pre-activations `z` of each dense or activation node.
+    pub pre_activations: Vec<Option<Buf>>,
 }
 
 impl Plan {
@@ -341,6 +346,8 @@ impl Plan {
             head,
             backward: lowering.steps,
             dropout_masks: forward.masks.iter().filter(|m| m.is_some()).count(),
+            pre_activations: forward.dense.iter().map(|d| d.map(|(z, _)| z)).collect(),
+            values: forward.values,
         })
     }
 

@@ -78,6 +78,22 @@ pub fn classes(loss: Loss, outputs: &[f32], width: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The share of `data`'s rows whose class the network `outputs` (`width`
+/// per row, from a classifier trained with `loss`) predicts: class labels or
+/// one-hot targets for several outputs, 0/1 targets for one.
+pub fn accuracy(loss: Loss, outputs: &[f32], width: usize, data: &Dataset) -> f64 {
+    let predicted = classes(loss, outputs, width);
+    let correct = if data.target_width == 1 && width > 1 {
+        predicted.iter().zip(&data.y).filter(|(p, y)| **p as f32 == **y).count()
+    } else if width > 1 {
+        let truth = classes(Loss::CrossEntropy, &data.y, width);
+        predicted.iter().zip(&truth).filter(|(p, t)| p == t).count()
+    } else {
+        predicted.iter().zip(&data.y).filter(|(p, y)| (**p as f32 - **y).abs() < 0.5).count()
+    };
+    correct as f64 / data.len().max(1) as f64
+}
+
 /// Loss and metrics of `model` on `data` (no dropout).
 pub fn evaluate(model: &dyn Model, data: &Dataset, workspace: &mut Workspace) -> Metrics {
     let loss_kind = model.loss_kind();
@@ -96,16 +112,7 @@ pub fn evaluate(model: &dyn Model, data: &Dataset, workspace: &mut Workspace) ->
         loss /= data.len().max(1) as f64;
     }
     if loss_kind.is_classification() {
-        let predicted = classes(loss_kind, &outputs, width);
-        let correct = if data.target_width == 1 && width > 1 {
-            predicted.iter().zip(&data.y).filter(|(p, y)| **p as f32 == **y).count()
-        } else if width > 1 {
-            let truth = classes(Loss::CrossEntropy, &data.y, width);
-            predicted.iter().zip(&truth).filter(|(p, t)| p == t).count()
-        } else {
-            predicted.iter().zip(&data.y).filter(|(p, y)| (**p as f32 - **y).abs() < 0.5).count()
-        };
-        Metrics { loss, accuracy: Some(correct as f64 / data.len().max(1) as f64), r2: None, mse: None }
+        Metrics { loss, accuracy: Some(accuracy(loss_kind, &outputs, width, data)), r2: None, mse: None }
     } else {
         let (r2, mse) = r2_and_mse(&outputs, &data.y, width);
         Metrics { loss, accuracy: None, r2: Some(r2), mse: Some(mse) }

@@ -15,7 +15,7 @@ mod parallel;
 mod watchdog;
 
 pub use config::{EarlyStopping, TrainConfig};
-pub use evaluate::{check_fits, classes, evaluate, fit_split, predict, r2_and_mse, PREDICT_CHUNK_ROWS};
+pub use evaluate::{accuracy, check_fits, classes, evaluate, fit_split, predict, r2_and_mse, PREDICT_CHUNK_ROWS};
 pub use history::{EpochRecord, History, Metrics, TrainingWarning};
 pub use observe::{Observer, StepRecord};
 

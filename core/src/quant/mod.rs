@@ -1,0 +1,100 @@
+//! Integer-only inference: int8 values, i32 accumulators, fixed-point
+//! requantisation (the scheme of TensorFlow Lite and CMSIS-NN).
+//!
+//! A tensor's real value is `scale · (q − zero_point)` with `q: i8`:
+//! activations are asymmetric, one scale and zero point per tensor, from the
+//! range calibration data reached (always including 0, so real zero, ReLU's
+//! floor and a convolution's padding, is exact); weights are symmetric per
+//! output channel (`zero_point = 0`, `q ∈ [−127, 127]`); biases are i32 in the
+//! scale `input scale · weight scale` of their channel.
+//!
+//! A layer accumulates `Σ q_x · q_w` in i32 and carries it into the output's
+//! scale with a [`Requant`]: a real multiplier `M` stored as a 31-bit
+//! fixed-point mantissa and a power of two, `M = multiplier · 2^(shift − 31)`.
+//! [`Requant::apply`] rounds once, half toward +∞ (`(x·m + 2^(t−1)) >> t`, an
+//! arithmetic shift on the i64 product), as TensorFlow Lite does with its
+//! single-rounding option. The kernels of this module's per-op submodules use
+//! integer arithmetic only (`clippy::float_arithmetic` is denied in them);
+//! the quantisation itself (`network`, with `alloc`) is where floats are.
+//!
+//! ```
+//! use nnspec_core::quant::Requant;
+//! // 0.25 = 2^30 · 2^(−1 − 31)
+//! let quarter = Requant { multiplier: 1 << 30, shift: -1 };
+//! assert_eq!(quarter.apply(10), 3); // 2.5 rounds half up
+//! assert_eq!(quarter.apply(-10), -2); // −2.5 rounds half up too
+//! ```
+
+pub mod conv;
+pub mod dense;
+pub mod elementwise;
+#[cfg(feature = "safetensors")]
+pub mod file;
+#[cfg(feature = "alloc")]
+pub mod network;
+pub mod pool;
+
+#[cfg(feature = "alloc")]
+pub use network::{quantize, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges};
+
+/// A real multiplier in fixed point: `multiplier · 2^(shift − 31)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requant {
+    /// The mantissa, `|multiplier| ∈ [2^30, 2^31)` (or 0 for a zero multiplier).
+    pub multiplier: i32,
+    /// The power of two, at most 30.
+    pub shift: i32,
+}
+
+impl Requant {
+    /// `round(x · M)`, half toward +∞, saturated to i32.
+    #[inline(always)]
+    pub const fn apply(self, x: i32) -> i32 {
+        let total = 31 - self.shift;
+        if total > 62 || self.multiplier == 0 {
+            return 0;
+        }
+        let product = x as i64 * self.multiplier as i64;
+        let rounded = if total <= 0 { product } else { (product + (1i64 << (total - 1))) >> total };
+        if rounded > i32::MAX as i64 {
+            i32::MAX
+        } else if rounded < i32::MIN as i64 {
+            i32::MIN
+        } else {
+            rounded as i32
+        }
+    }
+}
+
+/// Where a kernel's results go: `q = clamp(zero_point + r, min, max)`; a
+/// ReLU fused into the layer is `min = zero_point`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Output {
+    /// The output's zero point.
+    pub zero_point: i32,
+    /// The smallest value stored.
+    pub min: i32,
+    /// The largest value stored.
+    pub max: i32,
+}
+
+impl Output {
+    /// An output over the whole int8 range.
+    pub const fn new(zero_point: i32) -> Output {
+        Output { zero_point, min: -128, max: 127 }
+    }
+
+    /// `r` (already in the output's scale) stored as int8.
+    #[inline(always)]
+    pub const fn store(self, r: i32) -> i8 {
+        let q = r.saturating_add(self.zero_point);
+        let q = if q < self.min {
+            self.min
+        } else if q > self.max {
+            self.max
+        } else {
+            q
+        };
+        q as i8
+    }
+}
