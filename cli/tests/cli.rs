@@ -751,10 +751,17 @@ fn quantize_writes_an_int8_file_that_predict_runs_and_f32_loaders_refuse() {
     for (line, i) in stdout.lines().skip(1).zip(0..) {
         assert!(line.ends_with(&format!(",{}", i % 3)), "row {i}: {line}");
     }
-    let (code, _, stderr) =
-        nnspec(&["export", &spec, "--weights", &int8, "-o", &temp().join("int8.onnx").display().to_string()]);
-    assert_eq!(code, 1);
-    assert!(stderr.contains("int8 weight file"), "{stderr}");
+    let onnx = temp().join("int8.onnx");
+    let (code, stdout, stderr) = nnspec(&["export", &spec, "--weights", &int8, "-o", &onnx.display().to_string()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("(int8)"), "{stdout}");
+    let bytes = std::fs::read(&onnx).unwrap();
+    assert!(bytes.windows(14).any(|w| w == b"QuantizeLinear"), "a QDQ graph");
+    // An f32 loader refuses the int8 file with a clear message.
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let mut model = nnspec_cli::convert::network(&nnspec_lang::check_source(&text).unwrap().program.networks[0]);
+    let error = nnspec::weights::load(&mut model, &int8).unwrap_err().to_string();
+    assert!(error.contains("int8 weight file"), "{error}");
     let (code, _, stderr) = nnspec(&["quantize", &spec, "--weights", &weights, "--calibration", &data, "-o", &weights]);
     assert_eq!(code, 1);
     assert!(stderr.contains("is the weights"), "{stderr}");

@@ -28,7 +28,7 @@ mod tokens;
 pub mod weights;
 
 pub use builder::{BuildError, Builder};
-pub use emit::{generate, generate_with};
+pub use emit::{generate, generate_int8, generate_with};
 pub use nnspec_lang as lang;
 pub use tokens::{expand_include_net, expand_net, include_file as include_net_file, IncludeError};
 

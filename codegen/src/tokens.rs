@@ -284,6 +284,26 @@ pub fn include_file(
     let source = String::from_utf8_lossy(&bytes).into_owned();
     let checked = nnspec_lang::check_bytes(&bytes)
         .map_err(|diagnostics| IncludeError::spec(nnspec_lang::render(&diagnostics, &display, &source)))?;
+    if let Some((weights_path, weights_display)) = weights.filter(|(p, _)| crate::weights::is_int8(p)) {
+        let target = crate::weights::target(&checked.program, weights_path, network)
+            .map_err(|e| IncludeError::weights(format!("weights `{weights_display}`: {e}")))?;
+        let bytes = std::fs::read(weights_path)
+            .map_err(|e| IncludeError::weights(format!("cannot read weights `{weights_display}`: {e}")))?;
+        let quantized = nnspec_core::quant::file::from_bytes(&bytes, &target.plan()).map_err(|e| {
+            IncludeError::weights(format!(
+                "the int8 weights `{weights_display}` do not fit network `{}`: {e}",
+                target.name
+            ))
+        })?;
+        let mut out = crate::generate(&checked.program);
+        out.extend(crate::generate_int8(target, &quantized, weights_display));
+        let weights_literal = weights_path.canonicalize().unwrap_or_else(|_| weights_path.to_path_buf());
+        let weights_literal = weights_literal.to_string_lossy().into_owned();
+        out.extend(quote!(
+            const _: &[u8] = ::core::include_bytes!(#weights_literal);
+        ));
+        return Ok(finish_include(out, path, &checked, &display, &source));
+    }
     let embedded = match weights {
         Some((weights_path, weights_display)) => {
             let target = crate::weights::target(&checked.program, weights_path, network)
@@ -296,13 +316,25 @@ pub fn include_file(
         }
         None => None,
     };
-    let mut out = crate::generate_with(&checked.program, embedded.as_ref());
+    let out = crate::generate_with(&checked.program, embedded.as_ref());
+    Ok(finish_include(out, path, &checked, &display, &source))
+}
+
+/// Adds to an included spec's code an `include_bytes!` of the spec (so cargo
+/// rebuilds when it changes) and each warning as a `deprecated` use.
+fn finish_include(
+    mut out: TokenStream,
+    path: &Path,
+    checked: &nnspec_lang::Checked,
+    display: &str,
+    source: &str,
+) -> TokenStream {
     let path_literal = path.to_string_lossy().into_owned();
     out.extend(quote!(
         const _: &[u8] = ::core::include_bytes!(#path_literal);
     ));
     for warning in &checked.warnings {
-        let note = nnspec_lang::render(std::slice::from_ref(warning), &display, &source);
+        let note = nnspec_lang::render(std::slice::from_ref(warning), display, source);
         let hidden = format_ident!("__nnspec_warning_{}", warning.code.as_str().to_lowercase());
         out.extend(quote! {
             const _: () = {
@@ -314,7 +346,7 @@ pub fn include_file(
             };
         });
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

@@ -138,6 +138,15 @@ pub fn embed(net: &ir::Network, path: &Path, display: &str) -> Result<Embedded, 
     })
 }
 
+/// Whether the file at `path` is an int8 weight file (`nnspec quantize`'s).
+pub fn is_int8(path: &Path) -> bool {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| safetensors::SafeTensors::read_metadata(&bytes).ok().map(|(_, m)| m))
+        .and_then(|m| m.metadata().as_ref().and_then(|m| m.get("format").cloned()))
+        .is_some_and(|format| format == nnspec_core::quant::file::FORMAT)
+}
+
 /// The network of `program` that a weights file belongs to: the one named in
 /// its metadata (`network`), or the only one.
 pub fn target<'a>(program: &'a ir::Program, path: &Path, requested: Option<&str>) -> Result<&'a ir::Network, String> {

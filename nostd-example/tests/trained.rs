@@ -23,3 +23,24 @@ fn compiled_in_weights_predict_like_the_file() {
         assert_eq!(probability(x, y), out[0], "at ({x}, {y})");
     }
 }
+
+/// The int8 network classifies the flower data set's points as the f32
+/// network does, but for a few near the boundary.
+#[test]
+fn the_int8_network_agrees_with_f32_on_the_data() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/flower.csv")).unwrap();
+    let points: Vec<(f32, f32)> = text
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<f32> = line.split(',').map(|c| c.parse().unwrap()).collect();
+            (cells[0], cells[1])
+        })
+        .collect();
+    let agree = points
+        .iter()
+        .filter(|(x, y)| nnspec_nostd_example::class_int8(*x, *y) == u8::from(probability(*x, *y) > 0.5))
+        .count();
+    let share = agree as f64 / points.len() as f64;
+    assert!(share >= 0.95, "int8 and f32 agree on {share:.3} of the points");
+}

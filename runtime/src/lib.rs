@@ -87,6 +87,17 @@ pub mod __private_v0_1 {
     #[cfg(feature = "std")]
     pub use std::{borrow::Cow, boxed::Box, format, vec};
 
+    /// What generated integer-only inference calls.
+    pub mod int8 {
+        pub use nnspec_core::activation::{log_softmax_row_in_place, softmax_row_in_place};
+        pub use nnspec_core::conv::{ConvGeometry, PoolGeometry};
+        pub use nnspec_core::quant::conv::conv;
+        pub use nnspec_core::quant::dense::dense;
+        pub use nnspec_core::quant::elementwise::{add_into, add_store, affine, rescale, table};
+        pub use nnspec_core::quant::pool::{global_avg_pool, pool};
+        pub use nnspec_core::quant::{argmax, dequantize_value, quantize_value, Output, Requant};
+    }
+
     /// Keeps (with `std`) or removes (without) the training half of generated code.
     #[cfg(all(feature = "macros", feature = "std"))]
     pub use nnspec_macros::__keep as std_only;

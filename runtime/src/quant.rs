@@ -1,7 +1,9 @@
 // The integer kernels and the quantised network of `nnspec-core`, and with
 // `std` post-training quantisation of an interpreter network and int8 weight files.
 
-pub use nnspec_core::quant::{conv, dense, elementwise, pool, Output, Requant};
+pub use nnspec_core::quant::{
+    argmax, conv, dense, dequantize_value, elementwise, pool, quantize_value, Output, Requant,
+};
 #[cfg(feature = "std")]
 pub use nnspec_core::quant::{
     file, network, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges,

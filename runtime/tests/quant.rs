@@ -4,49 +4,7 @@
 use nnspec::quant::{self, QuantError};
 use nnspec::{Model, Workspace};
 
-nnspec::net! {
-    /// Convolutions, pools, a residual sum, a concatenation of channels, a
-    /// batch norm and a standardisation that alone reads the input.
-    #[allow(pool_drops_positions, batch_norm_single_row)]
-    network Signal {
-        input x: [2, 12];
-        standardize s;
-        conv1d c1: 4, kernel = 3, padding = 1;
-        batch_norm bn, momentum = 0.3;
-        relu r1;
-        max_pool1d p1, kernel = 2;
-        conv1d c2: 4, kernel = 3, dilation = 2, padding = 2, groups = 2;
-        add res(c2, p1);
-        tanh t;
-        concat both(t, p1);
-        avg_pool1d p2, kernel = 3, stride = 2;
-        flatten f;
-        dense out: 3;
-        loss softmax_cross_entropy;
-    }
-
-    /// Dense layers with every kind of activation: fused ReLU, tables, the identity.
-    network Dense {
-        input x: [5];
-        dense a: 8, activation = relu;
-        dense b: 6, activation = sigmoid;
-        dense c(x): 4, activation = gelu;
-        concat both(b, c);
-        dropout(0.2) d;
-        dense e: 5, activation = leaky_relu(0.1);
-        add skip(e, x);
-        elu g;
-        dense out: 2;
-        loss mse;
-    }
-
-    network Normed {
-        input x: [3];
-        layer_norm n;
-        dense out: 2;
-        loss mse;
-    }
-}
+nnspec::include_net!("tests/data/int8.nn");
 
 fn plan_of(model: &dyn Model) -> nnspec::Plan {
     let (nodes, layers) = (model.nodes().to_vec(), model.layers().to_vec());
@@ -69,12 +27,12 @@ fn relative_gap(model: &dyn Model, network: &quant::QNetwork, x: &[f32]) -> f32 
     expected.iter().zip(&got).map(|(e, g)| (e - g).abs()).fold(0.0, f32::max) / range
 }
 
-#[test]
-fn int8_follows_f32_on_every_op() {
+/// `Signal` with its standardisation adapted and running statistics away
+/// from their initial values, as training leaves them; its calibration rows.
+fn trained_signal() -> (Signal, Vec<f32>) {
     let mut signal = Signal::with_seed(3);
     let calibration = rows(64, 24, 1);
     signal.adapt(&calibration, 64);
-    // Running statistics away from their initial values, as training leaves them.
     for tensor in signal.buffer_tensors().to_vec() {
         if tensor.name.ends_with("running_mean") || tensor.name.ends_with("running_var") {
             let buffers = signal.buffers_mut();
@@ -83,6 +41,12 @@ fn int8_follows_f32_on_every_op() {
             }
         }
     }
+    (signal, calibration)
+}
+
+#[test]
+fn int8_follows_f32_on_every_op() {
+    let (signal, calibration) = trained_signal();
     let network = quant::quantize(&signal, &calibration, None).unwrap();
     let gap = relative_gap(&signal, &network, &rows(32, 24, 7));
     assert!(gap < 0.05, "Signal: int8 is {gap} of the output range away from f32");
@@ -93,6 +57,27 @@ fn int8_follows_f32_on_every_op() {
     let network = quant::quantize(&dense, &calibration, None).unwrap();
     let gap = relative_gap(&dense, &network, &rows(32, 5, 9));
     assert!(gap < 0.05, "Dense: int8 is {gap} of the output range away from f32");
+}
+
+/// The int8 files `tests/int8_generated.rs` compiles in load for today's
+/// networks and follow their f32 networks; `NNSPEC_BLESS=1` rewrites them.
+#[test]
+fn the_int8_files_of_the_generated_code_test_are_current() {
+    let (signal, calibration) = trained_signal();
+    let dense = Dense::with_seed(5);
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let cases: [(&dyn Model, Vec<f32>, &str); 2] =
+        [(&signal, calibration, "signal.int8.safetensors"), (&dense, rows(64, 5, 2), "dense.int8.safetensors")];
+    for (model, calibration, file) in cases {
+        let path = data.join(file);
+        if std::env::var_os("NNSPEC_BLESS").is_some() {
+            quant::save(&quant::quantize(model, &calibration, None).unwrap(), &path).unwrap();
+        }
+        let network =
+            quant::load(&plan_of(model), &path).unwrap_or_else(|e| panic!("{e} (NNSPEC_BLESS=1 rewrites it)"));
+        let gap = relative_gap(model, &network, &rows(16, model.input_size(), 11));
+        assert!(gap < 0.05, "{file}: int8 is {gap} of the output range away from f32");
+    }
 }
 
 #[test]
@@ -143,4 +128,17 @@ fn ops_without_an_int8_kernel_and_bad_calibration_are_refused() {
         ),
         Err(QuantError::Unsupported { .. })
     ));
+}
+
+#[test]
+fn a_softmax_output_is_left_to_predict() {
+    let model = Probabilities::with_seed(2);
+    let network = quant::quantize(&model, &rows(64, 4, 3), None).unwrap();
+    assert_eq!(network.finish, quant::Finish::Softmax);
+    let x = rows(16, 4, 5);
+    assert!(relative_gap(&model, &network, &x) < 0.05);
+    for row in x.chunks_exact(4) {
+        let p = network.predict(row);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
+    }
 }

@@ -24,6 +24,17 @@ pub(crate) fn export(
     }
     memory::check_inference(net, 0)?;
     let mut model = convert::network(net);
+    if let Some(weights) = weights.filter(|w| is_int8(w)) {
+        let network = nnspec::quant::load(model.plan(), weights)?;
+        nnspec::onnx::save_int8(model.plan(), &network, output)?;
+        say!(
+            "{} (int8) written to {} (ONNX opset {}, QuantizeLinear/DequantizeLinear around the float ops)",
+            net.name,
+            output.display(),
+            nnspec::onnx::OPSET
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut standardizer = None;
     if let Some(weights) = weights {
         nnspec::weights::load(&mut model, weights)?;
@@ -33,4 +44,10 @@ pub(crate) fn export(
     let takes = if standardizer.is_some() { ", taking raw inputs: the standardisation is in the graph" } else { "" };
     say!("{} written to {} (ONNX opset {}){takes}", net.name, output.display(), nnspec::onnx::OPSET);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `path` is an int8 weight file (`nnspec quantize`'s).
+pub(crate) fn is_int8(path: &Path) -> bool {
+    nnspec::weights::read_metadata(path)
+        .is_ok_and(|m| m.get("format").map(String::as_str) == Some(nnspec::quant::file::FORMAT))
 }

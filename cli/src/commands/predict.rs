@@ -18,9 +18,7 @@ pub(crate) fn run_predict(
     let net = pick(&checked.program, name, path)?;
     memory::check_inference(net, nnspec::train::PREDICT_CHUNK_ROWS)?;
     let mut model = convert::network(net);
-    let int8 =
-        nnspec::weights::read_metadata(weights)?.get("format").map(String::as_str) == Some(nnspec::quant::file::FORMAT);
-    let quantized = if int8 {
+    let quantized = if super::export::is_int8(weights) {
         Some(nnspec::quant::load(model.plan(), weights)?)
     } else {
         nnspec::weights::load(&mut model, weights)?;

@@ -49,9 +49,41 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             );
         }
         say!("total: {} parameters ({} bytes), {} FLOPs per forward sample, predict uses {} bytes of stack for activations", net.param_count, 4 * net.param_count, net.forward_flops(), net.predict_stack_bytes());
+        let memory = Memory::of(net);
+        let int8 = match &memory.int8 {
+            Ok((weights, activations)) => format!("int8 {weights} B of weights, {activations} B of activations"),
+            Err(reason) => format!("no int8 form ({reason})"),
+        };
+        say!("memory (one sample): f32 {} B of weights, {} B of activations; {int8}", memory.f32.0, memory.f32.1);
         say!("train: {}\n", describe_train(&net.train));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What inference on one sample needs: bytes of weights (with running
+/// statistics; in int8 the weights, biases, requantisation constants and
+/// tables `nnspec quantize` writes) and the peak bytes of node values alive at
+/// once (a value lives from its node to its last reader).
+struct Memory {
+    f32: (usize, usize),
+    int8: Result<(usize, usize), String>,
+}
+
+impl Memory {
+    fn of(net: &ir::Network) -> Memory {
+        use nnspec::quant::{network::activation_bytes, network::quantize, Ranges};
+        let plan = net.plan();
+        let f32_weights = 4 * (plan.param_count + plan.buffer_count);
+        let f32 = (f32_weights, activation_bytes(&plan.nodes, 4, false));
+        let params = vec![0.0; plan.param_count];
+        let int8 = quantize(&plan, &params, &plan.initial_buffers(), None, &Ranges::unit(&plan))
+            .map(|q| (q.weight_bytes(), activation_bytes(&plan.nodes, 1, true)))
+            .map_err(|e| match e {
+                nnspec::quant::QuantError::Unsupported { node, op } => format!("`{node}` is a {op}"),
+                other => other.to_string(),
+            });
+        Memory { f32, int8 }
+    }
 }
 
 /// A node's parameters, FLOPs per sample and what it computes, for the summary.
@@ -117,6 +149,14 @@ pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
 }
 
 pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
+    let Memory { f32, int8 } = Memory::of(net);
+    let memory = serde_json::json!({
+        "f32": { "weight_bytes": f32.0, "activation_bytes": f32.1 },
+        "int8": int8.as_ref().map_or_else(
+            |reason| serde_json::json!({ "unsupported": reason }),
+            |(w, a)| serde_json::json!({ "weight_bytes": w, "activation_bytes": a }),
+        ),
+    });
     serde_json::json!({
         "name": net.name,
         "input": net.input_size,
@@ -125,6 +165,7 @@ pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
         "param_count": net.param_count,
         "forward_flops": net.forward_flops(),
         "predict_stack_bytes": net.predict_stack_bytes(),
+        "memory": memory,
         "layers": net.layers.iter().enumerate().map(|(i, l)| serde_json::json!({
             "name": l.name, "inputs": l.inputs, "units": l.units, "activation": l.activation.name(),
             "bias": l.bias, "dropout": net.dropout_after(i),

@@ -11,6 +11,7 @@
 //! so the two agree to the bit): per layer `z`, `a`, and for a hidden layer with
 //! dropout `mask`, `h`; then two gradient buffers of `B × widest`.
 
+mod int8;
 mod literals;
 mod passes;
 mod predict;
@@ -34,6 +35,11 @@ pub const INLINE_PARAMS_MAX: usize = 16 * 1024;
 /// The code for every network of a checked program.
 pub fn generate(program: &ir::Program) -> TokenStream {
     generate_with(program, None)
+}
+
+/// The integer-only inference of `net` from its int8 weight file (`{Network}Int8`).
+pub fn generate_int8(net: &Network, network: &nnspec_core::quant::QNetwork, display: &str) -> TokenStream {
+    int8::int8(net, network, display)
 }
 
 /// Like [`generate`], with trained weights embedded into one network (its `trained()`).

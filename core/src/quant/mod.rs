@@ -37,6 +37,35 @@ pub mod pool;
 #[cfg(feature = "alloc")]
 pub use network::{quantize, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges};
 
+/// `x` in the quantisation `(scale, zero_point)`: `round(x / scale) + zero_point`
+/// (half away from zero, in f64), saturated to int8; NaN becomes the zero point.
+/// The float edge of integer inference: the one rounding both the interpreter
+/// and generated code use for their input.
+pub fn quantize_value(x: f32, scale: f32, zero_point: i32) -> i8 {
+    let q = libm::round(f64::from(x) / f64::from(scale)) + f64::from(zero_point);
+    if q.is_nan() {
+        return zero_point.clamp(-128, 127) as i8;
+    }
+    q.clamp(-128.0, 127.0) as i8
+}
+
+/// The real value of `q` in the quantisation `(scale, zero_point)`.
+pub fn dequantize_value(q: i8, scale: f32, zero_point: i32) -> f32 {
+    scale * (q as i32 - zero_point) as f32
+}
+
+/// The index of the first largest value: the class of a classifier's int8
+/// logits (or probabilities), without leaving the integers.
+pub fn argmax(values: &[i8]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// A real multiplier in fixed point: `multiplier · 2^(shift − 31)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Requant {

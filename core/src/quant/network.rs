@@ -37,18 +37,14 @@ impl QuantParams {
         QuantParams { scale: scale as f32, zero_point }
     }
 
-    /// `x` as int8, rounded half away from zero and saturated.
+    /// `x` as int8, rounded half away from zero and saturated ([`super::quantize_value`]).
     pub fn quantize(&self, x: f32) -> i8 {
-        let q = libm::round(f64::from(x) / f64::from(self.scale)) + f64::from(self.zero_point);
-        if q.is_nan() {
-            return self.zero_point as i8;
-        }
-        q.clamp(-128.0, 127.0) as i8
+        super::quantize_value(x, self.scale, self.zero_point)
     }
 
     /// The real value of `q`.
     pub fn dequantize(&self, q: i8) -> f32 {
-        self.scale * (q as i32 - self.zero_point) as f32
+        super::dequantize_value(q, self.scale, self.zero_point)
     }
 }
 
@@ -384,7 +380,17 @@ pub fn quantize(
             }
             Op::Dense(layer) => {
                 let activation = plan.layers[layer].activation;
-                let pre_range = ranges.pre_activations[index].unwrap_or(range);
+                let mut pre_range = ranges.pre_activations[index].unwrap_or(range);
+                // Past these inputs tanh and sigmoid move by less than one output
+                // step (1/127.5 and 1/255): the pre-activation's 256 levels go where they change.
+                let saturation = match activation {
+                    Activation::Tanh => Some(3.0),
+                    Activation::Sigmoid => Some(6.0),
+                    _ => None,
+                };
+                if let Some(limit) = saturation {
+                    pre_range = (pre_range.0.max(-limit), pre_range.1.min(limit));
+                }
                 let pre = QuantParams::from_range(pre_range.0, pre_range.1);
                 let (params, target, table_of, fused_relu) = match activation {
                     Activation::Identity => (pre, pre, None, false),

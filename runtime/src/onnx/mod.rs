@@ -11,6 +11,10 @@
 //! `Cast(GreaterOrEqual(x, 0))`. Dropout is an identity at inference and is
 //! left out.
 
+mod qdq;
+
+pub use qdq::{export_int8, save_int8};
+
 use crate::activation::Activation;
 use crate::model::{LayerInfo, Model};
 use nnspec_core::graph::Op;

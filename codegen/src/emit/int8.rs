@@ -1,0 +1,263 @@
+//! `{Network}Int8`: integer-only inference from an int8 weight file, each
+//! node of the quantised network one call of its kernel in
+//! `nnspec_core::quant` with its tensors as `static` arrays (flash on a
+//! microcontroller) and its values as stack arrays named after the node.
+//! The calls, in order, are those `QNetwork::run` makes, so generated code and
+//! the runtime's int8 interpreter agree to the bit.
+
+use super::*;
+use nnspec_core::quant::{Finish, QKind, QNetwork, Requant};
+
+fn i32_lit(value: i32) -> Literal {
+    Literal::i32_suffixed(value)
+}
+
+fn requants(requant: &[Requant]) -> TokenStream {
+    let items = requant.iter().map(|r| {
+        let (m, s) = (i32_lit(r.multiplier), i32_lit(r.shift));
+        quote!(::nnspec::__private_v0_1::int8::Requant { multiplier: #m, shift: #s })
+    });
+    quote!([#(#items),*])
+}
+
+fn output(zero_point: i32, min: i32, max: i32) -> TokenStream {
+    let (z, lo, hi) = (i32_lit(zero_point), i32_lit(min), i32_lit(max));
+    quote!(::nnspec::__private_v0_1::int8::Output { zero_point: #z, min: #lo, max: #hi })
+}
+
+fn array<T: Copy>(values: &[T], lit: impl Fn(T) -> Literal) -> TokenStream {
+    let items = values.iter().map(|&v| lit(v));
+    quote!([#(#items),*])
+}
+
+fn conv_geometry(g: &nnspec_core::conv::ConvGeometry) -> TokenStream {
+    let [a, b, c, d, e, f] = [g.in_channels, g.in_h, g.in_w, g.out_channels, g.out_h, g.out_w].map(usize_lit);
+    let pair = |p: [usize; 2]| {
+        let [x, y] = p.map(usize_lit);
+        quote!([#x, #y])
+    };
+    let (kernel, stride, padding, dilation) = (pair(g.kernel), pair(g.stride), pair(g.padding), pair(g.dilation));
+    let groups = usize_lit(g.groups);
+    quote!(::nnspec::__private_v0_1::int8::ConvGeometry {
+        in_channels: #a, in_h: #b, in_w: #c, out_channels: #d, out_h: #e, out_w: #f,
+        kernel: #kernel, stride: #stride, padding: #padding, dilation: #dilation, groups: #groups,
+    })
+}
+
+fn pool_geometry(g: &nnspec_core::conv::PoolGeometry) -> TokenStream {
+    let [a, b, c, d, e] = [g.channels, g.in_h, g.in_w, g.out_h, g.out_w].map(usize_lit);
+    let [kh, kw] = g.kernel.map(usize_lit);
+    let [sh, sw] = g.stride.map(usize_lit);
+    let max = g.max;
+    quote!(::nnspec::__private_v0_1::int8::PoolGeometry {
+        channels: #a, in_h: #b, in_w: #c, out_h: #d, out_w: #e, kernel: [#kh, #kw], stride: [#sh, #sw], max: #max,
+    })
+}
+
+/// The struct, its consts and its methods for the int8 network `q` of `net`.
+pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
+    let name = format_ident!("{}Int8", net.name);
+    let (input, out) = (usize_lit(q.input_size()), usize_lit(q.output_size()));
+    let value = |k: usize| format_ident!("v_{}", q.nodes[k].name.replace('.', "_"));
+    let int8 = quote!(::nnspec::__private_v0_1::int8);
+    let mut body = Vec::new();
+    for (k, node) in q.nodes.iter().enumerate() {
+        let v = value(k);
+        let width = usize_lit(node.width);
+        let source = node.inputs.first().map(|&i| value(i));
+        let zero_of = |i: usize| i32_lit(q.nodes[i].params.zero_point);
+        let constant = |suffix: &str| format_ident!("{}_{}", node.name.replace('.', "_").to_uppercase(), suffix);
+        let step = match &node.kind {
+            QKind::Input => quote!(let #v: [i8; #width] = *x;),
+            QKind::Copy => quote!(let #v: [i8; #width] = #source;),
+            QKind::Dense { weight, bias, requant, output: o, table: lookup, .. } => {
+                let (w, b, r) = (constant("WEIGHT"), constant("BIAS"), constant("REQUANT"));
+                let (wl, bl, rl) = (usize_lit(weight.len()), usize_lit(bias.len()), usize_lit(requant.len()));
+                let (wv, bv, rv) = (array(weight, Literal::i8_suffixed), array(bias, i32_lit), requants(requant));
+                let store = output(o.zero_point, o.min, o.max);
+                let table = lookup.as_ref().map(|(_, entries)| {
+                    let t = constant("TABLE");
+                    let tv = array(entries, Literal::i8_suffixed);
+                    quote! {
+                        static #t: [i8; 256] = #tv;
+                        let pre = #v;
+                        #int8::table(&pre, &#t, &mut #v);
+                    }
+                });
+                quote! {
+                    static #w: [i8; #wl] = #wv;
+                    static #b: [i32; #bl] = #bv;
+                    static #r: [#int8::Requant; #rl] = #rv;
+                    let mut #v = [0i8; #width];
+                    #int8::dense(&#source, &#w, &#b, &#r, #store, &mut #v);
+                    #table
+                }
+            }
+            QKind::Conv { geometry, weight, bias, requant, output: o, .. } => {
+                let (w, b, r) = (constant("WEIGHT"), constant("BIAS"), constant("REQUANT"));
+                let (wl, bl, rl) = (usize_lit(weight.len()), usize_lit(bias.len()), usize_lit(requant.len()));
+                let (wv, bv, rv) = (array(weight, Literal::i8_suffixed), array(bias, i32_lit), requants(requant));
+                let store = output(o.zero_point, o.min, o.max);
+                let zero = zero_of(node.inputs[0]);
+                let g = conv_geometry(geometry);
+                quote! {
+                    static #w: [i8; #wl] = #wv;
+                    static #b: [i32; #bl] = #bv;
+                    static #r: [#int8::Requant; #rl] = #rv;
+                    let mut #v = [0i8; #width];
+                    #int8::conv(&#source, &#w, &#b, &#r, #zero, #store, &#g, &mut #v);
+                }
+            }
+            QKind::Pool(geometry) => {
+                let g = pool_geometry(geometry);
+                quote! {
+                    let mut #v = [0i8; #width];
+                    #int8::pool(&#source, &mut #v, &#g);
+                }
+            }
+            QKind::GlobalAvgPool => quote! {
+                let mut #v = [0i8; #width];
+                #int8::global_avg_pool(&#source, &mut #v);
+            },
+            QKind::Table(entries) => {
+                let t = constant("TABLE");
+                let tv = array(entries, Literal::i8_suffixed);
+                quote! {
+                    static #t: [i8; 256] = #tv;
+                    let mut #v = [0i8; #width];
+                    #int8::table(&#source, &#t, &mut #v);
+                }
+            }
+            QKind::Add { inputs, output: o } => {
+                let adds = inputs.iter().enumerate().map(|(i, r)| {
+                    let (from, zero) = (value(node.inputs[i]), zero_of(node.inputs[i]));
+                    let r = requants(std::slice::from_ref(r));
+                    quote!(#int8::add_into(&#from, #zero, #r[0], &mut acc);)
+                });
+                let r = requants(std::slice::from_ref(o));
+                let store = output(node.params.zero_point, -128, 127);
+                quote! {
+                    let mut acc = [0i32; #width];
+                    #(#adds)*
+                    let mut #v = [0i8; #width];
+                    #int8::add_store(&acc, #r[0], #store, &mut #v);
+                }
+            }
+            QKind::Concat(requant) => {
+                let store = output(node.params.zero_point, -128, 127);
+                let mut start = 0;
+                let parts: Vec<TokenStream> = requant
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let from = value(node.inputs[i]);
+                        let (zero, end) = (zero_of(node.inputs[i]), start + q.nodes[node.inputs[i]].width);
+                        let (s, e) = (usize_lit(start), usize_lit(end));
+                        start = end;
+                        let r = requants(std::slice::from_ref(r));
+                        quote!(#int8::rescale(&#from, #zero, #r[0], #store, &mut #v[#s..#e]);)
+                    })
+                    .collect();
+                quote! {
+                    let mut #v = [0i8; #width];
+                    #(#parts)*
+                }
+            }
+            QKind::Affine { requant, offset } => {
+                let (r, o) = (constant("REQUANT"), constant("OFFSET"));
+                let (rl, ol) = (usize_lit(requant.len()), usize_lit(offset.len()));
+                let (rv, ov) = (requants(requant), array(offset, i32_lit));
+                let zero = zero_of(node.inputs[0]);
+                let store = output(node.params.zero_point, -128, 127);
+                quote! {
+                    static #r: [#int8::Requant; #rl] = #rv;
+                    static #o: [i32; #ol] = #ov;
+                    let mut #v = [0i8; #width];
+                    #int8::affine(&#source, #zero, &#r, &#o, #store, &mut #v);
+                }
+            }
+        };
+        body.push(step);
+    }
+    let last = value(q.nodes.len() - 1);
+    let input_params = q.input_params();
+    let output_params = q.output_params();
+    let (in_scale, in_zero) = (f32_lit(f64::from(input_params.scale)), i32_lit(input_params.zero_point));
+    let (out_scale, out_zero) = (f32_lit(f64::from(output_params.scale)), i32_lit(output_params.zero_point));
+    let standardize = q.input_standardization.as_ref().map(|(mean, std)| {
+        let mean = mean.iter().map(|&m| f32_lit(f64::from(m)));
+        let std = std.iter().map(|&s| f32_lit(f64::from(s)));
+        quote! {
+            const MEAN: [f32; #input] = [#(#mean),*];
+            const STD: [f32; #input] = [#(#std),*];
+            let x = ::core::array::from_fn::<f32, #input, _>(|i| (x[i] - MEAN[i]) / STD[i]);
+        }
+    });
+    let finish = match q.finish {
+        Finish::None => None,
+        Finish::Softmax => Some(quote!(#int8::softmax_row_in_place(&mut y);)),
+        Finish::LogSoftmax => Some(quote!(#int8::log_softmax_row_in_place(&mut y);)),
+    };
+    let doc = format!(
+        " `{}` in integers only, from the int8 weight file `{display}` (embedded at compile time): int8 values, i32 accumulators, fixed-point requantisation; {} bytes of weights, tables and requantisation constants.",
+        net.name,
+        q.weight_bytes()
+    );
+    let finish_doc = match q.finish {
+        Finish::None => " The dequantised output of [`Self::predict_q`].",
+        Finish::Softmax => " The dequantised logits of [`Self::predict_q`], through softmax.",
+        Finish::LogSoftmax => " The dequantised logits of [`Self::predict_q`], through log-softmax.",
+    };
+    let standardized_doc = if q.input_standardization.is_some() {
+        " A raw sample, standardised as in training and quantised (the standardisation is part of the input's quantisation)."
+    } else {
+        " A sample quantised as the network's input."
+    };
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct #name;
+
+        impl #name {
+            /// Input features per sample.
+            pub const INPUT: usize = #input;
+            /// Outputs per sample.
+            pub const OUTPUT: usize = #out;
+            /// The input's quantisation: `x ≈ INPUT_SCALE · (q − INPUT_ZERO_POINT)`.
+            pub const INPUT_SCALE: f32 = #in_scale;
+            /// The int8 value of a real 0 input.
+            pub const INPUT_ZERO_POINT: i32 = #in_zero;
+            /// The output's quantisation: `y ≈ OUTPUT_SCALE · (q − OUTPUT_ZERO_POINT)`.
+            pub const OUTPUT_SCALE: f32 = #out_scale;
+            /// The int8 value of a real 0 output.
+            pub const OUTPUT_ZERO_POINT: i32 = #out_zero;
+
+            /// The network on a quantised sample, in integer arithmetic only.
+            #[allow(clippy::identity_op, clippy::erasing_op)]
+            pub fn predict_q(&self, x: &[i8; #input]) -> [i8; #out] {
+                #(#body)*
+                #last
+            }
+
+            /// The class a classifier gives a quantised sample: the first largest output, in integers.
+            pub fn class_q(&self, x: &[i8; #input]) -> usize {
+                #int8::argmax(&self.predict_q(x))
+            }
+
+            #[doc = #standardized_doc]
+            pub fn quantize_input(x: &[f32; #input]) -> [i8; #input] {
+                #standardize
+                ::core::array::from_fn(|i| #int8::quantize_value(x[i], Self::INPUT_SCALE, Self::INPUT_ZERO_POINT))
+            }
+
+            #[doc = #finish_doc]
+            pub fn predict(&self, x: &[f32; #input]) -> [f32; #out] {
+                let q = self.predict_q(&Self::quantize_input(x));
+                #[allow(unused_mut)]
+                let mut y = ::core::array::from_fn(|i| #int8::dequantize_value(q[i], Self::OUTPUT_SCALE, Self::OUTPUT_ZERO_POINT));
+                #finish
+                y
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The ONNX export of int8 networks (QDQ form) in onnxruntime: for every
+//! network of the example specs, the graph test specs, the int8 test spec and
+//! the conformance directory that has an int8 form, onnxruntime's outputs on
+//! the exported model follow nnspec's integer inference.
+//!
+//! Integer inference and a QDQ graph round differently (nnspec requantises
+//! each layer once with a fixed-point multiplier, half toward +∞; onnxruntime
+//! computes the float op between a dequantisation and a quantisation, half to
+//! even), so a value can land one step away at any node and the difference
+//! travels. The test holds the worst output within three output steps and
+//! 97% of them within one (measured: every output within one).
+//!
+//! It needs Python with onnxruntime and NumPy (`NNSPEC_PYTHON`, default
+//! `.venv/bin/python`; `.ci/run` makes one). Run with `cargo test -p
+//! nnspec-conformance-tests --features pytorch --test onnx_int8`.
+
+mod common;
+
+use nnspec::quant::QNetwork;
+use nnspec::{Model, Workspace};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+const RUNNER: &str = r#"
+import json, sys
+import numpy as np
+import onnxruntime as ort
+
+jobs = json.load(open(sys.argv[1]))
+results = []
+for job in jobs:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(job["model"], options, providers=["CPUExecutionProvider"])
+    x = np.array(job["x"], dtype=np.float32).reshape(job["rows"], -1)
+    (y,) = session.run(["output"], {"input": x})
+    results.append(y.reshape(-1).astype(float).tolist())
+json.dump(results, sys.stdout)
+"#;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("NNSPEC_PYTHON").map(PathBuf::from).unwrap_or_else(|| root().join(".venv/bin/python"))
+}
+
+#[test]
+fn int8_networks_exported_as_qdq_run_in_onnxruntime_as_in_nnspec() {
+    let directory = std::env::temp_dir().join(format!("nnspec-onnx-int8-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let files = [
+        "examples/specs/planar.nn",
+        "examples/specs/truth_tables.nn",
+        "examples/specs/flower.nn",
+        "examples/specs/cnn.nn",
+        "examples/specs/residual.nn",
+        "conformance-tests/tests/data/graphs.nn",
+        "runtime/tests/data/int8.nn",
+    ];
+    let mut specs: Vec<(String, String)> =
+        files.iter().map(|f| (f.to_string(), std::fs::read_to_string(root().join(f)).unwrap())).collect();
+    specs.push(("conformance.nn".into(), include_str!(concat!(env!("OUT_DIR"), "/conformance.nn")).into()));
+    let mut jobs: Vec<Value> = Vec::new();
+    // Per job: the network's name, its int8 form and the rows it runs on.
+    let mut expected: Vec<(String, QNetwork, Vec<f32>)> = Vec::new();
+    let mut refused = Vec::new();
+    for (spec, text) in &specs {
+        let program = nnspec_lang::check_source(text).unwrap_or_else(|d| panic!("{spec}: {d:?}")).program;
+        for net in &program.networks {
+            let mut model = nnspec_cli::convert::network(net);
+            model.init_params(5);
+            let width = model.input_size();
+            let calibration: Vec<f32> = (0..64 * width).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
+            model.adapt(&calibration, 64);
+            if !model.buffers().is_empty() {
+                // Running statistics away from their initial values.
+                let targets = common::targets(&model, 64);
+                let mut workspace = Workspace::default();
+                model.loss_and_grad(&calibration, &targets, None, &mut workspace, true);
+                model.update_buffers(&mut workspace, 64);
+            }
+            let network = match nnspec::quant::quantize(&model, &calibration, None) {
+                Ok(network) => network,
+                Err(nnspec::Error::Config(message)) if message.contains("no int8 kernel") => {
+                    refused.push(format!("{spec}: {}", net.name));
+                    continue;
+                }
+                Err(e) => panic!("{spec}: {}: {e}", net.name),
+            };
+            let path = directory.join(format!("{}-{}.onnx", jobs.len(), net.name));
+            nnspec::onnx::save_int8(model.plan(), &network, &path).unwrap();
+            let rows = 16;
+            let x: Vec<f32> = (0..rows * width).map(|i| ((i * 53 % 29) as f32 - 14.0) / 9.0).collect();
+            jobs.push(json!({ "model": path.to_string_lossy(), "x": x, "rows": rows }));
+            expected.push((format!("{spec}: {}", net.name), network, x));
+        }
+    }
+    let jobs_path = directory.join("jobs.json");
+    std::fs::write(&jobs_path, serde_json::to_string(&jobs).unwrap()).unwrap();
+    let script = directory.join("run.py");
+    std::fs::write(&script, RUNNER).unwrap();
+    let output = std::process::Command::new(python())
+        .arg(&script)
+        .arg(&jobs_path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} ({e}): set NNSPEC_PYTHON", python().display()));
+    assert!(output.status.success(), "onnxruntime failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let results: Vec<Vec<f64>> = serde_json::from_slice(&output.stdout).unwrap();
+    let (mut outputs, mut within_one) = (0usize, 0usize);
+    let mut worst = (0.0f64, String::new());
+    for ((name, network, x), got) in expected.iter().zip(&results) {
+        let step = f64::from(network.output_params().scale);
+        let ours: Vec<f32> = x.chunks_exact(network.input_size()).flat_map(|row| network.predict(row)).collect();
+        assert_eq!(ours.len(), got.len(), "{name}");
+        for (a, b) in ours.iter().zip(got) {
+            // Probabilities out of a softmax are compared in their own units: one step of the logits moves them by less.
+            let steps = (f64::from(*a) - b).abs() / step;
+            outputs += 1;
+            within_one += usize::from(steps <= 1.0 + 1e-3);
+            if steps > worst.0 {
+                worst = (steps, name.clone());
+            }
+        }
+    }
+    println!(
+        "{} networks ({} without an int8 form: {refused:?}); {outputs} outputs, {within_one} within one step, worst {:.2} steps ({})",
+        expected.len(),
+        refused.len(),
+        worst.0,
+        worst.1
+    );
+    assert!(expected.len() >= 40, "only {} networks exported", expected.len());
+    assert!(worst.0 <= 3.0, "{} is {:.2} output steps from onnxruntime", worst.1, worst.0);
+    assert!(within_one as f64 >= 0.97 * outputs as f64, "{within_one} of {outputs} outputs within one step");
+    std::fs::remove_dir_all(&directory).unwrap();
+}
