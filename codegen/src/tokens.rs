@@ -285,18 +285,8 @@ pub fn include_file(
     let checked = nnspec_lang::check_bytes(&bytes)
         .map_err(|diagnostics| IncludeError::spec(nnspec_lang::render(&diagnostics, &display, &source)))?;
     if let Some((weights_path, weights_display)) = weights.filter(|(p, _)| crate::weights::is_int8(p)) {
-        let target = crate::weights::target(&checked.program, weights_path, network)
-            .map_err(|e| IncludeError::weights(format!("weights `{weights_display}`: {e}")))?;
-        let bytes = std::fs::read(weights_path)
-            .map_err(|e| IncludeError::weights(format!("cannot read weights `{weights_display}`: {e}")))?;
-        let quantized = nnspec_core::quant::file::from_bytes(&bytes, &target.plan()).map_err(|e| {
-            IncludeError::weights(format!(
-                "the int8 weights `{weights_display}` do not fit network `{}`: {e}",
-                target.name
-            ))
-        })?;
-        let mut out = crate::generate(&checked.program);
-        out.extend(crate::generate_int8(target, &quantized, weights_display));
+        let mut out = crate::weights::int8_code(&checked.program, weights_path, weights_display, network)
+            .map_err(IncludeError::weights)?;
         let weights_literal = weights_path.canonicalize().unwrap_or_else(|_| weights_path.to_path_buf());
         let weights_literal = weights_literal.to_string_lossy().into_owned();
         out.extend(quote!(

@@ -147,6 +147,23 @@ pub fn is_int8(path: &Path) -> bool {
         .is_some_and(|format| format == nnspec_core::quant::file::FORMAT)
 }
 
+/// The code of `program` with integer-only inference (`{Network}Int8`) for
+/// the network of the int8 weight file at `path`.
+pub fn int8_code(
+    program: &ir::Program,
+    path: &Path,
+    display: &str,
+    requested: Option<&str>,
+) -> Result<proc_macro2::TokenStream, String> {
+    let target = target(program, path, requested).map_err(|e| format!("weights `{display}`: {e}"))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read weights `{display}`: {e}"))?;
+    let quantized = nnspec_core::quant::file::from_bytes(&bytes, &target.plan())
+        .map_err(|e| format!("the int8 weights `{display}` do not fit network `{}`: {e}", target.name))?;
+    let mut code = crate::generate(program);
+    code.extend(crate::generate_int8(target, &quantized, display));
+    Ok(code)
+}
+
 /// The network of `program` that a weights file belongs to: the one named in
 /// its metadata (`network`), or the only one.
 pub fn target<'a>(program: &'a ir::Program, path: &Path, requested: Option<&str>) -> Result<&'a ir::Network, String> {

@@ -125,3 +125,28 @@ fn an_error_in_the_spec_is_about_the_spec_even_with_weights() {
     assert!(!error.about_weights, "{error}");
     assert!(error.message.contains("did you mean `tanh`?"), "{error}");
 }
+
+/// An int8 weight file (`nnspec quantize`'s) gives the integer-only struct,
+/// through `include_net!` and the build-script API; one of another network
+/// fails on the weights argument with the reason.
+#[test]
+fn int8_weights_give_integer_only_inference_and_a_wrong_file_is_named() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let int8 = root.join("nostd-example/models/planar.int8.safetensors");
+    let tokens = include_net_file(&spec("int8"), Some((&int8, "planar.int8.safetensors")), None).unwrap().to_string();
+    assert!(tokens.contains("pub struct PlanarInt8") && tokens.contains("fn predict_q"), "{tokens}");
+    assert!(tokens.contains("int8 :: dense") && tokens.contains("int8 :: table"), "{tokens}");
+    let out = dir().join("built");
+    std::fs::create_dir_all(&out).unwrap();
+    let written = nnspec_codegen::Builder::new()
+        .file_with_weights(spec("int8_builder"), &int8)
+        .out_dir(&out)
+        .cargo_output(false)
+        .compile()
+        .unwrap();
+    assert!(std::fs::read_to_string(&written[0]).unwrap().contains("PlanarInt8"));
+    let other = root.join("runtime/tests/data/dense.int8.safetensors");
+    let error = include_net_file(&spec("int8_other"), Some((&other, "dense.int8.safetensors")), None).unwrap_err();
+    assert!(error.about_weights, "{error}");
+    assert!(error.message.contains("holds network `Dense`, not `Planar`"), "{}", error.message);
+}
