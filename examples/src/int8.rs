@@ -30,27 +30,57 @@ pub fn int8_accuracy(network: &QNetwork, model: &dyn Model, data: &Dataset) -> f
     accuracy(model.loss_kind(), &outputs, width, data)
 }
 
-/// Trains the MLP of one classification entry of `references.json`, quantises
-/// it (its input standardisation folded into the first layer, so the int8
-/// network reads raw rows) and scores both on the test rows.
-pub fn mlp(directory: &Path, entry: &Value, seed: u64) -> Result<Comparison, String> {
-    let Fitted { model, standardizer, train, test, .. } = fit(directory, entry, seed)?;
-    let network = quantize(&model, &train.x, Some(&standardizer)).map_err(|e| e.to_string())?;
-    let int8_accuracy = int8_accuracy(&network, &model, &test);
-    let mut standardized = test.clone();
-    standardizer.apply(&mut standardized);
-    let f32_accuracy = evaluate(&model, &standardized, &mut Workspace::default()).accuracy.ok_or("not a classifier")?;
-    let f32_bytes = 4 * model.param_count();
-    Ok(Comparison { f32_accuracy, int8_accuracy, f32_bytes, int8_bytes: network.weight_bytes() })
+/// A reference network trained in f32 and quantised on its training rows.
+pub struct Quantized {
+    /// The f32 network.
+    pub model: Box<dyn Model>,
+    /// Its int8 form.
+    pub network: QNetwork,
+    /// The test rows as the int8 network reads them (raw: its standardisation is in its input's quantisation).
+    pub test: Dataset,
+    /// The test rows as the f32 network reads them.
+    pub f32_test: Dataset,
 }
 
-/// Trains the CNN of one `conv_nets` entry, quantises it on its training rows
-/// and scores both on the test rows.
-pub fn cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Comparison, String> {
+impl Quantized {
+    /// Test accuracy in f32 and int8, and the weight bytes of each.
+    pub fn compare(&self) -> Result<Comparison, String> {
+        let model = self.model.as_ref();
+        let f32_accuracy =
+            evaluate(model, &self.f32_test, &mut Workspace::default()).accuracy.ok_or("not a classifier")?;
+        Ok(Comparison {
+            f32_accuracy,
+            int8_accuracy: int8_accuracy(&self.network, model, &self.test),
+            f32_bytes: 4 * model.param_count(),
+            int8_bytes: self.network.weight_bytes(),
+        })
+    }
+}
+
+/// Trains the MLP of one classification entry of `references.json` and
+/// quantises it (its input standardisation folded into the input's
+/// quantisation, so the int8 network reads raw rows).
+pub fn quantize_mlp(directory: &Path, entry: &Value, seed: u64) -> Result<Quantized, String> {
+    let Fitted { model, standardizer, train, test, .. } = fit(directory, entry, seed)?;
+    let network = quantize(&model, &train.x, Some(&standardizer)).map_err(|e| e.to_string())?;
+    let mut f32_test = test.clone();
+    standardizer.apply(&mut f32_test);
+    Ok(Quantized { model: Box::new(model), network, test, f32_test })
+}
+
+/// Trains the CNN of one `conv_nets` entry and quantises it on its training rows.
+pub fn quantize_cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Quantized, String> {
     let (model, train, test) = fit_cnn(directory, name, entry, seed)?;
     let network = quantize(model.as_ref(), &train.x, None).map_err(|e| e.to_string())?;
-    let int8_accuracy = int8_accuracy(&network, model.as_ref(), &test);
-    let f32_accuracy = evaluate(model.as_ref(), &test, &mut Workspace::default()).accuracy.ok_or("not a classifier")?;
-    let f32_bytes = 4 * model.param_count();
-    Ok(Comparison { f32_accuracy, int8_accuracy, f32_bytes, int8_bytes: network.weight_bytes() })
+    Ok(Quantized { model, network, f32_test: test.clone(), test })
+}
+
+/// [`quantize_mlp`], scored.
+pub fn mlp(directory: &Path, entry: &Value, seed: u64) -> Result<Comparison, String> {
+    quantize_mlp(directory, entry, seed)?.compare()
+}
+
+/// [`quantize_cnn`], scored.
+pub fn cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Comparison, String> {
+    quantize_cnn(directory, name, entry, seed)?.compare()
 }
