@@ -193,7 +193,16 @@ fn warning_tokens(warning: &Diagnostic, map: &SourceMap) -> TokenStream {
 /// to `CARGO_MANIFEST_DIR`.
 pub fn expand_include_net(input: TokenStream) -> TokenStream {
     const USAGE: &str = "include_net! takes a path string and optional `weights = \"…\"`, `network = \"…\"`: include_net!(\"specs/net.nn\", weights = \"models/net.safetensors\")";
-    let trees: Vec<TokenTree> = input.into_iter().collect();
+    // A literal passed through `macro_rules!` (`$path:literal`) arrives in an invisible group.
+    let trees: Vec<TokenTree> = input
+        .into_iter()
+        .flat_map(|tree| match tree {
+            TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::None => {
+                group.stream().into_iter().collect()
+            }
+            tree => vec![tree],
+        })
+        .collect();
     let string = |tree: Option<&TokenTree>| match tree {
         Some(TokenTree::Literal(literal)) => {
             let text = literal.to_string();

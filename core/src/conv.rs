@@ -115,10 +115,18 @@ impl ConvGeometry {
     /// per tap, so the loops over it test no bounds.
     #[inline(always)]
     fn rows(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+        for o in 0..self.out_channels {
+            self.rows_of(o, &mut f);
+        }
+    }
+
+    /// [`Self::rows`] for output channel `o` alone.
+    #[inline(always)]
+    pub(crate) fn rows_of(&self, o: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
         let groups = self.groups.max(1);
         let (cg, og) = (self.in_channels / groups, self.out_channels / groups);
         let [kh, kw] = self.kernel;
-        for o in 0..self.out_channels {
+        {
             let group = o / og.max(1);
             for c in 0..cg {
                 let channel = group * cg + c;

@@ -9,7 +9,8 @@
 use nnspec::data::{CsvOptions, Standardizer};
 use nnspec::train::{evaluate, predict, r2_and_mse};
 use nnspec::{
-    Activation, Dataset, Init, LayerInfo, LayerInit, Loss, Mlp, Model, OptimizerConfig, TrainConfig, Trainer, Workspace,
+    Activation, Dataset, Init, LayerInfo, LayerInit, Loss, Mlp, Model, Node, Op, OptimizerConfig, TrainConfig, Trainer,
+    Workspace,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -69,15 +70,17 @@ pub fn fit(directory: &Path, entry: &Value, seed: u64) -> Result<Fitted, String>
             LayerInit { weight: init, bias: init, ..LayerInit::default() },
         )
     };
-    let mut model = Mlp::new(
-        "reference",
-        train.features,
-        vec![
-            layer("hidden", hidden, Activation::Relu, Init::TorchDefault),
-            layer("out", outputs, Activation::Identity, Init::TorchDefault),
-        ],
-        loss,
-    );
+    // The input is `x`, as the specs of `bench/specs/` name it (an int8 file names its tensors after the nodes).
+    let nodes = vec![
+        Node::new("x", Op::Input, &[], train.features),
+        Node::new("hidden", Op::Dense(0), &[0], hidden),
+        Node::new("out", Op::Dense(1), &[1], outputs),
+    ];
+    let layers = vec![
+        layer("hidden", hidden, Activation::Relu, Init::TorchDefault),
+        layer("out", outputs, Activation::Identity, Init::TorchDefault),
+    ];
+    let mut model = Mlp::graph("reference", nodes, layers, loss).map_err(|e| e.to_string())?;
     model.init_params(seed);
     let (epochs, target) = if classification {
         (300, None)

@@ -100,12 +100,14 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                 let store = output(o.zero_point, o.min, o.max);
                 let zero = zero_of(node.inputs[0]);
                 let g = conv_geometry(geometry);
+                let plane = usize_lit(geometry.out_h * geometry.out_w);
                 quote! {
                     static #w: [i8; #wl] = #wv;
                     static #b: [i32; #bl] = #bv;
                     static #r: [#int8::Requant; #rl] = #rv;
                     let mut #v = [0i8; #width];
-                    #int8::conv(&#source, &#w, &#b, &#r, #zero, #store, &#g, &mut #v);
+                    let mut acc = [0i32; #plane];
+                    #int8::conv(&#source, &#w, &#b, &#r, #zero, #store, &#g, &mut acc, &mut #v);
                 }
             }
             QKind::Pool(geometry) => {

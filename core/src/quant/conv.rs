@@ -7,15 +7,18 @@ use crate::conv::ConvGeometry;
 /// One sample: `y[o][u][v] = store(requant[o](bias[o] + Σ (x − z_x) · w))`
 /// over the taps of output `(u, v)` that fall inside the input (a padded tap
 /// is real zero, `q = z_x`, and adds nothing). Weights `[out][in/groups][kh][kw]`
-/// as the f32 convolution's, one scale per output channel.
+/// as the f32 convolution's, one scale per output channel. `acc` holds one
+/// output channel's i32 sums (`out_h · out_w` of them): each kernel tap adds
+/// into the contiguous span of outputs it reaches, as the f32 direct
+/// convolution does, so the inner loops test no bounds.
 ///
 /// ```
 /// use nnspec_core::conv::ConvGeometry;
 /// use nnspec_core::quant::{conv::conv, Output, Requant};
 /// let g = ConvGeometry::one_d(1, 3, 1, 3, 1, 1, 1, 1); // kernel 3, padding 1
 /// let one = Requant { multiplier: 1 << 30, shift: 1 }; // 2^30 · 2^(1−31) = 1
-/// let mut y = [0i8; 3];
-/// conv(&[1, 2, 3], &[1, 1, 1], &[0], &[one], 0, Output::new(0), &g, &mut y);
+/// let (mut acc, mut y) = ([0i32; 3], [0i8; 3]);
+/// conv(&[1, 2, 3], &[1, 1, 1], &[0], &[one], 0, Output::new(0), &g, &mut acc, &mut y);
 /// assert_eq!(y, [3, 6, 5]);
 /// ```
 #[allow(clippy::too_many_arguments)]
@@ -28,36 +31,29 @@ pub fn conv(
     input_zero: i32,
     output: Output,
     g: &ConvGeometry,
+    acc: &mut [i32],
     y: &mut [i8],
 ) {
-    let groups = g.groups.max(1);
-    let (cg, og) = (g.in_channels / groups, (g.out_channels / groups).max(1));
-    let [kh, kw] = g.kernel;
+    let plane = g.out_h * g.out_w;
+    let stride = g.stride[1];
+    let acc = &mut acc[..plane];
     for o in 0..g.out_channels {
-        let group = o / og;
-        for u in 0..g.out_h {
-            for v in 0..g.out_w {
-                let mut acc = bias[o];
-                for c in 0..cg {
-                    let channel = group * cg + c;
-                    for i in 0..kh {
-                        let row = (u * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
-                        if row < 0 || row as usize >= g.in_h {
-                            continue;
-                        }
-                        for j in 0..kw {
-                            let column = (v * g.stride[1] + j * g.dilation[1]) as isize - g.padding[1] as isize;
-                            if column < 0 || column as usize >= g.in_w {
-                                continue;
-                            }
-                            let input = (channel * g.in_h + row as usize) * g.in_w + column as usize;
-                            let w = weight[((o * cg + c) * kh + i) * kw + j] as i32;
-                            acc = acc.wrapping_add((x[input] as i32 - input_zero) * w);
-                        }
-                    }
+        acc.fill(bias[o]);
+        g.rows_of(o, |tap, out, input, count| {
+            let w = weight[tap] as i32;
+            let sums = &mut acc[out - o * plane..out - o * plane + count];
+            if stride == 1 {
+                for (sum, x) in sums.iter_mut().zip(&x[input..input + count]) {
+                    *sum = sum.wrapping_add(w * (*x as i32 - input_zero));
                 }
-                y[(o * g.out_h + u) * g.out_w + v] = output.store(requant[o].apply(acc));
+            } else {
+                for (k, sum) in sums.iter_mut().enumerate() {
+                    *sum = sum.wrapping_add(w * (x[input + k * stride] as i32 - input_zero));
+                }
             }
+        });
+        for (y, sum) in y[o * plane..(o + 1) * plane].iter_mut().zip(acc.iter()) {
+            *y = output.store(requant[o].apply(*sum));
         }
     }
 }

@@ -527,7 +527,8 @@ impl QNetwork {
                 }
                 QKind::Conv { geometry, weight, bias, requant, output, .. } => {
                     let zero = self.nodes[node.inputs[0]].params.zero_point;
-                    conv(input(0), weight, bias, requant, zero, *output, geometry, &mut y);
+                    let mut acc = vec![0i32; geometry.out_h * geometry.out_w];
+                    conv(input(0), weight, bias, requant, zero, *output, geometry, &mut acc, &mut y);
                 }
                 QKind::Pool(geometry) => pool(input(0), &mut y, geometry),
                 QKind::GlobalAvgPool => global_avg_pool(input(0), &mut y),

@@ -1,0 +1,101 @@
+//! The int8 kernels against plain loops written from their definitions:
+//! convolutions over random geometries (stride, padding, dilation, groups,
+//! 1-D and 2-D) and pools.
+
+use nnspec_core::conv::{output_size, ConvGeometry, PoolGeometry};
+use nnspec_core::quant::{conv::conv, pool::pool, Output, Requant};
+use proptest::prelude::*;
+
+/// `y[o][u][v]` summed tap by tap with explicit bounds checks.
+#[allow(clippy::too_many_arguments)]
+fn naive_conv(x: &[i8], w: &[i8], b: &[i32], r: &[Requant], zero: i32, out: Output, g: &ConvGeometry) -> Vec<i8> {
+    let (cg, og) = (g.in_channels / g.groups, g.out_channels / g.groups);
+    let mut y = vec![0i8; g.output_len()];
+    for o in 0..g.out_channels {
+        for u in 0..g.out_h {
+            for v in 0..g.out_w {
+                let mut acc = b[o];
+                for c in 0..cg {
+                    for i in 0..g.kernel[0] {
+                        for j in 0..g.kernel[1] {
+                            let row = (u * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
+                            let col = (v * g.stride[1] + j * g.dilation[1]) as isize - g.padding[1] as isize;
+                            if row < 0 || col < 0 || row as usize >= g.in_h || col as usize >= g.in_w {
+                                continue;
+                            }
+                            let channel = (o / og) * cg + c;
+                            let q = x[(channel * g.in_h + row as usize) * g.in_w + col as usize] as i32 - zero;
+                            acc += q * w[((o * cg + c) * g.kernel[0] + i) * g.kernel[1] + j] as i32;
+                        }
+                    }
+                }
+                y[(o * g.out_h + u) * g.out_w + v] = out.store(r[o].apply(acc));
+            }
+        }
+    }
+    y
+}
+
+fn values(seed: u64, n: usize) -> Vec<i8> {
+    let mut state = seed | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as i8
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn conv_is_the_sum_over_its_taps(
+        groups in 1usize..=2, per_group_in in 1usize..=2, per_group_out in 1usize..=2,
+        one_d in any::<bool>(), size in 3usize..=7, kernel in 1usize..=3,
+        stride in 1usize..=2, padding in 0usize..=2, dilation in 1usize..=2,
+        zero in -20i32..=20, seed in any::<u64>(),
+    ) {
+        let (in_channels, out_channels) = (groups * per_group_in, groups * per_group_out);
+        let (in_h, kh, ph, dh, sh) = if one_d { (1, 1, 0, 1, 1) } else { (size, kernel, padding, dilation, stride) };
+        let (Some(out_h), Some(out_w)) = (output_size(in_h, kh, sh, ph, dh), output_size(size, kernel, stride, padding, dilation)) else {
+            return Ok(());
+        };
+        let g = ConvGeometry {
+            in_channels, in_h, in_w: size, out_channels, out_h, out_w,
+            kernel: [kh, kernel], stride: [sh, stride], padding: [ph, padding], dilation: [dh, dilation], groups,
+        };
+        let x = values(seed, g.input_len());
+        let w = values(seed ^ 0xABCD, g.weight_len());
+        let b: Vec<i32> = values(seed ^ 0x1234, out_channels).iter().map(|&v| v as i32 * 37).collect();
+        let r: Vec<Requant> = (0..out_channels).map(|o| Requant { multiplier: (1 << 30) + o as i32 * 12_345, shift: -6 }).collect();
+        let out = Output { zero_point: 3, min: -128, max: 127 };
+        let mut acc = vec![0i32; out_h * out_w];
+        let mut y = vec![0i8; g.output_len()];
+        conv(&x, &w, &b, &r, zero, out, &g, &mut acc, &mut y);
+        prop_assert_eq!(y, naive_conv(&x, &w, &b, &r, zero, out, &g));
+    }
+
+    #[test]
+    fn pools_take_the_max_and_the_rounded_mean(max in any::<bool>(), size in 2usize..=6, kernel in 1usize..=2, stride in 1usize..=2, seed in any::<u64>()) {
+        let out_w = output_size(size, kernel, stride, 0, 1).unwrap();
+        let g = PoolGeometry { channels: 2, in_h: 1, in_w: size, out_h: 1, out_w, kernel: [1, kernel], stride: [1, stride], max };
+        let x = values(seed, 2 * size);
+        let mut y = vec![0i8; 2 * out_w];
+        pool(&x, &mut y, &g);
+        for c in 0..2 {
+            for v in 0..out_w {
+                let window: Vec<i32> = (0..kernel).map(|j| x[c * size + v * stride + j] as i32).collect();
+                let expected = if max {
+                    *window.iter().max().unwrap()
+                } else {
+                    let mean = window.iter().sum::<i32>() as f64 / kernel as f64;
+                    mean.round() as i32 // half away from zero
+                };
+                prop_assert_eq!(y[c * out_w + v] as i32, expected);
+            }
+        }
+    }
+}
