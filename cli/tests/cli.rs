@@ -553,7 +553,7 @@ fn predict_shows_a_softmax_classifiers_probabilities_and_class() {
 
 #[test]
 fn swept_values_get_the_specs_size_checks() {
-    for (values, expected) in [("[4, 100000000000]", "from 1 to"), ("[0]", "from 1 to")] {
+    for (values, expected) in [("[4, 100000000000]", "too large (at most"), ("[0]", "hidden = 0`: ")] {
         let config = write(
             "huge_sweep.toml",
             &format!(
@@ -765,4 +765,35 @@ fn quantize_writes_an_int8_file_that_predict_runs_and_f32_loaders_refuse() {
     let (code, _, stderr) = nnspec(&["quantize", &spec, "--weights", &weights, "--calibration", &data, "-o", &weights]);
     assert_eq!(code, 1);
     assert!(stderr.contains("is the weights"), "{stderr}");
+}
+
+/// A sweep sets a `const` of the spec (here the width of two layers) or a
+/// layer's units in the spec itself and checks it again as a whole, so a value
+/// that breaks another rule (a residual sum of unequal widths) is refused.
+#[test]
+fn a_sweep_sets_a_constant_and_checks_the_spec_again() {
+    let spec = write(
+        "const_sweep.nn",
+        "const H = 4;\nnetwork Twin {\n    input x: [2];\n    dense a: H, activation = tanh;\n    dense b: H, activation = tanh;\n    add s(a, b);\n    dense out: 1, activation = sigmoid;\n    loss binary_cross_entropy;\n}\n",
+    );
+    let weights = temp().join("twin.safetensors");
+    let config = |sweep: &str| {
+        write(
+            "const_sweep.toml",
+            &format!(
+                "spec = {spec:?}\ndata = {:?}\n[train]\nepochs = 2\n[output]\nweights = {weights:?}\n[sweep]\n{sweep}\n",
+                root().join(FLOWER)
+            ),
+        )
+    };
+    let (code, stdout, stderr) = nnspec(&["train", "--config", &config("H = [2, 3]"), "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("H = 2") && stdout.contains("H = 3"), "{stdout}");
+    // Both layers follow the constant: the H = 3 run's weights fit the spec written with H = 3.
+    let text = std::fs::read_to_string(&spec).unwrap().replace("const H = 4;", "const H = 3;");
+    let mut three = nnspec_cli::convert::network(&nnspec_lang::check_source(&text).unwrap().program.networks[0]);
+    nnspec::weights::load(&mut three, temp().join("twin-H-3.safetensors")).unwrap();
+    let (code, _, stderr) = nnspec(&["train", "--config", &config("a = [3]"), "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("`[sweep] a = 3`") && stderr.contains("add"), "{stderr}");
 }

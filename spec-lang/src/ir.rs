@@ -117,56 +117,6 @@ impl Network {
             .expect("the checker accepts only graphs the plan can lower")
     }
 
-    /// The same network with `units` outputs in the dense layer `layer`: every
-    /// width, layer input and offset recomputed, and the rules on widths and
-    /// sizes checked again (a sweep's variants are built with it).
-    pub fn with_units(&self, layer: &str, units: usize) -> Result<Network, String> {
-        let mut net = self.clone();
-        let index = net.layers.iter().position(|l| l.name == layer).ok_or_else(|| {
-            let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
-            format!("`{}` has no layer `{layer}`; its layers are {}", net.name, names.join(", "))
-        })?;
-        if units == 0 || units > crate::MAX_UNITS {
-            return Err(format!("a layer has from 1 to {} units, not {units}", crate::MAX_UNITS));
-        }
-        net.layers[index].units = units;
-        for position in 1..net.nodes.len() {
-            let widths: Vec<usize> = net.nodes[position].inputs.iter().map(|&i| net.nodes[i].width).collect();
-            let node = &mut net.nodes[position];
-            node.width = match node.op {
-                Op::Input => node.width,
-                Op::Dense(layer) => {
-                    net.layers[layer].inputs = widths[0];
-                    net.layers[layer].units
-                }
-                Op::Dropout(_) | Op::Activation(_) | Op::LayerNorm { .. } | Op::Flatten => widths[0],
-                // Over features, its channels are its input's width.
-                Op::BatchNorm { ref mut channels, .. } if node.shape.len() <= 1 => {
-                    *channels = widths[0];
-                    widths[0]
-                }
-                Op::BatchNorm { .. } | Op::Standardize => node.width,
-                // Their inputs are channel-first samples, which no dense layer writes.
-                Op::Conv { .. } | Op::Pool { .. } | Op::GlobalAvgPool(_) => node.width,
-                Op::Add if widths.iter().any(|&w| w != widths[0]) => {
-                    return Err(format!("`add {}` would sum inputs of widths {widths:?}", node.name));
-                }
-                Op::Add => widths[0],
-                Op::Concat => widths.iter().sum::<usize>().min(crate::MAX_UNITS + 1),
-            };
-            if node.shape.len() <= 1 {
-                node.shape = vec![node.width].into();
-            }
-            if node.width > crate::MAX_UNITS {
-                return Err(format!("`{}` would have more than {} features", node.name, crate::MAX_UNITS));
-            }
-        }
-        let (tensors, param_count) = layout(&mut net.layers, &net.nodes, crate::MAX_PARAMS)
-            .ok_or_else(|| format!("`{}` would have more than {} parameters", net.name, crate::MAX_PARAMS))?;
-        (net.tensors, net.param_count) = (tensors, param_count);
-        Ok(net)
-    }
-
     /// The dropout probability applied to a dense layer's output while training, if any.
     pub fn dropout_after(&self, layer: usize) -> Option<f64> {
         let node = self.nodes.iter().position(|n| n.op == Op::Dense(layer))?;

@@ -220,16 +220,17 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
     }
     let runs: Vec<(String, ir::Network, Option<String>)> = match &request.sweep {
         None => vec![(net.name.clone(), net.clone(), None)],
-        Some((key, config::SweepValues::Units(values))) => values
-            .iter()
-            .map(|&units| {
-                // A variant gets the checks of the spec's own sizes.
-                let variant = net
-                    .with_units(key, units)
-                    .map_err(|message| Failure(format!("`[sweep] {key} = {units}`: {message}")))?;
-                Ok((format!("{key} = {units}"), variant, None))
-            })
-            .collect::<Result<_, Failure>>()?,
+        Some((key, config::SweepValues::Units(values))) => {
+            let source = String::from_utf8_lossy(&read(&request.spec)?).into_owned();
+            values
+                .iter()
+                .map(|&units| {
+                    let variant = swept(&source, &net.name, key, units)
+                        .map_err(|message| Failure(format!("`[sweep] {key} = {units}`: {message}")))?;
+                    Ok((format!("{key} = {units}"), variant, None))
+                })
+                .collect::<Result<_, Failure>>()?
+        }
         Some((key, config::SweepValues::Names(names))) if key == "optimizer" => {
             names.iter().map(|name| (format!("optimizer = {name}"), net.clone(), Some(name.clone()))).collect()
         }
@@ -407,4 +408,43 @@ pub(crate) fn write_outputs(
         say!("loss curve drawn in {}", path.display());
     }
     Ok(())
+}
+
+/// The network `name` of the spec `source` with `key` (a constant of the
+/// file, or one of the network's dense layers) set to `value`, checked again
+/// as a whole: a swept value meets every check the spec's own values meet.
+fn swept(source: &str, name: &str, key: &str, value: usize) -> Result<ir::Network, String> {
+    use nnspec_lang::ast::{Value, ValueKind};
+    let mut file = nnspec_lang::parse_file(source).map_err(|_| "the spec no longer parses".to_string())?;
+    let literal = |span| Value { kind: ValueKind::Number { value: value as f64, is_integer: true }, span };
+    let network = file.networks.iter_mut().find(|n| n.name.text == name).ok_or("the network is gone")?;
+    let layer = network
+        .statements
+        .iter_mut()
+        .find(|s| s.keyword.text == "dense" && s.target.as_ref().is_some_and(|t| t.text == key));
+    match (file.constants.iter_mut().find(|c| c.name.text == key), layer) {
+        (Some(constant), _) => constant.value = literal(constant.value.span),
+        (None, Some(statement)) => statement.value = Some(literal(statement.span)),
+        (None, None) => {
+            let layers: Vec<&str> = network
+                .statements
+                .iter()
+                .filter(|s| s.keyword.text == "dense")
+                .filter_map(|s| s.target.as_ref().map(|t| t.text.as_str()))
+                .collect();
+            return Err(format!("`{name}` has no layer or constant `{key}`; its layers are {}", layers.join(", ")));
+        }
+    }
+    let checked = nnspec_lang::check_ast(&file).map_err(|diagnostics| {
+        let errors: Vec<String> = diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| match &d.help {
+                Some(help) => format!("{} ({help})", d.message),
+                None => d.message.clone(),
+            })
+            .collect();
+        errors.join("; ")
+    })?;
+    checked.program.network(name).cloned().ok_or_else(|| "the network is gone".to_string())
 }
