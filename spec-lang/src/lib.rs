@@ -32,6 +32,7 @@ pub mod fmt;
 pub mod ir;
 mod lower;
 mod parse;
+pub mod source_map;
 pub mod warnings;
 
 pub use check::{MAX_PARAMS, MAX_UNITS};
@@ -47,6 +48,8 @@ pub struct Checked {
     pub program: ir::Program,
     /// Warnings (the spec is valid).
     pub warnings: Vec<Diagnostic>,
+    /// Where each network's nodes were written.
+    pub source_map: source_map::SourceMap,
 }
 
 /// Parses and lowers `source` to a syntax tree, or returns the syntax errors.
@@ -66,12 +69,12 @@ pub fn check_source(source: &str) -> Result<Checked, Vec<Diagnostic>> {
 /// Checks a syntax tree.
 pub fn check_ast(file: &ast::File) -> Result<Checked, Vec<Diagnostic>> {
     let mut diagnostics = Diagnostics::default();
-    let program = check::check_file(file, &mut diagnostics);
+    let (program, source_map) = check::check_file(file, &mut diagnostics);
     if !diagnostics.has_errors() {
-        warnings::lint(file, &program, &mut diagnostics);
+        warnings::lint(&program, &source_map, &mut diagnostics);
     }
     let warnings = diagnostics.finish()?;
-    Ok(Checked { program, warnings })
+    Ok(Checked { program, warnings, source_map })
 }
 
 /// Like [`check_source`] for raw bytes: text that is not UTF-8 gets a diagnostic at the first bad byte.

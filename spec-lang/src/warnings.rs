@@ -12,6 +12,7 @@
 use crate::ast::{self, ValueKind};
 use crate::diagnostic::{Code, Diagnostics, Span};
 use crate::ir::{Activation, BatchSize, Init, Loss, Op, Optimizer};
+use crate::source_map::SourceMap;
 
 /// The names `#[allow(…)]` accepts, in code order.
 pub const NAMES: &[&str] = &[
@@ -57,21 +58,15 @@ impl Code {
     pub const POOL_DROPS_POSITIONS: Code = Code("W0011");
 }
 
-/// Adds the warnings of every network of `file` (whose IR is `program`).
-pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: &mut Diagnostics) {
-    let by_name: std::collections::HashMap<&str, &ast::Network> =
-        file.networks.iter().map(|n| (n.name.text.as_str(), n)).collect();
+/// Adds the warnings of every network of `program`, at the spans `map` records.
+pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &mut Diagnostics) {
     for network in &program.networks {
-        let Some(syntax) = by_name.get(network.name.as_str()).copied() else { continue };
+        let Some(map) = map.network(&network.name) else { continue };
         let allowed = |name: &str| network.allow.iter().any(|a| a == name);
-        let dense: Vec<&ast::Statement> = syntax.statements.iter().filter(|s| s.keyword.text == "dense").collect();
-        let layer_span = |index: usize| dense.get(index).map_or(syntax.name.span, |s| s.span);
-        let option_span = |index: usize, key: &str| {
-            dense
-                .get(index)
-                .and_then(|s| s.options.iter().find(|o| o.key.text == key))
-                .map_or(layer_span(index), |o| o.value.span)
-        };
+        // A dense layer's node, for its statement's spans.
+        let node_of = |layer: usize| network.nodes.iter().position(|n| n.op == Op::Dense(layer)).unwrap_or(0);
+        let layer_span = |layer: usize| map.node(node_of(layer));
+        let option_span = |layer: usize, key: &str| map.option(node_of(layer), key);
         let mut warn = |name: &str, code: Code, span: Span, message: String, help: String| {
             if !allowed(name) {
                 diagnostics
@@ -114,8 +109,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
         if matches!(network.loss, Loss::Mse | Loss::Sse | Loss::SseHalf)
             && matches!(output_activation, Activation::Sigmoid | Activation::Softmax)
         {
-            let loss_span =
-                syntax.statements.iter().find(|s| s.keyword.text == "loss").map_or(syntax.name.span, |s| s.span);
+            let loss_span = map.loss.unwrap_or(map.span);
             let matching =
                 if output_activation == Activation::Sigmoid { "binary_cross_entropy" } else { "cross_entropy" };
             warn(
@@ -143,10 +137,8 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
             );
         }
 
-        let optimizer_span = syntax
-            .train
-            .first()
-            .and_then(|t| t.options.iter().find(|o| o.key.text == "optimizer"))
+        let optimizer_span = map
+            .train_option("optimizer")
             .map(|o| match &o.value.kind {
                 ValueKind::Call { args, .. } => args
                     .iter()
@@ -157,7 +149,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
                     .unwrap_or(o.value.span),
                 _ => o.value.span,
             })
-            .unwrap_or(syntax.name.span);
+            .unwrap_or(map.span);
         let lr = network.train.optimizer.lr();
         let (name, low, high) = match network.train.optimizer {
             Optimizer::Adam { decoupled: true, .. } => ("adamw", 1e-6, 0.1),
@@ -182,12 +174,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
         }
 
         if output_dropout {
-            let span = syntax
-                .statements
-                .iter()
-                .rev()
-                .find(|s| s.keyword.text == "dropout")
-                .map_or(layer_span(last), |s| s.span);
+            let span = map.node(nodes.len() - 1);
             warn(
                 "output_dropout",
                 Code::OUTPUT_DROPOUT,
@@ -246,17 +233,10 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
             );
         }
 
-        // The statement that wrote a node (none for one named after its input, like `relu;`).
-        let statement_of = |node: &str| {
-            syntax.statements.iter().find(|s| s.target.as_ref().is_some_and(|t| t.text == node)).map(|s| s.span)
-        };
-        let batch_norm = nodes.iter().find(|n| matches!(n.op, Op::BatchNorm { .. }));
-        if let (Some(norm), BatchSize::Size(1)) = (batch_norm, network.train.batch) {
-            let span = syntax
-                .train
-                .first()
-                .and_then(|t| t.options.iter().find(|o| o.key.text == "batch"))
-                .map_or_else(|| statement_of(&norm.name).unwrap_or(syntax.name.span), |o| o.span);
+        let batch_norm = nodes.iter().position(|n| matches!(n.op, Op::BatchNorm { .. }));
+        if let (Some(index), BatchSize::Size(1)) = (batch_norm, network.train.batch) {
+            let norm = &nodes[index];
+            let span = map.train_option("batch").map_or_else(|| map.node(index), |o| o.span);
             let over = if norm.shape.len() > 1 { "the positions of one sample" } else { "a single value per feature" };
             warn(
                 "batch_norm_single_row",
@@ -272,7 +252,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
             );
         }
 
-        for node in nodes {
+        for (index, node) in nodes.iter().enumerate() {
             let Op::Pool { geometry: g, one_d } = node.op else { continue };
             let axes: &[(usize, usize, usize, &str)] = if one_d {
                 &[(g.in_w, g.kernel[1], g.stride[1], "length")]
@@ -292,7 +272,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
             warn(
                 "pool_drops_positions",
                 Code::POOL_DROPS_POSITIONS,
-                statement_of(&node.name).unwrap_or(syntax.name.span),
+                map.node(index),
                 format!("`{} {}` never reads {}: no window covers them", node.op.name(), node.name, dropped.join(" and ")),
                 "choose a kernel and stride with (size − kernel) divisible by the stride, or pad the convolution before it"
                     .into(),
@@ -303,11 +283,7 @@ pub(crate) fn lint(file: &ast::File, program: &crate::ir::Program, diagnostics: 
             // Ten parameters per sample and more: the textbook MNIST MLP (784-128-10,
             // 1.7 per sample) generalises well; a network with tens per sample memorises.
             if network.param_count > 10 * samples {
-                let span = syntax
-                    .train
-                    .first()
-                    .and_then(|t| t.options.iter().find(|o| o.key.text == "samples"))
-                    .map_or(syntax.name.span, |o| o.span);
+                let span = map.train_option("samples").map_or(map.span, |o| o.span);
                 let has_l2 = layers.iter().any(|l| l.l2 > 0.0);
                 let has_dropout = nodes.iter().any(|n| matches!(n.op, Op::Dropout(_)));
                 let mut remedies: Vec<&str> = Vec::new();

@@ -53,6 +53,7 @@ impl<'a> Checker<'a, '_> {
         }
         pending.nodes.push(node);
         pending.node_spans.push(Some(statement.span));
+        pending.node_statements.push(Some(StatementMap::of(statement)));
     }
 
     /// The nodes a statement reads: the names in its parentheses, or the statement above.

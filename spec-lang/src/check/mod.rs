@@ -13,6 +13,7 @@ mod vocabulary;
 use crate::ast::{self, Argument, Ident, KeyValue, Statement, Value, ValueKind};
 use crate::diagnostic::{closest_name, Code, Diagnostics, Span};
 use crate::ir::*;
+use crate::source_map::{NetworkMap, SourceMap, StatementMap};
 use std::collections::HashMap;
 
 /// The largest width of one layer or input.
@@ -56,7 +57,7 @@ const TRAIN_KEYS: &[&str] = &[
 const SCHEDULES: &[&str] = &["step", "multistep", "exponential", "cosine", "linear"];
 
 /// Checks a whole file; returns the IR, or every error found.
-pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
+pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> (Program, SourceMap) {
     let mut checker = Checker { constants: HashMap::new(), resolved: HashMap::new(), diagnostics };
     for constant in &file.constants {
         if let Some(previous) = checker.constants.get(constant.name.text.as_str()) {
@@ -83,6 +84,7 @@ pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
     checker.resolve_constants(&first_definitions);
     let mut seen: HashMap<&str, Span> = HashMap::new();
     let mut networks = Vec::new();
+    let mut maps = Vec::new();
     for network in &file.networks {
         if let Some(previous) = seen.insert(network.name.text.as_str(), network.name.span) {
             checker
@@ -90,11 +92,12 @@ pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> Program {
                 .error(Code::DUPLICATE, network.name.span, format!("network `{}` is defined twice", network.name.text))
                 .label(previous, "first defined here");
         }
-        if let Some(network) = checker.network(network) {
+        if let Some((network, map)) = checker.network(network) {
             networks.push(network);
+            maps.push(map);
         }
     }
-    Program { networks }
+    (Program { networks }, SourceMap { networks: maps })
 }
 
 struct Checker<'a, 'd> {
@@ -122,6 +125,8 @@ struct Pending<'a> {
     nodes: Vec<Node>,
     /// Each node's statement (none for an input that was never declared).
     node_spans: Vec<Option<Span>>,
+    /// Each node's statement and options, for the source map.
+    node_statements: Vec<Option<StatementMap>>,
     /// The nodes by name.
     names: HashMap<&'a str, usize>,
     /// The names of the network's statements that come later, for "defined below".
@@ -135,7 +140,7 @@ struct Pending<'a> {
 }
 
 impl<'a> Checker<'a, '_> {
-    fn network(&mut self, network: &'a ast::Network) -> Option<Network> {
+    fn network(&mut self, network: &'a ast::Network) -> Option<(Network, NetworkMap)> {
         let errors_before = self.error_count();
         let allow = self.check_meta(&network.meta, crate::warnings::NAMES);
         let has_input = network.statements.iter().any(|s| s.keyword.text == "input");
@@ -151,6 +156,7 @@ impl<'a> Checker<'a, '_> {
             layer_spans: Vec::new(),
             nodes: vec![Node::new("input", Op::Input, &[], 0)],
             node_spans: vec![None],
+            node_statements: vec![None],
             names: HashMap::new(),
             later,
             input_seen: false,
@@ -225,7 +231,14 @@ impl<'a> Checker<'a, '_> {
         let mut layers = pending.layers;
         let nodes = pending.nodes;
         let (tensors, param_count) = self.layout(&mut layers, &nodes, network.name.span)?;
-        Some(Network {
+        let map = NetworkMap {
+            name: network.name.text.clone(),
+            span: network.name.span,
+            nodes: pending.node_statements,
+            loss: pending.loss.map(|(_, span)| span),
+            train: network.train.first().map(|block| block.options.clone()).unwrap_or_default(),
+        };
+        let network = Network {
             name: network.name.text.clone(),
             doc: network.meta.doc.clone(),
             input_name,
@@ -238,7 +251,8 @@ impl<'a> Checker<'a, '_> {
             tensors,
             param_count,
             allow,
-        })
+        };
+        Some((network, map))
     }
 
     fn error_count(&self) -> usize {

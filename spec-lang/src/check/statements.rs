@@ -89,6 +89,7 @@ impl<'a> Checker<'a, '_> {
         }
         pending.nodes[0] = Node::new(name.clone(), Op::Input, &[], total).with_shape(&shape);
         pending.node_spans[0] = Some(statement.span);
+        pending.node_statements[0] = Some(StatementMap::of(statement));
         pending.names.insert(statement.target.as_ref().map_or("input", |t| t.text.as_str()), 0);
         pending.input = Some((name, shape, total));
     }
