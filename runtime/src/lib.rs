@@ -87,6 +87,21 @@ pub mod __private_v0_1 {
     #[cfg(feature = "std")]
     pub use std::{borrow::Cow, boxed::Box, format, vec};
 
+    /// Whether the processor runs AVX2 (generated `predict` then runs its AVX2
+    /// build); detected once by `std`, false without it.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    pub fn has_avx2() -> bool {
+        #[cfg(feature = "std")]
+        {
+            std::is_x86_feature_detected!("avx2")
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            false
+        }
+    }
+
     /// What generated integer-only inference calls.
     pub mod int8 {
         pub use nnspec_core::activation::{log_softmax_row_in_place, softmax_row_in_place};

@@ -327,7 +327,31 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             #[doc = #predict_doc]
             #[inline]
             pub fn predict(&self, x: &[f32; #input]) -> [f32; #output] {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if ::nnspec::__private_v0_1::has_avx2() {
+                        // SAFETY: the processor has AVX2, checked at run time.
+                        return unsafe { self.__predict_avx2(x) };
+                    }
+                }
+                self.__predict(x)
+            }
+
+            /// `predict`'s body: the same code for every instruction set.
+            #[doc(hidden)]
+            #[inline(always)]
+            fn __predict(&self, x: &[f32; #input]) -> [f32; #output] {
                 #predict_body
+            }
+
+            /// `predict` compiled for AVX2: twice the vector width; the same
+            /// operations in the same order, so the same results to the bit
+            /// (Rust never fuses a multiply and an add on its own).
+            #[cfg(target_arch = "x86_64")]
+            #[doc(hidden)]
+            #[target_feature(enable = "avx2")]
+            unsafe fn __predict_avx2(&self, x: &[f32; #input]) -> [f32; #output] {
+                self.__predict(x)
             }
 
             #trained
