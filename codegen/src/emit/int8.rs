@@ -235,10 +235,32 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
             pub const OUTPUT_ZERO_POINT: i32 = #out_zero;
 
             /// The network on a quantised sample, in integer arithmetic only.
-            #[allow(clippy::identity_op, clippy::erasing_op)]
             pub fn predict_q(&self, x: &[i8; #input]) -> [i8; #out] {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if ::nnspec::__private_v0_1::has_avx2() {
+                        // SAFETY: the processor has AVX2, checked at run time.
+                        return unsafe { self.__predict_q_avx2(x) };
+                    }
+                }
+                self.__predict_q(x)
+            }
+
+            /// `predict_q`'s body, the same for every instruction set.
+            #[doc(hidden)]
+            #[inline(always)]
+            #[allow(clippy::identity_op, clippy::erasing_op)]
+            fn __predict_q(&self, x: &[i8; #input]) -> [i8; #out] {
                 #(#body)*
                 #last
+            }
+
+            /// `predict_q` compiled for AVX2 (integers: the same results).
+            #[cfg(target_arch = "x86_64")]
+            #[doc(hidden)]
+            #[target_feature(enable = "avx2")]
+            unsafe fn __predict_q_avx2(&self, x: &[i8; #input]) -> [i8; #out] {
+                self.__predict_q(x)
             }
 
             /// The class a classifier gives a quantised sample: the first largest output, in integers.
