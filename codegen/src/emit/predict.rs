@@ -9,9 +9,84 @@ use super::passes::param_range;
 use super::*;
 use nnspec_core::plan::{Plan, Source, Step};
 
-/// `predict`: straight-line layer calls on stack arrays; with embedded weights
-/// trained on standardised inputs, it standardises `x` first.
+/// Rust's keywords, which a node's name may be but an array's may not.
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static",
+    "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
+    "final", "gen", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// The stack arrays of `predict`, named after the nodes whose values they hold.
+struct Arrays {
+    /// The node whose value each workspace slot holds at inference, if any.
+    owners: Vec<Option<String>>,
+    used: std::collections::HashSet<String>,
+}
+
+impl Arrays {
+    fn new(plan: &Plan) -> Arrays {
+        let mut owners = vec![None; plan.slots.len()];
+        for (node, value) in plan.nodes.iter().zip(&plan.values) {
+            if let Some(buf) = value.buf(false) {
+                owners[buf.slot].get_or_insert_with(|| node.name.to_string());
+            }
+        }
+        for (node, z) in plan.nodes.iter().zip(&plan.pre_activations) {
+            if let Some(z) = z {
+                owners[z.slot].get_or_insert_with(|| node.name.to_string());
+            }
+        }
+        let used = ["x", "p", "standardized"].into_iter().map(String::from).collect();
+        Arrays { owners, used }
+    }
+
+    /// A fresh name for the array of `slot` (`suffix` for a node's second array).
+    fn name(&mut self, slot: usize, suffix: &str) -> Ident {
+        let base = self.owners.get(slot).cloned().flatten().unwrap_or_else(|| "value".into());
+        let mut name = format!("{base}{suffix}");
+        if KEYWORDS.contains(&name.as_str()) {
+            name.push('_');
+        }
+        let mut candidate = name.clone();
+        let mut n = 2;
+        while !self.used.insert(candidate.clone()) {
+            candidate = format!("{name}_{n}");
+            n += 1;
+        }
+        format_ident!("{}", candidate)
+    }
+}
+
+/// A parameter tensor by its accessor (`self.hidden_weight()`), or by range.
+fn tensor(plan: &Plan, range: &core::ops::Range<usize>) -> TokenStream {
+    match plan.tensors.iter().find(|t| t.range == *range) {
+        Some(t) => {
+            let accessor = format_ident!("{}", t.name.replace('.', "_"));
+            quote!(self.#accessor())
+        }
+        None => {
+            let range = param_range(range);
+            quote!(&self.params[#range])
+        }
+    }
+}
+
+fn bias(plan: &Plan, bias: &Option<core::ops::Range<usize>>) -> TokenStream {
+    match bias {
+        Some(b) => {
+            let b = tensor(plan, b);
+            quote!(::core::option::Option::Some(#b))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// `predict`: straight-line layer calls on stack arrays named after their
+/// nodes, parameters through their accessors; with embedded weights trained
+/// on standardised inputs, it standardises `x` first.
 pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
+    let mut names = Arrays::new(plan);
     let mut statements = Vec::new();
     let input = if standardized {
         let width = usize_lit(plan.input);
@@ -36,7 +111,6 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
             quote!(#array)
         }
     };
-    let mut layers = 0usize;
     let dense_outputs: Vec<usize> = plan
         .forward
         .iter()
@@ -48,15 +122,13 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
     for step in &plan.forward {
         match step {
             Step::Dense { input, weight, bias, output, inputs, outputs } => {
-                layers += 1;
-                let array = format_ident!("a{}", layers);
+                let array = names.name(output.slot, "");
                 let source = read(&arrays, input);
-                let (start, end) = (usize_lit(weight.start), usize_lit(weight.end));
-                let bias = super::passes::bias_slice(bias);
+                let (weight, bias) = (tensor(plan, weight), self::bias(plan, bias));
                 let (inputs, outputs) = (usize_lit(*inputs), usize_lit(*outputs));
                 statements.push(quote! {
                     let mut #array = [0.0f32; #outputs];
-                    ::nnspec::__private_v0_1::dense_forward(&#source[..], &p[#start..#end], #bias, &mut #array, 1usize, #inputs, #outputs);
+                    ::nnspec::__private_v0_1::dense_forward(&#source[..], #weight, #bias, &mut #array, 1usize, #inputs, #outputs);
                 });
                 arrays[output.slot] = Some(array);
             }
@@ -68,8 +140,7 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 let array = if dense_outputs.contains(&z.slot) {
                     source
                 } else {
-                    layers += 1;
-                    let copy = format_ident!("a{}", layers);
+                    let copy = names.name(a.slot, "");
                     statements.push(quote!(let mut #copy = #source;));
                     copy
                 };
@@ -77,8 +148,7 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 arrays[a.slot] = Some(array);
             }
             Step::Copy { from, to } => {
-                layers += 1;
-                let array = format_ident!("a{}", layers);
+                let array = names.name(to.slot, "");
                 let (source, width) = (read(&arrays, from), usize_lit(to.width));
                 statements.push(quote! {
                     let mut #array = [0.0f32; #width];
@@ -96,8 +166,7 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 let array = match &arrays[to.slot] {
                     Some(array) => array.clone(),
                     None => {
-                        layers += 1;
-                        let array = format_ident!("a{}", layers);
+                        let array = names.name(to.slot, "");
                         let to_width = usize_lit(to.width);
                         statements.push(quote!(let mut #array = [0.0f32; #to_width];));
                         arrays[to.slot] = Some(array.clone());
@@ -110,27 +179,24 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 });
             }
             Step::LayerNorm { input, scale, shift, output, eps, .. } => {
-                layers += 1;
                 let (array, xhat, rstd) =
-                    (format_ident!("a{}", layers), format_ident!("xhat{}", layers), format_ident!("rstd{}", layers));
+                    (names.name(output.slot, ""), names.name(output.slot, "_xhat"), names.name(output.slot, "_rstd"));
                 let source = read(&arrays, input);
-                let (scale_start, scale_end) = (usize_lit(scale.start), usize_lit(scale.end));
-                let (shift_start, shift_end) = (usize_lit(shift.start), usize_lit(shift.end));
+                let (scale, shift) = (tensor(plan, scale), tensor(plan, shift));
                 let (width, eps) = (usize_lit(output.width), f32_lit(f64::from(*eps)));
                 statements.push(quote! {
                     let mut #array = [0.0f32; #width];
                     let mut #xhat = [0.0f32; #width];
                     let mut #rstd = [0.0f32; 1];
-                    ::nnspec::__private_v0_1::layer_norm_forward(&#source[..], &p[#scale_start..#scale_end], &p[#shift_start..#shift_end], &mut #array, &mut #xhat, &mut #rstd, #width, #eps);
+                    ::nnspec::__private_v0_1::layer_norm_forward(&#source[..], #scale, #shift, &mut #array, &mut #xhat, &mut #rstd, #width, #eps);
                 });
                 arrays[output.slot] = Some(array);
             }
             Step::BatchNorm { input, scale, shift, buffers, output, channels, spatial, eps, .. } => {
-                layers += 1;
                 let (array, xhat, stats) =
-                    (format_ident!("a{}", layers), format_ident!("xhat{}", layers), format_ident!("stats{}", layers));
+                    (names.name(output.slot, ""), names.name(output.slot, "_xhat"), names.name(output.slot, "_stats"));
                 let source = read(&arrays, input);
-                let (scale, shift, running) = (param_range(scale), param_range(shift), param_range(buffers));
+                let (scale, shift, running) = (tensor(plan, scale), tensor(plan, shift), param_range(buffers));
                 let (width, eps) = (usize_lit(output.width), f32_lit(f64::from(*eps)));
                 let (stats_len, channels, spatial) =
                     (usize_lit(3 * channels), usize_lit(*channels), usize_lit(*spatial));
@@ -138,13 +204,12 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                     let mut #array = [0.0f32; #width];
                     let mut #xhat = [0.0f32; #width];
                     let mut #stats = [0.0f32; #stats_len];
-                    ::nnspec::__private_v0_1::batch_norm_forward(&#source[..], &p[#scale], &p[#shift], &self.buffers[#running], &mut #array, &mut #xhat, &mut #stats, 1usize, #channels, #spatial, #eps, false);
+                    ::nnspec::__private_v0_1::batch_norm_forward(&#source[..], #scale, #shift, &self.buffers[#running], &mut #array, &mut #xhat, &mut #stats, 1usize, #channels, #spatial, #eps, false);
                 });
                 arrays[output.slot] = Some(array);
             }
             Step::Standardize { input, buffers, output, width } => {
-                layers += 1;
-                let array = format_ident!("a{}", layers);
+                let array = names.name(output.slot, "");
                 let source = read(&arrays, input);
                 let (statistics, width) = (param_range(buffers), usize_lit(*width));
                 statements.push(quote! {
@@ -154,21 +219,18 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 arrays[output.slot] = Some(array);
             }
             Step::Conv { input, weight, bias, output, geometry } => {
-                layers += 1;
-                let array = format_ident!("a{}", layers);
+                let array = names.name(output.slot, "");
                 let source = read(&arrays, input);
-                let (start, end) = (usize_lit(weight.start), usize_lit(weight.end));
-                let bias = super::passes::bias_slice(bias);
+                let (weight, bias) = (tensor(plan, weight), self::bias(plan, bias));
                 let (width, geometry) = (usize_lit(output.width), conv_geometry(geometry));
                 statements.push(quote! {
                     let mut #array = [0.0f32; #width];
-                    ::nnspec::__private_v0_1::conv_forward(&#source[..], &p[#start..#end], #bias, &mut #array, 1usize, &#geometry);
+                    ::nnspec::__private_v0_1::conv_forward(&#source[..], #weight, #bias, &mut #array, 1usize, &#geometry);
                 });
                 arrays[output.slot] = Some(array);
             }
             Step::Pool { input, output, geometry, .. } => {
-                layers += 1;
-                let array = format_ident!("a{}", layers);
+                let array = names.name(output.slot, "");
                 let source = read(&arrays, input);
                 let (width, geometry) = (usize_lit(output.width), pool_geometry(geometry));
                 statements.push(quote! {
@@ -190,7 +252,6 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
     }
     let output = plan.head.map_or(input.clone(), |head| read(&arrays, &Source::Buf(head.a)));
     quote! {
-        let p = &self.params[..];
         #(#statements)*
         #output
     }
