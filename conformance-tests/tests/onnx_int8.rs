@@ -115,18 +115,7 @@ fn the_reference_networks_agree_with_onnxruntime_within_one_step_on_their_test_r
 fn int8_networks_exported_as_qdq_run_in_onnxruntime_as_in_nnspec() {
     let directory = std::env::temp_dir().join(format!("nnspec-onnx-int8-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
-    let files = [
-        "examples/specs/planar.nn",
-        "examples/specs/truth_tables.nn",
-        "examples/specs/flower.nn",
-        "examples/specs/cnn.nn",
-        "examples/specs/residual.nn",
-        "conformance-tests/tests/data/graphs.nn",
-        "runtime/tests/data/int8.nn",
-    ];
-    let mut specs: Vec<(String, String)> =
-        files.iter().map(|f| (f.to_string(), std::fs::read_to_string(root().join(f)).unwrap())).collect();
-    specs.push(("conformance.nn".into(), include_str!(concat!(env!("OUT_DIR"), "/conformance.nn")).into()));
+    let specs = common::specs(&["runtime/tests/data/int8.nn"]);
     let mut jobs: Vec<Value> = Vec::new();
     // Per job: the network's name, its int8 form and the rows it runs on.
     let mut expected: Vec<(String, QNetwork, Vec<f32>)> = Vec::new();

@@ -82,18 +82,7 @@ fn python() -> PathBuf {
 fn emitted_pytorch_modules_compute_what_nnspec_computes() {
     let directory = std::env::temp_dir().join(format!("nnspec-pytorch-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
-    let files = [
-        "examples/specs/planar.nn",
-        "examples/specs/truth_tables.nn",
-        "examples/specs/flower.nn",
-        "examples/specs/cnn.nn",
-        "examples/specs/residual.nn",
-        "conformance-tests/tests/data/graphs.nn",
-    ];
-    let mut specs: Vec<(String, String)> =
-        files.iter().map(|f| (f.to_string(), std::fs::read_to_string(root().join(f)).unwrap())).collect();
-    // Every network of the conformance directory (networks/, training/ and graphs/), as the build script wrote them.
-    specs.push(("conformance.nn".into(), include_str!(concat!(env!("OUT_DIR"), "/conformance.nn")).into()));
+    let specs = common::specs(&[]);
     let mut jobs = Vec::new();
     let mut expected = Vec::new();
     for (file_index, (spec, text)) in specs.iter().enumerate() {

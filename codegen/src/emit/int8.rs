@@ -215,6 +215,16 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
     } else {
         " A sample quantised as the network's input."
     };
+    let predict_q = avx2_dispatched(
+        quote!(#[doc = " The network on a quantised sample, in integer arithmetic only."]),
+        "predict_q",
+        quote!([i8; #input]),
+        quote!([i8; #out]),
+        quote! {
+            #(#body)*
+            #last
+        },
+    );
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -234,34 +244,7 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
             /// The int8 value of a real 0 output.
             pub const OUTPUT_ZERO_POINT: i32 = #out_zero;
 
-            /// The network on a quantised sample, in integer arithmetic only.
-            pub fn predict_q(&self, x: &[i8; #input]) -> [i8; #out] {
-                #[cfg(target_arch = "x86_64")]
-                {
-                    if ::nnspec::__private_v0_1::has_avx2() {
-                        // SAFETY: the processor has AVX2, checked at run time.
-                        return unsafe { self.__predict_q_avx2(x) };
-                    }
-                }
-                self.__predict_q(x)
-            }
-
-            /// `predict_q`'s body, the same for every instruction set.
-            #[doc(hidden)]
-            #[inline(always)]
-            #[allow(clippy::identity_op, clippy::erasing_op)]
-            fn __predict_q(&self, x: &[i8; #input]) -> [i8; #out] {
-                #(#body)*
-                #last
-            }
-
-            /// `predict_q` compiled for AVX2 (integers: the same results).
-            #[cfg(target_arch = "x86_64")]
-            #[doc(hidden)]
-            #[target_feature(enable = "avx2")]
-            unsafe fn __predict_q_avx2(&self, x: &[i8; #input]) -> [i8; #out] {
-                self.__predict_q(x)
-            }
+            #predict_q
 
             /// The class a classifier gives a quantised sample: the first largest output, in integers.
             pub fn class_q(&self, x: &[i8; #input]) -> usize {

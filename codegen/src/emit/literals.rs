@@ -93,3 +93,49 @@ pub(super) fn node_doc(net: &Network, node: &Node) -> String {
         ),
     }
 }
+
+/// Method `name(&self, x: &INPUT) -> OUTPUT` (public, with `attributes`) that
+/// runs an AVX2 build of `body` where the processor has AVX2 and the portable
+/// build elsewhere: one body, compiled twice. The builds give the same results:
+/// Rust never fuses a multiply and an add on its own, and the kernels sum in
+/// source order.
+pub(super) fn avx2_dispatched(
+    attributes: TokenStream,
+    name: &str,
+    input: TokenStream,
+    output: TokenStream,
+    body: TokenStream,
+) -> TokenStream {
+    let (public, portable, avx2) = (format_ident!("{name}"), format_ident!("__{name}"), format_ident!("__{name}_avx2"));
+    let (portable_doc, avx2_doc) =
+        (format!(" `{name}`'s body, the same for every instruction set."), format!(" `{name}` compiled for AVX2."));
+    quote! {
+        #attributes
+        pub fn #public(&self, x: &#input) -> #output {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if ::nnspec::__private_v0_1::has_avx2() {
+                    // SAFETY: the processor has AVX2, checked at run time.
+                    return unsafe { self.#avx2(x) };
+                }
+            }
+            self.#portable(x)
+        }
+
+        #[doc = #portable_doc]
+        #[doc(hidden)]
+        #[inline(always)]
+        #[allow(clippy::identity_op, clippy::erasing_op)]
+        fn #portable(&self, x: &#input) -> #output {
+            #body
+        }
+
+        #[doc = #avx2_doc]
+        #[cfg(target_arch = "x86_64")]
+        #[doc(hidden)]
+        #[target_feature(enable = "avx2")]
+        unsafe fn #avx2(&self, x: &#input) -> #output {
+            self.#portable(x)
+        }
+    }
+}

@@ -229,11 +229,17 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     });
 
     let standardization = embedded.and_then(|e| e.standardization.as_ref());
-    let predict_body = predict(&plan, standardization.is_some());
     let predict_doc = match standardization {
         Some(_) => " The outputs for one raw sample: it is standardised with [`Self::INPUT_MEAN`] and [`Self::INPUT_STD`] first, as the embedded weights were trained (the batch passes of `Model` take standardised rows, as the trainer gives them). Stack memory only, no allocation.",
         None => " The outputs for one sample: stack memory only, no allocation.",
     };
+    let predict = avx2_dispatched(
+        quote!(#[doc = #predict_doc] #[inline]),
+        "predict",
+        quote!([f32; #input]),
+        quote!([f32; #output]),
+        predict(&plan, standardization.is_some()),
+    );
     let standardization_consts = standardization.map(|standardization| {
         let mean = standardization.mean.iter().map(|v| f32_lit(f64::from(*v)));
         let std = standardization.std.iter().map(|v| f32_lit(f64::from(*v)));
@@ -324,35 +330,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
 
             #standardization_consts
 
-            #[doc = #predict_doc]
-            #[inline]
-            pub fn predict(&self, x: &[f32; #input]) -> [f32; #output] {
-                #[cfg(target_arch = "x86_64")]
-                {
-                    if ::nnspec::__private_v0_1::has_avx2() {
-                        // SAFETY: the processor has AVX2, checked at run time.
-                        return unsafe { self.__predict_avx2(x) };
-                    }
-                }
-                self.__predict(x)
-            }
-
-            /// `predict`'s body: the same code for every instruction set.
-            #[doc(hidden)]
-            #[inline(always)]
-            fn __predict(&self, x: &[f32; #input]) -> [f32; #output] {
-                #predict_body
-            }
-
-            /// `predict` compiled for AVX2: twice the vector width; the same
-            /// operations in the same order, so the same results to the bit
-            /// (Rust never fuses a multiply and an add on its own).
-            #[cfg(target_arch = "x86_64")]
-            #[doc(hidden)]
-            #[target_feature(enable = "avx2")]
-            unsafe fn __predict_avx2(&self, x: &[f32; #input]) -> [f32; #output] {
-                self.__predict(x)
-            }
+            #predict
 
             #trained
         }

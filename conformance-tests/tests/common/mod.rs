@@ -50,3 +50,23 @@ pub fn example_networks() -> Vec<Box<dyn Model>> {
         Box::new(initialised(cnn::SignalsCnn::zeroed(), 1)),
     ]
 }
+
+/// The text of every spec file the cross-runtime tests check, by path: the
+/// examples', the graph test specs, `extra` ones, and every network of the
+/// conformance directory (networks/, training/ and graphs/) as the build
+/// script wrote them.
+pub fn specs(extra: &[&str]) -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let files = [
+        "examples/specs/planar.nn",
+        "examples/specs/truth_tables.nn",
+        "examples/specs/flower.nn",
+        "examples/specs/cnn.nn",
+        "examples/specs/residual.nn",
+        "conformance-tests/tests/data/graphs.nn",
+    ];
+    let mut specs: Vec<(String, String)> =
+        files.iter().chain(extra).map(|f| (f.to_string(), std::fs::read_to_string(root.join(f)).unwrap())).collect();
+    specs.push(("conformance.nn".into(), include_str!(concat!(env!("OUT_DIR"), "/conformance.nn")).into()));
+    specs
+}

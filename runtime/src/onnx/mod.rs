@@ -392,16 +392,22 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
             nodes.push(Node::new("Identity", &format!("{name}.output"), &[&flat], &["output"]));
         }
     }
+    model_bytes(model.name(), nodes, initializers, (model.input_size(), model.output_size()))
+}
+
+/// The bytes of an ONNX model (IR version 8, opset [`OPSET`]) whose graph
+/// `name` takes `input` `[batch, widths.0]` and gives `output` `[batch, widths.1]`.
+fn model_bytes(name: &str, nodes: Vec<Node>, initializers: Vec<Message>, widths: (usize, usize)) -> Vec<u8> {
     let mut graph = Message::default();
     for node in nodes {
         graph.message(1, node.message);
     }
-    graph.string(2, model.name());
+    graph.string(2, name);
     for initializer in initializers {
         graph.message(5, initializer);
     }
-    graph.message(11, value_info("input", model.input_size()));
-    graph.message(12, value_info("output", model.output_size()));
+    graph.message(11, value_info("input", widths.0));
+    graph.message(12, value_info("output", widths.1));
     let mut opset = Message::default();
     opset.string(1, "").int(2, OPSET);
     let mut onnx = Message::default();

@@ -6,7 +6,7 @@
 //! tools write, and from which it builds its integer kernels). Activations
 //! that nnspec runs as tables are their float ops between two quantisations.
 
-use super::{activation, tensor, value_info, Message, Node, Values, OPSET};
+use super::{activation, tensor, Message, Node, Values};
 use crate::quant::{QKind, QNetwork, QuantParams, Requant};
 use nnspec_core::graph::Op;
 use nnspec_core::quant::Finish;
@@ -278,21 +278,7 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
             graph.nodes.push(Node::new("LogSoftmax", "output", &[&flat], &["output"]).int_attribute("axis", -1))
         }
     }
-    let mut message = Message::default();
-    for node in graph.nodes {
-        message.message(1, node.message);
-    }
-    message.string(2, &network.name);
-    for initializer in graph.initializers {
-        message.message(5, initializer);
-    }
-    message.message(11, value_info("input", network.input_size()));
-    message.message(12, value_info("output", network.output_size()));
-    let mut opset = Message::default();
-    opset.string(1, "").int(2, OPSET);
-    let mut onnx = Message::default();
-    onnx.int(1, 8).string(2, "nnspec").string(3, env!("CARGO_PKG_VERSION")).message(8, opset).message(7, message);
-    onnx.0
+    super::model_bytes(&network.name, graph.nodes, graph.initializers, (network.input_size(), network.output_size()))
 }
 
 /// Writes [`export_int8`] to `path` atomically.
