@@ -23,7 +23,7 @@ mod common;
 use nnspec::quant::QNetwork;
 use nnspec::{Model, Workspace};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const RUNNER: &str = r#"
 import json, sys
@@ -42,13 +42,7 @@ for job in jobs:
 json.dump(results, sys.stdout)
 "#;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("NNSPEC_PYTHON").map(PathBuf::from).unwrap_or_else(|| root().join(".venv/bin/python"))
-}
+use common::python;
 
 /// Runs every job (a model, rows) in one Python process; the outputs per job.
 fn run_onnxruntime(directory: &Path, jobs: &[Value]) -> Vec<Vec<f64>> {

@@ -17,7 +17,7 @@ mod common;
 use nnspec::{Model, Op, Workspace};
 use nnspec_testkit::{assert_close, F32};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The script that runs every job in one Python process (PyTorch takes seconds to import).
 const RUNNER: &str = r#"
@@ -70,13 +70,7 @@ for job in jobs:
 json.dump(results, sys.stdout)
 "#;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("NNSPEC_PYTHON").map(PathBuf::from).unwrap_or_else(|| root().join(".venv/bin/python"))
-}
+use common::{python, root};
 
 #[test]
 fn emitted_pytorch_modules_compute_what_nnspec_computes() {

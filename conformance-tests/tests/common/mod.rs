@@ -56,7 +56,7 @@ pub fn example_networks() -> Vec<Box<dyn Model>> {
 /// conformance directory (networks/, training/ and graphs/) as the build
 /// script wrote them.
 pub fn specs(extra: &[&str]) -> Vec<(String, String)> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = root();
     let files = [
         "examples/specs/planar.nn",
         "examples/specs/truth_tables.nn",
@@ -69,4 +69,15 @@ pub fn specs(extra: &[&str]) -> Vec<(String, String)> {
         files.iter().chain(extra).map(|f| (f.to_string(), std::fs::read_to_string(root.join(f)).unwrap())).collect();
     specs.push(("conformance.nn".into(), include_str!(concat!(env!("OUT_DIR"), "/conformance.nn")).into()));
     specs
+}
+
+/// The workspace's root.
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The Python with PyTorch, onnxruntime, safetensors and NumPy: `NNSPEC_PYTHON`,
+/// else `.venv/bin/python` at the workspace root.
+pub fn python() -> std::path::PathBuf {
+    std::env::var_os("NNSPEC_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| root().join(".venv/bin/python"))
 }
