@@ -24,7 +24,7 @@ nnspec::net! {
         dense hidden: 4, activation = sigmoid, bias = false;
         dense out: 1, activation = sigmoid, bias = false;
         loss sse_half;
-        train { optimizer = sgd(lr = 1.0), batch = full, epochs = 1500, shuffle = false }
+        train { optimizer = sgd(lr = 1.0), batch = full, epochs = 1500, shuffle = false, samples = 4 }
     }
 
     network Planar {

@@ -250,7 +250,11 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             pub const INPUT_STD: [f32; #input] = [#(#std),*];
         }
     });
-    let (forward_body, backward_body, offsets_fn) = batch_passes(&plan);
+    let full_batch_rows = match net.train.batch {
+        BatchSize::Full => net.train.samples,
+        BatchSize::Size(_) => None,
+    };
+    let (forward_body, backward_body, offsets_fn) = batch_passes(&plan, full_batch_rows);
     let update_body = update_buffers(&plan);
     let adapt_body = adapt(&plan);
     let buffer_count = usize_lit(plan.buffer_count);

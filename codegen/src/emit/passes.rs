@@ -6,7 +6,12 @@ use super::*;
 use nnspec_core::plan::{Buf, Plan, Source, Step};
 
 /// The batch forward pass, loss-and-gradient, and the workspace offsets function.
-pub(super) fn batch_passes(plan: &Plan) -> (TokenStream, TokenStream, TokenStream) {
+/// The bodies of `Model::forward` and `Model::loss_and_grad`, and `__offsets`.
+/// With `rows` (a spec that trains on the whole data set, `batch = full`, and
+/// states its size, `samples = N`), the training pass is emitted a second
+/// time behind `if batch == N`, where every loop bound is a constant the
+/// compiler can unroll on.
+pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> (TokenStream, TokenStream, TokenStream) {
     let count = plan.slots.len();
     let offsets_len = usize_lit(count + 1);
     let offset_steps = plan.slots.iter().enumerate().map(|(i, width)| {
@@ -42,8 +47,7 @@ pub(super) fn batch_passes(plan: &Plan) -> (TokenStream, TokenStream, TokenStrea
         #(#forward)*
         out[..batch * #width].copy_from_slice(&buffer[#a]);
     };
-    let backward_body = quote! {
-        let batch = x.len() / #input;
+    let backward_pass = quote! {
         let o = Self::__offsets(batch);
         let p = &self.params[..];
         let (buffer, mut masks) = workspace.buffer(o[#total]);
@@ -57,6 +61,23 @@ pub(super) fn batch_passes(plan: &Plan) -> (TokenStream, TokenStream, TokenStrea
         };
         #(#backward)*
         value
+    };
+    let backward_body = match rows {
+        Some(rows) => {
+            let rows = usize_lit(rows);
+            quote! {
+                let batch = x.len() / #input;
+                if batch == #rows {
+                    #backward_pass
+                } else {
+                    #backward_pass
+                }
+            }
+        }
+        None => quote! {
+            let batch = x.len() / #input;
+            #backward_pass
+        },
     };
     (forward_body, backward_body, offsets_fn)
 }
