@@ -150,3 +150,28 @@ fn int8_weights_give_integer_only_inference_and_a_wrong_file_is_named() {
     assert!(error.about_weights, "{error}");
     assert!(error.message.contains("holds network `Dense`, not `Planar`"), "{}", error.message);
 }
+
+/// An int8 file for a network with an op that has no int8 kernel fails the
+/// build naming the op and its node.
+#[test]
+fn an_op_without_an_int8_kernel_is_a_build_error_naming_it() {
+    let spec = dir().join("normed.nn");
+    std::fs::write(
+        &spec,
+        "network Normed {\n    input x: [3];\n    layer_norm n;\n    dense out: 2;\n    loss mse;\n}\n",
+    )
+    .unwrap();
+    // The input's quantisation is valid; the next node is the one without a kernel.
+    let (one, zero) = (1.0f32.to_le_bytes(), 0i32.to_le_bytes());
+    let views = vec![
+        ("x.scale".to_string(), TensorView::new(Dtype::F32, vec![], &one).unwrap()),
+        ("x.zero_point".to_string(), TensorView::new(Dtype::I32, vec![], &zero).unwrap()),
+    ];
+    let metadata = [("format", "nnspec-int8"), ("network", "Normed")];
+    let metadata = Some(metadata.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    let int8 = dir().join("normed.int8.safetensors");
+    std::fs::write(&int8, safetensors::serialize(views, &metadata).unwrap()).unwrap();
+    let error = include_net_file(&spec, Some((&int8, "normed.int8.safetensors")), None).unwrap_err();
+    assert!(error.about_weights, "{error}");
+    assert!(error.message.contains("`n` is a `layer_norm`, which has no int8 kernel"), "{}", error.message);
+}

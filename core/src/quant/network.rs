@@ -737,6 +737,10 @@ impl QNetwork {
         let mut input_standardization = None;
         for (index, node) in plan.nodes.iter().enumerate() {
             let name = node.name.to_string();
+            if let Op::LayerNorm { .. } = node.op {
+                // Named before any tensor is looked for: no file can give it an int8 form.
+                return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() });
+            }
             if index == 0 {
                 let read = |suffix: &str, get: &mut dyn FnMut(&str) -> Option<QTensor>| {
                     get(&alloc::format!("{name}.{suffix}")).map(|t| match t.data {
