@@ -510,6 +510,10 @@ impl QNetwork {
 
     /// The integer forward pass of one sample: every node's int8 value
     /// (`values[k]` is node `k`'s), through the kernels generated code calls.
+    ///
+    /// # Panics
+    ///
+    /// If `x` holds fewer than [`Self::input_size`] values.
     pub fn run(&self, x: &[i8]) -> Vec<Vec<i8>> {
         let mut values: Vec<Vec<i8>> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
@@ -571,13 +575,13 @@ impl QNetwork {
         }
     }
 
-    /// The int8 output of one quantised sample.
+    /// The int8 output of one quantised sample (panics as [`Self::run`] does).
     pub fn predict_q(&self, x: &[i8]) -> Vec<i8> {
         self.run(x).pop().unwrap_or_default()
     }
 
     /// The f32 output of one f32 sample: quantised, run in integers, dequantised
-    /// (and the softmax of a classifier's logits applied).
+    /// (and the softmax of a classifier's logits applied). Panics as [`Self::run`] does.
     pub fn predict(&self, x: &[f32]) -> Vec<f32> {
         let q = self.quantize_input(x);
         let output = self.output_params();
