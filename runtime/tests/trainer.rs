@@ -308,3 +308,29 @@ fn large_networks_keep_their_parameters_off_the_stack() {
     assert_eq!(count, 4 * 300_000 + 300_000 + 300_000 + 1);
     assert!(out.is_finite());
 }
+
+/// On the two-thread step, a gradient or an update that overflows is caught
+/// as on one thread (each thread checks the half it combined or stepped), and
+/// the parameters are those before the failing step.
+#[test]
+fn a_two_thread_step_that_diverges_is_caught_and_undone() {
+    let (inputs, rows) = (256, 64);
+    let mut model = Mlp::new(
+        "Wide",
+        inputs,
+        vec![
+            layer("hidden", 512, Activation::Identity, LayerInit::default()),
+            layer("out", 1, Activation::Identity, LayerInit::default()),
+        ],
+        Loss::Mse,
+    );
+    model.init_params(3);
+    let x: Vec<f32> = (0..rows * inputs).map(|i| ((i * 7919) % 1000) as f32 / 5.0).collect();
+    let y: Vec<f32> = (0..rows).map(|r| r as f32 * 1e3).collect();
+    let data = Dataset::new(x, y, inputs, 1).unwrap();
+    let optimizer = OptimizerConfig::Sgd { lr: 1e6, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 };
+    let config = TrainConfig { optimizer, batch: Some(64), epochs: 50, shuffle: false, ..TrainConfig::default() };
+    let error = Trainer::new(config).fit(&mut model, &data, None).unwrap_err();
+    assert!(matches!(error, nnspec::Error::NonFinite { .. }), "{error}");
+    assert!(model.params().iter().all(|p| p.is_finite()), "the failing step was undone");
+}

@@ -25,7 +25,7 @@ use crate::model::{Model, Workspace};
 use crate::optim::Build as _;
 use crate::schedule::{clip_coefficient, clip_grad_value, grad_norm, scale};
 use observe::OnEpoch;
-use parallel::{split_loss_and_grad, SecondHalf, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK};
+use parallel::{all_finite, split_loss_and_grad, split_step, SecondHalf, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::io::{IsTerminal, Write as _};
@@ -187,12 +187,14 @@ impl Trainer {
                     }
                     (&x, &y)
                 };
-                // A short last batch stays on one thread.
-                let loss = match &mut second {
+                // A short last batch stays on one thread. The two-thread step
+                // checks the combined gradient finite as it combines it.
+                let (loss, checked_finite) = match &mut second {
                     Some(second) if end - start >= PARALLEL_MIN_ROWS => {
-                        split_loss_and_grad(&*model, xb, yb, &mut grad, &mut workspace, second)
+                        let (loss, finite) = split_loss_and_grad(&*model, xb, yb, &mut grad, &mut workspace, second);
+                        (loss, Some(finite))
                     }
-                    _ => model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true),
+                    _ => (model.loss_and_grad(xb, yb, Some(&mut grad), &mut workspace, true), None),
                 };
                 model.update_buffers(&mut workspace, end - start);
                 let penalty = if penalised {
@@ -205,9 +207,15 @@ impl Trainer {
                     model.params_mut().copy_from_slice(&last_good);
                     return Err(diverged("the loss".into()));
                 }
-                // One cheap, vectorisable pass first; the tensor is looked up only on failure.
-                let suspicious = |values: &[f32]| !values.iter().fold(true, |ok, v| ok & v.is_finite());
-                if suspicious(&grad) {
+                // One cheap, vectorisable pass first (or none: the two-thread step
+                // checked it, and no penalty has changed it since); the tensor is
+                // looked up only on failure.
+                let suspicious = |values: &[f32]| !all_finite(values);
+                let grad_finite = match checked_finite {
+                    Some(finite) if !penalised => finite,
+                    _ => !suspicious(&grad),
+                };
+                if !grad_finite {
                     if let Some(tensor) = tensors.iter().find(|t| grad[t.range()].iter().any(|g| !g.is_finite())) {
                         model.params_mut().copy_from_slice(&last_good);
                         return Err(diverged(format!("the gradient of `{}`", tensor.name)));
@@ -223,22 +231,19 @@ impl Trainer {
                 if batch_index == 0 && watchdog.due(epoch) {
                     watchdog.batch(epoch, &grad, config.progress);
                 }
-                match &mut second {
+                let params_finite = match &mut second {
                     // Every optimizer updates each parameter from its own gradient and
                     // state alone, so two instances, one per half of the parameters,
                     // take the same step as one over all of them.
                     Some(SecondHalf { optimizer: second, .. }) => {
-                        let split_at = grad.len() / 2;
-                        let (p1, p2) = model.params_mut().split_at_mut(split_at);
-                        let (g1, g2) = grad.split_at(split_at);
-                        std::thread::scope(|scope| {
-                            scope.spawn(|| second.step(p2, g2));
-                            optimizer.step(p1, g1);
-                        });
+                        split_step(optimizer.as_mut(), second.as_mut(), model.params_mut(), &grad)
                     }
-                    None => optimizer.step(model.params_mut(), &grad),
-                }
-                if suspicious(model.params()) {
+                    None => {
+                        optimizer.step(model.params_mut(), &grad);
+                        !suspicious(model.params())
+                    }
+                };
+                if !params_finite {
                     if let Some(tensor) =
                         tensors.iter().find(|t| model.params()[t.range()].iter().any(|p| !p.is_finite()))
                     {

@@ -22,7 +22,9 @@ pub(super) struct SecondHalf {
 
 /// `loss_and_grad` on a batch split in two halves computed on two threads; the
 /// halves' losses and gradients are combined as the whole batch's would be
-/// (weighted by rows for mean losses, added for sums).
+/// (weighted by rows for mean losses, added for sums), each thread combining
+/// half of the parameters and checking them finite on the way. Returns the
+/// loss and whether every combined gradient is finite.
 pub(super) fn split_loss_and_grad(
     model: &dyn Model,
     x: &[f32],
@@ -30,27 +32,76 @@ pub(super) fn split_loss_and_grad(
     grad: &mut [f32],
     workspace: &mut Workspace,
     second: &mut SecondHalf,
-) -> f32 {
+) -> (f32, bool) {
     let rows = x.len() / model.input_size().max(1);
     let first_rows = rows / 2;
     let target_width = y.len() / rows.max(1);
     let (x1, x2) = x.split_at(first_rows * model.input_size());
     let (y1, y2) = y.split_at(first_rows * target_width);
-    let (loss1, loss2) = std::thread::scope(|scope| {
-        let SecondHalf { workspace: w2, grad: g2, .. } = second;
-        let other = scope.spawn(move || model.loss_and_grad(x2, y2, Some(g2), w2, true));
-        let loss1 = model.loss_and_grad(x1, y1, Some(grad), workspace, true);
-        (loss1, other.join().unwrap_or(f32::NAN))
-    });
     let (w1, w2) = if matches!(model.loss_kind(), Loss::Sse | Loss::SseHalf) {
         (1.0, 1.0)
     } else {
         (first_rows as f32 / rows as f32, (rows - first_rows) as f32 / rows as f32)
     };
-    for (g, h) in grad.iter_mut().zip(&second.grad) {
+    let half = grad.len() / 2;
+    let (loss1, loss2, finite) = std::thread::scope(|scope| {
+        let SecondHalf { workspace: w2s, grad: g2, .. } = second;
+        // Each thread hands the other the half of its gradient that the other combines.
+        let (to_second, from_first) = std::sync::mpsc::sync_channel::<&mut [f32]>(1);
+        let (to_first, from_second) = std::sync::mpsc::sync_channel::<&[f32]>(1);
+        let other = scope.spawn(move || {
+            let loss = model.loss_and_grad(x2, y2, Some(&mut g2[..]), w2s, true);
+            let (theirs, mine) = g2.split_at(half);
+            let _ = to_first.send(theirs);
+            let finite = from_first.recv().is_ok_and(|first| combine(first, mine, w1, w2));
+            (loss, finite)
+        });
+        let loss1 = model.loss_and_grad(x1, y1, Some(&mut grad[..]), workspace, true);
+        let (first, rest) = grad.split_at_mut(half);
+        let _ = to_second.send(rest);
+        let finite = from_second.recv().is_ok_and(|second| combine(first, second, w1, w2));
+        let (loss2, finite2) = other.join().unwrap_or((f32::NAN, false));
+        (loss1, loss2, finite & finite2)
+    });
+    (w1 * loss1 + w2 * loss2, finite)
+}
+
+/// `g = w1·g + w2·h`, element by element; whether every result is finite
+/// (one branch-free pass).
+fn combine(g: &mut [f32], h: &[f32], w1: f32, w2: f32) -> bool {
+    let mut finite = true;
+    for (g, h) in g.iter_mut().zip(h) {
         *g = w1 * *g + w2 * h;
+        finite &= g.is_finite();
     }
-    w1 * loss1 + w2 * loss2
+    finite
+}
+
+/// One optimizer step on two threads, each on half of the parameters with
+/// its own optimizer instance (every optimizer is element-wise, so the two
+/// take exactly the one step); each checks its half finite after it.
+pub(super) fn split_step(
+    optimizer: &mut (dyn Optimizer + Send),
+    second: &mut (dyn Optimizer + Send),
+    params: &mut [f32],
+    grad: &[f32],
+) -> bool {
+    let split_at = grad.len() / 2;
+    let (p1, p2) = params.split_at_mut(split_at);
+    let (g1, g2) = grad.split_at(split_at);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
+            second.step(p2, g2);
+            all_finite(p2)
+        });
+        optimizer.step(p1, g1);
+        all_finite(p1) & other.join().unwrap_or(false)
+    })
+}
+
+/// Whether every value is finite (one branch-free pass).
+pub(super) fn all_finite(values: &[f32]) -> bool {
+    values.iter().fold(true, |ok, v| ok & v.is_finite())
 }
 
 #[cfg(test)]
@@ -154,7 +205,9 @@ mod tests {
                 }
                 .build(),
             };
-            let loss_value = split_loss_and_grad(&model, &x, &y, &mut split, &mut Workspace::new(0), &mut second);
+            let (loss_value, finite) =
+                split_loss_and_grad(&model, &x, &y, &mut split, &mut Workspace::new(0), &mut second);
+            assert!(finite);
             assert!(
                 (loss_value - expected).abs() <= 1e-5 * expected.abs().max(1.0),
                 "{loss:?}: {loss_value} vs {expected}"
