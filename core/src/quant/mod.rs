@@ -33,6 +33,10 @@ pub mod file;
 #[cfg(feature = "alloc")]
 pub mod network;
 pub mod pool;
+#[cfg(feature = "alloc")]
+mod quantize;
+#[cfg(feature = "alloc")]
+mod tensors;
 
 #[cfg(feature = "alloc")]
 pub use network::{quantize, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges};

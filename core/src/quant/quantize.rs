@@ -1,0 +1,262 @@
+//! Post-training quantisation: a plan's f32 parameters and calibration
+//! ranges into a [`QNetwork`] (the scheme of [the module](super)).
+
+use super::elementwise::ADD_SHIFT;
+use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams, Ranges};
+use super::{Output, Requant};
+use crate::graph::Op;
+use crate::plan::{Plan, Role};
+use crate::Activation;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Per output channel: symmetric int8 weights, their scale.
+fn quantize_channel(weights: impl Iterator<Item = f32> + Clone) -> (Vec<i8>, f32) {
+    let max = weights.clone().fold(0.0f32, |m, w| m.max(w.abs()));
+    let scale = if max > 0.0 && max.is_finite() { max / 127.0 } else { 1.0 };
+    let q = weights.map(|w| libm::round(f64::from(w) / f64::from(scale)).clamp(-127.0, 127.0) as i8).collect();
+    (q, scale)
+}
+
+/// The 256-entry table of `activation` from quantisation `from` to `to`.
+fn activation_table(activation: Activation, from: QuantParams, to: QuantParams) -> Vec<i8> {
+    (-128..=127).map(|q: i32| to.quantize(activation.apply(from.dequantize(q as i8)))).collect()
+}
+
+/// The quantisation of a per-channel affine map `y = a·x + b` from `from` to `to`.
+fn affine_kind(node: &str, a: &[f64], b: &[f64], from: QuantParams, to: QuantParams) -> Result<QKind, QuantError> {
+    let mut requant = Vec::with_capacity(a.len());
+    let mut offset = Vec::with_capacity(a.len());
+    for (a, b) in a.iter().zip(b) {
+        requant.push(multiplier(node, a * f64::from(from.scale) / f64::from(to.scale))?);
+        let o = libm::round(b / f64::from(to.scale));
+        if o.abs() > f64::from(i32::MAX / 2) {
+            return Err(QuantError::Range { node: node.to_string(), what: "an offset".into() });
+        }
+        offset.push(o as i32);
+    }
+    Ok(QKind::Affine { requant, offset })
+}
+
+fn multiplier(node: &str, real: f64) -> Result<Requant, QuantError> {
+    Requant::from_real(real)
+        .ok_or_else(|| QuantError::Range { node: node.to_string(), what: "a requantisation multiplier".into() })
+}
+
+/// Quantises the network of `plan` with f32 `params` and `buffers` (its
+/// trained state) and the calibration `ranges` (of the standardised input,
+/// where there is a standardisation). `standardization` (per input feature
+/// `(mean, std)`, applied to the raw input before the network, as the CLI's
+/// `standardize = true` does), or a `standardize` statement that alone reads
+/// the input, is folded into the input's quantisation.
+pub fn quantize(
+    plan: &Plan,
+    params: &[f32],
+    buffers: &[f32],
+    standardization: Option<(&[f32], &[f32])>,
+    ranges: &Ranges,
+) -> Result<QNetwork, QuantError> {
+    let count = plan.nodes.len();
+    if params.len() != plan.param_count || buffers.len() != plan.buffer_count {
+        return Err(QuantError::Mismatch(alloc::format!(
+            "{} parameters and {} buffer values given, `{}` has {} and {}",
+            params.len(),
+            buffers.len(),
+            plan.name,
+            plan.param_count,
+            plan.buffer_count
+        )));
+    }
+    if ranges.outputs.len() != count || ranges.pre_activations.len() != count {
+        return Err(QuantError::Mismatch("the calibration ranges are not those of this network".into()));
+    }
+    let mut readers = vec![Vec::new(); count];
+    for (index, node) in plan.nodes.iter().enumerate() {
+        for &input in node.inputs.iter() {
+            readers[input].push(index);
+        }
+    }
+    let tensor = |node: usize, role: Role| plan.tensors.iter().find(|t| t.node == node && t.role == role);
+    let values = |node: usize, role: Role| tensor(node, role).map(|t| &params[t.range.clone()]);
+    let buffer = |node: usize, suffix: &str| {
+        let name = alloc::format!("{}.{suffix}", plan.nodes[node].name);
+        plan.buffers.iter().find(|b| b.name == name).map(|b| &buffers[b.range.clone()])
+    };
+    // A standardisation of the input (given, or a `standardize` statement that
+    // alone reads the input) becomes part of the input's quantisation.
+    let folded = match plan.nodes.get(readers[0].first().copied().unwrap_or(0)) {
+        Some(node) if standardization.is_none() && readers[0].len() == 1 && matches!(node.op, Op::Standardize) => {
+            Some(readers[0][0])
+        }
+        _ => None,
+    };
+    let input_standardization = match (standardization, folded) {
+        (Some((mean, std)), _) => {
+            if mean.len() != plan.input || std.len() != plan.input {
+                return Err(QuantError::Mismatch("the standardisation does not fit the input".into()));
+            }
+            Some((mean.to_vec(), std.to_vec()))
+        }
+        (None, Some(node)) => match (buffer(node, "mean"), buffer(node, "std")) {
+            (Some(mean), Some(std)) => Some((mean.to_vec(), std.to_vec())),
+            _ => return Err(QuantError::Mismatch(alloc::format!("`{}` has no statistics", plan.nodes[node].name))),
+        },
+        (None, None) => None,
+    };
+    let mut nodes: Vec<QNode> = Vec::with_capacity(count);
+    let mut finish = Finish::None;
+    for (index, node) in plan.nodes.iter().enumerate() {
+        let name = node.name.to_string();
+        let range = ranges.outputs[index];
+        let own = QuantParams::from_range(range.0, range.1);
+        let input = node.inputs.first().map(|&i| nodes[i].params);
+        let from = input.unwrap_or(own);
+        let last = index + 1 == count;
+        let unsupported = || QuantError::Unsupported { node: name.clone(), op: node.op.name().to_string() };
+        let (params, kind) = match node.op {
+            Op::Input => {
+                let range = folded.map_or(range, |node| ranges.outputs[node]);
+                (QuantParams::from_range(range.0, range.1), QKind::Input)
+            }
+            Op::Dropout(_) | Op::Flatten | Op::Pool { .. } | Op::GlobalAvgPool(_) => {
+                let kind = match node.op {
+                    Op::Pool { geometry, .. } => QKind::Pool(geometry),
+                    Op::GlobalAvgPool(_) => QKind::GlobalAvgPool,
+                    _ => QKind::Copy,
+                };
+                (from, kind)
+            }
+            Op::Standardize => {
+                let (Some(mean), Some(std)) = (buffer(index, "mean"), buffer(index, "std")) else {
+                    return Err(QuantError::Mismatch(alloc::format!("`{name}` has no statistics")));
+                };
+                if folded == Some(index) {
+                    (from, QKind::Copy)
+                } else {
+                    let a: Vec<f64> = std.iter().map(|&s| 1.0 / f64::from(s)).collect();
+                    let b: Vec<f64> = mean.iter().zip(&a).map(|(&m, a)| -f64::from(m) * a).collect();
+                    (own, affine_kind(&name, &a, &b, from, own)?)
+                }
+            }
+            Op::BatchNorm { channels, eps, .. } => {
+                let (Some(gamma), Some(beta)) = (values(index, Role::Scale), values(index, Role::Shift)) else {
+                    return Err(QuantError::Mismatch(alloc::format!("`{name}` has no parameters")));
+                };
+                let (Some(mean), Some(var)) = (buffer(index, "running_mean"), buffer(index, "running_var")) else {
+                    return Err(QuantError::Mismatch(alloc::format!("`{name}` has no running statistics")));
+                };
+                let a: Vec<f64> = (0..channels)
+                    .map(|c| f64::from(gamma[c]) / libm::sqrt(f64::from(var[c]) + f64::from(eps)))
+                    .collect();
+                let b: Vec<f64> = (0..channels).map(|c| f64::from(beta[c]) - a[c] * f64::from(mean[c])).collect();
+                (own, affine_kind(&name, &a, &b, from, own)?)
+            }
+            Op::Dense(layer) => {
+                let activation = plan.layers[layer].activation;
+                let mut pre_range = ranges.pre_activations[index].unwrap_or(range);
+                // Past these inputs tanh and sigmoid move by less than one output
+                // step (1/127.5 and 1/255): the pre-activation's 256 levels go where they change.
+                let saturation = match activation {
+                    Activation::Tanh => Some(3.0),
+                    Activation::Sigmoid => Some(6.0),
+                    _ => None,
+                };
+                if let Some(limit) = saturation {
+                    pre_range = (pre_range.0.max(-limit), pre_range.1.min(limit));
+                }
+                let pre = QuantParams::from_range(pre_range.0, pre_range.1);
+                let (params, target, table_of, fused_relu) = match activation {
+                    Activation::Identity => (pre, pre, None, false),
+                    Activation::Relu => (own, own, None, true),
+                    Activation::Softmax | Activation::LogSoftmax if last => {
+                        finish = if activation == Activation::Softmax { Finish::Softmax } else { Finish::LogSoftmax };
+                        (pre, pre, None, false)
+                    }
+                    Activation::Softmax | Activation::LogSoftmax => return Err(unsupported_rowwise(&name, activation)),
+                    other => (own, pre, Some(other), false),
+                };
+                let weight = values(index, Role::Weight).unwrap_or(&[]);
+                let bias = values(index, Role::Bias);
+                let (inputs, units) = (plan.layers[layer].inputs, plan.layers[layer].units);
+                let mut q_weight = vec![0i8; inputs * units];
+                let (mut q_bias, mut requant, mut weight_scale) = (Vec::new(), Vec::new(), Vec::new());
+                for o in 0..units {
+                    let (row, scale) = quantize_channel((0..inputs).map(|i| weight[i * units + o]));
+                    let accumulator = f64::from(from.scale) * f64::from(scale);
+                    let sum: i64 = row.iter().map(|&w| i64::from(w)).sum();
+                    let b = libm::round(bias.map_or(0.0, |b| f64::from(b[o])) / accumulator)
+                        - (i64::from(from.zero_point) * sum) as f64;
+                    if b.abs() + (inputs as f64) * 127.0 * 255.0 > f64::from(i32::MAX) {
+                        return Err(QuantError::Range { node: name, what: "the accumulator".into() });
+                    }
+                    q_bias.push(b as i32);
+                    requant.push(multiplier(&name, accumulator / f64::from(target.scale))?);
+                    weight_scale.push(scale);
+                    q_weight[o * inputs..(o + 1) * inputs].copy_from_slice(&row);
+                }
+                let mut output = Output::new(target.zero_point);
+                if fused_relu {
+                    output.min = target.zero_point.max(-128);
+                }
+                let table = table_of.map(|activation| (pre, activation_table(activation, pre, params)));
+                let kind = QKind::Dense { weight: q_weight, weight_scale, bias: q_bias, requant, output, table };
+                (params, kind)
+            }
+            Op::Conv { geometry, .. } => {
+                let weight = values(index, Role::Weight).unwrap_or(&[]);
+                let bias = values(index, Role::Bias);
+                let per_channel = geometry.weight_len() / geometry.out_channels.max(1);
+                let mut q_weight = Vec::with_capacity(weight.len());
+                let (mut q_bias, mut requant, mut weight_scale) = (Vec::new(), Vec::new(), Vec::new());
+                for o in 0..geometry.out_channels {
+                    let channel = &weight[o * per_channel..(o + 1) * per_channel];
+                    let (row, scale) = quantize_channel(channel.iter().copied());
+                    let accumulator = f64::from(from.scale) * f64::from(scale);
+                    let b = libm::round(bias.map_or(0.0, |b| f64::from(b[o])) / accumulator);
+                    if b.abs() + (per_channel as f64) * 127.0 * 255.0 > f64::from(i32::MAX) {
+                        return Err(QuantError::Range { node: name, what: "the accumulator".into() });
+                    }
+                    q_bias.push(b as i32);
+                    requant.push(multiplier(&name, accumulator / f64::from(own.scale))?);
+                    weight_scale.push(scale);
+                    q_weight.extend_from_slice(&row);
+                }
+                let output = Output::new(own.zero_point);
+                (own, QKind::Conv { geometry, weight: q_weight, weight_scale, bias: q_bias, requant, output })
+            }
+            Op::Activation(activation) => match activation {
+                Activation::Softmax | Activation::LogSoftmax if last => {
+                    finish = if activation == Activation::Softmax { Finish::Softmax } else { Finish::LogSoftmax };
+                    (from, QKind::Copy)
+                }
+                Activation::Softmax | Activation::LogSoftmax => return Err(unsupported_rowwise(&name, activation)),
+                Activation::Identity => (from, QKind::Copy),
+                other => (own, QKind::Table(activation_table(other, from, own))),
+            },
+            Op::Add => {
+                let scales: Vec<f64> = node.inputs.iter().map(|&i| f64::from(nodes[i].params.scale)).collect();
+                let largest = scales.iter().fold(0.0f64, |m, &s| m.max(s));
+                let inputs =
+                    scales.iter().map(|s| multiplier(&name, s / (2.0 * largest))).collect::<Result<Vec<_>, _>>()?;
+                let output = multiplier(&name, 2.0 * largest / (f64::from(1u32 << ADD_SHIFT) * f64::from(own.scale)))?;
+                (own, QKind::Add { inputs, output })
+            }
+            Op::Concat => {
+                let requant = node
+                    .inputs
+                    .iter()
+                    .map(|&i| multiplier(&name, f64::from(nodes[i].params.scale) / f64::from(own.scale)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (own, QKind::Concat(requant))
+            }
+            Op::LayerNorm { .. } => return Err(unsupported()),
+        };
+        nodes.push(QNode { name, inputs: node.inputs.to_vec(), width: node.width, params, kind });
+    }
+    Ok(QNetwork { name: plan.name.to_string(), nodes, finish, input_standardization })
+}
+
+pub(super) fn unsupported_rowwise(node: &str, activation: Activation) -> QuantError {
+    QuantError::Unsupported { node: node.to_string(), op: alloc::format!("{} before the last node", activation.name()) }
+}

@@ -1,0 +1,263 @@
+//! A [`QNetwork`] as the tensors of an int8 weight file, and back.
+
+use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams};
+use super::quantize::unsupported_rowwise;
+use super::{Output, Requant};
+use crate::graph::Op;
+use crate::plan::Plan;
+use crate::Activation;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// The values of one tensor of an int8 weight file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QData {
+    /// int8 weights and tables.
+    I8(Vec<i8>),
+    /// Biases, offsets, zero points, requantisations (`[n, 2]`: multiplier, shift).
+    I32(Vec<i32>),
+    /// Scales.
+    F32(Vec<f32>),
+}
+
+/// One tensor of an int8 weight file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QTensor {
+    /// `node.weight`, `node.scale`, …
+    pub name: String,
+    /// Its shape (`[]` for a scalar).
+    pub shape: Vec<usize>,
+    /// Its values.
+    pub data: QData,
+}
+
+fn requant_values(requant: &[Requant]) -> Vec<i32> {
+    requant.iter().flat_map(|r| [r.multiplier, r.shift]).collect()
+}
+
+impl QNetwork {
+    /// The tensors of its weight file, node by node: every node's `scale` and
+    /// `zero_point` (its output's quantisation), and what its kernel reads:
+    /// `weight` (int8; a dense layer's `[units][inputs]`, a convolution's as in
+    /// f32), `weight_scale`, `bias` (i32), `requant` (`[channels][2]`:
+    /// multiplier and shift, a sum's inputs then its output), `clamp` (a dense
+    /// layer's stored range, narrowed by a fused ReLU), `table` (256 entries) with
+    /// `pre_scale` and `pre_zero_point` (the quantisation the table reads),
+    /// `offset` (an affine node's i32 offsets).
+    pub fn tensors(&self) -> Vec<QTensor> {
+        let mut tensors = Vec::new();
+        let mut push = |node: &str, suffix: &str, shape: Vec<usize>, data: QData| {
+            tensors.push(QTensor { name: alloc::format!("{node}.{suffix}"), shape, data });
+        };
+        for node in &self.nodes {
+            let n = node.name.as_str();
+            push(n, "scale", Vec::new(), QData::F32(vec![node.params.scale]));
+            push(n, "zero_point", Vec::new(), QData::I32(vec![node.params.zero_point]));
+            if let (QKind::Input, Some((mean, std))) = (&node.kind, &self.input_standardization) {
+                push(n, "mean", vec![mean.len()], QData::F32(mean.clone()));
+                push(n, "std", vec![std.len()], QData::F32(std.clone()));
+            }
+            match &node.kind {
+                QKind::Dense { weight, weight_scale, bias, requant, output, table: lookup } => {
+                    let units = bias.len();
+                    push(n, "weight", vec![units, weight.len() / units.max(1)], QData::I8(weight.clone()));
+                    push(n, "weight_scale", vec![units], QData::F32(weight_scale.clone()));
+                    push(n, "bias", vec![units], QData::I32(bias.clone()));
+                    push(n, "requant", vec![units, 2], QData::I32(requant_values(requant)));
+                    push(n, "clamp", vec![2], QData::I32(vec![output.min, output.max]));
+                    if let Some((pre, entries)) = lookup {
+                        push(n, "table", vec![256], QData::I8(entries.clone()));
+                        push(n, "pre_scale", Vec::new(), QData::F32(vec![pre.scale]));
+                        push(n, "pre_zero_point", Vec::new(), QData::I32(vec![pre.zero_point]));
+                    }
+                }
+                QKind::Conv { geometry: g, weight, weight_scale, bias, requant, .. } => {
+                    let per_group = g.in_channels / g.groups.max(1);
+                    let shape = if g.in_h == 1 && g.kernel[0] == 1 {
+                        vec![g.out_channels, per_group, g.kernel[1]]
+                    } else {
+                        vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
+                    };
+                    push(n, "weight", shape, QData::I8(weight.clone()));
+                    push(n, "weight_scale", vec![g.out_channels], QData::F32(weight_scale.clone()));
+                    push(n, "bias", vec![g.out_channels], QData::I32(bias.clone()));
+                    push(n, "requant", vec![g.out_channels, 2], QData::I32(requant_values(requant)));
+                }
+                QKind::Table(entries) => push(n, "table", vec![256], QData::I8(entries.clone())),
+                QKind::Add { inputs, output } => {
+                    let mut all = inputs.clone();
+                    all.push(*output);
+                    push(n, "requant", vec![all.len(), 2], QData::I32(requant_values(&all)));
+                }
+                QKind::Concat(requant) => {
+                    push(n, "requant", vec![requant.len(), 2], QData::I32(requant_values(requant)))
+                }
+                QKind::Affine { requant, offset } => {
+                    push(n, "requant", vec![requant.len(), 2], QData::I32(requant_values(requant)));
+                    push(n, "offset", vec![offset.len()], QData::I32(offset.clone()));
+                }
+                QKind::Input | QKind::Copy | QKind::Pool(_) | QKind::GlobalAvgPool => {}
+            }
+        }
+        tensors
+    }
+
+    /// Reads the network of `plan` back from its tensors (`get` returns a
+    /// tensor by name), checking each one's shape and type.
+    pub fn from_tensors(plan: &Plan, mut get: impl FnMut(&str) -> Option<QTensor>) -> Result<QNetwork, QuantError> {
+        let count = plan.nodes.len();
+        let mut nodes: Vec<QNode> = Vec::with_capacity(count);
+        let mut finish = Finish::None;
+        let mut input_standardization = None;
+        for (index, node) in plan.nodes.iter().enumerate() {
+            let name = node.name.to_string();
+            if let Op::LayerNorm { .. } = node.op {
+                // Named before any tensor is looked for: no file can give it an int8 form.
+                return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() });
+            }
+            if index == 0 {
+                let read = |suffix: &str, get: &mut dyn FnMut(&str) -> Option<QTensor>| {
+                    get(&alloc::format!("{name}.{suffix}")).map(|t| match t.data {
+                        QData::F32(v) if t.shape == [node.width] && v.iter().all(|s| s.is_finite()) => Ok(v),
+                        _ => Err(QuantError::Mismatch(alloc::format!(
+                            "`{name}.{suffix}` is not {} finite f32 values",
+                            node.width
+                        ))),
+                    })
+                };
+                if let (Some(mean), Some(std)) = (read("mean", &mut get), read("std", &mut get)) {
+                    let (mean, std) = (mean?, std?);
+                    if std.iter().any(|&s| s <= 0.0) {
+                        return Err(QuantError::Mismatch(alloc::format!("`{name}.std` is not positive")));
+                    }
+                    input_standardization = Some((mean, std));
+                }
+            }
+            let has_requant = get(&alloc::format!("{name}.requant")).is_some();
+            let mut read = |suffix: &str, shape: &[usize]| -> Result<QData, QuantError> {
+                let full = alloc::format!("{name}.{suffix}");
+                let tensor = get(&full).ok_or_else(|| QuantError::Mismatch(alloc::format!("`{full}` is missing")))?;
+                if tensor.shape != shape {
+                    return Err(QuantError::Mismatch(alloc::format!(
+                        "`{full}` has shape {:?}, the network needs {shape:?}",
+                        tensor.shape
+                    )));
+                }
+                Ok(tensor.data)
+            };
+            let wrong = |what: &str| QuantError::Mismatch(alloc::format!("`{name}.{what}` has the wrong type"));
+            macro_rules! typed {
+                ($suffix:expr, $shape:expr, $variant:ident) => {
+                    match read($suffix, $shape)? {
+                        QData::$variant(values) => values,
+                        _ => return Err(wrong($suffix)),
+                    }
+                };
+            }
+            let scale = typed!("scale", &[], F32)[0];
+            let zero_point = typed!("zero_point", &[], I32)[0];
+            if !(scale.is_finite() && scale > 0.0 && (-128..=127).contains(&zero_point)) {
+                return Err(QuantError::Mismatch(alloc::format!("`{name}` has an invalid quantisation")));
+            }
+            let params = QuantParams { scale, zero_point };
+            let requants = |values: Vec<i32>| -> Result<Vec<Requant>, QuantError> {
+                let all: Vec<Requant> =
+                    values.chunks_exact(2).map(|p| Requant { multiplier: p[0], shift: p[1] }).collect();
+                if all.iter().any(|r| r.shift > 30) {
+                    return Err(QuantError::Mismatch(alloc::format!("`{name}.requant` has a shift above 30")));
+                }
+                Ok(all)
+            };
+            let last = index + 1 == count;
+            let kind = match node.op {
+                Op::Input => QKind::Input,
+                Op::Dropout(_) | Op::Flatten => QKind::Copy,
+                Op::Pool { geometry, .. } => QKind::Pool(geometry),
+                Op::GlobalAvgPool(_) => QKind::GlobalAvgPool,
+                Op::Dense(layer) => {
+                    let info = &plan.layers[layer];
+                    let (units, inputs) = (info.units, info.inputs);
+                    let weight = typed!("weight", &[units, inputs], I8);
+                    let weight_scale = typed!("weight_scale", &[units], F32);
+                    let bias = typed!("bias", &[units], I32);
+                    let requant = requants(typed!("requant", &[units, 2], I32))?;
+                    let clamp = typed!("clamp", &[2], I32);
+                    let lookup = match info.activation {
+                        Activation::Identity | Activation::Relu => None,
+                        Activation::Softmax | Activation::LogSoftmax if last => {
+                            finish = if info.activation == Activation::Softmax {
+                                Finish::Softmax
+                            } else {
+                                Finish::LogSoftmax
+                            };
+                            None
+                        }
+                        Activation::Softmax | Activation::LogSoftmax => {
+                            return Err(unsupported_rowwise(&name, info.activation))
+                        }
+                        _ => {
+                            let entries = typed!("table", &[256], I8);
+                            let pre_scale = typed!("pre_scale", &[], F32)[0];
+                            let pre_zero = typed!("pre_zero_point", &[], I32)[0];
+                            Some((QuantParams { scale: pre_scale, zero_point: pre_zero }, entries))
+                        }
+                    };
+                    let zero = lookup.as_ref().map_or(zero_point, |(pre, _)| pre.zero_point);
+                    let output =
+                        Output { zero_point: zero, min: clamp[0].clamp(-128, 127), max: clamp[1].clamp(-128, 127) };
+                    QKind::Dense { weight, weight_scale, bias, requant, output, table: lookup }
+                }
+                Op::Conv { geometry: g, one_d, .. } => {
+                    let per_group = g.in_channels / g.groups.max(1);
+                    let shape = if one_d {
+                        vec![g.out_channels, per_group, g.kernel[1]]
+                    } else {
+                        vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
+                    };
+                    let weight = typed!("weight", &shape, I8);
+                    let weight_scale = typed!("weight_scale", &[g.out_channels], F32);
+                    let bias = typed!("bias", &[g.out_channels], I32);
+                    let requant = requants(typed!("requant", &[g.out_channels, 2], I32))?;
+                    let output = Output::new(zero_point);
+                    QKind::Conv { geometry: g, weight, weight_scale, bias, requant, output }
+                }
+                Op::Activation(activation) => match activation {
+                    Activation::Softmax | Activation::LogSoftmax if last => {
+                        finish = if activation == Activation::Softmax { Finish::Softmax } else { Finish::LogSoftmax };
+                        QKind::Copy
+                    }
+                    Activation::Softmax | Activation::LogSoftmax => return Err(unsupported_rowwise(&name, activation)),
+                    Activation::Identity => QKind::Copy,
+                    _ => QKind::Table(typed!("table", &[256], I8)),
+                },
+                Op::Add => {
+                    let n = node.inputs.len();
+                    let mut all = requants(typed!("requant", &[n + 1, 2], I32))?;
+                    let output = all.pop().unwrap_or(Requant { multiplier: 0, shift: 0 });
+                    QKind::Add { inputs: all, output }
+                }
+                Op::Concat => QKind::Concat(requants(typed!("requant", &[node.inputs.len(), 2], I32))?),
+                Op::Standardize | Op::BatchNorm { .. } => {
+                    let channels = match node.op {
+                        Op::BatchNorm { channels, .. } => channels,
+                        _ => node.width,
+                    };
+                    let folded = matches!(node.op, Op::Standardize) && !has_requant;
+                    if folded {
+                        QKind::Copy
+                    } else {
+                        let requant = requants(typed!("requant", &[channels, 2], I32))?;
+                        let offset = typed!("offset", &[channels], I32);
+                        QKind::Affine { requant, offset }
+                    }
+                }
+                Op::LayerNorm { .. } => {
+                    return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() })
+                }
+            };
+            nodes.push(QNode { name, inputs: node.inputs.to_vec(), width: node.width, params, kind });
+        }
+        Ok(QNetwork { name: plan.name.to_string(), nodes, finish, input_standardization })
+    }
+}
