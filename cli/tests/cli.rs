@@ -797,3 +797,25 @@ fn a_sweep_sets_a_constant_and_checks_the_spec_again() {
     assert_eq!(code, 1);
     assert!(stderr.contains("`[sweep] a = 3`") && stderr.contains("add"), "{stderr}");
 }
+
+/// `summary` gives f32 and int8 memory figures, says why a network has no
+/// int8 form, and does not quantise a network too large to count cheaply.
+#[test]
+fn summary_reports_f32_and_int8_memory() {
+    let (code, stdout, _) = nnspec(&["summary", "examples/specs/cnn.nn", "--json"]);
+    assert_eq!(code, 0);
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let memory = &value[0]["memory"];
+    assert_eq!(memory["f32"]["weight_bytes"], 4 * value[0]["param_count"].as_u64().unwrap());
+    assert!(memory["int8"]["weight_bytes"].as_u64().unwrap() < memory["f32"]["weight_bytes"].as_u64().unwrap());
+    let spec = write(
+        "normed_memory.nn",
+        "network N {\n    input x: [3];\n    layer_norm n;\n    dense out: 2;\n    loss mse;\n}\n",
+    );
+    let (_, stdout, _) = nnspec(&["summary", &spec]);
+    assert!(stdout.contains("no int8 form (`n` is a layer_norm)"), "{stdout}");
+    let spec = write("big_memory.nn", "#[allow(large_stack)]\nnetwork Big {\n    input x: [2];\n    dense h: 16777216;\n    dense out: 1;\n    loss mse;\n}\n");
+    let (code, stdout, stderr) = nnspec(&["summary", &spec]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("int8 not estimated above 16777216 parameters"), "{stdout}");
+}

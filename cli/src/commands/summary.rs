@@ -52,7 +52,10 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
         let memory = Memory::of(net);
         let int8 = match &memory.int8 {
             Ok((weights, activations)) => format!("int8 {weights} B of weights, {activations} B of activations"),
-            Err(reason) => format!("no int8 form ({reason})"),
+            Err(Int8Missing::Unsupported(reason)) => format!("no int8 form ({reason})"),
+            Err(Int8Missing::TooLarge(limit)) => {
+                format!("int8 not estimated above {limit} parameters (`nnspec quantize` gives its figures)")
+            }
         };
         say!("memory (one sample): f32 {} B of weights, {} B of activations; {int8}", memory.f32.0, memory.f32.1);
         say!("train: {}\n", describe_train(&net.train));
@@ -66,7 +69,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
 /// once (a value lives from its node to its last reader).
 struct Memory {
     f32: (usize, usize),
-    int8: Result<(usize, usize), String>,
+    int8: Result<(usize, usize), Int8Missing>,
 }
 
 impl Memory {
@@ -75,15 +78,32 @@ impl Memory {
         let plan = net.plan();
         let f32_weights = 4 * (plan.param_count + plan.buffer_count);
         let f32 = (f32_weights, activation_bytes(&plan.nodes, 4, false));
-        let params = vec![0.0; plan.param_count];
-        let int8 = quantize(&plan, &params, &plan.initial_buffers(), None, &Ranges::unit(&plan))
-            .map(|q| (q.weight_bytes(), activation_bytes(&plan.nodes, 1, true)))
-            .map_err(|e| match e {
-                nnspec::quant::QuantError::Unsupported { node, op } => format!("`{node}` is a {op}"),
-                other => other.to_string(),
-            });
+        // The int8 figure is what `quantize` would write, found by quantising the
+        // plan itself; past this many parameters that costs more than a summary should.
+        const QUANTIZED_MAX: usize = 1 << 24;
+        let int8 = if plan.param_count > QUANTIZED_MAX {
+            Err(Int8Missing::TooLarge(QUANTIZED_MAX))
+        } else {
+            let params = vec![0.0; plan.param_count];
+            quantize(&plan, &params, &plan.initial_buffers(), None, &Ranges::unit(&plan))
+                .map(|q| (q.weight_bytes(), activation_bytes(&plan.nodes, 1, true)))
+                .map_err(|e| match e {
+                    nnspec::quant::QuantError::Unsupported { node, op } => {
+                        Int8Missing::Unsupported(format!("`{node}` is a {op}"))
+                    }
+                    other => Int8Missing::Unsupported(other.to_string()),
+                })
+        };
         Memory { f32, int8 }
     }
+}
+
+/// Why a summary has no int8 figures.
+enum Int8Missing {
+    /// An op without an int8 kernel: the node and its op.
+    Unsupported(String),
+    /// More parameters than a summary quantises to count the bytes.
+    TooLarge(usize),
 }
 
 /// A node's parameters, FLOPs per sample and what it computes, for the summary.
@@ -153,7 +173,10 @@ pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
     let memory = serde_json::json!({
         "f32": { "weight_bytes": f32.0, "activation_bytes": f32.1 },
         "int8": int8.as_ref().map_or_else(
-            |reason| serde_json::json!({ "unsupported": reason }),
+            |missing| match missing {
+                Int8Missing::Unsupported(reason) => serde_json::json!({ "unsupported": reason }),
+                Int8Missing::TooLarge(limit) => serde_json::json!({ "not_estimated_above_parameters": limit }),
+            },
             |(w, a)| serde_json::json!({ "weight_bytes": w, "activation_bytes": a }),
         ),
     });

@@ -379,14 +379,17 @@ pub fn activation_bytes(nodes: &[crate::graph::Node], bytes: usize, accumulator:
             last_read[input] = last_read[input].max(index);
         }
     }
-    if let Some(last) = last_read.last_mut() {
-        *last = count;
+    // Bytes freed after each node runs: the values whose last reader it is (the output is never freed).
+    let mut freed = vec![0usize; count];
+    for (k, &last) in last_read.iter().enumerate().take(count.saturating_sub(1)) {
+        freed[last] += nodes[k].width * bytes;
     }
-    let mut peak = 0;
+    let (mut live, mut peak) = (0usize, 0usize);
     for (index, node) in nodes.iter().enumerate() {
-        let live: usize = (0..=index).filter(|&k| last_read[k] >= index).map(|k| nodes[k].width * bytes).sum();
+        live += node.width * bytes;
         let scratch = if accumulator && matches!(node.op, Op::Add) { node.width * 4 } else { 0 };
         peak = peak.max(live + scratch);
+        live -= freed[index];
     }
     peak
 }
