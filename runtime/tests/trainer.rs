@@ -194,21 +194,28 @@ fn a_healthy_run_has_no_warnings() {
     assert!(history.warnings.is_empty(), "{:?}", history.warnings);
 }
 
-#[test]
-fn a_large_model_trained_on_two_threads_takes_the_single_threaded_steps() {
-    // 64 rows × 131 585 parameters reaches the trainer's two-thread threshold;
-    // 130 rows in batches of 64 also leave a short last batch of 2.
-    let (inputs, rows) = (256, 130);
+/// `inputs` → 512 (`hidden`) → 1, MSE, seed 3: at 64 rows a batch reaches the
+/// trainer's two-thread threshold.
+fn wide(inputs: usize, hidden: Activation) -> Mlp {
     let mut model = Mlp::new(
         "Wide",
         inputs,
         vec![
-            layer("hidden", 512, Activation::Tanh, LayerInit::default()),
+            layer("hidden", 512, hidden, LayerInit::default()),
             layer("out", 1, Activation::Identity, LayerInit::default()),
         ],
         Loss::Mse,
     );
     model.init_params(3);
+    model
+}
+
+#[test]
+fn a_large_model_trained_on_two_threads_takes_the_single_threaded_steps() {
+    // 64 rows × 131 585 parameters reaches the trainer's two-thread threshold;
+    // 130 rows in batches of 64 also leave a short last batch of 2.
+    let (inputs, rows) = (256, 130);
+    let mut model = wide(inputs, Activation::Tanh);
     let x: Vec<f32> = (0..rows * inputs).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
     let y: Vec<f32> = (0..rows).map(|r| (r as f32 * 0.1).sin()).collect();
     let data = Dataset::new(x, y, inputs, 1).unwrap();
@@ -315,16 +322,7 @@ fn large_networks_keep_their_parameters_off_the_stack() {
 #[test]
 fn a_two_thread_step_that_diverges_is_caught_and_undone() {
     let (inputs, rows) = (256, 64);
-    let mut model = Mlp::new(
-        "Wide",
-        inputs,
-        vec![
-            layer("hidden", 512, Activation::Identity, LayerInit::default()),
-            layer("out", 1, Activation::Identity, LayerInit::default()),
-        ],
-        Loss::Mse,
-    );
-    model.init_params(3);
+    let mut model = wide(inputs, Activation::Identity);
     let x: Vec<f32> = (0..rows * inputs).map(|i| ((i * 7919) % 1000) as f32 / 5.0).collect();
     let y: Vec<f32> = (0..rows).map(|r| r as f32 * 1e3).collect();
     let data = Dataset::new(x, y, inputs, 1).unwrap();
