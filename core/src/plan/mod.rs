@@ -44,6 +44,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 mod lower;
+mod ops;
 mod step;
 
 use lower::{validate, Lowering, Parts};
@@ -258,53 +259,20 @@ impl Plan {
                 tensors.push(ParamTensor { name, node: index, role, shape, range: range.clone() });
                 range
             };
-            match node.op {
-                Op::Dense(layer) => {
-                    let info = &layers[layer];
-                    let weight = add(Role::Weight, alloc::vec![info.inputs, info.units]);
-                    let bias = info.bias.then(|| add(Role::Bias, alloc::vec![info.units]));
-                    params[layer] = LayerParams { weight, bias };
-                }
-                Op::LayerNorm { .. } => {
-                    add(Role::Scale, alloc::vec![node.width]);
-                    add(Role::Shift, alloc::vec![node.width]);
-                }
-                Op::BatchNorm { channels, .. } => {
-                    add(Role::Scale, alloc::vec![channels]);
-                    add(Role::Shift, alloc::vec![channels]);
-                }
-                Op::Conv { geometry: g, bias, one_d } => {
-                    let per_group = g.in_channels / g.groups.max(1);
-                    let shape = if one_d {
-                        alloc::vec![g.out_channels, per_group, g.kernel[1]]
-                    } else {
-                        alloc::vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
-                    };
-                    add(Role::Weight, shape);
-                    if bias {
-                        add(Role::Bias, alloc::vec![g.out_channels]);
+            for (role, shape) in ops::tensors(node, &layers) {
+                let range = add(role, shape);
+                if let Op::Dense(layer) = node.op {
+                    match role {
+                        Role::Bias => params[layer].bias = Some(range),
+                        _ => params[layer].weight = range,
                     }
                 }
-                _ => {}
             }
         }
         let mut buffers = Vec::new();
         let mut buffer_count = 0;
         for (index, node) in nodes.iter().enumerate() {
-            let node_buffers = match node.op {
-                Op::BatchNorm { channels, .. } => [
-                    ("running_mean", alloc::vec![channels], 0.0),
-                    ("running_var", alloc::vec![channels], 1.0),
-                    ("num_batches_tracked", Vec::new(), 0.0),
-                ],
-                Op::Standardize => [
-                    ("mean", alloc::vec![node.width], 0.0),
-                    ("std", alloc::vec![node.width], 1.0),
-                    ("count", Vec::new(), 0.0),
-                ],
-                _ => continue,
-            };
-            for (suffix, shape, initial) in node_buffers {
+            for (suffix, shape, initial) in ops::buffers(node) {
                 let range = buffer_count..buffer_count + shape.iter().product::<usize>();
                 buffer_count = range.end;
                 let name = alloc::format!("{}.{suffix}", node.name);

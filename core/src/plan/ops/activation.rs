@@ -1,0 +1,44 @@
+//! An activation on its own, [`Op::Activation`](crate::graph::Op::Activation):
+//! `a = f(z)` element by element (row by row for softmax).
+
+use super::*;
+use crate::Activation;
+
+pub(super) fn forward(
+    cx: &mut Lowering,
+    state: &mut Forward,
+    index: usize,
+    width: usize,
+    activation: Activation,
+    input: Source,
+) -> Source {
+    let z = match input {
+        Source::Buf(buf) => buf,
+        source => {
+            let copy = cx.take(width);
+            cx.steps.push(Step::Copy { from: source, to: copy });
+            copy
+        }
+    };
+    let a = cx.take(width);
+    cx.steps.push(Step::Activation { activation, z, a });
+    state.dense[index] = Some((z, a));
+    Source::Buf(a)
+}
+
+/// The gradient with respect to `z` is written over `grad` and handed to the input.
+pub(super) fn backward(
+    cx: &mut Lowering,
+    grads: &mut Gradients,
+    net: &Parts<'_>,
+    state: &Forward,
+    index: usize,
+    activation: Activation,
+    grad: Buf,
+) {
+    let (z, a) = state.dense[index].expect("an activation node has its buffers");
+    if index != grads.head {
+        cx.steps.push(Step::ActivationBackward { activation, z, a, grad });
+    }
+    cx.pass_through(grads, net.nodes, net.nodes[index].inputs[0], grad);
+}

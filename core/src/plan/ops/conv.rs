@@ -1,0 +1,65 @@
+//! A 1-D or 2-D convolution, [`Op::Conv`](crate::graph::Op::Conv).
+
+use super::*;
+use crate::conv::{output_size, ConvGeometry};
+
+/// Channels divide into its groups, the output sizes follow from the input's
+/// and the input and output widths are the geometry's.
+pub(super) fn fits(g: &ConvGeometry, node: &Node, nodes: &[Node]) -> bool {
+    let axis = |a: usize, input: usize| output_size(input, g.kernel[a], g.stride[a], g.padding[a], g.dilation[a]);
+    g.groups > 0
+        && g.in_channels % g.groups == 0
+        && g.out_channels % g.groups == 0
+        && axis(0, g.in_h) == Some(g.out_h)
+        && axis(1, g.in_w) == Some(g.out_w)
+        && single(node, nodes).is_some_and(|input| input.width == g.input_len())
+        && node.width == g.output_len()
+}
+
+/// The weight `[out][in/groups][k…]` (`[out][in/groups][k]` for `conv1d`),
+/// then the bias `[out]` if it has one.
+pub(super) fn tensors(g: &ConvGeometry, bias: bool, one_d: bool) -> Vec<(Role, Vec<usize>)> {
+    let per_group = g.in_channels / g.groups.max(1);
+    let shape = if one_d {
+        alloc::vec![g.out_channels, per_group, g.kernel[1]]
+    } else {
+        alloc::vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
+    };
+    let mut tensors = alloc::vec![(Role::Weight, shape)];
+    if bias {
+        tensors.push((Role::Bias, alloc::vec![g.out_channels]));
+    }
+    tensors
+}
+
+pub(super) fn forward(
+    cx: &mut Lowering,
+    net: &Parts<'_>,
+    index: usize,
+    geometry: ConvGeometry,
+    input: Source,
+) -> Source {
+    let weight = net.range(index, Role::Weight).unwrap_or(0..0);
+    let bias = net.range(index, Role::Bias);
+    let output = cx.take(net.nodes[index].width);
+    cx.steps.push(Step::Conv { input, weight, bias, output, geometry });
+    Source::Buf(output)
+}
+
+pub(super) fn backward(
+    cx: &mut Lowering,
+    grads: &mut Gradients,
+    net: &Parts<'_>,
+    state: &Forward,
+    index: usize,
+    geometry: ConvGeometry,
+    grad: Buf,
+) {
+    let weight = net.range(index, Role::Weight).unwrap_or(0..0);
+    let bias = net.range(index, Role::Bias);
+    let input = net.nodes[index].inputs[0];
+    let (dx, accumulate) = cx.input_gradient(grads, net.nodes, input);
+    let source = state.values[input];
+    cx.steps.push(Step::ConvBackward { input: source, weight, bias, dz: grad, dx, geometry });
+    cx.accumulate(dx, accumulate);
+}

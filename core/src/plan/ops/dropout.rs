@@ -1,0 +1,50 @@
+//! Inverted dropout, [`Op::Dropout`](crate::graph::Op::Dropout): while
+//! training, `h = x ⊙ mask / (1 − p)`; the identity otherwise.
+
+use super::*;
+
+/// One input of its width that is neither the network's input nor another dropout.
+pub(super) fn fits(p: f32, node: &Node, nodes: &[Node]) -> bool {
+    (0.0..1.0).contains(&p)
+        && single(node, nodes)
+            .is_some_and(|input| input.width == node.width && !matches!(input.op, Op::Input | Op::Dropout(_)))
+}
+
+/// Dropout with `p = 0`, or on the output (it would zero predictions at
+/// random), runs nowhere: consumers read the input.
+pub(super) fn forward(
+    cx: &mut Lowering,
+    state: &mut Forward,
+    net: &Parts<'_>,
+    index: usize,
+    p: f32,
+    input: Source,
+) -> Source {
+    let (Some(training), Some(inference)) = (input.buf(true), input.buf(false)) else {
+        return input;
+    };
+    if p <= 0.0 || index + 1 == net.nodes.len() {
+        return input;
+    }
+    let width = net.nodes[index].width;
+    let (mask, h) = (cx.take(width), cx.take(width));
+    let keep = 1.0 - p;
+    let number = state.masks.iter().flatten().count();
+    cx.steps.push(Step::Dropout { index: number, input: training, mask, output: h, p, keep });
+    state.masks[index] = Some((mask, keep));
+    Source::Dropout { training: h, inference }
+}
+
+pub(super) fn backward(
+    cx: &mut Lowering,
+    grads: &mut Gradients,
+    net: &Parts<'_>,
+    state: &Forward,
+    index: usize,
+    grad: Buf,
+) {
+    if let Some((mask, keep)) = state.masks[index] {
+        cx.steps.push(Step::DropoutBackward { mask, grad, keep });
+    }
+    cx.pass_through(grads, net.nodes, net.nodes[index].inputs[0], grad);
+}

@@ -1,0 +1,124 @@
+//! One module per op kind: its shape rule, its parameter and buffer tensors,
+//! and the kernel calls it adds to the forward and backward passes.
+//!
+//! `lower.rs` walks the graph (the node order forward, its reverse backward)
+//! and owns the gradient plumbing every op shares (a gradient buffer per
+//! node, written by its first contribution and accumulated into by the
+//! others); the functions below are the only places that match on [`Op`],
+//! one arm per op kind, each a call into that kind's module.
+
+use super::lower::{Forward, Gradients, Lowering, Parts};
+use super::{Buf, LayerInfo, Role, Source, Step};
+use crate::graph::{Node, Op};
+use alloc::vec::Vec;
+
+mod activation;
+mod conv;
+mod dense;
+mod dropout;
+mod join;
+mod norm;
+mod pool;
+
+/// The node's only input, if it has exactly one.
+fn single<'n>(node: &Node, nodes: &'n [Node]) -> Option<&'n Node> {
+    match *node.inputs {
+        [input] => Some(&nodes[input]),
+        _ => None,
+    }
+}
+
+/// Whether the node's inputs fit its op (a dense node's layer is checked by the caller).
+pub(super) fn fits(node: &Node, nodes: &[Node]) -> bool {
+    match node.op {
+        Op::Input => false,
+        Op::Dense(_) => single(node, nodes).is_some(),
+        Op::Dropout(p) => dropout::fits(p, node, nodes),
+        Op::Add => join::add_fits(node, nodes),
+        Op::Concat => join::concat_fits(node, nodes),
+        Op::Activation(_) | Op::LayerNorm { .. } | Op::Flatten => {
+            single(node, nodes).is_some_and(|input| input.width == node.width)
+        }
+        Op::Standardize => norm::standardize_fits(node, nodes),
+        Op::BatchNorm { channels, eps, momentum } => norm::batch_norm_fits(channels, eps, momentum, node, nodes),
+        Op::Conv { geometry, .. } => conv::fits(&geometry, node, nodes),
+        Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::fits(&geometry, node, nodes),
+    }
+}
+
+/// The node's parameter tensors, in buffer order.
+pub(super) fn tensors(node: &Node, layers: &[LayerInfo]) -> Vec<(Role, Vec<usize>)> {
+    match node.op {
+        Op::Dense(layer) => dense::tensors(&layers[layer]),
+        Op::LayerNorm { .. } => norm::scale_shift(node.width),
+        Op::BatchNorm { channels, .. } => norm::scale_shift(channels),
+        Op::Conv { geometry, bias, one_d } => conv::tensors(&geometry, bias, one_d),
+        _ => Vec::new(),
+    }
+}
+
+/// The node's buffer tensors: name suffix, shape and initial value.
+pub(super) fn buffers(node: &Node) -> Vec<(&'static str, Vec<usize>, f32)> {
+    match node.op {
+        Op::BatchNorm { channels, .. } => norm::batch_norm_buffers(channels),
+        Op::Standardize => norm::standardize_buffers(node.width),
+        _ => Vec::new(),
+    }
+}
+
+/// Adds node `index`'s forward steps, given where its inputs' values lie;
+/// returns where its consumers read its value.
+pub(super) fn forward(
+    cx: &mut Lowering,
+    state: &mut Forward,
+    net: &Parts<'_>,
+    index: usize,
+    inputs: &[Source],
+) -> Source {
+    let node = &net.nodes[index];
+    match node.op {
+        Op::Input => Source::Input,
+        Op::Dense(layer) => dense::forward(cx, state, net, index, layer, inputs[0]),
+        Op::Dropout(p) => dropout::forward(cx, state, net, index, p, inputs[0]),
+        Op::Activation(activation) => activation::forward(cx, state, index, node.width, activation, inputs[0]),
+        Op::LayerNorm { eps } => norm::layer_norm_forward(cx, state, net, index, eps, inputs[0]),
+        Op::BatchNorm { channels, eps, momentum } => {
+            norm::batch_norm_forward(cx, state, net, index, (channels, eps, momentum), inputs[0])
+        }
+        Op::Standardize => norm::standardize_forward(cx, net, index, inputs[0]),
+        Op::Conv { geometry, .. } => conv::forward(cx, net, index, geometry, inputs[0]),
+        Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::forward(cx, state, index, geometry, inputs[0]),
+        Op::Flatten => inputs[0],
+        Op::Add => join::add_forward(cx, node.width, inputs),
+        Op::Concat => join::concat_forward(cx, net, index, inputs),
+    }
+}
+
+/// Adds node `index`'s backward steps, given `grad`, the gradient with
+/// respect to its value (with respect to its pre-activation for the head).
+pub(super) fn backward(
+    cx: &mut Lowering,
+    grads: &mut Gradients,
+    net: &Parts<'_>,
+    state: &Forward,
+    index: usize,
+    grad: Buf,
+) {
+    let node = &net.nodes[index];
+    match node.op {
+        // Standardisation reads the network's input, which needs no gradient.
+        Op::Input | Op::Standardize => {}
+        Op::Dense(layer) => dense::backward(cx, grads, net, state, index, layer, grad),
+        Op::Dropout(_) => dropout::backward(cx, grads, net, state, index, grad),
+        Op::Activation(activation) => activation::backward(cx, grads, net, state, index, activation, grad),
+        Op::Conv { geometry, .. } => conv::backward(cx, grads, net, state, index, geometry, grad),
+        Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => {
+            pool::backward(cx, grads, net, state, index, geometry, grad)
+        }
+        Op::Flatten => cx.pass_through(grads, net.nodes, node.inputs[0], grad),
+        Op::LayerNorm { .. } => norm::layer_norm_backward(cx, grads, net, state, index, grad),
+        Op::BatchNorm { channels, .. } => norm::batch_norm_backward(cx, grads, net, state, index, channels, grad),
+        Op::Add => join::add_backward(cx, grads, net, index, grad),
+        Op::Concat => join::concat_backward(cx, grads, net, index, grad),
+    }
+}

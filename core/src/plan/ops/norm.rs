@@ -1,0 +1,131 @@
+//! Normalisations: [`Op::LayerNorm`](crate::graph::Op::LayerNorm) over each
+//! sample's features, [`Op::BatchNorm`](crate::graph::Op::BatchNorm) per
+//! channel over the batch, and [`Op::Standardize`](crate::graph::Op::Standardize)
+//! with the training data's statistics.
+
+use super::*;
+use core::ops::Range;
+
+/// γ and β, `[features]` each.
+pub(super) fn scale_shift(features: usize) -> Vec<(Role, Vec<usize>)> {
+    alloc::vec![(Role::Scale, alloc::vec![features]), (Role::Shift, alloc::vec![features])]
+}
+
+/// One input of its width, whole channels, `eps ≥ 0` and `momentum` in `[0, 1]`.
+pub(super) fn batch_norm_fits(channels: usize, eps: f32, momentum: f32, node: &Node, nodes: &[Node]) -> bool {
+    channels > 0
+        && node.width % channels == 0
+        && single(node, nodes).is_some_and(|input| input.width == node.width)
+        && eps >= 0.0
+        && (0.0..=1.0).contains(&momentum)
+}
+
+/// It reads the network's input, of its width.
+pub(super) fn standardize_fits(node: &Node, nodes: &[Node]) -> bool {
+    node.inputs.as_ref() == [0] && nodes[0].width == node.width
+}
+
+/// The running statistics PyTorch keeps, named as it names them.
+pub(super) fn batch_norm_buffers(channels: usize) -> Vec<(&'static str, Vec<usize>, f32)> {
+    alloc::vec![
+        ("running_mean", alloc::vec![channels], 0.0),
+        ("running_var", alloc::vec![channels], 1.0),
+        ("num_batches_tracked", Vec::new(), 0.0),
+    ]
+}
+
+/// The training data's statistics, set by the trainer before training.
+pub(super) fn standardize_buffers(width: usize) -> Vec<(&'static str, Vec<usize>, f32)> {
+    alloc::vec![("mean", alloc::vec![width], 0.0), ("std", alloc::vec![width], 1.0), ("count", Vec::new(), 0.0),]
+}
+
+/// The ranges of a normalisation node's γ and β.
+fn scale_and_shift(net: &Parts<'_>, index: usize) -> (Range<usize>, Range<usize>) {
+    (net.range(index, Role::Scale).unwrap_or(0..0), net.range(index, Role::Shift).unwrap_or(0..0))
+}
+
+pub(super) fn layer_norm_forward(
+    cx: &mut Lowering,
+    state: &mut Forward,
+    net: &Parts<'_>,
+    index: usize,
+    eps: f32,
+    input: Source,
+) -> Source {
+    let (scale, shift) = scale_and_shift(net, index);
+    let width = net.nodes[index].width;
+    let (output, xhat, rstd) = (cx.take(width), cx.take(width), cx.take(1));
+    cx.steps.push(Step::LayerNorm { input, scale, shift, output, xhat, rstd, eps });
+    state.norms[index] = Some((xhat, rstd));
+    Source::Buf(output)
+}
+
+pub(super) fn batch_norm_forward(
+    cx: &mut Lowering,
+    state: &mut Forward,
+    net: &Parts<'_>,
+    index: usize,
+    (channels, eps, momentum): (usize, f32, f32),
+    input: Source,
+) -> Source {
+    let (scale, shift) = scale_and_shift(net, index);
+    let buffers = net.buffer_range(index);
+    let width = net.nodes[index].width;
+    let (output, xhat, stats) = (cx.take(width), cx.take(width), cx.take(3 * channels));
+    let spatial = width / channels;
+    cx.steps.push(Step::BatchNorm {
+        input,
+        scale,
+        shift,
+        buffers,
+        output,
+        xhat,
+        stats,
+        channels,
+        spatial,
+        eps,
+        momentum,
+    });
+    state.norms[index] = Some((xhat, stats));
+    Source::Buf(output)
+}
+
+pub(super) fn standardize_forward(cx: &mut Lowering, net: &Parts<'_>, index: usize, input: Source) -> Source {
+    let buffers = net.buffer_range(index);
+    let width = net.nodes[index].width;
+    let output = cx.take(width);
+    cx.steps.push(Step::Standardize { input, buffers, output, width });
+    Source::Buf(output)
+}
+
+pub(super) fn layer_norm_backward(
+    cx: &mut Lowering,
+    grads: &mut Gradients,
+    net: &Parts<'_>,
+    state: &Forward,
+    index: usize,
+    grad: Buf,
+) {
+    let (scale, shift) = scale_and_shift(net, index);
+    let (xhat, rstd) = state.norms[index].expect("a layer norm has its buffers");
+    let (dx, accumulate) = cx.input_gradient(grads, net.nodes, net.nodes[index].inputs[0]);
+    cx.steps.push(Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx });
+    cx.accumulate(dx, accumulate);
+}
+
+pub(super) fn batch_norm_backward(
+    cx: &mut Lowering,
+    grads: &mut Gradients,
+    net: &Parts<'_>,
+    state: &Forward,
+    index: usize,
+    channels: usize,
+    grad: Buf,
+) {
+    let (scale, shift) = scale_and_shift(net, index);
+    let (xhat, stats) = state.norms[index].expect("a batch norm has its buffers");
+    let (dx, accumulate) = cx.input_gradient(grads, net.nodes, net.nodes[index].inputs[0]);
+    let spatial = net.nodes[index].width / channels;
+    cx.steps.push(Step::BatchNormBackward { grad, scale, shift, xhat, stats, dx, channels, spatial });
+    cx.accumulate(dx, accumulate);
+}
