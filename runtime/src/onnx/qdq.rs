@@ -6,7 +6,8 @@
 //! tools write, and from which it builds its integer kernels). Activations
 //! that nnspec runs as tables are their float ops between two quantisations.
 
-use super::{activation, tensor, Message, Node, Values};
+use super::ops::activation::nodes as activation;
+use super::{tensor, Message, Node, Values};
 use crate::quant::{QKind, QNetwork, QuantParams, Requant};
 use nnspec_core::graph::Op;
 use nnspec_core::quant::Finish;

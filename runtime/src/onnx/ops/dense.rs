@@ -1,0 +1,17 @@
+//! A dense layer: `Gemm` (or `MatMul` without a bias), then its activation.
+
+use super::*;
+
+pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, layer: &LayerInfo, out: Out) -> (String, bool) {
+    let x = w.input(node.inputs[0], false);
+    let name = layer.name.as_ref();
+    let a = if out.last { out.name } else { format!("{name}.a") };
+    let weight = w.param(name, "weight").expect("every dense layer has a weight tensor");
+    let z = format!("{name}.z");
+    match w.param(name, "bias") {
+        Some(bias) => w.nodes.push(Node::new("Gemm", name, &[&x, &weight, &bias], &[&z])),
+        None => w.nodes.push(Node::new("MatMul", name, &[&x, &weight], &[&z])),
+    }
+    activation::nodes(name, layer.activation, &z, &a, &mut w.nodes, &mut w.initializers);
+    (a, false)
+}
