@@ -90,6 +90,49 @@ pub enum Activation {
     LogSoftmax,
 }
 
+/// Runs `$body` with `$f` bound to `$self` as a constant of its variant, so
+/// a loop over a batch has that one function in its body (and vectorises)
+/// when the activation is known only at run time, as in the interpreter;
+/// where it is a constant, as in generated code, the match folds away.
+macro_rules! with_variant {
+    ($self:expr, |$f:ident| $body:expr) => {
+        match $self {
+            Activation::Sigmoid => {
+                let $f = Activation::Sigmoid;
+                $body
+            }
+            Activation::Tanh => {
+                let $f = Activation::Tanh;
+                $body
+            }
+            Activation::Relu => {
+                let $f = Activation::Relu;
+                $body
+            }
+            Activation::LeakyRelu(alpha) => {
+                let $f = Activation::LeakyRelu(alpha);
+                $body
+            }
+            Activation::Elu(alpha) => {
+                let $f = Activation::Elu(alpha);
+                $body
+            }
+            Activation::Softplus => {
+                let $f = Activation::Softplus;
+                $body
+            }
+            Activation::Gelu => {
+                let $f = Activation::Gelu;
+                $body
+            }
+            other => {
+                let $f = other;
+                $body
+            }
+        }
+    };
+}
+
 impl Activation {
     /// The names accepted in specs.
     pub const NAMES: &'static [&'static str] = &[
@@ -212,11 +255,11 @@ impl Activation {
                 }
             }
             Activation::Identity => a.copy_from_slice(z),
-            _ => {
+            _ => with_variant!(self, |f| {
                 for (a, z) in a.iter_mut().zip(z) {
-                    *a = self.apply(*z);
+                    *a = f.apply(*z);
                 }
-            }
+            }),
         }
     }
 
@@ -235,11 +278,11 @@ impl Activation {
                     log_softmax_row_in_place(row);
                 }
             }
-            _ => {
+            _ => with_variant!(self, |f| {
                 for v in z.iter_mut() {
-                    *v = self.apply(*v);
+                    *v = f.apply(*v);
                 }
-            }
+            }),
         }
     }
 
@@ -266,11 +309,11 @@ impl Activation {
                     }
                 }
             }
-            _ => {
+            _ => with_variant!(self, |f| {
                 for ((g, z), a) in grad.iter_mut().zip(z).zip(a) {
-                    *g *= self.derivative(*z, *a);
+                    *g *= f.derivative(*z, *a);
                 }
-            }
+            }),
         }
     }
 }

@@ -170,46 +170,42 @@ enum FusedKind {
 }
 
 /// Mean BCE on logits and its gradient. One `e^−|z|` serves both the value
-/// `max(z,0) − zy + ln(1+e^−|z|)` and σ(z); the sum runs in eight lanes so the
-/// loop vectorises.
-fn binary_logits(z: &[f32], y: &[f32], dz: Option<&mut [f32]>) -> f32 {
+/// `max(z,0) − zy + ln(1+e^−|z|)` and σ(z). The terms of a block of
+/// [`BLOCK`] samples are computed element by element first (a loop without a
+/// carried sum, which vectorises), then summed in eight lanes: element `i` of
+/// the data set goes to lane `i mod 8`, whatever the blocking, so the value
+/// does not depend on it.
+fn binary_logits(z: &[f32], y: &[f32], mut dz: Option<&mut [f32]>) -> f32 {
     const LANES: usize = 8;
+    const BLOCK: usize = 64;
     let n = z.len().max(1) as f32;
-    let term = |z: f32, y: f32| {
-        let e = crate::math::exp_fast(-z.abs());
-        let value = z.max(0.0) - z * y + crate::math::ln_1p_fast(e);
-        let r = 1.0 / (1.0 + e);
-        let sigmoid = if z >= 0.0 { r } else { e * r };
-        (value, sigmoid)
-    };
+    let y = &y[..z.len()];
     let mut lanes = [0.0f32; LANES];
-    let split = z.len() - z.len() % LANES;
-    match dz {
-        Some(dz) => {
-            for ((z8, y8), d8) in
-                z[..split].chunks_exact(LANES).zip(y[..split].chunks_exact(LANES)).zip(dz.chunks_exact_mut(LANES))
-            {
-                for k in 0..LANES {
-                    let (value, sigmoid) = term(z8[k], y8[k]);
-                    lanes[k] += value;
-                    d8[k] = (sigmoid - y8[k]) / n;
-                }
-            }
-            for i in split..z.len() {
-                let (value, sigmoid) = term(z[i], y[i]);
-                lanes[0] += value;
-                dz[i] = (sigmoid - y[i]) / n;
+    let mut values = [0.0f32; BLOCK];
+    for (block, (z, y)) in z.chunks(BLOCK).zip(y.chunks(BLOCK)).enumerate() {
+        let values = &mut values[..z.len()];
+        let mut sigmoids = [0.0f32; BLOCK];
+        let sigmoids = &mut sigmoids[..z.len()];
+        for (((&z, &y), value), sigmoid) in z.iter().zip(y).zip(values.iter_mut()).zip(sigmoids.iter_mut()) {
+            let e = crate::math::exp_fast(-z.abs());
+            *value = z.max(0.0) - z * y + crate::math::ln_1p_fast(e);
+            let r = 1.0 / (1.0 + e);
+            *sigmoid = if z >= 0.0 { r } else { e * r };
+        }
+        if let Some(dz) = dz.as_deref_mut() {
+            let dz = &mut dz[block * BLOCK..block * BLOCK + z.len()];
+            for ((d, &sigmoid), &y) in dz.iter_mut().zip(sigmoids.iter()).zip(y) {
+                *d = (sigmoid - y) / n;
             }
         }
-        None => {
-            for (z8, y8) in z[..split].chunks_exact(LANES).zip(y[..split].chunks_exact(LANES)) {
-                for k in 0..LANES {
-                    lanes[k] += term(z8[k], y8[k]).0;
-                }
+        let split = values.len() - values.len() % LANES;
+        for chunk in values[..split].chunks_exact(LANES) {
+            for (lane, &value) in lanes.iter_mut().zip(chunk) {
+                *lane += value;
             }
-            for i in split..z.len() {
-                lanes[0] += term(z[i], y[i]).0;
-            }
+        }
+        for &value in &values[split..] {
+            lanes[0] += value;
         }
     }
     lanes.iter().sum::<f32>() / n
