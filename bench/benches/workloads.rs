@@ -181,11 +181,11 @@ fn w2() -> Row {
     Row { workload: "W2 planar 2-4-1, 400 points, 10000 iterations", generated: t[1].1, hand: Some(t[2].1), unit }
 }
 
-/// The runtime interpreter for the same planar network, with the same parameters.
-fn interpreter_of(net: &Planar) -> nnspec::Mlp {
+/// The runtime interpreter (what `nnspec train` runs) for the same network, with the same parameters.
+fn interpreter_of(net: &dyn Model) -> nnspec::Mlp {
     use nnspec::{LayerInfo, LayerInit};
     let layers = net.layers().iter().map(|l: &LayerInfo| (l.clone(), LayerInit::default())).collect();
-    nnspec::Mlp::graph("Planar", net.nodes().to_vec(), layers, nnspec::Loss::BinaryCrossEntropy)
+    nnspec::Mlp::graph(net.name(), net.nodes().to_vec(), layers, net.loss_kind())
         .and_then(|mlp| mlp.with_params(net.params()))
         .expect("same layout")
 }
@@ -201,9 +201,15 @@ fn w3() -> Row {
     let labels: Vec<usize> = data.y.iter().map(|v| *v as usize).collect();
     let mut hand_net =
         hand::Digits { w1: Box::new([[0.0; 32]; 64]), b1: [0.0; 32], w2: [[0.0; 10]; 32], b2: [0.0; 10] };
+    let interpreter = interpreter_of(&init);
     let t = race(&mut [
         ("generated", &mut || {
             let mut net = init.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
+        ("interpreter", &mut || {
+            let mut net = interpreter.clone();
             trainer.fit(&mut net, &data, None).unwrap();
             std::hint::black_box(net.params());
         }),
@@ -233,8 +239,13 @@ fn w3() -> Row {
             std::hint::black_box(&flat);
         }),
     ]);
-    let unit = throughput((data.len() * epochs) as f64, &t, "M", 1e6, 2);
-    Row { workload: "W3 digits 64-32-10, Adam, batch 32, 30 epochs", generated: t[0].1, hand: Some(t[1].1), unit }
+    let (generated, interpreter, hand) = (t[0].1, t[1].1, t[2].1);
+    let unit = format!(
+        "{}; the interpreter takes {interpreter:.2?}, {:.1}× the generated code",
+        throughput((data.len() * epochs) as f64, &[t[0].clone(), t[2].clone()], "M", 1e6, 2),
+        interpreter.as_secs_f64() / generated.as_secs_f64()
+    );
+    Row { workload: "W3 digits 64-32-10, Adam, batch 32, 30 epochs", generated, hand: Some(hand), unit }
 }
 
 /// "generated … samples/s, hand … samples/s" for `samples` trained in the times of a race.
@@ -336,9 +347,15 @@ fn w6() -> Row {
     hand_cnn::DigitsCnn::gradient(init.params(), &samples[..32], &labels[..32], &mut theirs);
     let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / (1e-4 + b.abs())).fold(0.0f32, f32::max);
     assert!(worst < 1e-2, "the hand-written CNN computes another gradient ({worst})");
+    let interpreter = interpreter_of(&init);
     let t = race(&mut [
         ("generated", &mut || {
             let mut net = init.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
+        ("interpreter", &mut || {
+            let mut net = interpreter.clone();
             trainer.fit(&mut net, &data, None).unwrap();
             std::hint::black_box(net.params());
         }),
