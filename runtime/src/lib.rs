@@ -78,7 +78,7 @@ pub mod __private_v0_1 {
         accumulate, apply_dropout, decode_f32_le, dense_backward, dense_forward, place_columns, take_columns,
     };
     #[cfg(feature = "std")]
-    pub use crate::model::{view, MaskFiller};
+    pub use crate::model::{view, MaskFiller, Slot};
     pub use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
     pub use nnspec_core::norm::{
         batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward,

@@ -236,21 +236,86 @@ impl Workspace {
     }
 }
 
+/// The rows a workspace slot holds in one pass: what generated code binds to
+/// the name of the value the slot holds (`hidden_z`, `out_grad`), where the
+/// plan numbers it. `Copy`, so a pass names a slot as often as it reads it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// Its first value in the workspace.
+    pub start: usize,
+    /// One past its last value.
+    pub end: usize,
+}
+
+impl Slot {
+    /// The slots of `widths` values per row, one after another, for `batch`
+    /// rows, and the workspace length they need.
+    #[inline(always)]
+    pub fn layout<const N: usize>(batch: usize, widths: [usize; N]) -> ([Slot; N], usize) {
+        let mut end = 0;
+        let slots = widths.map(|width| {
+            let start = end;
+            end += batch * width;
+            Slot { start, end }
+        });
+        (slots, end)
+    }
+
+    /// Its first `len` values (a buffer narrower than its slot).
+    #[inline(always)]
+    pub fn first(self, len: usize) -> Slot {
+        Slot { start: self.start, end: self.start + len }
+    }
+
+    /// From its start to the end of `last`: slots laid out one after another
+    /// and written by one kernel.
+    #[inline(always)]
+    pub fn through(self, last: Slot) -> Slot {
+        Slot { start: self.start, end: last.end }
+    }
+}
+
+impl From<Slot> for Range<usize> {
+    #[inline(always)]
+    fn from(slot: Slot) -> Range<usize> {
+        slot.start..slot.end
+    }
+}
+
+impl std::ops::Index<Slot> for [f32] {
+    type Output = [f32];
+
+    #[inline(always)]
+    fn index(&self, slot: Slot) -> &[f32] {
+        &self[slot.start..slot.end]
+    }
+}
+
+impl std::ops::IndexMut<Slot> for [f32] {
+    #[inline(always)]
+    fn index_mut(&mut self, slot: Slot) -> &mut [f32] {
+        &mut self[slot.start..slot.end]
+    }
+}
+
 /// Borrows `write` mutably and each of `reads` immutably from one buffer.
 ///
 /// The ranges must not overlap `write` (they may overlap each other); generated
 /// code and the interpreter lay their buffers out so they never do.
 #[doc(hidden)]
 #[inline(always)]
-pub fn view<const N: usize>(
+pub fn view<const N: usize, R: Into<Range<usize>>>(
     buffer: &mut [f32],
-    write: Range<usize>,
-    reads: [Range<usize>; N],
+    write: R,
+    reads: [R; N],
 ) -> ([&[f32]; N], &mut [f32]) {
+    let write: Range<usize> = write.into();
     let (left, rest) = buffer.split_at_mut(write.start);
     let (middle, right) = rest.split_at_mut(write.end - write.start);
     let (left, right): (&[f32], &[f32]) = (left, right);
     let reads = reads.map(|range| {
+        let range: Range<usize> = range.into();
         if range.end <= write.start {
             &left[range]
         } else {

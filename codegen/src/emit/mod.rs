@@ -254,7 +254,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         BatchSize::Full => net.train.samples,
         BatchSize::Size(_) => None,
     };
-    let (forward_body, backward_body, offsets_fn) = batch_passes(&plan, full_batch_rows);
+    let (forward_body, backward_body) = batch_passes(&plan, full_batch_rows);
     let update_body = update_buffers(&plan);
     let adapt_body = adapt(&plan);
     let buffer_count = usize_lit(plan.buffer_count);
@@ -387,8 +387,6 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 pub fn fit(&mut self, data: &::nnspec::Dataset) -> ::core::result::Result<::nnspec::History, ::nnspec::Error> {
                     ::nnspec::train::fit_split(self, &Self::train_config(), data, Self::VALIDATION_SPLIT)
                 }
-
-                #offsets_fn
             }
 
             #[::nnspec::__private_v0_1::std_only]

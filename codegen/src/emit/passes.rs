@@ -1,56 +1,102 @@
 //! The batch passes, emitted from the network's [`Plan`]: one kernel call per
 //! step with literal sizes, in the plan's order (the interpreter, `nnspec::Mlp`,
-//! runs the same steps), and the workspace offsets.
+//! runs the same steps), on workspace slots named after the values they hold.
 
+use super::predict::{bias as bias_slice, tensor};
 use super::*;
 use nnspec_core::plan::{Buf, Plan, Source, Step};
 
-/// The batch forward pass, loss-and-gradient, and the workspace offsets function.
-/// The bodies of `Model::forward` and `Model::loss_and_grad`, and `__offsets`.
-/// With `rows` (a spec that trains on the whole data set, `batch = full`, and
-/// states its size, `samples = N`), the training pass is emitted a second
-/// time behind `if batch == N`, where every loop bound is a constant the
-/// compiler can unroll on.
-pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> (TokenStream, TokenStream, TokenStream) {
-    let count = plan.slots.len();
-    let offsets_len = usize_lit(count + 1);
-    let offset_steps = plan.slots.iter().enumerate().map(|(i, width)| {
-        let (i, next, width) = (usize_lit(i), usize_lit(i + 1), usize_lit(*width));
-        quote!(o[#next] = o[#i] + batch * #width;)
-    });
-    let offsets_fn = quote! {
-        /// Start of each workspace slot for a batch of `batch` rows; the last entry is the total.
-        #[doc(hidden)]
-        #[inline(always)]
-        fn __offsets(batch: usize) -> [usize; #offsets_len] {
-            let mut o = [0usize; #offsets_len];
-            #(#offset_steps)*
-            o
+/// The plan being emitted, with the name each workspace slot is bound to and
+/// which of them the body being emitted reads or writes.
+pub(super) struct Slots<'p> {
+    plan: &'p Plan,
+    idents: Vec<Ident>,
+    used: core::cell::RefCell<Vec<bool>>,
+}
+
+impl core::ops::Deref for Slots<'_> {
+    type Target = Plan;
+
+    fn deref(&self) -> &Plan {
+        self.plan
+    }
+}
+
+impl<'p> Slots<'p> {
+    /// The plan's slots named after what they hold (`hidden_z`, `out_grad`):
+    /// snake case, unique (a repeated name takes its slot number).
+    pub(super) fn new(plan: &'p Plan) -> Slots<'p> {
+        let mut seen = std::collections::HashSet::new();
+        let idents = plan
+            .slot_names
+            .iter()
+            .enumerate()
+            .map(|(slot, name)| {
+                let mut ident: String = name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                    .collect();
+                if !seen.insert(ident.clone()) {
+                    ident = format!("{ident}_{slot}");
+                    seen.insert(ident.clone());
+                }
+                format_ident!("{ident}")
+            })
+            .collect();
+        Slots { plan, idents, used: core::cell::RefCell::new(vec![false; plan.slots.len()]) }
+    }
+
+    /// The slot's name, marked used by the body being emitted.
+    fn ident(&self, slot: usize) -> &Ident {
+        self.used.borrow_mut()[slot] = true;
+        &self.idents[slot]
+    }
+
+    /// `let ([hidden_z, hidden_a, _, …], total) = Slot::layout(batch, [widths…]);`
+    /// for the slots used since the last call (the others bound to `_`).
+    fn layout(&self, rows: &TokenStream) -> TokenStream {
+        let used = core::mem::replace(&mut *self.used.borrow_mut(), vec![false; self.plan.slots.len()]);
+        let names = self.idents.iter().zip(used).map(|(ident, used)| if used { quote!(#ident) } else { quote!(_) });
+        let widths = self.plan.slots.iter().map(|w| usize_lit(*w));
+        quote! {
+            let ([#(#names),*], total) = ::nnspec::__private_v0_1::Slot::layout(#rows, [#(#widths),*]);
         }
-    };
-    let total = usize_lit(count);
+    }
+}
+
+/// The bodies of `Model::forward` and `Model::loss_and_grad`: each binds the
+/// workspace slots it uses to their names for the batch at hand, then makes
+/// one kernel call per plan step. With `rows` (a spec that trains on the
+/// whole data set, `batch = full`, and states its size, `samples = N`), the
+/// training pass is emitted a second time behind `if batch == N`, where
+/// every loop bound is a constant the compiler can unroll on.
+pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> (TokenStream, TokenStream) {
+    let slots = Slots::new(plan);
     let input = usize_lit(plan.input);
-    let forward: Vec<TokenStream> = plan.forward.iter().map(|s| step(plan, s)).collect();
-    let backward = plan.backward.iter().map(|s| step(plan, s));
     let head = plan.head.expect("a checked network has a layer");
-    let (z, a, dz) = (range(plan, head.z), range(plan, head.a), range(plan, head.grad));
     let width = usize_lit(head.z.width);
     let act = activation(head.activation);
     let loss_tokens = loss(plan.loss);
 
+    let forward: Vec<TokenStream> = plan.forward.iter().map(|s| step(&slots, s)).collect();
+    let a = range(&slots, head.a);
+    let forward_slots = slots.layout(&quote!(batch));
     let forward_body = quote! {
         let batch = x.len() / #input;
-        let o = Self::__offsets(batch);
-        let p = &self.params[..];
+        #forward_slots
         let training = false;
-        let (buffer, mut masks) = workspace.buffer(o[#total]);
+        let (buffer, mut masks) = workspace.buffer(total);
         #(#forward)*
         out[..batch * #width].copy_from_slice(&buffer[#a]);
     };
+
+    let forward: Vec<TokenStream> = plan.forward.iter().map(|s| step(&slots, s)).collect();
+    let (z, a, dz) = (range(&slots, head.z), range(&slots, head.a), range(&slots, head.grad));
+    let backward: Vec<TokenStream> = plan.backward.iter().map(|s| step(&slots, s)).collect();
+    let training_slots = slots.layout(&quote!(batch));
     let backward_pass = quote! {
-        let o = Self::__offsets(batch);
-        let p = &self.params[..];
-        let (buffer, mut masks) = workspace.buffer(o[#total]);
+        #training_slots
+        let (buffer, mut masks) = workspace.buffer(total);
         #(#forward)*
         let ::core::option::Option::Some(grad) = grad else {
             return #loss_tokens.evaluate(#act, &buffer[#z], &buffer[#a], targets, #width, ::core::option::Option::None);
@@ -79,7 +125,7 @@ pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> (TokenStream, To
             #backward_pass
         },
     };
-    (forward_body, backward_body, offsets_fn)
+    (forward_body, backward_body)
 }
 
 /// The body of `Model::adapt`: each standardisation without statistics takes them from `x`.
@@ -104,17 +150,17 @@ pub(super) fn adapt(plan: &Plan) -> TokenStream {
 /// The body of `Model::update_buffers`: each batch normalisation folds the
 /// statistics its training-mode forward step kept into its running ones.
 pub(super) fn update_buffers(plan: &Plan) -> TokenStream {
-    let total = usize_lit(plan.slots.len());
+    let slots = Slots::new(plan);
     let updates: Vec<TokenStream> = plan
         .forward
         .iter()
         .filter_map(|step| match step {
             Step::BatchNorm { buffers, stats, channels, spatial, momentum, .. } => {
-                let (running, slot) = (param_range(buffers), usize_lit(stats.slot));
+                let (running, stats) = (param_range(buffers), slots.ident(stats.slot));
                 let (len, channels, spatial) = (usize_lit(3 * channels), usize_lit(*channels), usize_lit(*spatial));
                 let momentum = f32_lit(f64::from(*momentum));
                 Some(quote! {
-                    ::nnspec::__private_v0_1::batch_norm_update(&mut self.buffers[#running], &scratch[o[#slot]..o[#slot] + #len], #channels, rows * #spatial, #momentum);
+                    ::nnspec::__private_v0_1::batch_norm_update(&mut self.buffers[#running], &scratch[#stats.first(#len)], #channels, rows * #spatial, #momentum);
                 })
             }
             _ => None,
@@ -123,27 +169,34 @@ pub(super) fn update_buffers(plan: &Plan) -> TokenStream {
     if updates.is_empty() {
         return quote!();
     }
+    let layout = slots.layout(&quote!(rows));
     quote! {
-        let o = Self::__offsets(rows);
-        let (scratch, _) = workspace.buffer(o[#total]);
+        #layout
+        let (scratch, _) = workspace.buffer(total);
         #(#updates)*
     }
 }
 
-/// The range of `buf` for the current batch: `o[s]..o[s + 1]` when it fills its slot.
-fn range(plan: &Plan, buf: Buf) -> TokenStream {
-    let start = usize_lit(buf.slot);
+/// The rows of `buf` for the current batch: its slot's name, or the first
+/// rows' worth of it when it is narrower than its slot.
+fn range(plan: &Slots<'_>, buf: Buf) -> TokenStream {
+    let slot = plan.ident(buf.slot);
     if plan.slots[buf.slot] == buf.width {
-        let end = usize_lit(buf.slot + 1);
-        quote!(o[#start]..o[#end])
+        quote!(#slot)
     } else {
         let width = usize_lit(buf.width);
-        quote!(o[#start]..o[#start] + batch * #width)
+        quote!(#slot.first(batch * #width))
     }
 }
 
+/// The rows of consecutive slots `first..=last`, written by one kernel.
+fn span(plan: &Slots<'_>, first: usize, last: usize) -> TokenStream {
+    let (first, last) = (plan.ident(first), plan.ident(last));
+    quote!(#first.through(#last))
+}
+
 /// The workspace range a source reads (not for the input).
-fn source_range(plan: &Plan, source: Source) -> TokenStream {
+fn source_range(plan: &Slots<'_>, source: Source) -> TokenStream {
     match source {
         Source::Input => unreachable!("the input is not in the workspace"),
         Source::Buf(buf) => range(plan, buf),
@@ -151,17 +204,6 @@ fn source_range(plan: &Plan, source: Source) -> TokenStream {
             let (training, inference) = (range(plan, training), range(plan, inference));
             quote!(if training { #training } else { #inference })
         }
-    }
-}
-
-/// `Some(&p[bias])` or `None`.
-pub(super) fn bias_slice(bias: &Option<core::ops::Range<usize>>) -> TokenStream {
-    match bias {
-        Some(b) => {
-            let b = param_range(b);
-            quote!(::core::option::Option::Some(&p[#b]))
-        }
-        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -182,23 +224,23 @@ pub(super) fn param_range(range: &core::ops::Range<usize>) -> TokenStream {
 }
 
 /// One plan step as one kernel call.
-fn step(plan: &Plan, step: &Step) -> TokenStream {
+fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
     let private = quote!(::nnspec::__private_v0_1);
     match step {
         Step::Dense { input, weight, bias, output, inputs, outputs } => {
-            let w = param_range(weight);
-            let bias = bias_slice(bias);
+            let w = tensor(plan, weight);
+            let bias = bias_slice(plan, bias);
             let (inputs, outputs, z) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *output));
             match input {
                 Source::Input => quote! {
-                    #private::dense_forward(x, &p[#w], #bias, &mut buffer[#z], batch, #inputs, #outputs);
+                    #private::dense_forward(x, #w, #bias, &mut buffer[#z], batch, #inputs, #outputs);
                 },
                 source => {
                     let source = source_range(plan, *source);
                     quote! {
                         {
                             let ([input], z) = #private::view(buffer, #z, [#source]);
-                            #private::dense_forward(input, &p[#w], #bias, z, batch, #inputs, #outputs);
+                            #private::dense_forward(input, #w, #bias, z, batch, #inputs, #outputs);
                         }
                     }
                 }
@@ -226,31 +268,31 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
             }
         }
         Step::DenseBackward { input, weight, bias, dz, dx, inputs, outputs } => {
-            let (w, w_start, w_end) = (param_range(weight), usize_lit(weight.start), usize_lit(weight.end));
+            let (w, w_start, w_end) = (tensor(plan, weight), usize_lit(weight.start), usize_lit(weight.end));
             let db = bias_gradient(bias, weight);
             let (inputs, outputs, dz) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *dz));
             let call = match (input, dx) {
                 (Source::Input, None) => quote! {
-                    #private::dense_backward(x, &p[#w], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
+                    #private::dense_backward(x, #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
                 },
                 (source, None) => {
                     let source = source_range(plan, *source);
                     quote! {
-                        #private::dense_backward(&buffer[#source], &p[#w], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
+                        #private::dense_backward(&buffer[#source], #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
                     }
                 }
                 (Source::Input, Some(dx)) => {
                     let dx = range(plan, *dx);
                     quote! {
                         let ([dz], dx) = #private::view(buffer, #dx, [#dz]);
-                        #private::dense_backward(x, &p[#w], dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
+                        #private::dense_backward(x, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
                     }
                 }
                 (source, Some(dx)) => {
                     let (source, dx) = (source_range(plan, *source), range(plan, *dx));
                     quote! {
                         let ([input, dz], dx) = #private::view(buffer, #dx, [#source, #dz]);
-                        #private::dense_backward(input, &p[#w], dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
+                        #private::dense_backward(input, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
                     }
                 }
             };
@@ -263,50 +305,50 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
             }
         }
         Step::Conv { input, weight, bias, output, geometry } => {
-            let w = param_range(weight);
-            let bias = bias_slice(bias);
+            let w = tensor(plan, weight);
+            let bias = bias_slice(plan, bias);
             let (z, geometry) = (range(plan, *output), conv_geometry(geometry));
             match input {
                 Source::Input => quote! {
-                    #private::conv_forward(x, &p[#w], #bias, &mut buffer[#z], batch, &#geometry);
+                    #private::conv_forward(x, #w, #bias, &mut buffer[#z], batch, &#geometry);
                 },
                 source => {
                     let source = source_range(plan, *source);
                     quote! {
                         {
                             let ([input], z) = #private::view(buffer, #z, [#source]);
-                            #private::conv_forward(input, &p[#w], #bias, z, batch, &#geometry);
+                            #private::conv_forward(input, #w, #bias, z, batch, &#geometry);
                         }
                     }
                 }
             }
         }
         Step::ConvBackward { input, weight, bias, dz, dx, geometry } => {
-            let (w, w_start, w_end) = (param_range(weight), usize_lit(weight.start), usize_lit(weight.end));
+            let (w, w_start, w_end) = (tensor(plan, weight), usize_lit(weight.start), usize_lit(weight.end));
             let db = bias_gradient(bias, weight);
             let (dz, geometry) = (range(plan, *dz), conv_geometry(geometry));
             let call = match (input, dx) {
                 (Source::Input, None) => quote! {
-                    #private::conv_backward(x, &p[#w], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
+                    #private::conv_backward(x, #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
                 },
                 (source, None) => {
                     let source = source_range(plan, *source);
                     quote! {
-                        #private::conv_backward(&buffer[#source], &p[#w], &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
+                        #private::conv_backward(&buffer[#source], #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
                     }
                 }
                 (Source::Input, Some(dx)) => {
                     let dx = range(plan, *dx);
                     quote! {
                         let ([dz], dx) = #private::view(buffer, #dx, [#dz]);
-                        #private::conv_backward(x, &p[#w], dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
+                        #private::conv_backward(x, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
                     }
                 }
                 (source, Some(dx)) => {
                     let (source, dx) = (source_range(plan, *source), range(plan, *dx));
                     quote! {
                         let ([input, dz], dx) = #private::view(buffer, #dx, [#source, #dz]);
-                        #private::conv_backward(input, &p[#w], dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
+                        #private::conv_backward(input, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
                     }
                 }
             };
@@ -321,8 +363,7 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
         Step::Pool { input, output, argmax, geometry } => {
             let output_len = usize_lit(geometry.output_len());
             let geometry = pool_geometry(geometry);
-            let (first, last) = (usize_lit(output.slot), usize_lit(argmax.map_or(output.slot, |a| a.slot) + 1));
-            let written = quote!(o[#first]..o[#last]);
+            let written = span(plan, output.slot, argmax.map_or(output.slot, |a| a.slot));
             let split = match argmax {
                 Some(_) => quote! {
                     let (y, indices) = written.split_at_mut(batch * #output_len);
@@ -357,7 +398,7 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
             let (g, dx) = (range(plan, *grad), range(plan, *dx));
             let indices = match argmax {
                 Some(a) => range(plan, *a),
-                None => quote!(0..0),
+                None => quote!(#g.first(0)),
             };
             quote! {
                 {
@@ -369,9 +410,8 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
         Step::LayerNorm { input, scale, shift, output, xhat, rstd, eps } => {
             debug_assert!(xhat.slot == output.slot + 1 && rstd.slot == output.slot + 2, "consecutive slots");
             let (scale, shift, width, eps) =
-                (param_range(scale), param_range(shift), usize_lit(output.width), f32_lit(f64::from(*eps)));
-            let (first, last) = (usize_lit(output.slot), usize_lit(rstd.slot + 1));
-            let written = quote!(o[#first]..o[#last]);
+                (tensor(plan, scale), tensor(plan, shift), usize_lit(output.width), f32_lit(f64::from(*eps)));
+            let written = span(plan, output.slot, rstd.slot);
             let (read, x) = match input {
                 Source::Input => (quote!(let written = &mut buffer[#written];), quote!(x)),
                 source => {
@@ -384,13 +424,14 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                     #read
                     let (y, rest) = written.split_at_mut(batch * #width);
                     let (xhat, rstd) = rest.split_at_mut(batch * #width);
-                    #private::layer_norm_forward(#x, &p[#scale], &p[#shift], y, xhat, rstd, #width, #eps);
+                    #private::layer_norm_forward(#x, #scale, #shift, y, xhat, rstd, #width, #eps);
                 }
             }
         }
         Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx } => {
             let (scale_range, shift_start, shift_len) =
                 (param_range(scale), usize_lit(shift.start), usize_lit(shift.len()));
+            let gamma = tensor(plan, scale);
             let width = usize_lit(grad.width);
             let (g, xh, r) = (range(plan, *grad), range(plan, *xhat), range(plan, *rstd));
             let call = match dx {
@@ -398,11 +439,11 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                     let dx = range(plan, *dx);
                     quote! {
                         let ([g, xh, r], dx) = #private::view(buffer, #dx, [#g, #xh, #r]);
-                        #private::layer_norm_backward(g, &p[#scale_range], xh, r, dgamma, dbeta, ::core::option::Option::Some(dx), #width);
+                        #private::layer_norm_backward(g, #gamma, xh, r, dgamma, dbeta, ::core::option::Option::Some(dx), #width);
                     }
                 }
                 None => quote! {
-                    #private::layer_norm_backward(&buffer[#g], &p[#scale_range], &buffer[#xh], &buffer[#r], dgamma, dbeta, ::core::option::Option::None, #width);
+                    #private::layer_norm_backward(&buffer[#g], #gamma, &buffer[#xh], &buffer[#r], dgamma, dbeta, ::core::option::Option::None, #width);
                 },
             };
             quote! {
@@ -415,11 +456,10 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
         }
         Step::BatchNorm { input, scale, shift, buffers, output, xhat, stats, channels, spatial, eps, .. } => {
             debug_assert!(xhat.slot == output.slot + 1 && stats.slot == output.slot + 2, "consecutive slots");
-            let (scale, shift, running) = (param_range(scale), param_range(shift), param_range(buffers));
+            let (scale, shift, running) = (tensor(plan, scale), tensor(plan, shift), param_range(buffers));
             let (width, eps) = (usize_lit(output.width), f32_lit(f64::from(*eps)));
             let (channels, spatial) = (usize_lit(*channels), usize_lit(*spatial));
-            let (first, last) = (usize_lit(output.slot), usize_lit(stats.slot + 1));
-            let written = quote!(o[#first]..o[#last]);
+            let written = span(plan, output.slot, stats.slot);
             let read = match input {
                 Source::Input => quote!(let written = &mut buffer[#written];),
                 source => {
@@ -432,13 +472,14 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                     #read
                     let (y, rest) = written.split_at_mut(batch * #width);
                     let (xhat, stats) = rest.split_at_mut(batch * #width);
-                    #private::batch_norm_forward(x, &p[#scale], &p[#shift], &self.buffers[#running], y, xhat, stats, batch, #channels, #spatial, #eps, training);
+                    #private::batch_norm_forward(x, #scale, #shift, &self.buffers[#running], y, xhat, stats, batch, #channels, #spatial, #eps, training);
                 }
             }
         }
         Step::BatchNormBackward { grad, scale, shift, xhat, stats, dx, channels, spatial } => {
             let (scale_range, shift_start, shift_len) =
                 (param_range(scale), usize_lit(shift.start), usize_lit(shift.len()));
+            let gamma = tensor(plan, scale);
             let (channels, spatial) = (usize_lit(*channels), usize_lit(*spatial));
             let (g, xh, st) = (range(plan, *grad), range(plan, *xhat), range(plan, *stats));
             let call = match dx {
@@ -446,11 +487,11 @@ fn step(plan: &Plan, step: &Step) -> TokenStream {
                     let dx = range(plan, *dx);
                     quote! {
                         let ([g, xh, st], dx) = #private::view(buffer, #dx, [#g, #xh, #st]);
-                        #private::batch_norm_backward(g, &p[#scale_range], xh, st, dgamma, dbeta, ::core::option::Option::Some(dx), #channels, #spatial, training);
+                        #private::batch_norm_backward(g, #gamma, xh, st, dgamma, dbeta, ::core::option::Option::Some(dx), #channels, #spatial, training);
                     }
                 }
                 None => quote! {
-                    #private::batch_norm_backward(&buffer[#g], &p[#scale_range], &buffer[#xh], &buffer[#st], dgamma, dbeta, ::core::option::Option::None, #channels, #spatial, training);
+                    #private::batch_norm_backward(&buffer[#g], #gamma, &buffer[#xh], &buffer[#st], dgamma, dbeta, ::core::option::Option::None, #channels, #spatial, training);
                 },
             };
             quote! {

@@ -59,7 +59,7 @@ impl Arrays {
 }
 
 /// A parameter tensor by its accessor (`self.hidden_weight()`), or by range.
-fn tensor(plan: &Plan, range: &core::ops::Range<usize>) -> TokenStream {
+pub(super) fn tensor(plan: &Plan, range: &core::ops::Range<usize>) -> TokenStream {
     match plan.tensors.iter().find(|t| t.range == *range) {
         Some(t) => {
             let accessor = format_ident!("{}", t.name.replace('.', "_"));
@@ -72,7 +72,8 @@ fn tensor(plan: &Plan, range: &core::ops::Range<usize>) -> TokenStream {
     }
 }
 
-fn bias(plan: &Plan, bias: &Option<core::ops::Range<usize>>) -> TokenStream {
+/// `Some(bias)` through its accessor, or `None`.
+pub(super) fn bias(plan: &Plan, bias: &Option<core::ops::Range<usize>>) -> TokenStream {
     match bias {
         Some(b) => {
             let b = tensor(plan, b);

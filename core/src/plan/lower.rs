@@ -104,12 +104,28 @@ pub(super) struct Gradients {
 
 pub(super) struct Lowering {
     pub(super) slots: Vec<usize>,
+    /// What each slot holds: `{node}_{role}`.
+    pub(super) names: Vec<String>,
     pub(super) steps: Vec<Step>,
+    /// The node being lowered, whose slots [`Lowering::take`] names.
+    node: String,
 }
 
 impl Lowering {
-    pub(super) fn take(&mut self, width: usize) -> Buf {
+    pub(super) fn new() -> Lowering {
+        Lowering { slots: Vec::new(), names: Vec::new(), steps: Vec::new(), node: String::new() }
+    }
+
+    /// A new slot of `width` values per row for the current node's `role` (`z`, `out`, `mask`…).
+    pub(super) fn take(&mut self, width: usize, role: &str) -> Buf {
+        let name = alloc::format!("{}_{role}", self.node);
+        self.take_named(width, name)
+    }
+
+    /// A new slot of `width` values per row named `name`.
+    pub(super) fn take_named(&mut self, width: usize, name: String) -> Buf {
         self.slots.push(width);
+        self.names.push(name);
         Buf { slot: self.slots.len() - 1, width }
     }
 
@@ -124,6 +140,7 @@ impl Lowering {
         };
         for (index, node) in net.nodes.iter().enumerate().skip(1) {
             let inputs: Vec<Source> = node.inputs.iter().map(|&i| forward.values[i]).collect();
+            self.node = String::from(node.name.as_ref());
             forward.values[index] = ops::forward(self, &mut forward, net, index, &inputs);
         }
         forward
@@ -144,6 +161,7 @@ impl Lowering {
         grads.of[head] = Some(head_grad);
         for index in (1..=head).rev() {
             if let Some(grad) = grads.of[index] {
+                self.node = String::from(net.nodes[index].name.as_ref());
                 ops::backward(self, &mut grads, net, forward, index, grad);
             }
         }
@@ -197,11 +215,14 @@ impl Lowering {
     pub(super) fn contribution(&mut self, grads: &mut Gradients, nodes: &[Node], node: usize) -> (Buf, Option<Buf>) {
         match grads.of[node] {
             None => {
-                let buf = self.take(nodes[node].width);
+                let buf = self.take_named(nodes[node].width, alloc::format!("{}_grad", nodes[node].name));
                 grads.of[node] = Some(buf);
                 (buf, None)
             }
-            Some(into) => (self.take(nodes[node].width), Some(into)),
+            Some(into) => {
+                let part = self.take_named(nodes[node].width, alloc::format!("{}_grad_part", nodes[node].name));
+                (part, Some(into))
+            }
         }
     }
 }

@@ -207,6 +207,12 @@ pub struct Plan {
     pub buffer_count: usize,
     /// Per-row width of each workspace slot.
     pub slots: Vec<usize>,
+    /// What each slot holds, `{node}_{role}`: a dense node's `z` and `a`, a
+    /// node's `out`, a dropout's `mask`, a normalisation's `xhat` and `rstd`
+    /// or `stats`, a max pool's `argmax`, a node's gradient `grad` and a
+    /// further contribution to it `grad_part`. Not unique: two nodes may
+    /// write their gradient contributions to slots of one name.
+    pub slot_names: Vec<String>,
     /// The forward pass. `Dropout` steps run only while training.
     pub forward: Vec<Step>,
     /// The loss.
@@ -279,12 +285,13 @@ impl Plan {
                 buffers.push(BufferTensor { name, node: index, shape, range, initial });
             }
         }
-        let mut lowering = Lowering { slots: Vec::new(), steps: Vec::new() };
+        let mut lowering = Lowering::new();
         let parts = Parts { nodes: &nodes, layers: &layers, params: &params, tensors: &tensors, buffers: &buffers };
         let forward = lowering.forward(&parts);
         let head_node = forward.head_node(&nodes);
         let head = (head_node > 0).then(|| {
-            let grad = lowering.take(nodes[head_node].width);
+            let name = alloc::format!("{}_grad", nodes[head_node].name);
+            let grad = lowering.take_named(nodes[head_node].width, name);
             match (nodes[head_node].op, forward.dense[head_node]) {
                 (Op::Dense(layer), Some((z, a))) => Head { activation: layers[layer].activation, z, a, grad },
                 (Op::Activation(activation), Some((z, a))) => Head { activation, z, a, grad },
@@ -309,6 +316,7 @@ impl Plan {
             buffers,
             buffer_count,
             slots: lowering.slots,
+            slot_names: lowering.names,
             forward: forward_steps,
             loss,
             head,

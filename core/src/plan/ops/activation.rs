@@ -15,12 +15,12 @@ pub(super) fn forward(
     let z = match input {
         Source::Buf(buf) => buf,
         source => {
-            let copy = cx.take(width);
+            let copy = cx.take(width, "z");
             cx.steps.push(Step::Copy { from: source, to: copy });
             copy
         }
     };
-    let a = cx.take(width);
+    let a = cx.take(width, "a");
     cx.steps.push(Step::Activation { activation, z, a });
     state.dense[index] = Some((z, a));
     Source::Buf(a)

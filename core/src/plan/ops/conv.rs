@@ -41,7 +41,7 @@ pub(super) fn forward(
 ) -> Source {
     let weight = net.range(index, Role::Weight).unwrap_or(0..0);
     let bias = net.range(index, Role::Bias);
-    let output = cx.take(net.nodes[index].width);
+    let output = cx.take(net.nodes[index].width, "out");
     cx.steps.push(Step::Conv { input, weight, bias, output, geometry });
     Source::Buf(output)
 }

@@ -21,7 +21,7 @@ pub(super) fn forward(
     input: Source,
 ) -> Source {
     let info = &net.layers[layer];
-    let (z, a) = (cx.take(info.units), cx.take(info.units));
+    let (z, a) = (cx.take(info.units, "z"), cx.take(info.units, "a"));
     cx.steps.push(Step::Dense {
         input,
         weight: net.params[layer].weight.clone(),

@@ -27,7 +27,7 @@ pub(super) fn forward(
         return input;
     }
     let width = net.nodes[index].width;
-    let (mask, h) = (cx.take(width), cx.take(width));
+    let (mask, h) = (cx.take(width, "mask"), cx.take(width, "out"));
     let keep = 1.0 - p;
     let number = state.masks.iter().flatten().count();
     cx.steps.push(Step::Dropout { index: number, input: training, mask, output: h, p, keep });

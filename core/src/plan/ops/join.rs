@@ -15,7 +15,7 @@ pub(super) fn concat_fits(node: &Node, nodes: &[Node]) -> bool {
 }
 
 pub(super) fn add_forward(cx: &mut Lowering, width: usize, inputs: &[Source]) -> Source {
-    let out = cx.take(width);
+    let out = cx.take(width, "out");
     cx.steps.push(Step::Copy { from: inputs[0], to: out });
     for &from in &inputs[1..] {
         cx.steps.push(Step::Accumulate { from, into: out });
@@ -25,7 +25,7 @@ pub(super) fn add_forward(cx: &mut Lowering, width: usize, inputs: &[Source]) ->
 
 pub(super) fn concat_forward(cx: &mut Lowering, net: &Parts<'_>, index: usize, inputs: &[Source]) -> Source {
     let node = &net.nodes[index];
-    let out = cx.take(node.width);
+    let out = cx.take(node.width, "out");
     let mut offset = 0;
     for (&from, &i) in inputs.iter().zip(node.inputs.iter()) {
         let width = net.nodes[i].width;

@@ -54,7 +54,7 @@ pub(super) fn layer_norm_forward(
 ) -> Source {
     let (scale, shift) = scale_and_shift(net, index);
     let width = net.nodes[index].width;
-    let (output, xhat, rstd) = (cx.take(width), cx.take(width), cx.take(1));
+    let (output, xhat, rstd) = (cx.take(width, "out"), cx.take(width, "xhat"), cx.take(1, "rstd"));
     cx.steps.push(Step::LayerNorm { input, scale, shift, output, xhat, rstd, eps });
     state.norms[index] = Some((xhat, rstd));
     Source::Buf(output)
@@ -71,7 +71,7 @@ pub(super) fn batch_norm_forward(
     let (scale, shift) = scale_and_shift(net, index);
     let buffers = net.buffer_range(index);
     let width = net.nodes[index].width;
-    let (output, xhat, stats) = (cx.take(width), cx.take(width), cx.take(3 * channels));
+    let (output, xhat, stats) = (cx.take(width, "out"), cx.take(width, "xhat"), cx.take(3 * channels, "stats"));
     let spatial = width / channels;
     cx.steps.push(Step::BatchNorm {
         input,
@@ -93,7 +93,7 @@ pub(super) fn batch_norm_forward(
 pub(super) fn standardize_forward(cx: &mut Lowering, net: &Parts<'_>, index: usize, input: Source) -> Source {
     let buffers = net.buffer_range(index);
     let width = net.nodes[index].width;
-    let output = cx.take(width);
+    let output = cx.take(width, "out");
     cx.steps.push(Step::Standardize { input, buffers, output, width });
     Source::Buf(output)
 }

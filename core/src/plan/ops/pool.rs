@@ -22,8 +22,8 @@ pub(super) fn forward(
     input: Source,
 ) -> Source {
     let width = geometry.output_len();
-    let output = cx.take(width);
-    let argmax = geometry.max.then(|| cx.take(width));
+    let output = cx.take(width, "out");
+    let argmax = geometry.max.then(|| cx.take(width, "argmax"));
     cx.steps.push(Step::Pool { input, output, argmax, geometry });
     state.argmax[index] = argmax;
     Source::Buf(output)
