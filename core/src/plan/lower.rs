@@ -102,23 +102,54 @@ pub(super) struct Gradients {
     pub(super) head: usize,
 }
 
-pub(super) struct Lowering {
+/// A graph being lowered: what it reads, the slots and steps made so far, what
+/// the forward pass left for the backward pass, and the node at hand.
+pub(super) struct Lowering<'g> {
+    pub(super) net: Parts<'g>,
     pub(super) slots: Vec<usize>,
     /// What each slot holds: `{node}_{role}`.
     pub(super) names: Vec<String>,
     pub(super) steps: Vec<Step>,
-    /// The node being lowered, whose slots [`Lowering::take`] names.
-    node: String,
+    pub(super) state: Forward,
+    pub(super) grads: Gradients,
+    /// The node being lowered.
+    pub(super) index: usize,
 }
 
-impl Lowering {
-    pub(super) fn new() -> Lowering {
-        Lowering { slots: Vec::new(), names: Vec::new(), steps: Vec::new(), node: String::new() }
+impl<'g> Lowering<'g> {
+    pub(super) fn new(net: Parts<'g>) -> Lowering<'g> {
+        let count = net.nodes.len();
+        let mut readers = alloc::vec![0usize; count];
+        for node in net.nodes {
+            for &i in node.inputs.iter() {
+                readers[i] += 1;
+            }
+        }
+        Lowering {
+            net,
+            slots: Vec::new(),
+            names: Vec::new(),
+            steps: Vec::new(),
+            state: Forward {
+                values: alloc::vec![Source::Input; count],
+                dense: alloc::vec![None; count],
+                masks: alloc::vec![None; count],
+                norms: alloc::vec![None; count],
+                argmax: alloc::vec![None; count],
+            },
+            grads: Gradients { of: alloc::vec![None; count], readers, head: 0 },
+            index: 0,
+        }
+    }
+
+    /// The node being lowered.
+    pub(super) fn node(&self) -> &'g Node {
+        &self.net.nodes[self.index]
     }
 
     /// A new slot of `width` values per row for the current node's `role` (`z`, `out`, `mask`…).
     pub(super) fn take(&mut self, width: usize, role: &str) -> Buf {
-        let name = alloc::format!("{}_{role}", self.node);
+        let name = alloc::format!("{}_{role}", self.node().name);
         self.take_named(width, name)
     }
 
@@ -129,40 +160,26 @@ impl Lowering {
         Buf { slot: self.slots.len() - 1, width }
     }
 
-    pub(super) fn forward(&mut self, net: &Parts<'_>) -> Forward {
-        let count = net.nodes.len();
-        let mut forward = Forward {
-            values: alloc::vec![Source::Input; count],
-            dense: alloc::vec![None; count],
-            masks: alloc::vec![None; count],
-            norms: alloc::vec![None; count],
-            argmax: alloc::vec![None; count],
-        };
-        for (index, node) in net.nodes.iter().enumerate().skip(1) {
-            let inputs: Vec<Source> = node.inputs.iter().map(|&i| forward.values[i]).collect();
-            self.node = String::from(node.name.as_ref());
-            forward.values[index] = ops::forward(self, &mut forward, net, index, &inputs);
+    /// The forward steps, node by node.
+    pub(super) fn forward(&mut self) {
+        for index in 1..self.net.nodes.len() {
+            self.index = index;
+            let inputs: Vec<Source> = self.node().inputs.iter().map(|&i| self.state.values[i]).collect();
+            self.state.values[index] = ops::forward(self, &inputs);
         }
-        forward
     }
 
     /// The backward pass from the head's gradient: every node's gradient gets
     /// its own buffer (shared with the node it passes it to unchanged when that
     /// node has no other reader), written by its first contribution in reverse
     /// order and accumulated into by the others.
-    pub(super) fn backward(&mut self, net: &Parts<'_>, forward: &Forward, head: usize, head_grad: Buf) {
-        let mut readers = alloc::vec![0usize; net.nodes.len()];
-        for node in net.nodes {
-            for &i in node.inputs.iter() {
-                readers[i] += 1;
-            }
-        }
-        let mut grads = Gradients { of: alloc::vec![None; net.nodes.len()], readers, head };
-        grads.of[head] = Some(head_grad);
+    pub(super) fn backward(&mut self, head: usize, head_grad: Buf) {
+        self.grads.head = head;
+        self.grads.of[head] = Some(head_grad);
         for index in (1..=head).rev() {
-            if let Some(grad) = grads.of[index] {
-                self.node = String::from(net.nodes[index].name.as_ref());
-                ops::backward(self, &mut grads, net, forward, index, grad);
+            if let Some(grad) = self.grads.of[index] {
+                self.index = index;
+                ops::backward(self, grad);
             }
         }
     }
@@ -170,16 +187,11 @@ impl Lowering {
     /// Where a kernel writes its gradient with respect to `input` (none for the
     /// network's input), and the buffer to add it to afterwards if that is
     /// not its first contribution.
-    pub(super) fn input_gradient(
-        &mut self,
-        grads: &mut Gradients,
-        nodes: &[Node],
-        input: usize,
-    ) -> (Option<Buf>, Option<Buf>) {
-        match nodes[input].op {
+    pub(super) fn input_gradient(&mut self, input: usize) -> (Option<Buf>, Option<Buf>) {
+        match self.net.nodes[input].op {
             Op::Input => (None, None),
             _ => {
-                let (buf, accumulate) = self.contribution(grads, nodes, input);
+                let (buf, accumulate) = self.contribution(input);
                 (Some(buf), accumulate)
             }
         }
@@ -195,14 +207,14 @@ impl Lowering {
     /// Hands `grad`, already the gradient with respect to `input`'s value, on
     /// to `input`: as its gradient buffer when nothing else reads it, else
     /// copied or added into that buffer.
-    pub(super) fn pass_through(&mut self, grads: &mut Gradients, nodes: &[Node], input: usize, grad: Buf) {
-        if matches!(nodes[input].op, Op::Input) {
+    pub(super) fn pass_through(&mut self, input: usize, grad: Buf) {
+        if matches!(self.net.nodes[input].op, Op::Input) {
             return;
         }
-        match grads.of[input] {
-            None if grads.readers[input] == 1 => grads.of[input] = Some(grad),
+        match self.grads.of[input] {
+            None if self.grads.readers[input] == 1 => self.grads.of[input] = Some(grad),
             None => {
-                let to = self.contribution(grads, nodes, input).0;
+                let to = self.contribution(input).0;
                 self.steps.push(Step::Copy { from: Source::Buf(grad), to });
             }
             Some(into) => self.steps.push(Step::Accumulate { from: Source::Buf(grad), into }),
@@ -212,17 +224,15 @@ impl Lowering {
     /// Where a kernel that overwrites its output puts a contribution to the
     /// gradient of `node`: its gradient buffer for the first contribution, else
     /// a scratch buffer to accumulate from (returned second).
-    pub(super) fn contribution(&mut self, grads: &mut Gradients, nodes: &[Node], node: usize) -> (Buf, Option<Buf>) {
-        match grads.of[node] {
+    pub(super) fn contribution(&mut self, node: usize) -> (Buf, Option<Buf>) {
+        let (name, width) = (&self.net.nodes[node].name, self.net.nodes[node].width);
+        match self.grads.of[node] {
             None => {
-                let buf = self.take_named(nodes[node].width, alloc::format!("{}_grad", nodes[node].name));
-                grads.of[node] = Some(buf);
+                let buf = self.take_named(width, alloc::format!("{name}_grad"));
+                self.grads.of[node] = Some(buf);
                 (buf, None)
             }
-            Some(into) => {
-                let part = self.take_named(nodes[node].width, alloc::format!("{}_grad_part", nodes[node].name));
-                (part, Some(into))
-            }
+            Some(into) => (self.take_named(width, alloc::format!("{name}_grad_part")), Some(into)),
         }
     }
 }

@@ -285,26 +285,27 @@ impl Plan {
                 buffers.push(BufferTensor { name, node: index, shape, range, initial });
             }
         }
-        let mut lowering = Lowering::new();
         let parts = Parts { nodes: &nodes, layers: &layers, params: &params, tensors: &tensors, buffers: &buffers };
-        let forward = lowering.forward(&parts);
-        let head_node = forward.head_node(&nodes);
+        let mut lowering = Lowering::new(parts);
+        lowering.forward();
+        let head_node = lowering.state.head_node(&nodes);
         let head = (head_node > 0).then(|| {
             let name = alloc::format!("{}_grad", nodes[head_node].name);
             let grad = lowering.take_named(nodes[head_node].width, name);
-            match (nodes[head_node].op, forward.dense[head_node]) {
+            match (nodes[head_node].op, lowering.state.dense[head_node]) {
                 (Op::Dense(layer), Some((z, a))) => Head { activation: layers[layer].activation, z, a, grad },
                 (Op::Activation(activation), Some((z, a))) => Head { activation, z, a, grad },
                 _ => {
-                    let value = forward.values[head_node].buf(false).unwrap_or(grad);
+                    let value = lowering.state.values[head_node].buf(false).unwrap_or(grad);
                     Head { activation: Activation::Identity, z: value, a: value, grad }
                 }
             }
         });
         let forward_steps = core::mem::take(&mut lowering.steps);
         if let Some(head) = head {
-            lowering.backward(&parts, &forward, head_node, head.grad);
+            lowering.backward(head_node, head.grad);
         }
+        let Lowering { slots, names: slot_names, steps: backward, state: forward, .. } = lowering;
         Ok(Plan {
             name: name.into(),
             input,
@@ -315,12 +316,12 @@ impl Plan {
             param_count: offset,
             buffers,
             buffer_count,
-            slots: lowering.slots,
-            slot_names: lowering.names,
+            slots,
+            slot_names,
             forward: forward_steps,
             loss,
             head,
-            backward: lowering.steps,
+            backward,
             dropout_masks: forward.masks.iter().filter(|m| m.is_some()).count(),
             pre_activations: forward.dense.iter().map(|d| d.map(|(z, _)| z)).collect(),
             values: forward.values,

@@ -4,14 +4,8 @@
 use super::*;
 use crate::Activation;
 
-pub(super) fn forward(
-    cx: &mut Lowering,
-    state: &mut Forward,
-    index: usize,
-    width: usize,
-    activation: Activation,
-    input: Source,
-) -> Source {
+pub(super) fn forward(cx: &mut Lowering<'_>, activation: Activation, input: Source) -> Source {
+    let width = cx.node().width;
     let z = match input {
         Source::Buf(buf) => buf,
         source => {
@@ -22,23 +16,15 @@ pub(super) fn forward(
     };
     let a = cx.take(width, "a");
     cx.steps.push(Step::Activation { activation, z, a });
-    state.dense[index] = Some((z, a));
+    cx.state.dense[cx.index] = Some((z, a));
     Source::Buf(a)
 }
 
 /// The gradient with respect to `z` is written over `grad` and handed to the input.
-pub(super) fn backward(
-    cx: &mut Lowering,
-    grads: &mut Gradients,
-    net: &Parts<'_>,
-    state: &Forward,
-    index: usize,
-    activation: Activation,
-    grad: Buf,
-) {
-    let (z, a) = state.dense[index].expect("an activation node has its buffers");
-    if index != grads.head {
+pub(super) fn backward(cx: &mut Lowering<'_>, activation: Activation, grad: Buf) {
+    let (z, a) = cx.state.dense[cx.index].expect("an activation node has its buffers");
+    if cx.index != cx.grads.head {
         cx.steps.push(Step::ActivationBackward { activation, z, a, grad });
     }
-    cx.pass_through(grads, net.nodes, net.nodes[index].inputs[0], grad);
+    cx.pass_through(cx.node().inputs[0], grad);
 }

@@ -32,34 +32,23 @@ pub(super) fn tensors(g: &ConvGeometry, bias: bool, one_d: bool) -> Vec<(Role, V
     tensors
 }
 
-pub(super) fn forward(
-    cx: &mut Lowering,
-    net: &Parts<'_>,
-    index: usize,
-    geometry: ConvGeometry,
-    input: Source,
-) -> Source {
-    let weight = net.range(index, Role::Weight).unwrap_or(0..0);
-    let bias = net.range(index, Role::Bias);
-    let output = cx.take(net.nodes[index].width, "out");
+pub(super) fn forward(cx: &mut Lowering<'_>, geometry: ConvGeometry, input: Source) -> Source {
+    let (weight, bias) = weight_and_bias(cx);
+    let output = cx.take(cx.node().width, "out");
     cx.steps.push(Step::Conv { input, weight, bias, output, geometry });
     Source::Buf(output)
 }
 
-pub(super) fn backward(
-    cx: &mut Lowering,
-    grads: &mut Gradients,
-    net: &Parts<'_>,
-    state: &Forward,
-    index: usize,
-    geometry: ConvGeometry,
-    grad: Buf,
-) {
-    let weight = net.range(index, Role::Weight).unwrap_or(0..0);
-    let bias = net.range(index, Role::Bias);
-    let input = net.nodes[index].inputs[0];
-    let (dx, accumulate) = cx.input_gradient(grads, net.nodes, input);
-    let source = state.values[input];
+pub(super) fn backward(cx: &mut Lowering<'_>, geometry: ConvGeometry, grad: Buf) {
+    let (weight, bias) = weight_and_bias(cx);
+    let input = cx.node().inputs[0];
+    let (dx, accumulate) = cx.input_gradient(input);
+    let source = cx.state.values[input];
     cx.steps.push(Step::ConvBackward { input: source, weight, bias, dz: grad, dx, geometry });
     cx.accumulate(dx, accumulate);
+}
+
+/// The ranges of the current node's weight and bias.
+fn weight_and_bias(cx: &Lowering<'_>) -> (core::ops::Range<usize>, Option<core::ops::Range<usize>>) {
+    (cx.net.range(cx.index, Role::Weight).unwrap_or(0..0), cx.net.range(cx.index, Role::Bias))
 }

@@ -12,39 +12,25 @@ pub(super) fn fits(p: f32, node: &Node, nodes: &[Node]) -> bool {
 
 /// Dropout with `p = 0`, or on the output (it would zero predictions at
 /// random), runs nowhere: consumers read the input.
-pub(super) fn forward(
-    cx: &mut Lowering,
-    state: &mut Forward,
-    net: &Parts<'_>,
-    index: usize,
-    p: f32,
-    input: Source,
-) -> Source {
+pub(super) fn forward(cx: &mut Lowering<'_>, p: f32, input: Source) -> Source {
     let (Some(training), Some(inference)) = (input.buf(true), input.buf(false)) else {
         return input;
     };
-    if p <= 0.0 || index + 1 == net.nodes.len() {
+    if p <= 0.0 || cx.index + 1 == cx.net.nodes.len() {
         return input;
     }
-    let width = net.nodes[index].width;
+    let width = cx.node().width;
     let (mask, h) = (cx.take(width, "mask"), cx.take(width, "out"));
     let keep = 1.0 - p;
-    let number = state.masks.iter().flatten().count();
+    let number = cx.state.masks.iter().flatten().count();
     cx.steps.push(Step::Dropout { index: number, input: training, mask, output: h, p, keep });
-    state.masks[index] = Some((mask, keep));
+    cx.state.masks[cx.index] = Some((mask, keep));
     Source::Dropout { training: h, inference }
 }
 
-pub(super) fn backward(
-    cx: &mut Lowering,
-    grads: &mut Gradients,
-    net: &Parts<'_>,
-    state: &Forward,
-    index: usize,
-    grad: Buf,
-) {
-    if let Some((mask, keep)) = state.masks[index] {
+pub(super) fn backward(cx: &mut Lowering<'_>, grad: Buf) {
+    if let Some((mask, keep)) = cx.state.masks[cx.index] {
         cx.steps.push(Step::DropoutBackward { mask, grad, keep });
     }
-    cx.pass_through(grads, net.nodes, net.nodes[index].inputs[0], grad);
+    cx.pass_through(cx.node().inputs[0], grad);
 }

@@ -14,8 +14,8 @@ pub(super) fn concat_fits(node: &Node, nodes: &[Node]) -> bool {
     !node.inputs.is_empty() && node.inputs.iter().map(|&i| nodes[i].width).sum::<usize>() == node.width
 }
 
-pub(super) fn add_forward(cx: &mut Lowering, width: usize, inputs: &[Source]) -> Source {
-    let out = cx.take(width, "out");
+pub(super) fn add_forward(cx: &mut Lowering<'_>, inputs: &[Source]) -> Source {
+    let out = cx.take(cx.node().width, "out");
     cx.steps.push(Step::Copy { from: inputs[0], to: out });
     for &from in &inputs[1..] {
         cx.steps.push(Step::Accumulate { from, into: out });
@@ -23,12 +23,12 @@ pub(super) fn add_forward(cx: &mut Lowering, width: usize, inputs: &[Source]) ->
     Source::Buf(out)
 }
 
-pub(super) fn concat_forward(cx: &mut Lowering, net: &Parts<'_>, index: usize, inputs: &[Source]) -> Source {
-    let node = &net.nodes[index];
+pub(super) fn concat_forward(cx: &mut Lowering<'_>, inputs: &[Source]) -> Source {
+    let node = cx.node();
     let out = cx.take(node.width, "out");
     let mut offset = 0;
     for (&from, &i) in inputs.iter().zip(node.inputs.iter()) {
-        let width = net.nodes[i].width;
+        let width = cx.net.nodes[i].width;
         cx.steps.push(Step::PlaceColumns { from, width, to: out, offset });
         offset += width;
     }
@@ -36,14 +36,14 @@ pub(super) fn concat_forward(cx: &mut Lowering, net: &Parts<'_>, index: usize, i
 }
 
 /// Every input's gradient receives the sum's whole gradient.
-pub(super) fn add_backward(cx: &mut Lowering, grads: &mut Gradients, net: &Parts<'_>, index: usize, grad: Buf) {
-    for &input in net.nodes[index].inputs.iter() {
-        if matches!(net.nodes[input].op, Op::Input) {
+pub(super) fn add_backward(cx: &mut Lowering<'_>, grad: Buf) {
+    for &input in cx.node().inputs.iter() {
+        if matches!(cx.net.nodes[input].op, Op::Input) {
             continue;
         }
-        match grads.of[input] {
+        match cx.grads.of[input] {
             None => {
-                let to = cx.contribution(grads, net.nodes, input).0;
+                let to = cx.contribution(input).0;
                 cx.steps.push(Step::Copy { from: Source::Buf(grad), to });
             }
             Some(into) => cx.steps.push(Step::Accumulate { from: Source::Buf(grad), into }),
@@ -52,17 +52,17 @@ pub(super) fn add_backward(cx: &mut Lowering, grads: &mut Gradients, net: &Parts
 }
 
 /// Every input's gradient receives its own columns of the concatenation's.
-pub(super) fn concat_backward(cx: &mut Lowering, grads: &mut Gradients, net: &Parts<'_>, index: usize, grad: Buf) {
+pub(super) fn concat_backward(cx: &mut Lowering<'_>, grad: Buf) {
     let mut offset = 0;
-    for &input in net.nodes[index].inputs.iter() {
-        if !matches!(net.nodes[input].op, Op::Input) {
-            let accumulate = grads.of[input].is_some();
-            let to = match grads.of[input] {
+    for &input in cx.node().inputs.iter() {
+        if !matches!(cx.net.nodes[input].op, Op::Input) {
+            let accumulate = cx.grads.of[input].is_some();
+            let to = match cx.grads.of[input] {
                 Some(to) => to,
-                None => cx.contribution(grads, net.nodes, input).0,
+                None => cx.contribution(input).0,
             };
             cx.steps.push(Step::TakeColumns { from: grad, to, offset, accumulate });
         }
-        offset += net.nodes[input].width;
+        offset += cx.net.nodes[input].width;
     }
 }

@@ -7,7 +7,7 @@
 //! others); the functions below are the only places that match on [`Op`],
 //! one arm per op kind, each a call into that kind's module.
 
-use super::lower::{Forward, Gradients, Lowering, Parts};
+use super::lower::Lowering;
 use super::{Buf, LayerInfo, Role, Source, Step};
 use crate::graph::{Node, Op};
 use alloc::vec::Vec;
@@ -66,59 +66,42 @@ pub(super) fn buffers(node: &Node) -> Vec<(&'static str, Vec<usize>, f32)> {
     }
 }
 
-/// Adds node `index`'s forward steps, given where its inputs' values lie;
-/// returns where its consumers read its value.
-pub(super) fn forward(
-    cx: &mut Lowering,
-    state: &mut Forward,
-    net: &Parts<'_>,
-    index: usize,
-    inputs: &[Source],
-) -> Source {
-    let node = &net.nodes[index];
+/// Adds the current node's forward steps, given where its inputs' values
+/// lie; returns where its consumers read its value.
+pub(super) fn forward(cx: &mut Lowering<'_>, inputs: &[Source]) -> Source {
+    let node = cx.node();
     match node.op {
         Op::Input => Source::Input,
-        Op::Dense(layer) => dense::forward(cx, state, net, index, layer, inputs[0]),
-        Op::Dropout(p) => dropout::forward(cx, state, net, index, p, inputs[0]),
-        Op::Activation(activation) => activation::forward(cx, state, index, node.width, activation, inputs[0]),
-        Op::LayerNorm { eps } => norm::layer_norm_forward(cx, state, net, index, eps, inputs[0]),
-        Op::BatchNorm { channels, eps, momentum } => {
-            norm::batch_norm_forward(cx, state, net, index, (channels, eps, momentum), inputs[0])
-        }
-        Op::Standardize => norm::standardize_forward(cx, net, index, inputs[0]),
-        Op::Conv { geometry, .. } => conv::forward(cx, net, index, geometry, inputs[0]),
-        Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::forward(cx, state, index, geometry, inputs[0]),
+        Op::Dense(layer) => dense::forward(cx, layer, inputs[0]),
+        Op::Dropout(p) => dropout::forward(cx, p, inputs[0]),
+        Op::Activation(activation) => activation::forward(cx, activation, inputs[0]),
+        Op::LayerNorm { eps } => norm::layer_norm_forward(cx, eps, inputs[0]),
+        Op::BatchNorm { channels, eps, momentum } => norm::batch_norm_forward(cx, (channels, eps, momentum), inputs[0]),
+        Op::Standardize => norm::standardize_forward(cx, inputs[0]),
+        Op::Conv { geometry, .. } => conv::forward(cx, geometry, inputs[0]),
+        Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::forward(cx, geometry, inputs[0]),
         Op::Flatten => inputs[0],
-        Op::Add => join::add_forward(cx, node.width, inputs),
-        Op::Concat => join::concat_forward(cx, net, index, inputs),
+        Op::Add => join::add_forward(cx, inputs),
+        Op::Concat => join::concat_forward(cx, inputs),
     }
 }
 
-/// Adds node `index`'s backward steps, given `grad`, the gradient with
+/// Adds the current node's backward steps, given `grad`, the gradient with
 /// respect to its value (with respect to its pre-activation for the head).
-pub(super) fn backward(
-    cx: &mut Lowering,
-    grads: &mut Gradients,
-    net: &Parts<'_>,
-    state: &Forward,
-    index: usize,
-    grad: Buf,
-) {
-    let node = &net.nodes[index];
+pub(super) fn backward(cx: &mut Lowering<'_>, grad: Buf) {
+    let node = cx.node();
     match node.op {
         // Standardisation reads the network's input, which needs no gradient.
         Op::Input | Op::Standardize => {}
-        Op::Dense(layer) => dense::backward(cx, grads, net, state, index, layer, grad),
-        Op::Dropout(_) => dropout::backward(cx, grads, net, state, index, grad),
-        Op::Activation(activation) => activation::backward(cx, grads, net, state, index, activation, grad),
-        Op::Conv { geometry, .. } => conv::backward(cx, grads, net, state, index, geometry, grad),
-        Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => {
-            pool::backward(cx, grads, net, state, index, geometry, grad)
-        }
-        Op::Flatten => cx.pass_through(grads, net.nodes, node.inputs[0], grad),
-        Op::LayerNorm { .. } => norm::layer_norm_backward(cx, grads, net, state, index, grad),
-        Op::BatchNorm { channels, .. } => norm::batch_norm_backward(cx, grads, net, state, index, channels, grad),
-        Op::Add => join::add_backward(cx, grads, net, index, grad),
-        Op::Concat => join::concat_backward(cx, grads, net, index, grad),
+        Op::Dense(layer) => dense::backward(cx, layer, grad),
+        Op::Dropout(_) => dropout::backward(cx, grad),
+        Op::Activation(activation) => activation::backward(cx, activation, grad),
+        Op::Conv { geometry, .. } => conv::backward(cx, geometry, grad),
+        Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::backward(cx, geometry, grad),
+        Op::Flatten => cx.pass_through(node.inputs[0], grad),
+        Op::LayerNorm { .. } => norm::layer_norm_backward(cx, grad),
+        Op::BatchNorm { channels, .. } => norm::batch_norm_backward(cx, channels, grad),
+        Op::Add => join::add_backward(cx, grad),
+        Op::Concat => join::concat_backward(cx, grad),
     }
 }

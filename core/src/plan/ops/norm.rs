@@ -39,38 +39,29 @@ pub(super) fn standardize_buffers(width: usize) -> Vec<(&'static str, Vec<usize>
     alloc::vec![("mean", alloc::vec![width], 0.0), ("std", alloc::vec![width], 1.0), ("count", Vec::new(), 0.0),]
 }
 
-/// The ranges of a normalisation node's γ and β.
-fn scale_and_shift(net: &Parts<'_>, index: usize) -> (Range<usize>, Range<usize>) {
-    (net.range(index, Role::Scale).unwrap_or(0..0), net.range(index, Role::Shift).unwrap_or(0..0))
+/// The ranges of the current node's γ and β.
+fn scale_and_shift(cx: &Lowering<'_>) -> (Range<usize>, Range<usize>) {
+    let find = |role| cx.net.range(cx.index, role).unwrap_or(0..0);
+    (find(Role::Scale), find(Role::Shift))
 }
 
-pub(super) fn layer_norm_forward(
-    cx: &mut Lowering,
-    state: &mut Forward,
-    net: &Parts<'_>,
-    index: usize,
-    eps: f32,
-    input: Source,
-) -> Source {
-    let (scale, shift) = scale_and_shift(net, index);
-    let width = net.nodes[index].width;
+pub(super) fn layer_norm_forward(cx: &mut Lowering<'_>, eps: f32, input: Source) -> Source {
+    let (scale, shift) = scale_and_shift(cx);
+    let width = cx.node().width;
     let (output, xhat, rstd) = (cx.take(width, "out"), cx.take(width, "xhat"), cx.take(1, "rstd"));
     cx.steps.push(Step::LayerNorm { input, scale, shift, output, xhat, rstd, eps });
-    state.norms[index] = Some((xhat, rstd));
+    cx.state.norms[cx.index] = Some((xhat, rstd));
     Source::Buf(output)
 }
 
 pub(super) fn batch_norm_forward(
-    cx: &mut Lowering,
-    state: &mut Forward,
-    net: &Parts<'_>,
-    index: usize,
+    cx: &mut Lowering<'_>,
     (channels, eps, momentum): (usize, f32, f32),
     input: Source,
 ) -> Source {
-    let (scale, shift) = scale_and_shift(net, index);
-    let buffers = net.buffer_range(index);
-    let width = net.nodes[index].width;
+    let (scale, shift) = scale_and_shift(cx);
+    let buffers = cx.net.buffer_range(cx.index);
+    let width = cx.node().width;
     let (output, xhat, stats) = (cx.take(width, "out"), cx.take(width, "xhat"), cx.take(3 * channels, "stats"));
     let spatial = width / channels;
     cx.steps.push(Step::BatchNorm {
@@ -86,46 +77,31 @@ pub(super) fn batch_norm_forward(
         eps,
         momentum,
     });
-    state.norms[index] = Some((xhat, stats));
+    cx.state.norms[cx.index] = Some((xhat, stats));
     Source::Buf(output)
 }
 
-pub(super) fn standardize_forward(cx: &mut Lowering, net: &Parts<'_>, index: usize, input: Source) -> Source {
-    let buffers = net.buffer_range(index);
-    let width = net.nodes[index].width;
+pub(super) fn standardize_forward(cx: &mut Lowering<'_>, input: Source) -> Source {
+    let buffers = cx.net.buffer_range(cx.index);
+    let width = cx.node().width;
     let output = cx.take(width, "out");
     cx.steps.push(Step::Standardize { input, buffers, output, width });
     Source::Buf(output)
 }
 
-pub(super) fn layer_norm_backward(
-    cx: &mut Lowering,
-    grads: &mut Gradients,
-    net: &Parts<'_>,
-    state: &Forward,
-    index: usize,
-    grad: Buf,
-) {
-    let (scale, shift) = scale_and_shift(net, index);
-    let (xhat, rstd) = state.norms[index].expect("a layer norm has its buffers");
-    let (dx, accumulate) = cx.input_gradient(grads, net.nodes, net.nodes[index].inputs[0]);
+pub(super) fn layer_norm_backward(cx: &mut Lowering<'_>, grad: Buf) {
+    let (scale, shift) = scale_and_shift(cx);
+    let (xhat, rstd) = cx.state.norms[cx.index].expect("a layer norm has its buffers");
+    let (dx, accumulate) = cx.input_gradient(cx.node().inputs[0]);
     cx.steps.push(Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx });
     cx.accumulate(dx, accumulate);
 }
 
-pub(super) fn batch_norm_backward(
-    cx: &mut Lowering,
-    grads: &mut Gradients,
-    net: &Parts<'_>,
-    state: &Forward,
-    index: usize,
-    channels: usize,
-    grad: Buf,
-) {
-    let (scale, shift) = scale_and_shift(net, index);
-    let (xhat, stats) = state.norms[index].expect("a batch norm has its buffers");
-    let (dx, accumulate) = cx.input_gradient(grads, net.nodes, net.nodes[index].inputs[0]);
-    let spatial = net.nodes[index].width / channels;
+pub(super) fn batch_norm_backward(cx: &mut Lowering<'_>, channels: usize, grad: Buf) {
+    let (scale, shift) = scale_and_shift(cx);
+    let (xhat, stats) = cx.state.norms[cx.index].expect("a batch norm has its buffers");
+    let (dx, accumulate) = cx.input_gradient(cx.node().inputs[0]);
+    let spatial = cx.node().width / channels;
     cx.steps.push(Step::BatchNormBackward { grad, scale, shift, xhat, stats, dx, channels, spatial });
     cx.accumulate(dx, accumulate);
 }

@@ -14,38 +14,23 @@ pub(super) fn fits(g: &PoolGeometry, node: &Node, nodes: &[Node]) -> bool {
 }
 
 /// A max pool also keeps the index each output came from, for the backward pass.
-pub(super) fn forward(
-    cx: &mut Lowering,
-    state: &mut Forward,
-    index: usize,
-    geometry: PoolGeometry,
-    input: Source,
-) -> Source {
-    let width = geometry.output_len();
+pub(super) fn forward(cx: &mut Lowering<'_>, geometry: PoolGeometry, input: Source) -> Source {
+    let width = cx.node().width;
     let output = cx.take(width, "out");
     let argmax = geometry.max.then(|| cx.take(width, "argmax"));
     cx.steps.push(Step::Pool { input, output, argmax, geometry });
-    state.argmax[index] = argmax;
+    cx.state.argmax[cx.index] = argmax;
     Source::Buf(output)
 }
 
-pub(super) fn backward(
-    cx: &mut Lowering,
-    grads: &mut Gradients,
-    net: &Parts<'_>,
-    state: &Forward,
-    index: usize,
-    geometry: PoolGeometry,
-    grad: Buf,
-) {
-    let input = net.nodes[index].inputs[0];
-    if matches!(net.nodes[input].op, Op::Input) {
+/// Nothing to do on the network's input, which needs no gradient.
+pub(super) fn backward(cx: &mut Lowering<'_>, geometry: PoolGeometry, grad: Buf) {
+    let input = cx.node().inputs[0];
+    if matches!(cx.net.nodes[input].op, Op::Input) {
         return;
     }
-    let (dx, accumulate) = cx.contribution(grads, net.nodes, input);
-    let argmax = state.argmax[index];
+    let (dx, accumulate) = cx.contribution(input);
+    let argmax = cx.state.argmax[cx.index];
     cx.steps.push(Step::PoolBackward { grad, argmax, dx, geometry });
-    if let Some(into) = accumulate {
-        cx.steps.push(Step::Accumulate { from: Source::Buf(dx), into });
-    }
+    cx.accumulate(Some(dx), accumulate);
 }
