@@ -70,35 +70,15 @@ impl Network {
 
     /// Floating-point operations of one forward pass for one sample (2 per multiply-add).
     pub fn forward_flops(&self) -> usize {
-        (0..self.nodes.len()).map(|node| self.node_cost(node).1).sum()
+        self.node_costs().iter().map(|(_, flops)| flops).sum()
     }
 
-    /// The parameters and the floating-point operations per sample (2 per
-    /// multiply-add; element-wise activations and moves count 0) of node `node`.
-    pub fn node_cost(&self, node: usize) -> (usize, usize) {
-        let node = &self.nodes[node];
-        match node.op {
-            Op::Dense(layer) => {
-                let l = &self.layers[layer];
-                let bias = if l.bias { l.units } else { 0 };
-                (l.inputs * l.units + bias, 2 * l.inputs * l.units + bias)
-            }
-            Op::Add => (0, node.width * node.inputs.len().saturating_sub(1)),
-            // Mean, variance, normalise, scale and shift: about eight operations per feature.
-            Op::LayerNorm { .. } => (2 * node.width, 8 * node.width),
-            // A subtraction and a division per feature.
-            Op::Standardize => (0, 2 * node.width),
-            // Normalise, scale and shift (the statistics are shared by the batch).
-            Op::BatchNorm { channels, .. } => (2 * channels, 4 * node.width),
-            Op::Conv { geometry: g, bias, .. } => {
-                let weights = g.weight_len();
-                let bias = if bias { g.out_channels } else { 0 };
-                let positions = g.out_h * g.out_w;
-                (weights + bias, 2 * weights * positions + bias * positions)
-            }
-            Op::Pool { geometry: g, .. } | Op::GlobalAvgPool(g) => (0, g.output_len() * g.kernel[0] * g.kernel[1]),
-            Op::Input | Op::Dropout(_) | Op::Concat | Op::Activation(_) | Op::Flatten => (0, 0),
-        }
+    /// Each node's parameters and floating-point operations per sample (2 per
+    /// multiply-add; element-wise activations and moves count 0), as its op's
+    /// module in `nnspec_core::plan` counts them.
+    pub fn node_costs(&self) -> Vec<(usize, usize)> {
+        let layers: Vec<_> = self.layers.iter().map(DenseLayer::info).collect();
+        (0..self.nodes.len()).map(|node| nnspec_core::plan::node_cost(&self.nodes, &layers, node)).collect()
     }
 
     /// Bytes of node outputs `predict` keeps on the stack (an upper bound:

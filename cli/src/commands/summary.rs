@@ -16,8 +16,8 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
     for net in networks {
         say!("network {}  ({} → {}, loss {})", net.name, net.input_size, net.output_size(), net.loss.name());
         let width = net.nodes.iter().map(|n| n.name.len()).chain([net.input_name.len(), 15]).max().unwrap_or(15) + 1;
-        let computes =
-            (1..net.nodes.len()).map(|i| node_cost(net, i).2.chars().count()).chain([14]).max().unwrap_or(14);
+        let costs = net.node_costs();
+        let computes = (1..net.nodes.len()).map(|i| describe(net, i).chars().count()).chain([14]).max().unwrap_or(14);
         say!(
             "{:<width$} {:<computes$} {:<14} {:>10} {:>12} {:>12}",
             "node",
@@ -37,7 +37,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             4 * net.input_size
         );
         for (index, node) in net.nodes.iter().enumerate().skip(1) {
-            let (params, flops, kind) = node_cost(net, index);
+            let ((params, flops), kind) = (costs[index], describe(net, index));
             say!(
                 "{:<width$} {:<computes$} {:<14} {:>10} {:>12} {:>12}",
                 node.name,
@@ -106,20 +106,18 @@ enum Int8Missing {
     TooLarge(usize),
 }
 
-/// A node's parameters, FLOPs per sample and what it computes, for the summary.
-fn node_cost(net: &ir::Network, index: usize) -> (usize, usize, String) {
+/// What a node computes, for the summary.
+fn describe(net: &ir::Network, index: usize) -> String {
     let node = &net.nodes[index];
     let reads = || node.inputs.iter().map(|&i| net.nodes[i].name.as_ref()).collect::<Vec<_>>().join(", ");
-    let what = match node.op {
+    match node.op {
         ir::Op::Dense(layer) => net.layers[layer].activation.name().to_string(),
         ir::Op::Dropout(p) => format!("dropout({p})"),
         ir::Op::Add | ir::Op::Concat => format!("{}({})", node.op.name(), reads()),
         ir::Op::LayerNorm { eps } => format!("layer_norm(eps {eps})"),
         ir::Op::BatchNorm { eps, momentum, .. } => format!("batch_norm(eps {eps}, momentum {momentum})"),
         op => op.name().to_string(),
-    };
-    let (params, flops) = net.node_cost(index);
-    (params, flops, what)
+    }
 }
 
 pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
@@ -195,8 +193,8 @@ pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
             "params": l.inputs * l.units + if l.bias { l.units } else { 0 },
             "flops": 2 * l.inputs * l.units + if l.bias { l.units } else { 0 },
         })).collect::<Vec<_>>(),
-        "nodes": net.nodes.iter().enumerate().skip(1).map(|(index, n)| {
-            let (params, flops, kind) = node_cost(net, index);
+        "nodes": net.nodes.iter().zip(net.node_costs()).enumerate().skip(1).map(|(index, (n, (params, flops)))| {
+            let kind = describe(net, index);
             serde_json::json!({
                 "name": n.name, "op": n.op.name(), "inputs": n.inputs.iter().map(|&i| &net.nodes[i].name).collect::<Vec<_>>(),
                 "width": n.width, "shape": n.shape, "params": params, "flops": flops, "computes": kind,

@@ -180,6 +180,16 @@ pub struct LayerParams {
     pub bias: Option<Range<usize>>,
 }
 
+/// The parameters and the floating-point operations per sample (2 per
+/// multiply-add; element-wise activations and moves count 0) of node `index`
+/// of a graph whose dense nodes index `layers` (their `inputs` filled in), as
+/// its op's module counts them.
+pub fn node_cost(nodes: &[Node], layers: &[LayerInfo], index: usize) -> (usize, usize) {
+    let node = &nodes[index];
+    let params = ops::tensors(node, layers).iter().map(|(_, shape)| shape.iter().product::<usize>()).sum();
+    (params, ops::flops(node, layers))
+}
+
 /// A network lowered into its parameter layout, workspace and kernel calls.
 ///
 /// Lowering order: the forward steps follow the graph's node order; the

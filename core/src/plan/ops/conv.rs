@@ -32,6 +32,12 @@ pub(super) fn tensors(g: &ConvGeometry, bias: bool, one_d: bool) -> Vec<(Role, V
     tensors
 }
 
+/// A multiply-add per weight and output position, an addition per bias and position.
+pub(super) fn flops(g: &ConvGeometry, bias: bool) -> usize {
+    let positions = g.out_h * g.out_w;
+    2 * g.weight_len() * positions + if bias { g.out_channels * positions } else { 0 }
+}
+
 pub(super) fn forward(cx: &mut Lowering<'_>, geometry: ConvGeometry, input: Source) -> Source {
     let (weight, bias) = weight_and_bias(cx);
     let output = cx.take(cx.node().width, "out");

@@ -12,6 +12,11 @@ pub(super) fn tensors(info: &LayerInfo) -> Vec<(Role, Vec<usize>)> {
     tensors
 }
 
+/// A multiply-add per weight, an addition per bias.
+pub(super) fn flops(info: &LayerInfo) -> usize {
+    2 * info.inputs * info.units + if info.bias { info.units } else { 0 }
+}
+
 pub(super) fn forward(cx: &mut Lowering<'_>, layer: usize, input: Source) -> Source {
     let (info, params) = (&cx.net.layers[layer], &cx.net.params[layer]);
     let (z, a) = (cx.take(info.units, "z"), cx.take(info.units, "a"));

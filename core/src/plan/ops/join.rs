@@ -14,6 +14,11 @@ pub(super) fn concat_fits(node: &Node, nodes: &[Node]) -> bool {
     !node.inputs.is_empty() && node.inputs.iter().map(|&i| nodes[i].width).sum::<usize>() == node.width
 }
 
+/// An addition per feature for each input after the first.
+pub(super) fn add_flops(node: &Node) -> usize {
+    node.width * node.inputs.len().saturating_sub(1)
+}
+
 pub(super) fn add_forward(cx: &mut Lowering<'_>, inputs: &[Source]) -> Source {
     let out = cx.take(cx.node().width, "out");
     cx.steps.push(Step::Copy { from: inputs[0], to: out });

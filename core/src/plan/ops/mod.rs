@@ -57,6 +57,21 @@ pub(super) fn tensors(node: &Node, layers: &[LayerInfo]) -> Vec<(Role, Vec<usize
     }
 }
 
+/// Floating-point operations per sample of the node's forward pass (2 per
+/// multiply-add; element-wise activations and moves count 0).
+pub(super) fn flops(node: &Node, layers: &[LayerInfo]) -> usize {
+    match node.op {
+        Op::Dense(layer) => dense::flops(&layers[layer]),
+        Op::Add => join::add_flops(node),
+        Op::LayerNorm { .. } => norm::layer_norm_flops(node.width),
+        Op::Standardize => norm::standardize_flops(node.width),
+        Op::BatchNorm { .. } => norm::batch_norm_flops(node.width),
+        Op::Conv { geometry, bias, .. } => conv::flops(&geometry, bias),
+        Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::flops(&geometry),
+        Op::Input | Op::Dropout(_) | Op::Concat | Op::Activation(_) | Op::Flatten => 0,
+    }
+}
+
 /// The node's buffer tensors: name suffix, shape and initial value.
 pub(super) fn buffers(node: &Node) -> Vec<(&'static str, Vec<usize>, f32)> {
     match node.op {

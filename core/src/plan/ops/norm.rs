@@ -25,6 +25,21 @@ pub(super) fn standardize_fits(node: &Node, nodes: &[Node]) -> bool {
     node.inputs.as_ref() == [0] && nodes[0].width == node.width
 }
 
+/// Mean, variance, normalise, scale and shift: about eight operations per feature.
+pub(super) fn layer_norm_flops(width: usize) -> usize {
+    8 * width
+}
+
+/// Normalise, scale and shift (the statistics are shared by the batch).
+pub(super) fn batch_norm_flops(width: usize) -> usize {
+    4 * width
+}
+
+/// A subtraction and a division per feature.
+pub(super) fn standardize_flops(width: usize) -> usize {
+    2 * width
+}
+
 /// The running statistics PyTorch keeps, named as it names them.
 pub(super) fn batch_norm_buffers(channels: usize) -> Vec<(&'static str, Vec<usize>, f32)> {
     alloc::vec![

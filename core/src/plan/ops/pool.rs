@@ -13,6 +13,11 @@ pub(super) fn fits(g: &PoolGeometry, node: &Node, nodes: &[Node]) -> bool {
         && node.width == g.output_len()
 }
 
+/// A comparison or an addition per window element and output.
+pub(super) fn flops(g: &PoolGeometry) -> usize {
+    g.output_len() * g.kernel[0] * g.kernel[1]
+}
+
 /// A max pool also keeps the index each output came from, for the backward pass.
 pub(super) fn forward(cx: &mut Lowering<'_>, geometry: PoolGeometry, input: Source) -> Source {
     let width = cx.node().width;
