@@ -21,25 +21,12 @@ pub fn network(net: &ir::Network) -> Mlp {
         .collect();
     let mut mlp = Mlp::graph(net.name.clone(), net.nodes.clone(), layers, net.loss)
         .expect("the checker accepts only graphs the plan can lower");
-    nnspec::Model::init_params(&mut mlp, net.train.seed);
+    nnspec::Model::init_params(&mut mlp, net.train.run.seed);
     mlp
 }
 
 /// The runtime training settings of a spec's `train { … }` block.
+/// The block's own settings, with a progress report (the command line's default).
 pub fn train_config(train: &ir::TrainConfig) -> TrainConfig {
-    TrainConfig {
-        optimizer: train.optimizer,
-        batch: match train.batch {
-            ir::BatchSize::Full => None,
-            ir::BatchSize::Size(n) => Some(n),
-        },
-        epochs: train.epochs,
-        seed: train.seed,
-        shuffle: train.shuffle,
-        schedule: train.schedule.clone(),
-        clip_grad_norm: train.clip_grad_norm,
-        clip_grad_value: train.clip_grad_value,
-        early_stopping: train.early_stopping,
-        progress: true,
-    }
+    TrainConfig { progress: true, ..train.run.clone() }
 }

@@ -309,9 +309,9 @@ fn module(out: &mut String, net: &Network) {
 /// schedule, the penalties and the clipping, and the settings the training
 /// entry point reads.
 fn training(out: &mut String, net: &Network) {
-    use nnspec_lang::ir::{BatchSize, Optimizer, Schedule};
+    use nnspec_lang::ir::{Optimizer, Schedule};
     let train = &net.train;
-    let optimizer = match &train.optimizer {
+    let optimizer = match &train.run.optimizer {
         Optimizer::Sgd { lr, momentum, dampening, nesterov, weight_decay } => format!(
             "torch.optim.SGD(self.parameters(), lr={}, momentum={}, dampening={}, nesterov={}, weight_decay={})",
             float(*lr),
@@ -352,7 +352,7 @@ fn training(out: &mut String, net: &Network) {
     writeln!(out, "        \"\"\"The spec's optimizer over every parameter (one group, as nnspec's trainer).\"\"\"")
         .unwrap();
     writeln!(out, "        return {optimizer}\n").unwrap();
-    let schedule = match &train.schedule {
+    let schedule = match &train.run.schedule {
         None => "None".to_string(),
         Some(Schedule::Step { step_size, gamma }) => {
             format!("torch.optim.lr_scheduler.StepLR(optimizer, step_size={step_size}, gamma={})", float(*gamma))
@@ -396,7 +396,7 @@ fn training(out: &mut String, net: &Network) {
     writeln!(out, "    def clip_gradients(self):").unwrap();
     writeln!(out, "        \"\"\"The spec's gradient clipping, after the backward pass and before the step.\"\"\"")
         .unwrap();
-    match (train.clip_grad_norm, train.clip_grad_value) {
+    match (train.run.clip_grad_norm, train.run.clip_grad_value) {
         (Some(norm), _) => {
             writeln!(out, "        torch.nn.utils.clip_grad_norm_(self.parameters(), {})\n", float(norm)).unwrap()
         }
@@ -405,16 +405,13 @@ fn training(out: &mut String, net: &Network) {
         }
         (None, None) => writeln!(out, "        pass\n").unwrap(),
     }
-    let batch = match train.batch {
-        BatchSize::Full => "None".to_string(),
-        BatchSize::Size(n) => n.to_string(),
-    };
+    let batch = train.run.batch.map_or("None".to_string(), |n| n.to_string());
     writeln!(
         out,
         "    TRAIN = {{\"batch\": {batch}, \"epochs\": {}, \"seed\": {}, \"shuffle\": {}, \"validation_split\": {}}}",
-        train.epochs,
-        train.seed,
-        py_bool(train.shuffle),
+        train.run.epochs,
+        train.run.seed,
+        py_bool(train.run.shuffle),
         float(train.validation_split)
     )
     .unwrap();

@@ -177,7 +177,7 @@ fn emitted_training_settings_take_nnspecs_steps() {
         nnspec::Trainer::new(config).fit(&mut model, &data, None).expect("nnspec trains it");
         jobs.push(json!({
             "module": module_path, "module_name": "scale_out", "network": net.name, "weights": weights,
-            "x": x, "y": y, "rows": rows, "epochs": net.train.epochs,
+            "x": x, "y": y, "rows": rows, "epochs": net.train.run.epochs,
         }));
         trained.push(model);
     }

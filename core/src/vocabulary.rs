@@ -290,3 +290,51 @@ impl Init {
         "torch_default",
     ];
 }
+
+/// How to train: what the trainer (`nnspec::Trainer`) runs with, and the
+/// settings of a spec's `train { … }` block that it takes (the compiler's IR
+/// adds the two the trainer does not read: the validation split and the
+/// expected number of samples). Defaults as PyTorch users expect: Adam at
+/// 0.001, batches of 32, 100 epochs, shuffled.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct TrainConfig {
+    /// The optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Mini-batch size; `None` for full-batch.
+    pub batch: Option<usize>,
+    /// Number of epochs.
+    pub epochs: usize,
+    /// Seed of shuffling and dropout.
+    pub seed: u64,
+    /// Shuffle the rows every epoch.
+    pub shuffle: bool,
+    /// Learning-rate schedule, stepped once per epoch.
+    pub schedule: Option<Schedule>,
+    /// Clip the global gradient norm.
+    pub clip_grad_norm: Option<f64>,
+    /// Clip gradient elements.
+    pub clip_grad_value: Option<f64>,
+    /// Early stopping.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Report progress on stderr: a bar on a terminal, otherwise a plain line
+    /// every tenth of the run.
+    pub progress: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            optimizer: OptimizerConfig::adam(1e-3),
+            batch: Some(32),
+            epochs: 100,
+            seed: 0,
+            shuffle: true,
+            schedule: None,
+            clip_grad_norm: None,
+            clip_grad_value: None,
+            early_stopping: None,
+            progress: false,
+        }
+    }
+}

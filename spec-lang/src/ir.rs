@@ -199,58 +199,21 @@ impl DenseLayer {
     }
 }
 
-/// Batch size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum BatchSize {
-    /// The whole training set in one batch.
-    Full,
-    /// Mini-batches of this many samples (the last one may be smaller).
-    Size(usize),
-}
-
-/// The `train { … }` block, with defaults filled in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The `train { … }` block, with defaults filled in: what the trainer runs
+/// with, and the two settings only a spec has.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct TrainConfig {
-    /// The optimizer (default `adam(lr = 0.001)`).
-    pub optimizer: Optimizer,
-    /// Batch size (default 32).
-    pub batch: BatchSize,
-    /// Epochs (default 100).
-    pub epochs: usize,
-    /// Seed of initialisation, shuffling and dropout (default 0).
-    pub seed: u64,
-    /// Learning-rate schedule.
-    pub schedule: Option<Schedule>,
-    /// Clip the global gradient norm to this value.
-    pub clip_grad_norm: Option<f64>,
-    /// Clip every gradient element to ±this value.
-    pub clip_grad_value: Option<f64>,
-    /// Early stopping.
-    pub early_stopping: Option<EarlyStopping>,
+    /// The trainer's settings (`nnspec::TrainConfig`, defined once in
+    /// `nnspec-core`): optimizer (default `adam(lr = 0.001)`), batch (default
+    /// 32, `None` for `batch = full`), epochs (default 100), seed of
+    /// initialisation, shuffling and dropout (default 0), schedule, clipping,
+    /// early stopping, shuffling (default on).
+    #[serde(flatten)]
+    pub run: nnspec_core::vocabulary::TrainConfig,
     /// Fraction of the training data held out for validation (default 0).
     pub validation_split: f64,
-    /// Shuffle the training data every epoch (default true).
-    pub shuffle: bool,
     /// Number of training samples the spec says to expect, if stated.
     pub samples: Option<usize>,
-}
-
-impl Default for TrainConfig {
-    fn default() -> TrainConfig {
-        TrainConfig {
-            optimizer: Optimizer::adam(1e-3),
-            batch: BatchSize::Size(32),
-            epochs: 100,
-            seed: 0,
-            schedule: None,
-            clip_grad_norm: None,
-            clip_grad_value: None,
-            early_stopping: None,
-            validation_split: 0.0,
-            shuffle: true,
-            samples: None,
-        }
-    }
 }
 
 /// One parameter tensor in the flat buffer.

@@ -11,7 +11,7 @@
 
 use crate::ast::{self, ValueKind};
 use crate::diagnostic::{Code, Diagnostics, Span};
-use crate::ir::{Activation, BatchSize, Init, Loss, Op, Optimizer};
+use crate::ir::{Activation, Init, Loss, Op, Optimizer};
 use crate::source_map::SourceMap;
 
 /// The names `#[allow(…)]` accepts, in code order.
@@ -150,8 +150,8 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
                 _ => o.value.span,
             })
             .unwrap_or(map.span);
-        let lr = network.train.optimizer.lr();
-        let (name, low, high) = match network.train.optimizer {
+        let lr = network.train.run.optimizer.lr();
+        let (name, low, high) = match network.train.run.optimizer {
             Optimizer::Adam { decoupled: true, .. } => ("adamw", 1e-6, 0.1),
             Optimizer::Adam { .. } => ("adam", 1e-6, 0.1),
             Optimizer::RmsProp { .. } => ("rmsprop", 1e-6, 0.1),
@@ -187,7 +187,7 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
             );
         }
 
-        if matches!(network.train.optimizer, Optimizer::Adam { decoupled: true, weight_decay, .. } if weight_decay > 0.0)
+        if matches!(network.train.run.optimizer, Optimizer::Adam { decoupled: true, weight_decay, .. } if weight_decay > 0.0)
         {
             if let Some(index) = layers.iter().position(|l| l.l2 > 0.0) {
                 warn(
@@ -234,7 +234,7 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
         }
 
         let batch_norm = nodes.iter().position(|n| matches!(n.op, Op::BatchNorm { .. }));
-        if let (Some(index), BatchSize::Size(1)) = (batch_norm, network.train.batch) {
+        if let (Some(index), Some(1)) = (batch_norm, network.train.run.batch) {
             let norm = &nodes[index];
             let span = map.train_option("batch").map_or_else(|| map.node(index), |o| o.span);
             let over = if norm.shape.len() > 1 { "the positions of one sample" } else { "a single value per feature" };

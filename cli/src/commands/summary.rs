@@ -121,21 +121,18 @@ fn describe(net: &ir::Network, index: usize) -> String {
 }
 
 pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
-    let batch = match train.batch {
-        ir::BatchSize::Full => "full".to_string(),
-        ir::BatchSize::Size(n) => n.to_string(),
-    };
+    let batch = train.run.batch.map_or("full".to_string(), |n| n.to_string());
     let mut text = format!(
         "optimizer {} (lr {}), batch {batch}, epochs {}, seed {}",
-        train.optimizer.name(),
-        train.optimizer.lr(),
-        train.epochs,
-        train.seed,
+        train.run.optimizer.name(),
+        train.run.optimizer.lr(),
+        train.run.epochs,
+        train.run.seed,
     );
     if train.validation_split > 0.0 {
         text.push_str(&format!(", validation {}", train.validation_split));
     }
-    if let Some(schedule) = &train.schedule {
+    if let Some(schedule) = &train.run.schedule {
         let schedule = match schedule {
             ir::Schedule::Step { step_size, gamma } => format!("step(step_size = {step_size}, gamma = {gamma})"),
             ir::Schedule::MultiStep { milestones, gamma } => {
@@ -149,13 +146,13 @@ pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
         };
         text.push_str(&format!(", schedule {schedule}"));
     }
-    if let Some(max_norm) = train.clip_grad_norm {
+    if let Some(max_norm) = train.run.clip_grad_norm {
         text.push_str(&format!(", clip_grad_norm {max_norm}"));
     }
-    if let Some(clip) = train.clip_grad_value {
+    if let Some(clip) = train.run.clip_grad_value {
         text.push_str(&format!(", clip_grad_value {clip}"));
     }
-    if let Some(stopping) = &train.early_stopping {
+    if let Some(stopping) = &train.run.early_stopping {
         let monitor = if stopping.monitor_validation { "val_loss" } else { "loss" };
         text.push_str(&format!(", early stopping on {monitor} (patience {}", stopping.patience));
         if stopping.min_delta > 0.0 {

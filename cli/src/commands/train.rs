@@ -196,7 +196,7 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         );
     }
     let split = request.validation_split.unwrap_or(net.train.validation_split);
-    let seed = request.overrides.seed.unwrap_or(net.train.seed);
+    let seed = request.overrides.seed.unwrap_or(net.train.run.seed);
     let (mut train_data, mut validation) = if split > 0.0 {
         let (a, b) = data.split(split, seed);
         (a, Some(b))

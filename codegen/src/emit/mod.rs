@@ -19,7 +19,7 @@ mod trained;
 mod vocabulary;
 
 use literals::*;
-use nnspec_lang::ir::{self, Activation, BatchSize, Init, Loss, Network, Node, Op, Optimizer, Schedule};
+use nnspec_lang::ir::{self, Activation, Init, Loss, Network, Node, Op, Optimizer, Schedule};
 use nnspec_lang::plan::Role;
 use passes::{adapt, batch_passes, update_buffers};
 use predict::predict;
@@ -250,10 +250,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             pub const INPUT_STD: [f32; #input] = [#(#std),*];
         }
     });
-    let full_batch_rows = match net.train.batch {
-        BatchSize::Full => net.train.samples,
-        BatchSize::Size(_) => None,
-    };
+    let full_batch_rows = net.train.run.batch.map_or(net.train.samples, |_| None);
     let (forward_body, backward_body) = batch_passes(&plan, full_batch_rows);
     let update_body = update_buffers(&plan);
     let adapt_body = adapt(&plan);
@@ -290,7 +287,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     });
     let train = train_config(&net.train);
     let validation_split = f64_lit(net.train.validation_split);
-    let seed = Literal::u64_suffixed(net.train.seed);
+    let seed = Literal::u64_suffixed(net.train.run.seed);
     let loss_tokens = loss(net.loss);
     let docs = docs.iter().map(|d| quote!(#[doc = #d]));
 

@@ -140,21 +140,21 @@ pub(super) fn schedule(schedule: &Option<Schedule>) -> TokenStream {
 }
 
 pub(super) fn train_config(train: &ir::TrainConfig) -> TokenStream {
-    let optimizer = optimizer(&train.optimizer);
-    let batch = match train.batch {
-        BatchSize::Full => quote!(::core::option::Option::None),
-        BatchSize::Size(n) => {
+    let optimizer = optimizer(&train.run.optimizer);
+    let batch = match train.run.batch {
+        None => quote!(::core::option::Option::None),
+        Some(n) => {
             let n = usize_lit(n);
             quote!(::core::option::Option::Some(#n))
         }
     };
-    let epochs = usize_lit(train.epochs);
-    let seed = Literal::u64_suffixed(train.seed);
-    let shuffle = train.shuffle;
-    let schedule = schedule(&train.schedule);
-    let clip_norm = optional_f64(train.clip_grad_norm);
-    let clip_value = optional_f64(train.clip_grad_value);
-    let early_stopping = match train.early_stopping {
+    let epochs = usize_lit(train.run.epochs);
+    let seed = Literal::u64_suffixed(train.run.seed);
+    let shuffle = train.run.shuffle;
+    let schedule = schedule(&train.run.schedule);
+    let clip_norm = optional_f64(train.run.clip_grad_norm);
+    let clip_value = optional_f64(train.run.clip_grad_value);
+    let early_stopping = match train.run.early_stopping {
         Some(stopping) => {
             let monitor = stopping.monitor_validation;
             let patience = usize_lit(stopping.patience);

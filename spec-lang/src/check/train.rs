@@ -20,32 +20,32 @@ impl<'a> Checker<'a, '_> {
             match option.key.text.as_str() {
                 "optimizer" => {
                     if let Some(optimizer) = self.optimizer(value) {
-                        config.optimizer = optimizer;
+                        config.run.optimizer = optimizer;
                     }
                 }
                 "batch" => match &value.kind {
-                    ValueKind::Path(ident) if ident.text == "full" => config.batch = BatchSize::Full,
+                    ValueKind::Path(ident) if ident.text == "full" => config.run.batch = None,
                     _ => {
                         if let Some(size) = self.size(value, "a batch size") {
-                            config.batch = BatchSize::Size(size);
+                            config.run.batch = Some(size);
                         }
                     }
                 },
                 "epochs" => {
                     if let Some(epochs) = self.count(value, "a number of epochs", 1) {
-                        config.epochs = epochs;
+                        config.run.epochs = epochs;
                     }
                 }
                 "seed" => {
                     if let Some(seed) = self.count(value, "a seed", 0) {
-                        config.seed = seed as u64;
+                        config.run.seed = seed as u64;
                     }
                 }
                 "samples" => config.samples = self.count(value, "a number of samples", 1),
-                "schedule" => config.schedule = self.schedule(value),
-                "clip_grad_norm" => config.clip_grad_norm = self.ranged(value, 0.0, f64::INFINITY, false, "a norm"),
+                "schedule" => config.run.schedule = self.schedule(value),
+                "clip_grad_norm" => config.run.clip_grad_norm = self.ranged(value, 0.0, f64::INFINITY, false, "a norm"),
                 "clip_grad_value" => {
-                    config.clip_grad_value = self.ranged(value, 0.0, f64::INFINITY, false, "a clip value")
+                    config.run.clip_grad_value = self.ranged(value, 0.0, f64::INFINITY, false, "a clip value")
                 }
                 "validation_split" => {
                     if let Some(split) = self.ranged(value, 0.0, 1.0, false, "a validation fraction") {
@@ -54,10 +54,10 @@ impl<'a> Checker<'a, '_> {
                 }
                 "shuffle" => {
                     if let Some(shuffle) = self.boolean(value) {
-                        config.shuffle = shuffle;
+                        config.run.shuffle = shuffle;
                     }
                 }
-                "early_stopping" => config.early_stopping = self.early_stopping(value),
+                "early_stopping" => config.run.early_stopping = self.early_stopping(value),
                 _ => self.unknown_key(&option.key, TRAIN_KEYS, "the train block"),
             }
         }
