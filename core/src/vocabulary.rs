@@ -305,7 +305,7 @@ pub struct TrainConfig {
     pub batch: Option<usize>,
     /// Number of epochs.
     pub epochs: usize,
-    /// Seed of shuffling and dropout.
+    /// Seed of shuffling and dropout (and of a spec's initialisation).
     pub seed: u64,
     /// Shuffle the rows every epoch.
     pub shuffle: bool,

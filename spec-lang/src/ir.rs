@@ -9,6 +9,7 @@
 //! The IR holds no spans: two specs that mean the same network have equal IRs
 //! (the formatter's meaning-preservation test relies on it).
 
+use nnspec_core::plan::Role;
 pub use nnspec_core::vocabulary::{EarlyStopping, Init, OptimizerConfig as Optimizer, Schedule};
 pub use nnspec_core::{Activation, Loss, Node, Op};
 use serde::Serialize;
@@ -107,51 +108,33 @@ impl Network {
     }
 }
 
-/// Lays the parameter tensors out in one buffer, node by node (a dense
-/// layer's weight matrix then its bias; a layer norm's γ then β), setting the
-/// dense layers' offsets; none when there would be more than `max` parameters.
+/// Lays the parameter tensors out in one buffer, node by node, each node's
+/// as its op's module in `nnspec_core::plan` has them (a dense layer's weight
+/// matrix then its bias; a normalisation's γ then β; a convolution's weight
+/// then bias), setting the dense layers' offsets; none when there would be
+/// more than `max` parameters (sizes are checked before they are multiplied).
 pub fn layout(layers: &mut [DenseLayer], nodes: &[Node], max: usize) -> Option<(Vec<Tensor>, usize)> {
+    let infos: Vec<_> = layers.iter().map(DenseLayer::info).collect();
     let mut tensors = Vec::new();
     let mut offset: usize = 0;
-    let mut add = |name: String, node: usize, is_weight: bool, shape: Vec<usize>| {
-        let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))?;
-        let start = offset;
-        offset = offset.checked_add(len).filter(|&end| end <= max)?;
-        tensors.push(Tensor { name, node, is_weight, shape, offset: start, len });
-        Some(start)
-    };
     for (index, node) in nodes.iter().enumerate() {
-        match node.op {
-            Op::Dense(l) => {
-                let layer = &mut layers[l];
-                let shape = vec![layer.inputs, layer.units];
-                layer.weight_offset = add(format!("{}.weight", layer.name), index, true, shape)?;
-                layer.bias_offset = None;
-                if layer.bias {
-                    layer.bias_offset = Some(add(format!("{}.bias", layer.name), index, false, vec![layer.units])?);
+        for (role, shape) in nnspec_core::plan::node_tensors(node, &infos) {
+            let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))?;
+            let start = offset;
+            offset = offset.checked_add(len).filter(|&end| end <= max)?;
+            let dense = match node.op {
+                Op::Dense(l) => Some(l),
+                _ => None,
+            };
+            let is_weight = dense.is_some() && role == Role::Weight;
+            let name = format!("{}.{}", node.name, role.suffix());
+            tensors.push(Tensor { name, node: index, is_weight, shape, offset: start, len });
+            if let Some(l) = dense {
+                match role {
+                    Role::Bias => layers[l].bias_offset = Some(start),
+                    _ => layers[l].weight_offset = start,
                 }
             }
-            Op::LayerNorm { .. } => {
-                add(format!("{}.weight", node.name), index, false, vec![node.width])?;
-                add(format!("{}.bias", node.name), index, false, vec![node.width])?;
-            }
-            Op::BatchNorm { channels, .. } => {
-                add(format!("{}.weight", node.name), index, false, vec![channels])?;
-                add(format!("{}.bias", node.name), index, false, vec![channels])?;
-            }
-            Op::Conv { geometry: g, bias, one_d } => {
-                let per_group = g.in_channels / g.groups.max(1);
-                let shape = if one_d {
-                    vec![g.out_channels, per_group, g.kernel[1]]
-                } else {
-                    vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
-                };
-                add(format!("{}.weight", node.name), index, false, shape)?;
-                if bias {
-                    add(format!("{}.bias", node.name), index, false, vec![g.out_channels])?;
-                }
-            }
-            _ => {}
         }
     }
     Some((tensors, offset))

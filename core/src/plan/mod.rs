@@ -138,6 +138,17 @@ pub enum Role {
     Shift,
 }
 
+impl Role {
+    /// The tensor's name after its node's, as PyTorch names it: `weight` (γ
+    /// for a normalisation) or `bias` (β).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Role::Weight | Role::Scale => "weight",
+            Role::Bias | Role::Shift => "bias",
+        }
+    }
+}
+
 /// One parameter tensor of the flat buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamTensor {
@@ -186,8 +197,14 @@ pub struct LayerParams {
 /// its op's module counts them.
 pub fn node_cost(nodes: &[Node], layers: &[LayerInfo], index: usize) -> (usize, usize) {
     let node = &nodes[index];
-    let params = ops::tensors(node, layers).iter().map(|(_, shape)| shape.iter().product::<usize>()).sum();
+    let params = node_tensors(node, layers).iter().map(|(_, shape)| shape.iter().product::<usize>()).sum();
     (params, ops::flops(node, layers))
+}
+
+/// The parameter tensors of `node` (role and shape), in buffer order, as its
+/// op's module lays them out; `layers` as for [`node_cost`].
+pub fn node_tensors(node: &Node, layers: &[LayerInfo]) -> Vec<(Role, Vec<usize>)> {
+    ops::tensors(node, layers)
 }
 
 /// A network lowered into its parameter layout, workspace and kernel calls.
@@ -270,8 +287,7 @@ impl Plan {
             let mut add = |role: Role, shape: Vec<usize>| {
                 let range = offset..offset + shape.iter().product::<usize>();
                 offset = range.end;
-                let suffix = if matches!(role, Role::Weight | Role::Scale) { "weight" } else { "bias" };
-                let name = alloc::format!("{}.{suffix}", node.name);
+                let name = alloc::format!("{}.{}", node.name, role.suffix());
                 tensors.push(ParamTensor { name, node: index, role, shape, range: range.clone() });
                 range
             };

@@ -4,7 +4,7 @@
 //! reports every error of the file; the IR is built only when there is none.
 
 mod graph;
-mod spatial;
+mod ops;
 mod statements;
 mod train;
 mod values;
@@ -40,7 +40,6 @@ const STATEMENTS: &[&str] = &[
     "flatten",
     "loss",
 ];
-const DENSE_KEYS: &[&str] = &["activation", "bias", "init", "bias_init", "l1", "l2"];
 const TRAIN_KEYS: &[&str] = &[
     "optimizer",
     "batch",

@@ -1,5 +1,7 @@
-//! The statements of a network body: `input`, `dense`, `dropout` and `loss`,
-//! whether the loss fits the output, and the parameter layout.
+//! The statements of a network body that are not ops: `input` and `loss`,
+//! whether the loss fits the output, the parameter layout, and the checks
+//! every statement shares (no arguments, no value, no options where an op
+//! takes none).
 
 use super::*;
 
@@ -92,127 +94,6 @@ impl<'a> Checker<'a, '_> {
         pending.node_statements[0] = Some(StatementMap::of(statement));
         pending.names.insert(statement.target.as_ref().map_or("input", |t| t.text.as_str()), 0);
         pending.input = Some((name, shape, total));
-    }
-
-    pub(super) fn dense(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
-        self.no_args(statement);
-        let name = match &statement.target {
-            Some(target) => target.text.clone(),
-            None => {
-                self.diagnostics
-                    .error(Code::MISSING_ARGUMENT, statement.keyword.span, "a dense layer needs a name")
-                    .help("write `dense hidden: 16;`");
-                format!("dense{}", pending.layers.len() + 1)
-            }
-        };
-        let units = match &statement.value {
-            Some(value) => self.size(value, "a layer's units"),
-            None => {
-                self.diagnostics
-                    .error(Code::MISSING_ARGUMENT, statement.span, format!("layer `{name}` needs a number of units"))
-                    .help(format!("write `dense {name}: 16;`"));
-                None
-            }
-        };
-        let input = self.single_input(statement, pending);
-        let mut layer = DenseLayer {
-            name,
-            doc: statement.meta.doc.clone(),
-            inputs: pending.nodes[input].width,
-            units: units.unwrap_or(1),
-            activation: Activation::Identity,
-            bias: true,
-            init: Init::XavierUniform,
-            bias_init: Init::Zeros,
-            l1: 0.0,
-            l2: 0.0,
-            weight_offset: 0,
-            bias_offset: None,
-        };
-        self.check_duplicate_keys(&statement.options);
-        for option in &statement.options {
-            match option.key.text.as_str() {
-                "activation" => {
-                    if let Some(activation) = self.activation(&option.value) {
-                        layer.activation = activation;
-                    }
-                }
-                "bias" => {
-                    if let Some(bias) = self.boolean(&option.value) {
-                        layer.bias = bias;
-                    }
-                }
-                "init" => {
-                    if let Some(init) = self.init(&option.value) {
-                        layer.init = init;
-                    }
-                }
-                "bias_init" => {
-                    if let Some(init) = self.init(&option.value) {
-                        layer.bias_init = init;
-                    }
-                }
-                "l1" | "l2" => {
-                    if let Some(coef) = self.ranged(&option.value, 0.0, f64::INFINITY, true, "a penalty coefficient") {
-                        if option.key.text == "l1" {
-                            layer.l1 = coef;
-                        } else {
-                            layer.l2 = coef;
-                        }
-                    }
-                }
-                _ => self.unknown_key(&option.key, DENSE_KEYS, "a dense layer"),
-            }
-        }
-        if pending.has_input && !pending.input_seen && pending.layers.is_empty() {
-            self.diagnostics
-                .error(Code::MISSING_INPUT, statement.keyword.span, "a layer before the input")
-                .help("start the network with `input x: [FEATURES];`");
-        }
-        let node = Node::new(layer.name.clone(), Op::Dense(pending.layers.len()), &[input], layer.units);
-        self.push_node(statement, node, pending);
-        pending.layers.push(layer);
-        pending.layer_spans.push(statement.span);
-    }
-
-    pub(super) fn dropout(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
-        self.no_options(statement, "write `dropout(0.5);`");
-        let value = match (&statement.args, &statement.value) {
-            (Some(args), _) => {
-                let map = self.arguments(statement.keyword.span, args, &["p"], "dropout");
-                map.get("p").copied()
-            }
-            (None, Some(value)) => Some(value),
-            (None, None) => None,
-        };
-        let Some(value) = value else {
-            self.diagnostics
-                .error(Code::MISSING_ARGUMENT, statement.span, "dropout needs a probability")
-                .help("write `dropout(0.5);` to drop half the units while training");
-            return;
-        };
-        let p = self.ranged(value, 0.0, 1.0, false, "a dropout probability");
-        let input = self.single_input(statement, pending);
-        let source = &pending.nodes[input];
-        match source.op {
-            Op::Input => {
-                self.diagnostics
-                    .error(Code::MISPLACED, statement.keyword.span, "dropout before any dense layer")
-                    .help("dropout applies to the output of the dense layer above it");
-            }
-            Op::Dropout(_) => {
-                let layer = &pending.nodes[source.inputs[0]].name;
-                self.diagnostics
-                    .error(Code::DUPLICATE, statement.span, format!("layer `{layer}` already has a dropout"))
-                    .help("use one `dropout(p)` per layer");
-            }
-            _ => {
-                let name =
-                    statement.target.as_ref().map_or_else(|| format!("{}.dropout", source.name), |t| t.text.clone());
-                let node = Node::new(name, Op::Dropout(p.unwrap_or(0.0) as f32), &[input], 0).with_shape(&source.shape);
-                self.push_node(statement, node, pending);
-            }
-        }
     }
 
     pub(super) fn loss(&mut self, statement: &Statement, pending: &mut Pending<'_>) {
