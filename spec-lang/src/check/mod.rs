@@ -162,16 +162,36 @@ impl<'a> Checker<'a, '_> {
             has_input,
             loss: None,
         };
-        let mut names: HashMap<&str, Span> = HashMap::new();
+        // By their lowercase form: generated code names constants and
+        // workspace slots after nodes (`HIDDEN_WEIGHT`, `hidden_z`), so two
+        // names that differ only in case would collide there.
+        let mut names: HashMap<String, (&str, Span)> = HashMap::new();
         for (index, statement) in network.statements.iter().enumerate() {
             self.check_meta(&statement.meta, &[]);
             if let Some(target) = &statement.target {
                 if statement.keyword.text != "loss" {
-                    if let Some(previous) = names.insert(target.text.as_str(), target.span) {
-                        self.diagnostics
-                            .error(Code::DUPLICATE, target.span, format!("the name `{}` is used twice", target.text))
-                            .label(previous, "first used here")
-                            .help("give every input and layer its own name");
+                    let name = target.text.as_str();
+                    match names.insert(name.to_lowercase(), (name, target.span)) {
+                        Some((previous, span)) if previous == name => {
+                            self.diagnostics
+                                .error(Code::DUPLICATE, target.span, format!("the name `{name}` is used twice"))
+                                .label(span, "first used here")
+                                .help("give every input and layer its own name");
+                        }
+                        Some((previous, span)) => {
+                            self.diagnostics
+                                .error(
+                                    Code::DUPLICATE,
+                                    target.span,
+                                    format!("`{name}` and `{previous}` differ only in case"),
+                                )
+                                .label(span, format!("`{previous}` is here"))
+                                .help(format!(
+                                    "generated code names constants after nodes (`{}_WEIGHT`), so names must differ in more than case",
+                                    name.to_uppercase()
+                                ));
+                        }
+                        None => {}
                     }
                 }
             }
