@@ -88,21 +88,25 @@ impl ConvGeometry {
     }
 
     /// Values per input sample.
+    #[inline]
     pub fn input_len(&self) -> usize {
         self.in_channels * self.in_h * self.in_w
     }
 
     /// Values per output sample.
+    #[inline]
     pub fn output_len(&self) -> usize {
         self.out_channels * self.out_h * self.out_w
     }
 
     /// Multiply-adds per sample.
+    #[inline]
     pub fn macs(&self) -> usize {
         self.weight_len() * self.out_h * self.out_w
     }
 
     /// Weights: `out × in/groups × kh × kw`.
+    #[inline]
     pub fn weight_len(&self) -> usize {
         self.out_channels * (self.in_channels / self.groups.max(1)) * self.kernel[0] * self.kernel[1]
     }
@@ -360,11 +364,13 @@ pub struct PoolGeometry {
 
 impl PoolGeometry {
     /// Values per input sample.
+    #[inline]
     pub fn input_len(&self) -> usize {
         self.channels * self.in_h * self.in_w
     }
 
     /// Values per output sample.
+    #[inline]
     pub fn output_len(&self) -> usize {
         self.channels * self.out_h * self.out_w
     }

@@ -120,6 +120,13 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
             _ => None,
         })
         .collect();
+    // How many nodes read the value each slot holds (at inference).
+    let mut readers = vec![0usize; plan.slots.len()];
+    for node in &plan.nodes {
+        for buf in node.inputs.iter().filter_map(|&i| plan.values[i].buf(false)) {
+            readers[buf.slot] += 1;
+        }
+    }
     for step in &plan.forward {
         match step {
             Step::Dense { input, weight, bias, output, inputs, outputs } => {
@@ -137,15 +144,29 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 let source = arrays[z.slot].clone().expect("the plan writes a slot before reading it");
                 let (act, width) = (activation(*f), usize_lit(a.width));
                 // A dense layer's pre-activations are read by nothing else: activate them in
-                // place. Another node's output may be read again: activate a copy.
+                // place. So is another node's output that this activation alone reads
+                // (unless the activation is the network's output, which `predict`
+                // returns by value): activate it in place under the activation's
+                // name, a borrow rather than a copy. Otherwise activate a copy.
+                let output = plan.head.is_some_and(|head| head.a.slot == a.slot);
                 let array = if dense_outputs.contains(&z.slot) {
+                    statements.push(quote!(#act.forward_in_place(&mut #source, #width);));
                     source
+                } else if readers[z.slot] <= 1 && !output {
+                    let alias = names.name(a.slot, "");
+                    statements.push(quote! {
+                        let #alias = &mut #source;
+                        #act.forward_in_place(#alias, #width);
+                    });
+                    alias
                 } else {
                     let copy = names.name(a.slot, "");
-                    statements.push(quote!(let mut #copy = #source;));
+                    statements.push(quote! {
+                        let mut #copy = #source;
+                        #act.forward_in_place(&mut #copy, #width);
+                    });
                     copy
                 };
-                statements.push(quote!(#act.forward_in_place(&mut #array, #width);));
                 arrays[a.slot] = Some(array);
             }
             Step::Copy { from, to } => {
