@@ -131,18 +131,20 @@ impl Writer<'_> {
     fn param(&mut self, node: &str, suffix: &str) -> Option<String> {
         let name = format!("{node}.{suffix}");
         let info = self.model.tensors().iter().find(|t| t.name == name)?;
-        let values = &self.model.params()[info.range()];
-        self.initializers.push(tensor(&name, &info.shape, values));
-        Some(name)
+        Some(self.initializer(name, &info.shape, &self.model.params()[info.range()]))
     }
 
     /// Node `node`'s buffer tensor `node.suffix` (a running statistic) as an initializer of that name.
     fn buffer(&mut self, node: &str, suffix: &str) -> Option<String> {
         let name = format!("{node}.{suffix}");
         let info = self.model.buffer_tensors().iter().find(|t| t.name == name)?;
-        let values = &self.model.buffers()[info.range()];
-        self.initializers.push(tensor(&name, &info.shape, values));
-        Some(name)
+        Some(self.initializer(name, &info.shape, &self.model.buffers()[info.range()]))
+    }
+
+    /// An f32 initializer; its name.
+    fn initializer(&mut self, name: String, shape: &[usize], values: &[f32]) -> String {
+        self.initializers.push(tensor(&name, shape, values));
+        name
     }
 }
 
