@@ -170,11 +170,11 @@ enum FusedKind {
 }
 
 /// Mean BCE on logits and its gradient. One `e^−|z|` serves both the value
-/// `max(z,0) − zy + ln(1+e^−|z|)` and σ(z). The terms of a block of
-/// [`BLOCK`] samples are computed element by element first (a loop without a
-/// carried sum, which vectorises), then summed in eight lanes: element `i` of
-/// the data set goes to lane `i mod 8`, whatever the blocking, so the value
-/// does not depend on it.
+/// `max(z,0) − zy + ln(1+e^−|z|)` and, with a gradient to write, σ(z). The
+/// terms of a block of 64 samples are computed element by element first (a
+/// loop without a carried sum, which vectorises), then summed in eight lanes:
+/// element `i` of the data set goes to lane `i mod 8`, whatever the blocking,
+/// so the value does not depend on it.
 fn binary_logits(z: &[f32], y: &[f32], mut dz: Option<&mut [f32]>) -> f32 {
     const LANES: usize = 8;
     const BLOCK: usize = 64;
@@ -184,17 +184,17 @@ fn binary_logits(z: &[f32], y: &[f32], mut dz: Option<&mut [f32]>) -> f32 {
     let mut values = [0.0f32; BLOCK];
     for (block, (z, y)) in z.chunks(BLOCK).zip(y.chunks(BLOCK)).enumerate() {
         let values = &mut values[..z.len()];
-        let mut sigmoids = [0.0f32; BLOCK];
-        let sigmoids = &mut sigmoids[..z.len()];
-        for (((&z, &y), value), sigmoid) in z.iter().zip(y).zip(values.iter_mut()).zip(sigmoids.iter_mut()) {
-            let e = crate::math::exp_fast(-z.abs());
-            *value = z.max(0.0) - z * y + crate::math::ln_1p_fast(e);
-            let r = 1.0 / (1.0 + e);
-            *sigmoid = if z >= 0.0 { r } else { e * r };
+        let mut exps = [0.0f32; BLOCK];
+        let exps = &mut exps[..z.len()];
+        for (((&z, &y), value), e) in z.iter().zip(y).zip(values.iter_mut()).zip(exps.iter_mut()) {
+            *e = crate::math::exp_fast(-z.abs());
+            *value = z.max(0.0) - z * y + crate::math::ln_1p_fast(*e);
         }
         if let Some(dz) = dz.as_deref_mut() {
             let dz = &mut dz[block * BLOCK..block * BLOCK + z.len()];
-            for ((d, &sigmoid), &y) in dz.iter_mut().zip(sigmoids.iter()).zip(y) {
+            for (((d, &e), &z), &y) in dz.iter_mut().zip(exps.iter()).zip(z).zip(y) {
+                let r = 1.0 / (1.0 + e);
+                let sigmoid = if z >= 0.0 { r } else { e * r };
                 *d = (sigmoid - y) / n;
             }
         }

@@ -284,15 +284,11 @@ impl Plan {
         let mut tensors = Vec::new();
         let mut offset = 0;
         for (index, node) in nodes.iter().enumerate() {
-            let mut add = |role: Role, shape: Vec<usize>| {
+            for (role, shape) in ops::tensors(node, &layers) {
                 let range = offset..offset + shape.iter().product::<usize>();
                 offset = range.end;
                 let name = alloc::format!("{}.{}", node.name, role.suffix());
                 tensors.push(ParamTensor { name, node: index, role, shape, range: range.clone() });
-                range
-            };
-            for (role, shape) in ops::tensors(node, &layers) {
-                let range = add(role, shape);
                 if let Op::Dense(layer) = node.op {
                     match role {
                         Role::Bias => params[layer].bias = Some(range),
