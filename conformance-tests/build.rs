@@ -6,8 +6,10 @@
 //! `training/` becomes a spec too, its `train { … }` block and per-layer
 //! penalties written from the run's settings; its text is kept so the tests can
 //! also train it through the interpreter. Every graph of `graphs/` becomes a
-//! spec too (`graph_spec.rs`, shared with the tests).
+//! spec too (`testkit/src/graph_spec.rs`, shared with the tests).
 
+#[path = "../testkit/src/graph_spec.rs"]
+#[allow(dead_code)] // the tests also write trained specs from it
 mod graph_spec;
 
 use serde_json::Value;

@@ -7,11 +7,21 @@ general and not only on the visible files:
     python3 conformance-tests/variant.py /tmp/variant
     NNSPEC_CONFORMANCE=/tmp/variant cargo test -p nnspec-conformance-tests -p nnspec
 
-The variant starts as a copy of the visible set (so the data sets, activations
-and losses stay), then its networks/ and optimizers/ (isolated.json included)
-are replaced by new ones.
-Creates its own virtual environment (bench/.venv, shared with peers.py) and
-installs PyTorch there; not part of CI.
+The variant starts as a copy of the visible set (so activations and losses
+stay), then its networks/ and optimizers/ (isolated.json included) are
+replaced by new ones, and its data sets (datasets/references.json and the
+CSVs) are changed the way a hidden set may differ: every entry renamed and its
+CSV too, a classification data set dropped, the CNN entries' inputs given
+other shapes (a 1-D signal set one more channel and a shorter length, an image
+set a cropped border, the target column moved and renamed), the sequence
+entries' inputs another number of steps; the architectures' shapes follow, and
+every pass mark is computed again by training the entry's architecture with
+PyTorch as the README's recipe says (three seeds).
+
+Runs under NNSPEC_PYTHON (or a Python that has torch and numpy); otherwise it
+creates its own virtual environment (bench/.venv, shared with peers.py) and
+installs PyTorch there. `.ci/run` writes the practice set with it and runs the
+suite against it.
 """
 
 import json
@@ -26,6 +36,12 @@ SOURCE = os.environ.get("NNSPEC_CONFORMANCE", os.path.join(HERE, "..", "..", "sh
 
 
 def ensure_venv():
+    try:
+        import numpy  # noqa: F401
+        import torch  # noqa: F401
+        return
+    except ImportError:
+        pass
     python = os.path.join(VENV, "bin", "python")
     if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
         return
@@ -72,6 +88,12 @@ def main():
     if os.path.exists(out):
         shutil.rmtree(out)
     shutil.copytree(SOURCE, out)
+    # The source may be read-only (CI's copy of shared/ is): the copy is ours to change.
+    for root, dirs, files in os.walk(out):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            os.chmod(path, os.stat(path).st_mode | 0o200)
+    os.chmod(out, os.stat(out).st_mode | 0o200)
     for sub in ("networks", "optimizers"):
         for name in os.listdir(os.path.join(out, sub)):
             os.remove(os.path.join(out, sub, name))
@@ -151,6 +173,7 @@ def main():
             "format": "see README.md section 'optimizers/'", "steps": 5, "param_order": order, "runs": runs,
         })
     write(os.path.join(out, "optimizers", "isolated.json"), isolated(torch))
+    data_sets(torch, os.path.join(out, "datasets"))
     print(f"wrote {out}")
 
 
@@ -248,6 +271,238 @@ def trajectory(torch, params, order, data_loss, run_id, optimizer, hyper, regula
         "loss_before": loss_before, "penalty_before": penalty_before if reg else None,
         "loss_final": loss_final, "params_after": params_after,
     }
+
+
+def data_sets(torch, directory):
+    """The data-set changes of the module docstring, in place in `directory`."""
+    import numpy as np
+
+    path = os.path.join(directory, "references.json")
+    with open(path) as f:
+        references = json.load(f)
+    used = set()
+
+    entries = references["datasets"]
+    classification = [n for n, e in entries.items() if e["task"] == "classification"]
+    if len(classification) > 1:
+        del entries[max(classification, key=lambda n: entries[n]["n_features"])]
+    renamed = {}
+    for name, entry in entries.items():
+        stem = os.path.splitext(entry["csv"])[0]
+        target = f"{stem}_v.csv"
+        shutil.copyfile(os.path.join(directory, entry["csv"]), os.path.join(directory, target))
+        entry["csv"] = target
+        used.add(target)
+        renamed[f"{name}_v"] = entry
+    references["datasets"] = renamed
+
+    conv = {"note": references["conv_nets"].get("note", "")}
+    for name, entry in references["conv_nets"].items():
+        if name == "note":
+            continue
+        header, rows, labels = read_csv(os.path.join(directory, entry["csv"]), entry["target_column"])
+        shape = entry["input_shape"]
+        x = np.array(rows, dtype=np.float64).reshape([len(rows)] + shape)
+        if len(shape) == 2:  # [C, L] -> [C + 1, L - 8]: a difference channel, the ends cut off
+            extra = (x[:, 0:1, :] - x[:, -1:, :]) / 2
+            x = np.concatenate([x, extra], axis=1)[:, :, 4:-4]
+        else:  # [C, H, W] -> [C, H - 2, W - 2]: the border cropped
+            x = x[:, :, 1:-1, 1:-1]
+        new_shape = list(x.shape[1:])
+        columns = ["v" + "_".join(map(str, index)) for index in np.ndindex(*new_shape)]
+        target_column = "kind"
+        csv = f"{name}_v.csv"
+        flat = x.reshape(len(rows), -1)
+        write_csv(os.path.join(directory, csv), columns + [target_column], flat, labels)
+        used.add(csv)
+        entry = dict(entry)
+        entry.update(csv=csv, input_shape=new_shape, n_features=int(flat.shape[1]), target_column=target_column,
+                     csv_layout=f"{flat.shape[1]} value columns, element-major over the channel-first "
+                                f"shape {new_shape}, then the class in the LAST column '{target_column}'")
+        train = entry["train_indices"]
+        if entry["preprocessing"]["kind"] == "standardize":
+            mean = flat[train].mean(axis=0)
+            std = flat[train].std(axis=0)
+            std[std == 0] = 1.0
+            entry["preprocessing"] = dict(entry["preprocessing"], mean=mean.tolist(), std=std.tolist())
+            flat = (flat - mean) / std
+        arch = dict(entry["architecture"])
+        arch["input"] = dict(arch["input"], shape=new_shape)
+        arch["nodes"] = infer_shapes(arch["nodes"], new_shape)
+        entry["architecture"] = arch
+        accuracies = [train_cnn(torch, arch, entry, flat.reshape([len(rows)] + new_shape), labels, seed)
+                      for seed in range(3)]
+        entry["pytorch_cnn_test_accuracy"] = summary(accuracies)
+        entry["suggested_min_test_accuracy"] = pass_mark(accuracies)
+        conv[f"{name}_v"] = entry
+    references["conv_nets"] = conv
+
+    sequences = {"note": references["sequence_nets"].get("note", "")}
+    for name, entry in references["sequence_nets"].items():
+        if name == "note":
+            continue
+        header, rows, labels = read_csv(os.path.join(directory, entry["csv"]), entry["target_column"])
+        steps, features = entry["input_shape"]
+        x = np.array(rows, dtype=np.float64).reshape(len(rows), steps, features)[:, ::2, :]
+        new_shape = list(x.shape[1:])
+        columns = [f"s{t}_f{f}" for t in range(new_shape[0]) for f in range(new_shape[1])]
+        target_column = "motion"
+        csv = f"{name}_v.csv"
+        write_csv(os.path.join(directory, csv), columns + [target_column], x.reshape(len(rows), -1), labels)
+        used.add(csv)
+        entry = dict(entry)
+        entry.update(csv=csv, input_shape=new_shape, n_features=new_shape[0] * new_shape[1],
+                     target_column=target_column,
+                     csv_layout=f"{new_shape[0]} time steps of {new_shape[1]} features, time first: column "
+                                f"s{{t}}_f{{f}} is element [t][f]; the class in the LAST column '{target_column}'")
+        hidden = 16
+        accuracies = [train_gru(torch, entry, x, labels, hidden, seed) for seed in range(3)]
+        entry["test_accuracy"] = summary(accuracies)
+        entry["suggested_min_test_accuracy"] = pass_mark(accuracies)
+        sequences[f"{name}_v"] = entry
+    references["sequence_nets"] = sequences
+
+    for file in os.listdir(directory):
+        if file.endswith(".csv") and file not in used:
+            os.remove(os.path.join(directory, file))
+    write(path, references)
+
+
+def read_csv(path, target_column):
+    """The header, the feature rows (every column but the target) and the integer labels."""
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+        at = header.index(target_column)
+        rows, labels = [], []
+        for line in f:
+            cells = line.strip().split(",")
+            labels.append(int(cells[at]))
+            rows.append([float(c) for i, c in enumerate(cells) if i != at])
+    return header, rows, labels
+
+
+def write_csv(path, header, x, labels):
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for row, label in zip(x, labels):
+            f.write(",".join(repr(float(v)) for v in row) + f",{label}\n")
+
+
+def infer_shapes(nodes, shape):
+    """The nodes with `output_shape` (and the first layer's input widths) computed from `shape`."""
+    shapes = {}
+    out = []
+    previous = shape
+    for node in nodes:
+        node = dict(node)
+        inp = shapes.get(node["inputs"][0], previous) if node.get("inputs") else previous
+        op = node["op"]
+        if op in ("conv1d", "conv2d"):
+            node["in_channels"] = inp[0]
+            spatial = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in
+                       zip(inp[1:], node["kernel_size"], node["stride"], node["padding"], node["dilation"])]
+            result = [node["out_channels"]] + spatial
+        elif op.startswith("max_pool") or op.startswith("avg_pool"):
+            spatial = [(n + 2 * p - k) // s + 1 for n, k, s, p in
+                       zip(inp[1:], node["kernel_size"], node["stride"], node["padding"])]
+            result = [inp[0]] + spatial
+        elif op == "global_avg_pool":
+            result = [inp[0]]
+        elif op == "flatten":
+            result = [prod(inp)]
+        elif op == "linear":
+            node["in_features"] = inp[-1]
+            result = [node["out_features"]]
+        elif op in ("relu", "tanh", "sigmoid", "identity", "gelu", "batch_norm", "layer_norm"):
+            result = list(inp)
+        else:
+            raise SystemExit(f"variant: no shape rule for `{op}`")
+        node["output_shape"] = result
+        shapes[node["name"]] = result
+        previous = result
+        out.append(node)
+    return out
+
+
+def prod(values):
+    result = 1
+    for v in values:
+        result *= v
+    return result
+
+
+def build_cnn(torch, arch):
+    """The architecture's modules in node order (PyTorch default initialisation)."""
+    nn = torch.nn
+    modules = []
+    for node in arch["nodes"]:
+        op = node["op"]
+        if op in ("conv1d", "conv2d"):
+            cls = nn.Conv1d if op == "conv1d" else nn.Conv2d
+            modules.append(cls(node["in_channels"], node["out_channels"], node["kernel_size"], node["stride"],
+                               node["padding"], node["dilation"], node["groups"], node.get("bias", True)))
+        elif op in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
+            cls = {"max_pool1d": nn.MaxPool1d, "max_pool2d": nn.MaxPool2d,
+                   "avg_pool1d": nn.AvgPool1d, "avg_pool2d": nn.AvgPool2d}[op]
+            modules.append(cls(node["kernel_size"], node["stride"], node["padding"]))
+        elif op == "global_avg_pool":
+            modules.append(nn.Sequential(nn.Flatten(2), nn.AdaptiveAvgPool1d(1), nn.Flatten(1)))
+        elif op == "flatten":
+            modules.append(nn.Flatten())
+        elif op == "linear":
+            modules.append(nn.Linear(node["in_features"], node["out_features"], node.get("bias", True)))
+        elif op in ("relu", "tanh", "sigmoid"):
+            modules.append({"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[op]())
+        else:
+            raise SystemExit(f"variant: cannot train `{op}`")
+    return nn.Sequential(*modules)
+
+
+def fit(torch, model, parameters, entry, x, labels, seed):
+    """The README's recipe: Adam lr 0.01, batches of 32, 40 epochs, a new permutation each epoch."""
+    x = torch.tensor(x)
+    y = torch.tensor(labels)
+    train = torch.tensor(entry["train_indices"])
+    test = torch.tensor(entry["test_indices"])
+    optimizer = torch.optim.Adam(parameters, lr=0.01)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(40):
+        order = train[torch.randperm(len(train), generator=generator)]
+        for start in range(0, len(order), 32):
+            rows = order[start:start + 32]
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x[rows]), y[rows]).backward()
+            optimizer.step()
+    with torch.no_grad():
+        return (model(x[test]).argmax(dim=1) == y[test]).double().mean().item()
+
+
+def train_cnn(torch, arch, entry, x, labels, seed):
+    torch.manual_seed(seed)
+    model = build_cnn(torch, arch)
+    return fit(torch, model, model.parameters(), entry, x, labels, seed)
+
+
+def train_gru(torch, entry, x, labels, hidden, seed):
+    torch.manual_seed(seed)
+    gru = torch.nn.GRU(x.shape[2], hidden, batch_first=True)
+    linear = torch.nn.Linear(hidden, entry["n_classes"])
+
+    def model(batch):
+        return linear(gru(batch)[1][0])
+
+    return fit(torch, model, list(gru.parameters()) + list(linear.parameters()), entry, x, labels, seed)
+
+
+def summary(values):
+    return {"values": values, "min": min(values), "max": max(values), "mean": sum(values) / len(values)}
+
+
+def pass_mark(values):
+    """(min − 0.03), floored to 2 decimals, as the README computes it."""
+    import math
+
+    return math.floor((min(values) - 0.03) * 100 + 1e-9) / 100
 
 
 def write(path, value):

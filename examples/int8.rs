@@ -24,6 +24,9 @@ fn main() {
         }
     }
     for (name, entry) in references["conv_nets"].as_object().into_iter().flatten().filter(|(n, _)| *n != "note") {
-        print(name, nnspec_examples::int8::cnn(&directory, name, entry, 0));
+        match nnspec_examples::real_data::example_cnn(name, 0) {
+            Some((model, config)) => print(name, nnspec_examples::int8::cnn(&directory, entry, model, config)),
+            None => println!("{name:<16} skipped: specs/cnn.nn has no network for it"),
+        }
     }
 }

@@ -27,7 +27,11 @@ fn main() {
         }
     }
     for (name, entry) in references["conv_nets"].as_object().into_iter().flatten().filter(|(n, _)| *n != "note") {
-        match nnspec_examples::real_data::run_cnn(&directory, name, entry, 0) {
+        let Some((model, config)) = nnspec_examples::real_data::example_cnn(name, 0) else {
+            println!("{name:<15} skipped: specs/cnn.nn has no network for it");
+            continue;
+        };
+        match nnspec_examples::real_data::run_cnn(&directory, entry, model, config) {
             Ok(outcome) => {
                 let score = outcome.accuracy.unwrap_or(f64::NAN);
                 println!("{name:<15} {:<15} {score:>10.4}  {:>9.2}", "CNN accuracy", outcome.pass_mark);
@@ -36,7 +40,12 @@ fn main() {
         }
     }
     if let Some(entry) = references["datasets"].get("breast_cancer") {
-        match nnspec_examples::real_data::run_residual(&directory, entry, 0) {
+        let model = Box::new(nnspec_examples::real_data::residual::ResidualMlp::with_seed(0));
+        let config = nnspec::TrainConfig {
+            progress: false,
+            ..nnspec_examples::real_data::residual::ResidualMlp::train_config()
+        };
+        match nnspec_examples::real_data::run_residual(&directory, entry, model, config) {
             Ok((outcome, ..)) => {
                 let score = outcome.accuracy.unwrap_or(f64::NAN);
                 println!("{:<15} {:<15} {score:>10.4}  {:>9.2}", "breast_cancer", "residual MLP", outcome.pass_mark);

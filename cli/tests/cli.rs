@@ -3,6 +3,7 @@
 //! non-numeric cells, weights of another network, divergence), with snapshots
 //! of what the user sees. Nothing may panic or print a backtrace.
 
+use nnspec_testkit::datasets;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -620,106 +621,114 @@ fn emitting_more_layers_than_the_memory_holds_is_refused() {
     assert!(stderr.contains("is the spec"), "{stderr}");
 }
 
-/// A convolutional spec through train, predict, summary and export: the
-/// interpreter runs the graph the compiler generates code for.
-#[test]
-fn a_cnn_trains_predicts_and_exports() {
-    let conformance = std::env::var_os("NNSPEC_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/conformance"));
-    let data = conformance.join("datasets/signals.csv");
-    let data = data.to_str().unwrap();
-    let spec = "examples/specs/cnn.nn";
-    let weights = temp().join("cnn.safetensors");
-    let weights = weights.to_str().unwrap();
-    let (code, stdout, stderr) = nnspec(&[
-        "train",
-        spec,
-        "--network",
-        "SignalsCnn",
-        "--data",
-        data,
-        "--target",
-        "label",
-        "--epochs",
-        "8",
-        "--out",
-        weights,
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    let accuracy: f64 = stdout
+/// The training accuracy `train` prints.
+fn train_accuracy(stdout: &str) -> f64 {
+    stdout
         .lines()
         .find_map(|l| l.strip_prefix("train ").and_then(|l| l.split("accuracy ").nth(1)))
         .and_then(|a| a.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no accuracy in:\n{stdout}"));
-    assert!(accuracy > 0.9, "training accuracy {accuracy} after 8 epochs");
-    let (code, predictions, stderr) = nnspec(&[
-        "predict",
-        spec,
-        "--network",
-        "SignalsCnn",
-        "--weights",
-        weights,
-        "--data",
-        data,
-        "--target",
-        "label",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(predictions.lines().count(), 901, "a header and one line per row");
-    let (code, _, stderr) = nnspec(&["predict", spec, "--network", "SignalsCnn", "--weights", weights, "--data", data]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("65 feature columns") && stderr.contains("use --target label"), "{stderr}");
-    let (code, summary, _) = nnspec(&["summary", spec]);
-    assert_eq!(code, 0);
-    assert!(summary.contains("conv1d") && summary.contains("[16, 16]"), "{summary}");
-    let onnx = temp().join("cnn.onnx");
-    let (code, _, stderr) =
-        nnspec(&["export", spec, "--network", "SignalsCnn", "--weights", weights, "-o", onnx.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(std::fs::metadata(&onnx).unwrap().len() > 1000);
+        .unwrap_or_else(|| panic!("no accuracy in:\n{stdout}"))
+}
+
+/// The share of `predict`'s lines (header first, the class last) that match
+/// the target column of the data file.
+fn predicted_accuracy(predictions: &str, data: &Path, target: &str) -> f64 {
+    let text = std::fs::read_to_string(data).unwrap();
+    let mut lines = text.lines();
+    let column = lines.next().unwrap().split(',').position(|c| c == target).expect("the target column");
+    let truth: Vec<&str> = lines.map(|l| l.split(',').nth(column).unwrap()).collect();
+    let predicted: Vec<&str> = predictions.lines().skip(1).map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(predicted.len(), truth.len(), "one prediction per row");
+    let right = predicted.iter().zip(&truth).filter(|(p, t)| p == t).count();
+    right as f64 / truth.len() as f64
+}
+
+/// A convolutional spec through train, predict, summary and export: the
+/// interpreter runs the graph the compiler generates code for. The network is
+/// written from every 1-D CNN entry of the reference data (its input shape,
+/// architecture and target column).
+#[test]
+fn a_cnn_trains_predicts_and_exports() {
+    for entry in datasets::conv_nets(2) {
+        let spec = write(&format!("{}.nn", entry.name), &entry.trained_spec("SignalsCnn"));
+        let data = entry.csv();
+        let data = data.to_str().unwrap();
+        let target = entry.target_column();
+        let weights = temp().join(format!("{}.safetensors", entry.name));
+        let weights = weights.to_str().unwrap();
+        let (code, stdout, stderr) =
+            nnspec(&["train", &spec, "--data", data, "--target", &target, "--epochs", "8", "--out", weights]);
+        assert_eq!(code, 0, "{}: {stderr}", entry.name);
+        // Halfway from chance to perfect after 8 epochs.
+        let chance = 1.0 / entry.n_classes() as f64;
+        let accuracy = train_accuracy(&stdout);
+        assert!(accuracy > (1.0 + chance) / 2.0, "{}: training accuracy {accuracy} after 8 epochs", entry.name);
+        let (code, predictions, stderr) =
+            nnspec(&["predict", &spec, "--weights", weights, "--data", data, "--target", &target]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(predictions.lines().count(), entry.n_samples() + 1, "a header and one line per row");
+        let predicted = predicted_accuracy(&predictions, Path::new(data), &target);
+        assert!((predicted - accuracy).abs() < 1e-3, "{}: predict {predicted}, train {accuracy}", entry.name);
+        let (code, _, stderr) = nnspec(&["predict", &spec, "--weights", weights, "--data", data]);
+        assert_ne!(code, 0);
+        let columns = format!("{} feature columns", entry.n_features() + 1);
+        assert!(stderr.contains(&columns) && stderr.contains(&format!("use --target {target}")), "{stderr}");
+        let (code, summary, _) = nnspec(&["summary", &spec]);
+        assert_eq!(code, 0);
+        for node in entry.value["architecture"]["nodes"].as_array().unwrap() {
+            let shape: Vec<usize> =
+                node["output_shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+            let line = summary.lines().find(|l| l.split_whitespace().next() == node["name"].as_str());
+            let line = line.unwrap_or_else(|| panic!("no line for {} in\n{summary}", node["name"]));
+            assert!(line.contains(&datasets::shape_text(&shape)), "{}: {line}", entry.name);
+        }
+        let onnx = temp().join(format!("{}.onnx", entry.name));
+        let (code, _, stderr) = nnspec(&["export", &spec, "--weights", weights, "-o", onnx.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(std::fs::metadata(&onnx).unwrap().len() > 1000);
+    }
 }
 
 /// A spec that standardises its own input trains on raw rows and keeps the
 /// statistics in its weights file: `predict` on the raw rows gives the
 /// training accuracy back, and `standardize = true` on top of it is refused.
+/// The spec is `examples/specs/residual.nn` sized for every classification
+/// data set of the reference data.
 #[test]
 fn a_spec_with_standardize_trains_and_predicts_on_raw_rows() {
-    let conformance = std::env::var_os("NNSPEC_CONFORMANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/conformance"));
-    let data = conformance.join("datasets/breast_cancer.csv").display().to_string();
-    let spec = "examples/specs/residual.nn";
-    let weights = temp().join("residual.safetensors").display().to_string();
-    let (code, stdout, stderr) = nnspec(&["train", spec, "--data", &data, "--epochs", "20", "--out", &weights]);
-    assert_eq!(code, 0, "{stderr}");
-    let accuracy = |text: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix("train ").and_then(|l| l.split("accuracy ").nth(1)))
-            .and_then(|a| a.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no accuracy in:\n{text}"))
-    };
-    assert!(accuracy(&stdout) > 0.9, "{stdout}");
-    let (code, predictions, stderr) =
-        nnspec(&["predict", spec, "--weights", &weights, "--data", &data, "--target", "target"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(predictions.lines().count(), 570, "a header and one line per row");
-    let onnx = temp().join("residual.onnx");
-    let (code, _, stderr) = nnspec(&["export", spec, "--weights", &weights, "-o", onnx.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stderr}");
-    let bytes = std::fs::read(&onnx).unwrap();
-    assert!(bytes.windows(11).any(|w| w == b"scaled.mean"), "the export standardises raw inputs");
+    for entry in datasets::classification() {
+        let spec = write(&format!("residual-{}.nn", entry.name), &datasets::residual_spec(&entry));
+        let data = entry.csv().display().to_string();
+        let target = entry.target_column();
+        let weights = temp().join(format!("residual-{}.safetensors", entry.name)).display().to_string();
+        let (code, stdout, stderr) =
+            nnspec(&["train", &spec, "--data", &data, "--target", &target, "--epochs", "20", "--out", &weights]);
+        assert_eq!(code, 0, "{stderr}");
+        let chance = 1.0 / entry.n_classes() as f64;
+        let accuracy = train_accuracy(&stdout);
+        assert!(accuracy > (1.0 + chance) / 2.0, "{}: {stdout}", entry.name);
+        let (code, predictions, stderr) =
+            nnspec(&["predict", &spec, "--weights", &weights, "--data", &data, "--target", &target]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(predictions.lines().count(), entry.n_samples() + 1, "a header and one line per row");
+        let predicted = predicted_accuracy(&predictions, Path::new(&data), &target);
+        assert!((predicted - accuracy).abs() < 1e-3, "{}: predict {predicted}, train {accuracy}", entry.name);
+        let onnx = temp().join(format!("residual-{}.onnx", entry.name));
+        let (code, _, stderr) = nnspec(&["export", &spec, "--weights", &weights, "-o", onnx.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        let bytes = std::fs::read(&onnx).unwrap();
+        assert!(bytes.windows(11).any(|w| w == b"scaled.mean"), "the export standardises raw inputs");
 
-    let config = write(
-        "twice.toml",
-        &format!(
-            "spec = \"{root}/{spec}\"\ndata = {data:?}\nstandardize = true\n[train]\nepochs = 1\n",
-            root = root().display()
-        ),
-    );
-    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("standardises its input already") && stderr.contains("standardize scaled"), "{stderr}");
+        let config = write(
+            "twice.toml",
+            &format!(
+                "spec = {spec:?}\ndata = {data:?}\ntarget = {target:?}\nstandardize = true\n[train]\nepochs = 1\n"
+            ),
+        );
+        let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+        assert_ne!(code, 0);
+        assert!(stderr.contains("standardises its input already") && stderr.contains("standardize scaled"), "{stderr}");
+    }
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod common;
 
 use nnspec::quant::QNetwork;
 use nnspec::{Model, Workspace};
+use nnspec_testkit::datasets;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -71,18 +72,17 @@ fn plan_of(model: &dyn Model) -> nnspec::Plan {
 /// within one output step of nnspec's integer inference.
 #[test]
 fn the_reference_networks_agree_with_onnxruntime_within_one_step_on_their_test_rows() {
-    let references = nnspec_testkit::json("datasets/references.json");
     let data = nnspec_testkit::dir().join("datasets");
     let directory = std::env::temp_dir().join(format!("nnspec-onnx-int8-data-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let mut quantized = Vec::new();
-    for (name, entry) in references["datasets"].as_object().unwrap() {
-        if entry["task"] == "classification" {
-            quantized.push((name.clone(), nnspec_examples::int8::quantize_mlp(&data, entry, 0).unwrap()));
-        }
+    for entry in datasets::classification() {
+        quantized.push((entry.name.clone(), nnspec_examples::int8::quantize_mlp(&data, &entry.value, 0).unwrap()));
     }
-    for (name, entry) in references["conv_nets"].as_object().unwrap().iter().filter(|(n, _)| *n != "note") {
-        quantized.push((name.clone(), nnspec_examples::int8::quantize_cnn(&data, name, entry, 0).unwrap()));
+    for entry in datasets::require("a CNN", datasets::entries("conv_nets")) {
+        let (model, config) = datasets::interpreter(&entry.trained_spec("Cnn"), "Cnn", 0);
+        let q = nnspec_examples::int8::quantize_cnn(&data, &entry.value, Box::new(model), config).unwrap();
+        quantized.push((entry.name.clone(), q));
     }
     assert!(!quantized.is_empty(), "no reference network");
     let jobs: Vec<Value> = quantized

@@ -13,9 +13,7 @@
 //! spec; the test lists those and fails if no file could be checked.
 
 use nnspec::{Model, Workspace};
-use nnspec_testkit::{self as kit, assert_close, flat, flat32, F32};
-#[path = "../graph_spec.rs"]
-mod graph_spec;
+use nnspec_testkit::{self as kit, assert_close, flat, flat32, graph_spec, F32};
 
 /// A graph file's parameters in nnspec's layout, in the order of `model`'s tensors.
 fn params(model: &dyn Model, values: impl Fn(&str) -> Vec<f64>) -> Vec<f64> {

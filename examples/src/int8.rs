@@ -6,7 +6,7 @@
 use crate::real_data::{fit, fit_cnn, Fitted};
 use nnspec::quant::{quantize, QNetwork};
 use nnspec::train::{accuracy, evaluate};
-use nnspec::{Dataset, Model, Workspace};
+use nnspec::{Dataset, Model, TrainConfig, Workspace};
 use serde_json::Value;
 use std::path::Path;
 
@@ -68,9 +68,14 @@ pub fn quantize_mlp(directory: &Path, entry: &Value, seed: u64) -> Result<Quanti
     Ok(Quantized { model: Box::new(model), network, test, f32_test })
 }
 
-/// Trains the CNN of one `conv_nets` entry and quantises it on its training rows.
-pub fn quantize_cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Quantized, String> {
-    let (model, train, test) = fit_cnn(directory, name, entry, seed)?;
+/// Trains `model` on one `conv_nets` entry (see [`fit_cnn`]) and quantises it on its training rows.
+pub fn quantize_cnn(
+    directory: &Path,
+    entry: &Value,
+    model: Box<dyn Model>,
+    config: TrainConfig,
+) -> Result<Quantized, String> {
+    let (model, train, test) = fit_cnn(directory, entry, model, config)?;
     let network = quantize(model.as_ref(), &train.x, None).map_err(|e| e.to_string())?;
     Ok(Quantized { model, network, f32_test: test.clone(), test })
 }
@@ -81,6 +86,6 @@ pub fn mlp(directory: &Path, entry: &Value, seed: u64) -> Result<Comparison, Str
 }
 
 /// [`quantize_cnn`], scored.
-pub fn cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Comparison, String> {
-    quantize_cnn(directory, name, entry, seed)?.compare()
+pub fn cnn(directory: &Path, entry: &Value, model: Box<dyn Model>, config: TrainConfig) -> Result<Comparison, String> {
+    quantize_cnn(directory, entry, model, config)?.compare()
 }

@@ -131,16 +131,11 @@ pub mod cnn {
     include!(concat!(env!("OUT_DIR"), "/cnn.rs"));
 }
 
-/// Trains the CNN of one `conv_nets` entry of `references.json` (`digits_8x8_cnn`
-/// or `signals_cnn`) with its spec's settings (the reference recipe: Adam lr
-/// 0.01, batches of 32, 40 epochs, shuffled). Returns the network and the
-/// training and test rows as it reads them (standardised where the entry says so).
-pub fn fit_cnn(
-    directory: &Path,
-    name: &str,
-    entry: &Value,
-    seed: u64,
-) -> Result<(Box<dyn Model>, Dataset, Dataset), String> {
+/// The training and test rows of one pass-mark entry of `references.json`
+/// (`conv_nets` or `sequence_nets`): its `csv`, `target_column` and split,
+/// standardised (statistics of the training rows) where its `preprocessing`
+/// says so.
+pub fn split(directory: &Path, entry: &Value) -> Result<(Dataset, Dataset), String> {
     use nnspec::data::Target;
     let csv = directory.join(entry["csv"].as_str().ok_or("`csv` is missing")?);
     let target = entry["target_column"].as_str().ok_or("`target_column` is missing")?;
@@ -153,27 +148,45 @@ pub fn fit_cnn(
         standardizer.apply(&mut train);
         standardizer.apply(&mut test);
     }
-    let model: Box<dyn Model> = match name {
-        "digits_8x8_cnn" => {
-            let mut model = cnn::DigitsCnn::with_seed(seed);
-            let config = TrainConfig { seed, progress: false, ..cnn::DigitsCnn::train_config() };
-            Trainer::new(config).fit(&mut model, &train, None).map_err(|e| e.to_string())?;
-            Box::new(model)
-        }
-        "signals_cnn" => {
-            let mut model = cnn::SignalsCnn::with_seed(seed);
-            let config = TrainConfig { seed, progress: false, ..cnn::SignalsCnn::train_config() };
-            Trainer::new(config).fit(&mut model, &train, None).map_err(|e| e.to_string())?;
-            Box::new(model)
-        }
-        other => return Err(format!("no spec for the CNN `{other}`")),
-    };
+    Ok((train, test))
+}
+
+/// The CNN that `specs/cnn.nn` holds for a `conv_nets` entry of the visible
+/// reference set (`digits_8x8_cnn`, `signals_cnn`), with its spec's training
+/// settings and the seed. Other entries (other data, other input shapes) are
+/// written from their `architecture` by whoever trains them.
+pub fn example_cnn(name: &str, seed: u64) -> Option<(Box<dyn Model>, TrainConfig)> {
+    let progress = false;
+    match name {
+        "digits_8x8_cnn" => Some((
+            Box::new(cnn::DigitsCnn::with_seed(seed)),
+            TrainConfig { seed, progress, ..cnn::DigitsCnn::train_config() },
+        )),
+        "signals_cnn" => Some((
+            Box::new(cnn::SignalsCnn::with_seed(seed)),
+            TrainConfig { seed, progress, ..cnn::SignalsCnn::train_config() },
+        )),
+        _ => None,
+    }
+}
+
+/// Trains `model` with `config` on the training rows of one `conv_nets` (or
+/// `sequence_nets`) entry of `references.json` (see [`split`]). Returns the
+/// network and the training and test rows as it reads them.
+pub fn fit_cnn(
+    directory: &Path,
+    entry: &Value,
+    mut model: Box<dyn Model>,
+    config: TrainConfig,
+) -> Result<(Box<dyn Model>, Dataset, Dataset), String> {
+    let (train, test) = split(directory, entry)?;
+    Trainer::new(config).fit(model.as_mut(), &train, None).map_err(|e| e.to_string())?;
     Ok((model, train, test))
 }
 
-/// Trains the CNN of one `conv_nets` entry (see [`fit_cnn`]) and scores the test rows.
-pub fn run_cnn(directory: &Path, name: &str, entry: &Value, seed: u64) -> Result<Outcome, String> {
-    let (model, _, test) = fit_cnn(directory, name, entry, seed)?;
+/// Trains a CNN on one `conv_nets` entry (see [`fit_cnn`]) and scores the test rows.
+pub fn run_cnn(directory: &Path, entry: &Value, model: Box<dyn Model>, config: TrainConfig) -> Result<Outcome, String> {
+    let (model, _, test) = fit_cnn(directory, entry, model, config)?;
     let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
     let accuracy = evaluate(model.as_ref(), &test, &mut Workspace::default()).accuracy;
     Ok(Outcome { accuracy, r2: None, pass_mark })
@@ -184,24 +197,30 @@ pub mod residual {
     include!(concat!(env!("OUT_DIR"), "/residual.rs"));
 }
 
-/// Trains the residual MLP of `specs/residual.nn` on the raw training rows of
-/// the `breast_cancer` entry of `references.json` (its `standardize`
-/// statement computes the statistics the MLPs above get from a
-/// [`Standardizer`]) and scores the raw test rows. Returns the outcome and the
-/// per-feature mean and standard deviation the network learned.
-pub fn run_residual(directory: &Path, entry: &Value, seed: u64) -> Result<(Outcome, Vec<f32>, Vec<f32>), String> {
+/// Trains a residual MLP that standardises its own input (a `standardize`
+/// statement named `scaled`, as in `specs/residual.nn`) on the raw training
+/// rows of one classification entry of `references.json`'s `datasets`, and
+/// scores the raw test rows. Returns the outcome and the per-feature mean and
+/// standard deviation the network learned.
+pub fn run_residual(
+    directory: &Path,
+    entry: &Value,
+    mut model: Box<dyn Model>,
+    config: TrainConfig,
+) -> Result<(Outcome, Vec<f32>, Vec<f32>), String> {
     let csv = directory.join(entry["csv"].as_str().ok_or("`csv` is missing")?);
     let data = Dataset::from_csv(&csv, &CsvOptions::default()).map_err(|e| e.to_string())?;
     let train = data.subset(&indices(entry, "train_indices")?).map_err(|e| e.to_string())?;
     let test = data.subset(&indices(entry, "test_indices")?).map_err(|e| e.to_string())?;
-    let mut model = residual::ResidualMlp::with_seed(seed);
-    let config = TrainConfig { seed, progress: false, ..residual::ResidualMlp::train_config() };
-    Trainer::new(config).fit(&mut model, &train, None).map_err(|e| e.to_string())?;
-    let accuracy = evaluate(&model, &test, &mut Workspace::default()).accuracy;
+    Trainer::new(config).fit(model.as_mut(), &train, None).map_err(|e| e.to_string())?;
+    let accuracy = evaluate(model.as_ref(), &test, &mut Workspace::default()).accuracy;
     let pass_mark = entry["suggested_min_test_accuracy"].as_f64().ok_or("no pass mark")?;
-    let statistics = |name: &str| {
-        let tensor = model.buffer_tensors().iter().find(|b| b.name == name).expect("the spec standardises");
-        model.buffers()[tensor.range()].to_vec()
+    let statistics = |name: &str| -> Result<Vec<f32>, String> {
+        let tensor =
+            model.buffer_tensors().iter().find(|b| b.name == name).ok_or_else(|| {
+                format!("the network has no buffer `{name}`: does it standardise its input as `scaled`?")
+            })?;
+        Ok(model.buffers()[tensor.range()].to_vec())
     };
-    Ok((Outcome { accuracy, r2: None, pass_mark }, statistics("scaled.mean"), statistics("scaled.std")))
+    Ok((Outcome { accuracy, r2: None, pass_mark }, statistics("scaled.mean")?, statistics("scaled.std")?))
 }

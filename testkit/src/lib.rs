@@ -5,6 +5,8 @@
 //! Tests read shapes, cases and hyper-parameters from the files; nothing here
 //! knows a reference number.
 
+pub mod datasets;
+pub mod graph_spec;
 pub mod reference;
 
 use nnspec::{Activation, LayerInfo, LayerInit, Loss, Mlp};

@@ -3,6 +3,9 @@
 //! statements of their own, and every other op the statement of the same name.
 //! Shared by the build script, which compiles every file's spec into generated
 //! code, and by the tests, which run the same spec through the interpreter.
+//! The pass-mark entries of `datasets/references.json` describe their
+//! architectures in the same node format; [`trained_spec`] writes one with its
+//! training recipe as the `train { … }` block.
 
 use serde_json::Value;
 
@@ -16,6 +19,44 @@ fn flat(value: &Value) -> Vec<f64> {
 
 /// The spec of a graph file, or the ops it needs that the language lacks.
 pub fn spec(file: &Value, network: &str) -> Result<String, Vec<String>> {
+    let lines = statements(file, "")?;
+    Ok(wrap(file, network, &lines))
+}
+
+/// The spec of a pass-mark entry's `architecture` (`{input, nodes, loss}`)
+/// with its `training` recipe (`{optimizer, hyperparameters, epochs,
+/// batch_size}`) as the `train { … }` block, and PyTorch's default
+/// initialisation on the dense layers as the recipe states (convolutions have
+/// it by default). Errors name what the language cannot say.
+pub fn trained_spec(architecture: &Value, training: &Value, network: &str) -> Result<String, String> {
+    let mut lines = statements(architecture, ", init = torch_default, bias_init = torch_default")
+        .map_err(|missing| format!("ops the language lacks: {}", missing.join(", ")))?;
+    let optimizer = training["optimizer"].as_str().ok_or("the training recipe names no optimizer")?;
+    let settings: Vec<String> = training["hyperparameters"]
+        .as_object()
+        .ok_or("the training recipe has no hyper-parameters")?
+        .iter()
+        .map(|(key, value)| match value {
+            Value::Array(pair) => {
+                let items: Vec<String> = pair.iter().map(Value::to_string).collect();
+                format!("{key} = ({})", items.join(", "))
+            }
+            other => format!("{key} = {other}"),
+        })
+        .collect();
+    let number = |key: &str| training[key].as_u64().ok_or_else(|| format!("the training recipe has no `{key}`"));
+    lines.push(format!(
+        "    train {{ optimizer = {}({}), batch = {}, epochs = {} }}",
+        optimizer.to_lowercase(),
+        settings.join(", "),
+        number("batch_size")?,
+        number("epochs")?
+    ));
+    Ok(wrap(architecture, network, &lines))
+}
+
+/// The network's statements (input, nodes, loss), `dense_options` appended to each dense layer's.
+fn statements(file: &Value, dense_options: &str) -> Result<Vec<String>, Vec<String>> {
     let input = &file["input"];
     let shape: Vec<usize> = flat(&input["shape"]).iter().map(|d| *d as usize).collect();
     let mut missing = Vec::new();
@@ -36,7 +77,7 @@ pub fn spec(file: &Value, network: &str) -> Result<String, Vec<String>> {
         let op = node["op"].as_str().unwrap();
         lines.push(match op {
             "linear" => format!(
-                "    dense {name}({inputs}): {}, bias = {};",
+                "    dense {name}({inputs}): {}, bias = {}{dense_options};",
                 node["out_features"],
                 node["bias"].as_bool().unwrap_or(true)
             ),
@@ -77,13 +118,18 @@ pub fn spec(file: &Value, network: &str) -> Result<String, Vec<String>> {
     let loss = file["loss"]["type"].as_str().unwrap();
     lines.push(format!("    loss {loss};"));
     if missing.is_empty() {
-        // PyTorch's pools leave out the positions no window covers; some references do so on purpose.
-        Ok(format!(
-            "/// Conformance graph `{}`.\n#[allow(pool_drops_positions)]\nnetwork {network} {{\n{}\n}}\n",
-            file["name"].as_str().unwrap_or(network),
-            lines.join("\n")
-        ))
+        Ok(lines)
     } else {
         Err(missing)
     }
+}
+
+/// The statements as a network of the given name.
+fn wrap(file: &Value, network: &str, lines: &[String]) -> String {
+    // PyTorch's pools leave out the positions no window covers; some references do so on purpose.
+    format!(
+        "/// Conformance graph `{}`.\n#[allow(pool_drops_positions)]\nnetwork {network} {{\n{}\n}}\n",
+        file["name"].as_str().unwrap_or(network),
+        lines.join("\n")
+    )
 }
