@@ -77,13 +77,25 @@ fn emitted_pytorch_modules_compute_what_nnspec_computes() {
     let directory = std::env::temp_dir().join(format!("nnspec-pytorch-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let specs = common::specs(&[]);
+    let sources: Vec<String> = specs.iter().map(|(spec, _)| spec.clone()).collect();
+    compare_with_pytorch(&directory, &specs, &sources);
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+/// A network's outputs, loss and gradients in nnspec, per mode.
+type Expected = (String, nnspec::Mlp, Vec<(String, Vec<f32>, f32, Vec<f32>)>);
+
+/// Emits each spec (its header naming `sources[i]`), runs every network in
+/// nnspec and in the emitted module with the same weights and rows, and
+/// compares outputs, losses and gradients. Returns the worst use of the tolerance.
+fn compare_with_pytorch(directory: &Path, specs: &[(String, String)], sources: &[String]) -> f64 {
     let mut jobs = Vec::new();
-    let mut expected = Vec::new();
-    for (file_index, (spec, text)) in specs.iter().enumerate() {
+    let mut expected: Vec<Expected> = Vec::new();
+    for (file_index, ((spec, text), source)) in specs.iter().zip(sources).enumerate() {
         let program = nnspec_lang::check_source(text).unwrap_or_else(|d| panic!("{spec}: {d:?}")).program;
         let module_path = directory.join(format!("spec{file_index}.py"));
-        std::fs::write(&module_path, nnspec_codegen::pytorch::pytorch_module(&program, spec)).unwrap();
-        for net in &program.networks {
+        std::fs::write(&module_path, nnspec_codegen::pytorch::pytorch_module(&program, source)).unwrap();
+        for (net_index, net) in program.networks.iter().enumerate() {
             let mut model = nnspec_cli::convert::network(net);
             model.init_params(5);
             let rows = 6;
@@ -96,7 +108,7 @@ fn emitted_pytorch_modules_compute_what_nnspec_computes() {
                 model.loss_and_grad(&x, &y, None, &mut workspace, true);
                 model.update_buffers(&mut workspace, rows);
             }
-            let weights = directory.join(format!("{}.safetensors", net.name));
+            let weights = directory.join(format!("spec{file_index}-{net_index}.safetensors"));
             nnspec::weights::save(&model, &weights).unwrap();
             let dropout = model.nodes().iter().any(|n| matches!(n.op, Op::Dropout(p) if p > 0.0));
             let modes: Vec<&str> = if dropout { vec!["eval"] } else { vec!["eval", "train"] };
@@ -117,12 +129,12 @@ fn emitted_pytorch_modules_compute_what_nnspec_computes() {
                 "module": module_path, "module_name": format!("spec{file_index}"), "network": net.name,
                 "weights": weights, "x": x, "y": y, "rows": rows, "modes": modes,
             }));
-            expected.push((net.name.clone(), model, ours));
+            expected.push((format!("{spec}: {}", net.name), model, ours));
         }
     }
     let jobs_path = directory.join("jobs.json");
     std::fs::write(&jobs_path, serde_json::to_vec(&jobs).unwrap()).unwrap();
-    let results = run(&directory, &jobs_path);
+    let results = run(directory, &jobs_path);
     let mut worst = 0.0f64;
     for ((name, model, ours), result) in expected.iter().zip(&results) {
         for (mode, out, loss, grad) in ours {
@@ -146,6 +158,147 @@ fn emitted_pytorch_modules_compute_what_nnspec_computes() {
         }
     }
     println!("{} networks, worst {:.0}% of the f32 tolerance", expected.len(), 100.0 * worst);
+    worst
+}
+
+/// What a hostile spec tries: Python in a doc comment or the spec's file name
+/// (each would create `PWNED` in the working directory if it ran), and names
+/// that are Python keywords, builtins, the module's own names or `nn.Module`
+/// members, or that collide with generated names. Every spec of the corpus
+/// checks; its emitted module imports without running anything but its
+/// definitions, loads nnspec's weights, and computes what nnspec computes.
+#[test]
+fn hostile_names_and_docs_neither_run_code_nor_change_the_network() {
+    let directory = std::env::temp_dir().join(format!("nnspec-pytorch-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let payload = "__import__('pathlib').Path('PWNED').write_text('ran')";
+    let docs = [
+        format!(r#"/// """ + str({payload}) + """"#),
+        format!(r#"/// ''' + str({payload}) + '''"#),
+        r"/// \N{DIGIT ONE} \x41 \u0041 \ a trailing backslash \".to_string(),
+        format!(r#"#[doc = "a\r{payload}\rcarriage returns"]"#),
+        format!(r#"#[doc = "a NUL \0 byte {payload}"]"#),
+        format!("/// a form feed \u{c}, a line separator \u{2028}, a NUL \u{0}, a bidi override \u{202e} {payload}"),
+        format!(r#"#[doc = "\n{payload}\n"]"#),
+    ];
+    let mut specs = Vec::new();
+    let mut sources = Vec::new();
+    let mut add = |text: String, source: String| {
+        specs.push((format!("hostile{}.nn", specs.len()), text));
+        sources.push(source);
+    };
+    for doc in &docs {
+        add(
+            format!("{doc}\nnetwork Documented {{\n    input x: [3];\n    dense h: 4, activation = tanh;\n    dense out: 2;\n    loss mse;\n}}\n"),
+            "documented.nn".into(),
+        );
+    }
+    add(
+        "network Named {\n    input x: [3];\n    dense out: 2;\n    loss mse;\n}\n".into(),
+        format!("evil.nn\n{payload}\n# \r{payload}\r\u{2028}{payload}"),
+    );
+    // The module's input shares no name with a node, and an automatically named dropout no name with a layer.
+    add(
+        "network Shadow {\n    input x: [3];\n    dense input: 3, activation = tanh;\n    add s(x, input);\n    dense h: 4, activation = relu;\n    dropout(0.5);\n    dense h_dropout: 2;\n    loss mse;\n}\n".into(),
+        "shadow.nn".into(),
+    );
+    let names = [
+        "forward",
+        "parameters",
+        "state_dict",
+        "to",
+        "eval",
+        "train",
+        "training",
+        "type",
+        "float",
+        "cuda",
+        "apply",
+        "modules",
+        "children",
+        "buffers",
+        "half",
+        "double",
+        "zero_grad",
+        "load_state_dict",
+        "register_buffer",
+        "add_module",
+        "named_parameters",
+        "requires_grad_",
+        "share_memory",
+        "extra_repr",
+        "loss",
+        "loss_of",
+        "penalty",
+        "reset_parameters",
+        "make_optimizer",
+        "clip_gradients",
+        "NNSPEC_NAME",
+        "NNSPEC_NODES",
+        "INPUT_SHAPE",
+        "LOSS",
+        "TRAIN",
+        "class",
+        "def",
+        "import",
+        "lambda",
+        "None",
+        "True",
+        "pass",
+        "return",
+        "yield",
+        "global",
+        "nonlocal",
+        "async",
+        "await",
+        "x",
+        "logits",
+        "self_",
+        "v1_h",
+        "torch",
+        "nn",
+        "F",
+        "print",
+        "len",
+        "__init__",
+        "__class__",
+        "_modules",
+        "__dict__",
+        "T_destination",
+        "dump_patches",
+    ];
+    for chunk in names.chunks(4) {
+        // The names as a dense layer, a layer norm, a layer with a dropout after it and an activation.
+        let pick = |k: usize| chunk[k.min(chunk.len() - 1)];
+        let mut lines = vec!["    input inp: [3];".to_string()];
+        let mut used = vec!["inp".to_string()];
+        let mut statement = |line: String, name: &str| {
+            // An unnamed statement always; a name once (names differing in case only are one name).
+            if name.is_empty() || !used.iter().any(|u| u.eq_ignore_ascii_case(name)) {
+                used.push(name.to_string());
+                lines.push(line);
+            }
+        };
+        statement(format!("    dense {}: 4, activation = tanh;", pick(0)), pick(0));
+        statement(format!("    layer_norm {};", pick(1)), pick(1));
+        statement(format!("    dense {}: 4, activation = relu;", pick(2)), pick(2));
+        statement("    dropout(0.25);".into(), "");
+        statement(format!("    tanh {};", pick(3)), pick(3));
+        statement("    dense out_layer: 2;".into(), "out_layer");
+        statement("    loss mse;".into(), "");
+        add(format!("network Names {{\n{}\n}}\n", lines.join("\n")), "names.nn".into());
+    }
+    let networks =
+        ["nn", "torch", "F", "print", "len", "NETWORKS", "Standardize", "main", "train", "adapt", "None", "Exception"];
+    for network in networks {
+        add(
+            format!("network {network} {{\n    input x: [2];\n    standardize scaled;\n    dense out: 1;\n    loss mse;\n}}\n"),
+            "networks.nn".into(),
+        );
+    }
+    let worst = compare_with_pytorch(&directory, &specs, &sources);
+    assert!(!directory.join("PWNED").exists(), "an emitted module ran code from a spec");
+    println!("{} hostile specs, worst {:.0}% of the f32 tolerance", specs.len(), 100.0 * worst);
     std::fs::remove_dir_all(&directory).ok();
 }
 
@@ -205,12 +358,15 @@ fn emitted_training_settings_take_nnspecs_steps() {
 fn run(directory: &Path, jobs: &Path) -> Vec<Value> {
     let runner = directory.join("runner.py");
     std::fs::write(&runner, RUNNER).unwrap();
-    let output = std::process::Command::new(python()).arg(&runner).arg(jobs).output().unwrap_or_else(|e| {
-        panic!(
-            "cannot run {} ({e}): set NNSPEC_PYTHON to a Python with torch, safetensors and numpy",
-            python().display()
-        )
-    });
+    let output =
+        std::process::Command::new(python()).arg(&runner).arg(jobs).current_dir(directory).output().unwrap_or_else(
+            |e| {
+                panic!(
+                    "cannot run {} ({e}): set NNSPEC_PYTHON to a Python with torch, safetensors and numpy",
+                    python().display()
+                )
+            },
+        );
     assert!(output.status.success(), "the emitted modules failed:\n{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).expect("JSON from the runner")
 }

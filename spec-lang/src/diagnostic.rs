@@ -86,6 +86,9 @@ impl Code {
     pub const UNKNOWN_SCHEDULE: Code = Code("E0209");
     /// An unknown attribute, or an unknown warning name in `#[allow(...)]`.
     pub const UNKNOWN_ATTRIBUTE: Code = Code("E0210");
+    /// A name generated code cannot use: a network named after a Rust keyword,
+    /// a node named `_`, `self`, `Self`, `super` or `crate`.
+    pub const RESERVED_NAME: Code = Code("E0211");
     /// The network has no `input` statement, or it is not the first statement.
     pub const MISSING_INPUT: Code = Code("E0301");
     /// The loss does not fit the output layer.

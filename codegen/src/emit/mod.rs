@@ -65,7 +65,10 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     };
 
     // Docs: the spec's doc comment, then what the network is.
-    let mut docs: Vec<String> = net.doc.iter().map(|line| format!(" {line}")).collect();
+    // A carriage return or line feed inside a line (from `#[doc = "…"]`) starts a
+    // new line: a `///` comment may not hold a bare CR.
+    let mut docs: Vec<String> =
+        net.doc.iter().flat_map(|line| line.split(['\r', '\n'])).map(|line| format!(" {line}")).collect();
     if !docs.is_empty() {
         docs.push(String::new());
     }

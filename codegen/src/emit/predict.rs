@@ -44,8 +44,10 @@ impl Arrays {
     /// A fresh name for the array of `slot` (`suffix` for a node's second array).
     fn name(&mut self, slot: usize, suffix: &str) -> Ident {
         let base = self.owners.get(slot).cloned().flatten().unwrap_or_else(|| "value".into());
+        // Automatic names hold a dot (`h.tanh` for an unnamed activation after `h`).
+        let base: String = base.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
         let mut name = format!("{base}{suffix}");
-        if KEYWORDS.contains(&name.as_str()) {
+        if KEYWORDS.contains(&name.as_str()) || name == "Self" || name.chars().all(|c| c == '_') {
             name.push('_');
         }
         let mut candidate = name.clone();

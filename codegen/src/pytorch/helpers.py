@@ -3,6 +3,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def _nnspec_name(model, key):
+    """The nnspec name of a state key: the node's name for its submodule's attribute."""
+    attribute, _, role = key.partition(".")
+    return model.NNSPEC_NODES.get(attribute, attribute) + "." + role
+
+
 def _nnspec_layout(model, name, tensor):
     """A tensor of `model` in nnspec's layout (dense weights `[in][out]`, F32)."""
     if name in model.NNSPEC_DENSE_WEIGHTS:
@@ -14,13 +20,17 @@ def nnspec_state(model):
     """Every parameter and buffer of `model`, named and laid out as nnspec's weight files."""
     state = {}
     for name, tensor in model.state_dict().items():
-        state[name] = _nnspec_layout(model, name, tensor)
+        state[_nnspec_name(model, name)] = _nnspec_layout(model, name, tensor)
     return state
 
 
 def nnspec_grads(model):
     """The gradient of every parameter, named and laid out as nnspec's weights."""
-    return {name: _nnspec_layout(model, name, p.grad) for name, p in model.named_parameters() if p.grad is not None}
+    return {
+        _nnspec_name(model, name): _nnspec_layout(model, name, p.grad)
+        for name, p in model.named_parameters()
+        if p.grad is not None
+    }
 
 
 def save_nnspec(model, path, metadata=None):
@@ -37,7 +47,8 @@ def load_nnspec(model, path):
     from safetensors.torch import load_file
 
     stored = load_file(path)
-    own = model.state_dict()
+    # nnspec name -> (state key, tensor)
+    own = {_nnspec_name(model, key): (key, tensor) for key, tensor in model.state_dict().items()}
     problems = []
     for name in own:
         if name not in stored:
@@ -46,16 +57,17 @@ def load_nnspec(model, path):
         if name not in own:
             problems.append(f"unexpected tensor `{name}`")
     state = {}
-    for name, tensor in own.items():
+    for name, (key, tensor) in own.items():
         if name not in stored:
             continue
         value = stored[name]
-        if name in model.NNSPEC_DENSE_WEIGHTS:
+        if key in model.NNSPEC_DENSE_WEIGHTS:
             value = value.t()
         if tuple(value.shape) != tuple(tensor.shape):
-            problems.append(f"tensor `{name}` has shape {list(stored[name].shape)}, expected {list(_nnspec_layout(model, name, tensor).shape)}")
+            expected = list(_nnspec_layout(model, key, tensor).shape)
+            problems.append(f"tensor `{name}` has shape {list(stored[name].shape)}, expected {expected}")
             continue
-        state[name] = value.to(tensor.dtype)
+        state[key] = value.to(tensor.dtype)
     if problems:
         raise ValueError(f"{path} does not match `{model.NNSPEC_NAME}`: " + "; ".join(problems))
     model.load_state_dict(state)

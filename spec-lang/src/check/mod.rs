@@ -16,6 +16,18 @@ use crate::ir::*;
 use crate::source_map::{NetworkMap, SourceMap, StatementMap};
 use std::collections::HashMap;
 
+/// Rust's keywords (strict, reserved and `_`): a network's name is its Rust type's name.
+const RUST_KEYWORDS: &[&str] = &[
+    "_", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro",
+    "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct",
+    "super", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while",
+    "yield",
+];
+
+/// Names that are no Rust identifier, even written raw (`r#type` is one; `r#self` is not).
+const UNNAMEABLE: &[&str] = &["_", "self", "Self", "super", "crate"];
+
 /// The largest width of one layer or input.
 pub const MAX_UNITS: usize = 1 << 24;
 /// The largest number of parameters in one network.
@@ -85,6 +97,18 @@ pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> (Program, 
     let mut networks = Vec::new();
     let mut maps = Vec::new();
     for network in &file.networks {
+        if RUST_KEYWORDS.contains(&network.name.text.as_str()) {
+            checker
+                .diagnostics
+                .error(
+                    Code::RESERVED_NAME,
+                    network.name.span,
+                    format!("a network cannot be named `{}`", network.name.text),
+                )
+                .help(
+                    "the network's name is the name of its Rust type, and this one is a Rust keyword: choose another",
+                );
+        }
         if let Some(previous) = seen.insert(network.name.text.as_str(), network.name.span) {
             checker
                 .diagnostics
@@ -171,6 +195,11 @@ impl<'a> Checker<'a, '_> {
             if let Some(target) = &statement.target {
                 if statement.keyword.text != "loss" {
                     let name = target.text.as_str();
+                    if UNNAMEABLE.contains(&name) {
+                        self.diagnostics
+                            .error(Code::RESERVED_NAME, target.span, format!("a node cannot be named `{name}`"))
+                            .help("generated code names values and accessors after nodes, and Rust has no way to write this name: choose another");
+                    }
                     match names.insert(name.to_lowercase(), (name, target.span)) {
                         Some((previous, span)) if previous == name => {
                             self.diagnostics
