@@ -187,9 +187,7 @@ fn interpreter_note(generated: Duration, interpreter: Duration) -> String {
 
 /// The runtime interpreter (what `nnspec train` runs) for the same network, with the same parameters.
 fn interpreter_of(net: &dyn Model) -> nnspec::Mlp {
-    use nnspec::{LayerInfo, LayerInit};
-    let layers = net.layers().iter().map(|l: &LayerInfo| (l.clone(), LayerInit::default())).collect();
-    nnspec::Mlp::graph(net.name(), net.nodes().to_vec(), layers, net.loss_kind())
+    nnspec::Mlp::graph(net.name(), net.nodes().to_vec(), net.loss_kind())
         .and_then(|mlp| mlp.with_params(net.params()))
         .expect("same layout")
 }

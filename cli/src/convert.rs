@@ -4,22 +4,12 @@
 //! kernel calls, in the same order, that generated code makes, so `nnspec
 //! train` gives the numbers a compiled network would.
 
-use nnspec::{LayerInit, Mlp, TrainConfig};
+use nnspec::{Mlp, TrainConfig};
 use nnspec_lang::ir;
 
 /// The interpreter for a checked network, parameters initialised from the spec's seed.
 pub fn network(net: &ir::Network) -> Mlp {
-    let layers = net
-        .layers
-        .iter()
-        .map(|layer| {
-            (
-                layer.info(),
-                LayerInit { weight: layer.init, bias: layer.bias_init, l1: layer.l1 as f32, l2: layer.l2 as f32 },
-            )
-        })
-        .collect();
-    let mut mlp = Mlp::graph(net.name.clone(), net.nodes.clone(), layers, net.loss)
+    let mut mlp = Mlp::graph(net.name.clone(), net.nodes.clone(), net.loss)
         .expect("the checker accepts only graphs the plan can lower");
     nnspec::Model::init_params(&mut mlp, net.train.run.seed);
     mlp

@@ -54,6 +54,15 @@ fn float(value: f64) -> String {
     }
 }
 
+/// A Python float literal of an f32 setting: its shortest decimal form.
+fn float32(value: f32) -> String {
+    if value.is_finite() {
+        format!("{value:?}")
+    } else {
+        "float('nan')".into()
+    }
+}
+
 /// The expression applying `activation` to `x`.
 fn activation(activation: Activation, x: &str) -> String {
     match activation {
@@ -92,6 +101,7 @@ fn loss(loss: Loss, last: Activation) -> String {
 fn module(out: &mut String, net: &Network, class: &str) {
     let shape = |s: &[usize]| s.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
     let names = Names::of(net);
+    let plan = net.plan();
     writeln!(out, "\n\nclass {class}(nn.Module):").unwrap();
     // The docstring is an escaped literal: no text of the spec can end it.
     let mut doc = net.doc.join("\n");
@@ -116,7 +126,7 @@ fn module(out: &mut String, net: &Network, class: &str) {
         .collect();
     writeln!(out, "    NNSPEC_NODES = {{{}}}", nodes.join(", ")).unwrap();
     let dense: Vec<String> = (0..net.nodes.len())
-        .filter(|&k| matches!(net.nodes[k].op, Op::Dense(_)))
+        .filter(|&k| matches!(net.nodes[k].op, Op::Dense { .. }))
         .map(|k| string(&format!("{}.weight", names.attribute(k))))
         .collect();
     writeln!(out, "    NNSPEC_DENSE_WEIGHTS = frozenset({{{}}})", dense.join(", ")).unwrap();
@@ -129,9 +139,9 @@ fn module(out: &mut String, net: &Network, class: &str) {
         let name = names.attributes[k].as_deref().unwrap_or_default();
         let input_shape = &net.nodes[node.inputs.first().copied().unwrap_or(0)].shape;
         match node.op {
-            Op::Dense(layer) => {
-                let l = &net.layers[layer];
-                writeln!(out, "        self.{name} = nn.Linear({}, {}, bias={})", l.inputs, l.units, py_bool(l.bias))
+            Op::Dense { bias, .. } => {
+                let inputs = net.nodes[node.inputs[0]].width;
+                writeln!(out, "        self.{name} = nn.Linear({inputs}, {}, bias={})", node.width, py_bool(bias))
                     .unwrap();
             }
             Op::Conv { geometry: g, bias, one_d } => {
@@ -187,20 +197,12 @@ fn module(out: &mut String, net: &Network, class: &str) {
     // the distributions are the same, the draws differ).
     writeln!(out, "    def reset_parameters(self):").unwrap();
     writeln!(out, "        with torch.no_grad():").unwrap();
-    let mut any = false;
-    for (k, node) in net.nodes.iter().enumerate().skip(1) {
-        if let Op::Dense(layer) = node.op {
-            let l = &net.layers[layer];
-            let name = names.attribute(k);
-            writeln!(out, "            {}", init(&format!("self.{name}.weight"), l.init, l.inputs, l.units)).unwrap();
-            if l.bias {
-                writeln!(out, "            {}", init(&format!("self.{name}.bias"), l.bias_init, l.inputs, l.units))
-                    .unwrap();
-            }
-            any = true;
-        }
+    // Every parameter as the plan describes it: its initializer and fans.
+    for tensor in &plan.tensors {
+        let target = format!("self.{}.{}", names.attribute(tensor.node), tensor.role.suffix());
+        writeln!(out, "            {}", init(&target, tensor.init, tensor.fans.0, tensor.fans.1)).unwrap();
     }
-    if !any {
+    if plan.tensors.is_empty() {
         writeln!(out, "            pass").unwrap();
     }
     writeln!(out).unwrap();
@@ -238,15 +240,14 @@ fn module(out: &mut String, net: &Network, class: &str) {
         };
         let expression = match node.op {
             Op::Input => continue,
-            Op::Dense(layer) => {
-                let l = &net.layers[layer];
+            Op::Dense { activation: f, .. } => {
                 let z = format!("self.{attribute}({})", flat(0));
-                if index == last && l.activation != Activation::Identity {
+                if index == last && f != Activation::Identity {
                     writeln!(out, "        z_{} = {z}", variable).unwrap();
                     pre_activation = format!("z_{variable}");
-                    activation(l.activation, &pre_activation)
+                    activation(f, &pre_activation)
                 } else {
-                    activation(l.activation, &z)
+                    activation(f, &z)
                 }
             }
             Op::Activation(f) => {
@@ -296,8 +297,7 @@ fn module(out: &mut String, net: &Network, class: &str) {
 
     // The loss as nnspec computes it (mean over rows or elements, fused where nnspec fuses).
     let last_activation = match net.nodes.last().map(|n| n.op) {
-        Some(Op::Dense(layer)) => net.layers[layer].activation,
-        Some(Op::Activation(f)) => f,
+        Some(Op::Dense { activation: f, .. } | Op::Activation(f)) => f,
         _ => Activation::Identity,
     };
     writeln!(out, "    def loss(self, x, y):").unwrap();
@@ -312,13 +312,13 @@ fn module(out: &mut String, net: &Network, class: &str) {
     )
     .unwrap();
     writeln!(out, "        return {}\n", loss(net.loss, last_activation)).unwrap();
-    training(out, net, &names);
+    training(out, net, &plan, &names);
 }
 
 /// The spec's `train { … }` block as PyTorch's own classes: the optimizer, the
 /// schedule, the penalties and the clipping, and the settings the training
 /// entry point reads.
-fn training(out: &mut String, net: &Network, names: &Names) {
+fn training(out: &mut String, net: &Network, plan: &nnspec_core::Plan, names: &Names) {
     use nnspec_lang::ir::{Optimizer, Schedule};
     let train = &net.train;
     let optimizer = match &train.run.optimizer {
@@ -389,20 +389,18 @@ fn training(out: &mut String, net: &Network, names: &Names) {
         .unwrap();
     writeln!(out, "        return {schedule}\n").unwrap();
     let mut terms = Vec::new();
-    for (k, node) in net.nodes.iter().enumerate() {
-        if let Op::Dense(layer) = node.op {
-            let l = &net.layers[layer];
-            let name = names.attribute(k);
-            if l.l1 > 0.0 {
-                terms.push(format!("{} * self.{name}.weight.abs().sum()", float(l.l1)));
-            }
-            if l.l2 > 0.0 {
-                terms.push(format!("{} * self.{name}.weight.pow(2).sum()", float(0.5 * l.l2)));
-            }
+    for tensor in &plan.tensors {
+        let target = format!("self.{}.{}", names.attribute(tensor.node), tensor.role.suffix());
+        let (l1, l2) = tensor.penalties;
+        if l1 > 0.0 {
+            terms.push(format!("{} * {target}.abs().sum()", float32(l1)));
+        }
+        if l2 > 0.0 {
+            terms.push(format!("{} * {target}.pow(2).sum()", float(0.5 * f64::from(l2))));
         }
     }
     writeln!(out, "    def penalty(self):").unwrap();
-    writeln!(out, "        \"\"\"The spec's L1 and L2 penalties on dense weights (`l1·Σ|W| + ½·l2·ΣW²`), added to every batch's loss.\"\"\"").unwrap();
+    writeln!(out, "        \"\"\"The spec's L1 and L2 penalties on weights (`l1·Σ|W| + ½·l2·ΣW²`), added to every batch's loss.\"\"\"").unwrap();
     writeln!(out, "        return {}\n", if terms.is_empty() { "0.0".to_string() } else { terms.join(" + ") }).unwrap();
     writeln!(out, "    def clip_gradients(self):").unwrap();
     writeln!(out, "        \"\"\"The spec's gradient clipping, after the backward pass and before the step.\"\"\"")

@@ -8,7 +8,7 @@
 //! dropped-out units, under MSE against 0: the gradient of the output weights
 //! is then `2·out·h`, so it shows every unit's `h = mask/(1 − p)`.
 
-use nnspec::{Activation, LayerInfo, LayerInit, Loss, Mlp, Model, Workspace};
+use nnspec::{Activation, Loss, Mlp, Model, Op, Workspace};
 
 const UNITS: usize = 256;
 
@@ -75,13 +75,13 @@ fn generated_dropout_keeps_one_minus_p_and_scales_by_its_inverse() {
 #[test]
 fn interpreted_dropout_keeps_one_minus_p_and_scales_by_its_inverse() {
     for p in [0.1f32, 0.6] {
-        let layer = |name: &'static str, units| {
-            let info = LayerInfo { bias: false, ..LayerInfo::new(name, units, Activation::Identity) };
-            (info, LayerInit::default())
-        };
-        let nodes = nnspec::graph::chain(UNITS, &[("h".into(), UNITS, Some(p)), ("out".into(), 1, None)]);
-        let layers = vec![layer("h", UNITS), layer("out", 1)];
-        let mut mlp = Mlp::graph("Dropped", nodes, layers, Loss::Mse).expect("a chain is a valid graph");
+        let linear = Activation::Identity;
+        let mut nodes =
+            nnspec::graph::chain(UNITS, &[("h".into(), UNITS, linear, Some(p)), ("out".into(), 1, linear, None)]);
+        for node in nodes.iter_mut().filter(|n| matches!(n.op, Op::Dense { .. })) {
+            node.op = Op::Dense { activation: linear, bias: false };
+        }
+        let mut mlp = Mlp::graph("Dropped", nodes, Loss::Mse).expect("a chain is a valid graph");
         assert_keep_rate(&format!("interpreter, p = {p}"), draw(&mut mlp, f64::from(p), 160), f64::from(p));
     }
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use nnspec::{LayerInit, Mlp, Model, Workspace};
+use nnspec::{Mlp, Model, Workspace};
 use nnspec_conformance_tests::heads::{self, heads, ACTIVATION_INPUTS};
 use nnspec_testkit::reference::check_gradient;
 
@@ -22,8 +22,8 @@ fn batch(model: &mut dyn Model) -> Vec<f32> {
 }
 
 fn interpreter(model: &dyn Model) -> Mlp {
-    let layers = model.layers().iter().map(|l| (l.clone(), LayerInit::default())).collect();
-    Mlp::new(model.name(), model.input_size(), layers, model.loss_kind())
+    Mlp::graph(model.name(), model.nodes().to_vec(), model.loss_kind())
+        .expect("a generated network's graph")
         .with_params(model.params())
         .expect("the same parameter count")
 }

@@ -62,8 +62,7 @@ fn run_onnxruntime(directory: &Path, jobs: &[Value]) -> Vec<Vec<f64>> {
 
 /// The plan of a network, for its export.
 fn plan_of(model: &dyn Model) -> nnspec::Plan {
-    let (nodes, layers) = (model.nodes().to_vec(), model.layers().to_vec());
-    nnspec::Plan::graph(model.name().to_string(), nodes, layers, model.loss_kind()).unwrap()
+    nnspec::Plan::graph(model.name().to_string(), model.nodes().to_vec(), model.loss_kind()).unwrap()
 }
 
 /// The reference networks of `datasets/references.json` (the MLPs of every

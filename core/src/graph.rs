@@ -2,11 +2,33 @@
 //! after the nodes it reads (the order of the spec's statements).
 //!
 //! Node 0 is the input; the last node is the output the loss reads. A node's
-//! value is `[batch][width]`, row-major. The dense layers' sizes, activations
-//! and biases are kept in a separate list that [`Op::Dense`] indexes, because
-//! the parameter layout follows that list.
+//! value is `[batch][width]`, row-major. Every node describes itself: its op
+//! carries its attributes, and [`ParamSettings`] how its parameters start and
+//! which penalties they carry (the op's module decides what `None` means).
 
+use crate::vocabulary::Init;
 use alloc::borrow::Cow;
+
+/// How a node's parameters start and the penalties on its weight; `None` is
+/// the op's default (for a dense layer Xavier-uniform weights and zero
+/// biases, for a convolution PyTorch's default, for a normalisation ones and zeros).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ParamSettings {
+    /// The weight's initializer.
+    pub init: Option<Init>,
+    /// The bias's initializer.
+    pub bias_init: Option<Init>,
+    /// L1 penalty coefficient on the weight (`l1·Σ|W|` added to the loss).
+    pub l1: f32,
+    /// L2 penalty coefficient on the weight (`½·l2·ΣW²` added to the loss).
+    pub l2: f32,
+}
+
+impl ParamSettings {
+    /// Every setting at the op's default, no penalties.
+    pub const DEFAULT: ParamSettings = ParamSettings { init: None, bias_init: None, l1: 0.0, l2: 0.0 };
+}
 
 /// What a node computes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,8 +36,14 @@ use alloc::borrow::Cow;
 pub enum Op {
     /// The network's input.
     Input,
-    /// Dense layer number `n` of the network's layer list (its activation included).
-    Dense(usize),
+    /// A dense layer `a = activation(x·W + b)` of the node's width: parameters
+    /// `weight` `[inputs][units]` and, with `bias`, `bias` `[units]`.
+    Dense {
+        /// Its activation (the loss fuses the output layer's).
+        activation: crate::Activation,
+        /// Whether it has a bias.
+        bias: bool,
+    },
     /// Inverted dropout with this drop probability while training; the identity otherwise.
     Dropout(f32),
     /// The element-wise sum of its inputs, which all have its width.
@@ -74,7 +102,7 @@ impl Op {
     pub fn name(self) -> &'static str {
         match self {
             Op::Input => "input",
-            Op::Dense(_) => "dense",
+            Op::Dense { .. } => "dense",
             Op::Dropout(_) => "dropout",
             Op::Add => "add",
             Op::Concat => "concat",
@@ -108,6 +136,8 @@ pub struct Node {
     pub width: usize,
     /// The per-sample shape of its output, channel-first: `[F]`, `[C, L]` or `[C, H, W]`.
     pub shape: Cow<'static, [usize]>,
+    /// How its parameters start and their penalties (ignored by ops without parameters).
+    pub params: ParamSettings,
 }
 
 impl Node {
@@ -119,7 +149,24 @@ impl Node {
             inputs: Cow::Owned(inputs.to_vec()),
             width,
             shape: Cow::Owned(alloc::vec![width]),
+            params: ParamSettings::default(),
         }
+    }
+
+    /// A dense layer of `units` with a bias, reading node `input`.
+    pub fn dense(
+        name: impl Into<Cow<'static, str>>,
+        input: usize,
+        units: usize,
+        activation: crate::Activation,
+    ) -> Node {
+        Node::new(name, Op::Dense { activation, bias: true }, &[input], units)
+    }
+
+    /// The node with these parameter settings.
+    pub fn with_params(mut self, params: ParamSettings) -> Node {
+        self.params = params;
+        self
     }
 
     /// The node with this per-sample shape (its width becomes their product).
@@ -130,13 +177,17 @@ impl Node {
     }
 }
 
-/// The graph of a chain: the input, then each layer (of these widths), each
-/// followed by a dropout node where `dropout` gives a probability.
-pub fn chain(input: usize, layers: &[(Cow<'static, str>, usize, Option<f32>)]) -> alloc::vec::Vec<Node> {
+/// The graph of a chain: the input, then dense layers (name, units,
+/// activation, settings) each reading the one before it, each followed by a
+/// dropout node where `dropout` gives a probability.
+pub fn chain(
+    input: usize,
+    layers: &[(Cow<'static, str>, usize, crate::Activation, Option<f32>)],
+) -> alloc::vec::Vec<Node> {
     let mut nodes = alloc::vec![Node::new("input", Op::Input, &[], input)];
-    for (index, (name, units, dropout)) in layers.iter().enumerate() {
+    for (name, units, activation, dropout) in layers {
         let previous = nodes.len() - 1;
-        nodes.push(Node::new(name.clone(), Op::Dense(index), &[previous], *units));
+        nodes.push(Node::dense(name.clone(), previous, *units, *activation));
         if let Some(p) = dropout {
             let previous = nodes.len() - 1;
             nodes.push(Node::new(alloc::format!("{name}.dropout"), Op::Dropout(*p), &[previous], *units));

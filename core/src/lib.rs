@@ -36,7 +36,7 @@ pub mod vocabulary;
 
 pub use activation::Activation;
 #[cfg(feature = "alloc")]
-pub use graph::{Node, Op};
+pub use graph::{Node, Op, ParamSettings};
 pub use loss::Loss;
 #[cfg(feature = "alloc")]
-pub use plan::{LayerInfo, Plan};
+pub use plan::Plan;

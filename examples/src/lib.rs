@@ -38,20 +38,17 @@ pub fn flat32(value: &serde_json::Value) -> Vec<f32> {
     }
 }
 
-/// The interpreter network of `model`'s layers with `inputs` features and the
-/// first layer's units changed to `hidden` (for a setting from a reference file
-/// that no generated network of the examples has).
+/// The interpreter network of `model`'s graph with `inputs` features and the
+/// first dense layer's units changed to `hidden` (for a setting from a
+/// reference file that no generated network of the examples has). Every node
+/// keeps its attributes and parameter settings.
 pub fn with_hidden_units(model: &dyn nnspec::Model, inputs: usize, hidden: usize) -> nnspec::Mlp {
-    let layers = model
-        .layers()
-        .iter()
-        .enumerate()
-        .map(|(i, layer)| {
-            let units = if i == 0 { hidden } else { layer.units };
-            (nnspec::LayerInfo { units, ..layer.clone() }, nnspec::LayerInit::default())
-        })
-        .collect();
-    nnspec::Mlp::new(model.name(), inputs, layers, model.loss_kind())
+    let mut nodes = model.nodes().to_vec();
+    nodes[0] = nodes[0].clone().with_shape(&[inputs]);
+    if let Some(first) = nodes.iter_mut().find(|n| matches!(n.op, nnspec::Op::Dense { .. })) {
+        *first = first.clone().with_shape(&[hidden]);
+    }
+    nnspec::Mlp::graph(model.name(), nodes, model.loss_kind()).expect("a chain of dense layers with new widths")
 }
 
 /// Where examples write their pictures: `$NNSPEC_OUT`, else `target/nnspec-examples`.

@@ -9,7 +9,7 @@
 use nnspec::data::{CsvOptions, Standardizer};
 use nnspec::train::{evaluate, predict, r2_and_mse};
 use nnspec::{
-    Activation, Dataset, Init, LayerInfo, LayerInit, Loss, Mlp, Model, Node, Op, OptimizerConfig, TrainConfig, Trainer,
+    Activation, Dataset, Init, Loss, Mlp, Model, Node, Op, OptimizerConfig, ParamSettings, TrainConfig, Trainer,
     Workspace,
 };
 use serde_json::Value;
@@ -64,23 +64,16 @@ pub fn fit(directory: &Path, entry: &Value, seed: u64) -> Result<Fitted, String>
     let outputs =
         if classification { entry["n_classes"].as_u64().ok_or("`n_classes` is missing")? as usize } else { 1 };
     let loss = if classification { Loss::SoftmaxCrossEntropy } else { Loss::Mse };
-    let layer = |name: &'static str, units: usize, activation: Activation, init: Init| {
-        (
-            LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true },
-            LayerInit { weight: init, bias: init, ..LayerInit::default() },
-        )
-    };
+    // PyTorch's default initialisation, as the references were trained.
+    let torch =
+        ParamSettings { init: Some(Init::TorchDefault), bias_init: Some(Init::TorchDefault), ..Default::default() };
     // The input is `x`, as the specs of `bench/specs/` name it (an int8 file names its tensors after the nodes).
     let nodes = vec![
         Node::new("x", Op::Input, &[], train.features),
-        Node::new("hidden", Op::Dense(0), &[0], hidden),
-        Node::new("out", Op::Dense(1), &[1], outputs),
+        Node::dense("hidden", 0, hidden, Activation::Relu).with_params(torch),
+        Node::dense("out", 1, outputs, Activation::Identity).with_params(torch),
     ];
-    let layers = vec![
-        layer("hidden", hidden, Activation::Relu, Init::TorchDefault),
-        layer("out", outputs, Activation::Identity, Init::TorchDefault),
-    ];
-    let mut model = Mlp::graph("reference", nodes, layers, loss).map_err(|e| e.to_string())?;
+    let mut model = Mlp::graph("reference", nodes, loss).map_err(|e| e.to_string())?;
     model.init_params(seed);
     let (epochs, target) = if classification {
         (300, None)

@@ -4,7 +4,7 @@
 //! cannot learn XOR. The networks come from `specs/truth_tables.nn` through
 //! `include_net!`.
 
-use nnspec::{Activation, Dataset, LayerInfo, LayerInit, Loss, Mlp, Model, Trainer};
+use nnspec::{Activation, Dataset, Loss, Mlp, Model, Trainer};
 
 nnspec::include_net!("specs/truth_tables.nn");
 
@@ -97,13 +97,8 @@ pub fn mlp(hidden: usize) -> Box<dyn Model> {
     if hidden == 2 {
         return Box::new(XorMlp::zeroed());
     }
-    let layer = |name: &'static str, units| {
-        (
-            LayerInfo { name: name.into(), inputs: 0, units, activation: Activation::Sigmoid, bias: true },
-            LayerInit::default(),
-        )
-    };
-    Box::new(Mlp::new("XorMlp", 2, vec![layer("hidden", hidden), layer("out", 1)], Loss::BinaryCrossEntropy))
+    let layers = [("hidden", hidden, Activation::Sigmoid), ("out", 1, Activation::Sigmoid)];
+    Box::new(Mlp::new("XorMlp", 2, &layers, Loss::BinaryCrossEntropy))
 }
 
 /// The perceptron rule on a step neuron: `w ← w + lr·(y − ŷ)·x`, `b ← b + lr·(y − ŷ)`,

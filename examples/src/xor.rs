@@ -51,7 +51,7 @@ impl Tutorial {
                     y: vec![0.0, 1.0, 1.0, 0.0],
                     initial: Xor::new().params().to_vec(),
                     inputs: Xor::INPUT,
-                    hidden: Xor::LAYERS[0].units,
+                    hidden: Xor::NODES[1].width,
                     lr: config.optimizer.lr(),
                     iterations: config.epochs,
                     source: "seeded uniform(-1, 1) weights (conformance data not found)",
@@ -103,7 +103,7 @@ impl Report {
 /// Trains the tutorial's network: the generated `Xor` for the tutorial's
 /// 3-4-1 shape, the interpreter on the same layers for another hidden size.
 pub fn run(tutorial: &Tutorial) -> Report {
-    let mut network: Box<dyn Model> = if tutorial.inputs == Xor::INPUT && tutorial.hidden == Xor::LAYERS[0].units {
+    let mut network: Box<dyn Model> = if tutorial.inputs == Xor::INPUT && tutorial.hidden == Xor::NODES[1].width {
         Box::new(Xor::zeroed())
     } else {
         Box::new(crate::with_hidden_units(&Xor::zeroed(), tutorial.inputs, tutorial.hidden))

@@ -53,11 +53,11 @@ pub use error::Error;
 #[cfg(feature = "std")]
 pub use init::{Fill, Init};
 #[cfg(feature = "std")]
-pub use mlp::{LayerInit, Mlp};
+pub use mlp::Mlp;
 #[cfg(feature = "std")]
 pub use model::{BufferInfo, Model, TensorInfo, Workspace};
 #[cfg(feature = "std")]
-pub use nnspec_core::{graph, LayerInfo, Node, Op, Plan};
+pub use nnspec_core::{graph, Node, Op, ParamSettings, Plan};
 #[cfg(feature = "std")]
 pub use optim::{Adagrad, Adam, Build, Optimizer, OptimizerConfig, RmsProp, Sgd};
 #[cfg(feature = "std")]

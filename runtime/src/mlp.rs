@@ -6,17 +6,17 @@
 //! because every size is a constant. The CLI trains `.nn` files with it, and
 //! tests use it as an oracle.
 
-use crate::init::Init;
 use crate::kernels::{accumulate, apply_dropout, dense_backward, dense_forward, place_columns, take_columns};
 use crate::loss::Loss;
-use crate::model::{view, BufferInfo, LayerInfo, MaskFiller, Model, TensorInfo, Workspace};
+use crate::model::{view, BufferInfo, MaskFiller, Model, TensorInfo, Workspace};
+use crate::Activation;
 use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
-use nnspec_core::graph::{Node, Op};
+use nnspec_core::graph::Node;
 use nnspec_core::norm::{
     batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward, standardize,
     standardize_fit,
 };
-use nnspec_core::plan::{Buf, Plan, Role, Source, Step};
+use nnspec_core::plan::{Buf, Plan, Source, Step};
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -29,89 +29,26 @@ pub struct Mlp {
     buffer_tensors: Vec<BufferInfo>,
     buffers: Vec<f32>,
 }
-/// Per-layer initialisation and penalties for [`Mlp::new`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LayerInit {
-    /// Weight initializer.
-    pub weight: Init,
-    /// Bias initializer.
-    pub bias: Init,
-    /// L1 coefficient on the weights.
-    pub l1: f32,
-    /// L2 coefficient on the weights.
-    pub l2: f32,
-}
-
-impl Default for LayerInit {
-    fn default() -> LayerInit {
-        LayerInit { weight: Init::XavierUniform, bias: Init::Zeros, l1: 0.0, l2: 0.0 }
-    }
-}
-
 impl Mlp {
-    /// A chain: `input` features, then these layers in order (their `inputs`
-    /// are filled in from the chain). Parameters start at zero; call
-    /// [`Model::init_params`] to initialise them.
-    pub fn new(name: impl Into<String>, input: usize, layers: Vec<(LayerInfo, LayerInit)>, loss: Loss) -> Mlp {
-        let (infos, inits): (Vec<LayerInfo>, Vec<LayerInit>) = layers.into_iter().unzip();
+    /// A chain: `input` features, then dense layers (name, units, activation),
+    /// each reading the one before it, with their ops' default initializers.
+    /// Parameters start at zero; call [`Model::init_params`] to initialise them.
+    pub fn new(name: impl Into<String>, input: usize, layers: &[(&str, usize, Activation)], loss: Loss) -> Mlp {
         let name: String = name.into();
-        Mlp::from_plan(Plan::chain(name, input, infos, loss), inits)
+        Mlp::from_plan(Plan::chain(name, input, layers, loss))
     }
 
-    /// A graph of nodes (see [`nnspec_core::graph`]) whose dense nodes index
-    /// `layers`. Parameters start at zero.
-    pub fn graph(
-        name: impl Into<String>,
-        nodes: Vec<Node>,
-        layers: Vec<(LayerInfo, LayerInit)>,
-        loss: Loss,
-    ) -> Result<Mlp, crate::Error> {
-        let (infos, inits): (Vec<LayerInfo>, Vec<LayerInit>) = layers.into_iter().unzip();
+    /// A graph of nodes that describe themselves (see [`nnspec_core::graph`]).
+    /// Parameters start at zero.
+    pub fn graph(name: impl Into<String>, nodes: Vec<Node>, loss: Loss) -> Result<Mlp, crate::Error> {
         let name: String = name.into();
-        let plan = Plan::graph(name.clone(), nodes, infos, loss)
+        let plan = Plan::graph(name.clone(), nodes, loss)
             .map_err(|message| crate::Error::Shape(format!("network `{name}`: {message}")))?;
-        Ok(Mlp::from_plan(plan, inits))
+        Ok(Mlp::from_plan(plan))
     }
 
-    fn from_plan(plan: Plan, inits: Vec<LayerInit>) -> Mlp {
-        let tensors = plan
-            .tensors
-            .iter()
-            .map(|tensor| {
-                let node = &plan.nodes[tensor.node];
-                let (init, fans) = match node.op {
-                    Op::Dense(layer) => {
-                        let (info, init) = (&plan.layers[layer], inits[layer]);
-                        (Some(init), (info.inputs, info.units))
-                    }
-                    // PyTorch's default for convolutions: U(±1/√fan_in) for weight and bias.
-                    Op::Conv { geometry: g, .. } => {
-                        let window = g.kernel[0] * g.kernel[1];
-                        let groups = g.groups.max(1);
-                        let fans = (g.in_channels / groups * window, g.out_channels / groups * window);
-                        let init = LayerInit { weight: Init::TorchDefault, bias: Init::TorchDefault, l1: 0.0, l2: 0.0 };
-                        (Some(init), fans)
-                    }
-                    _ => (None, (node.width, node.width)),
-                };
-                let (fill, l1, l2) = match (tensor.role, init) {
-                    (Role::Weight, Some(init)) => (init.weight, init.l1, init.l2),
-                    (Role::Bias, Some(init)) => (init.bias, 0.0, 0.0),
-                    (Role::Scale, _) => (Init::Constant(1.0), 0.0, 0.0),
-                    _ => (Init::Zeros, 0.0, 0.0),
-                };
-                TensorInfo {
-                    name: Cow::Owned(tensor.name.clone()),
-                    shape: Cow::Owned(tensor.shape.clone()),
-                    offset: tensor.range.start,
-                    is_weight: tensor.role == Role::Weight,
-                    init: fill,
-                    fans,
-                    l1,
-                    l2,
-                }
-            })
-            .collect();
+    fn from_plan(plan: Plan) -> Mlp {
+        let tensors = plan.tensors.iter().map(TensorInfo::of).collect();
         let params = vec![0.0; plan.param_count];
         let buffer_tensors = plan
             .buffers
@@ -464,10 +401,6 @@ impl Model for Mlp {
 
     fn loss_kind(&self) -> Loss {
         self.plan.loss
-    }
-
-    fn layers(&self) -> &[LayerInfo] {
-        &self.plan.layers
     }
 
     fn nodes(&self) -> &[Node] {

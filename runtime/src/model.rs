@@ -7,23 +7,27 @@
 
 use crate::init::{Fill as _, Init};
 use crate::loss::Loss;
-pub use nnspec_core::{LayerInfo, Node};
+pub use nnspec_core::plan::Role;
+pub use nnspec_core::Node;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::borrow::Cow;
 use std::ops::Range;
 
-/// One parameter tensor in a model's flat buffer.
+/// One parameter tensor in a model's flat buffer, made from the plan's
+/// [`ParamTensor`](nnspec_core::plan::ParamTensor) by [`TensorInfo::of`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorInfo {
-    /// `layer.weight` or `layer.bias`.
+    /// `node.weight` or `node.bias`.
     pub name: Cow<'static, str>,
-    /// `[inputs, outputs]` for weights, `[outputs]` for biases.
+    /// `[inputs, outputs]` for a dense weight, `[outputs]` for its bias, as the op declares it.
     pub shape: Cow<'static, [usize]>,
     /// First element in the flat buffer.
     pub offset: usize,
-    /// True for weight matrices.
-    pub is_weight: bool,
+    /// The node it belongs to (its index in [`Model::nodes`]).
+    pub node: usize,
+    /// What it is to its node (`None` for a buffer a weight file stores beside the parameters).
+    pub role: Option<Role>,
     /// How to initialise it.
     pub init: Init,
     /// Fan-in and fan-out of its layer (for Xavier and He).
@@ -35,6 +39,26 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
+    /// The model-side description of one of a plan's parameter tensors.
+    pub fn of(tensor: &nnspec_core::plan::ParamTensor) -> TensorInfo {
+        TensorInfo {
+            name: Cow::Owned(tensor.name.clone()),
+            shape: Cow::Owned(tensor.shape.clone()),
+            offset: tensor.range.start,
+            node: tensor.node,
+            role: Some(tensor.role),
+            init: tensor.init,
+            fans: tensor.fans,
+            l1: tensor.penalties.0,
+            l2: tensor.penalties.1,
+        }
+    }
+
+    /// True for a weight (a dense layer's or a convolution's), not a bias, γ or β.
+    pub fn is_weight(&self) -> bool {
+        self.role == Some(Role::Weight)
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.shape.iter().product()
@@ -93,8 +117,6 @@ pub trait Model: Send + Sync {
     fn output_size(&self) -> usize;
     /// The loss it is trained with.
     fn loss_kind(&self) -> Loss;
-    /// The dense layers in order.
-    fn layers(&self) -> &[LayerInfo];
     /// The graph: the input, then every node after the nodes it reads; the last is the output.
     fn nodes(&self) -> &[Node];
     /// The parameter tensors in buffer order.

@@ -28,9 +28,8 @@ mod std_only {
     /// [`QNetwork::predict`] reads raw rows.
     ///
     /// ```
-    /// use nnspec::{Activation, LayerInfo, LayerInit, Loss, Mlp};
-    /// let layers = vec![(LayerInfo::new("out", 1, Activation::Identity), LayerInit::default())];
-    /// let network = Mlp::new("Line", 1, layers, Loss::Mse).with_params(&[2.0, 0.5])?;
+    /// use nnspec::{Activation, Loss, Mlp};
+    /// let network = Mlp::new("Line", 1, &[("out", 1, Activation::Identity)], Loss::Mse).with_params(&[2.0, 0.5])?;
     /// let q = nnspec::quant::quantize(&network, &[-1.0, 0.0, 1.0], None)?;
     /// let y = q.predict(&[0.5]);
     /// assert!((y[0] - 1.5).abs() < 0.02);
@@ -41,8 +40,7 @@ mod std_only {
         calibration: &[f32],
         standardizer: Option<&Standardizer>,
     ) -> Result<QNetwork, Error> {
-        let layers = model.layers().iter().map(|l| (l.clone(), crate::LayerInit::default())).collect();
-        let network = Mlp::graph(model.name(), model.nodes().to_vec(), layers, model.loss_kind())?;
+        let network = Mlp::graph(model.name(), model.nodes().to_vec(), model.loss_kind())?;
         let mut network = network.with_params(model.params())?;
         if network.buffers().len() != model.buffers().len() {
             return Err(Error::Shape(format!("`{}` has buffers its graph does not describe", model.name())));

@@ -5,24 +5,19 @@
 
 use nnspec::train::{evaluate, EarlyStopping};
 use nnspec::{
-    Activation, Build, Dataset, Error, LayerInfo, LayerInit, Loss, Mlp, Model, Node, Op, OptimizerConfig, TrainConfig,
-    Trainer, Workspace,
+    Activation, Build, Dataset, Error, Loss, Mlp, Model, Node, Op, OptimizerConfig, TrainConfig, Trainer, Workspace,
 };
 
 /// `x[3] → dense h (no bias) → batch_norm → relu → dense out`.
 fn normed(momentum: f32) -> Mlp {
     let nodes = vec![
         Node::new("x", Op::Input, &[], 3),
-        Node::new("h", Op::Dense(0), &[0], 6),
+        Node::new("h", Op::Dense { activation: Activation::Identity, bias: false }, &[0], 6),
         Node::new("bn", Op::BatchNorm { channels: 6, eps: 1e-5, momentum }, &[1], 6),
         Node::new("r", Op::Activation(Activation::Relu), &[2], 6),
-        Node::new("out", Op::Dense(1), &[3], 1),
+        Node::dense("out", 3, 1, Activation::Identity),
     ];
-    let mut hidden = LayerInfo::new("h", 6, Activation::Identity);
-    hidden.bias = false;
-    let layers =
-        vec![(hidden, LayerInit::default()), (LayerInfo::new("out", 1, Activation::Identity), LayerInit::default())];
-    let mut model = Mlp::graph("Normed", nodes, layers, Loss::Mse).unwrap();
+    let mut model = Mlp::graph("Normed", nodes, Loss::Mse).unwrap();
     model.init_params(4);
     model
 }
@@ -135,20 +130,13 @@ fn early_stopping_restores_the_running_statistics_with_the_weights() {
 fn batch_statistics_keep_a_large_batch_on_one_thread() {
     let nodes = vec![
         Node::new("x", Op::Input, &[], 3),
-        Node::new("h", Op::Dense(0), &[0], 512),
+        Node::new("h", Op::Dense { activation: Activation::Identity, bias: false }, &[0], 512),
         Node::new("bn", Op::BatchNorm { channels: 512, eps: 1e-5, momentum: 0.1 }, &[1], 512),
-        Node::new("g", Op::Dense(1), &[2], 256),
-        Node::new("out", Op::Dense(2), &[3], 1),
-    ];
-    let mut hidden = LayerInfo::new("h", 512, Activation::Identity);
-    hidden.bias = false;
-    let layers = vec![
-        (hidden, LayerInit::default()),
-        (LayerInfo::new("g", 256, Activation::Tanh), LayerInit::default()),
-        (LayerInfo::new("out", 1, Activation::Identity), LayerInit::default()),
+        Node::dense("g", 2, 256, Activation::Tanh),
+        Node::dense("out", 3, 1, Activation::Identity),
     ];
     let make = || {
-        let mut model = Mlp::graph("Wide", nodes.clone(), layers.clone(), Loss::Mse).unwrap();
+        let mut model = Mlp::graph("Wide", nodes.clone(), Loss::Mse).unwrap();
         model.init_params(2);
         model
     };

@@ -13,13 +13,7 @@ mod dense {
 use nnspec::Model;
 
 fn load(model: &dyn Model, file: &str) -> nnspec::quant::QNetwork {
-    let plan = nnspec::Plan::graph(
-        model.name().to_string(),
-        model.nodes().to_vec(),
-        model.layers().to_vec(),
-        model.loss_kind(),
-    )
-    .unwrap();
+    let plan = nnspec::Plan::graph(model.name().to_string(), model.nodes().to_vec(), model.loss_kind()).unwrap();
     nnspec::quant::load(&plan, std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file)).unwrap()
 }
 

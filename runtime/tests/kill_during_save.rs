@@ -8,21 +8,14 @@
 //! binary run with `NNSPEC_SAVE_FOREVER` set) is not a test of its own.
 
 use nnspec::weights::{load, save};
-use nnspec::{Activation, LayerInfo, LayerInit, Loss, Mlp, Model};
+use nnspec::{Activation, Loss, Mlp, Model};
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 fn network() -> Mlp {
-    let layer = |name: &'static str, units, activation| {
-        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }, LayerInit::default())
-    };
-    Mlp::new(
-        "Planar",
-        2,
-        vec![layer("hidden", 256, Activation::Tanh), layer("out", 1, Activation::Sigmoid)],
-        Loss::BinaryCrossEntropy,
-    )
+    let layers = [("hidden", 256, Activation::Tanh), ("out", 1, Activation::Sigmoid)];
+    Mlp::new("Planar", 2, &layers, Loss::BinaryCrossEntropy)
 }
 
 /// The child: saves forever, round r with every parameter equal to r.

@@ -7,8 +7,7 @@ use nnspec::{Model, Workspace};
 nnspec::include_net!("tests/data/int8.nn");
 
 fn plan_of(model: &dyn Model) -> nnspec::Plan {
-    let (nodes, layers) = (model.nodes().to_vec(), model.layers().to_vec());
-    nnspec::Plan::graph(model.name().to_string(), nodes, layers, model.loss_kind()).unwrap()
+    nnspec::Plan::graph(model.name().to_string(), model.nodes().to_vec(), model.loss_kind()).unwrap()
 }
 
 fn rows(count: usize, width: usize, seed: u32) -> Vec<f32> {

@@ -4,7 +4,7 @@
 
 use nnspec::train::{evaluate, EarlyStopping};
 use nnspec::{
-    Activation, Build, Dataset, Error, LayerInfo, LayerInit, Loss, Mlp, Model, OptimizerConfig, Schedule, TrainConfig,
+    Activation, Build, Dataset, Error, Loss, Mlp, Model, OptimizerConfig, ParamSettings, Schedule, TrainConfig,
     Trainer, Workspace,
 };
 
@@ -13,12 +13,9 @@ fn xor_data() -> Dataset {
 }
 
 fn mlp(dropout: Option<f32>, loss: Loss, output: Activation) -> Mlp {
-    let nodes = nnspec::graph::chain(2, &[("hidden".into(), 8, dropout), ("out".into(), 1, None)]);
-    let layers = vec![
-        (LayerInfo::new("hidden", 8, Activation::Tanh), LayerInit::default()),
-        (LayerInfo::new("out", 1, output), LayerInit::default()),
-    ];
-    let mut mlp = Mlp::graph("Net", nodes, layers, loss).unwrap();
+    let nodes =
+        nnspec::graph::chain(2, &[("hidden".into(), 8, Activation::Tanh, dropout), ("out".into(), 1, output, None)]);
+    let mut mlp = Mlp::graph("Net", nodes, loss).unwrap();
     mlp.init_params(5);
     mlp
 }
@@ -132,8 +129,14 @@ fn history_saves_as_csv_and_json() {
     assert_eq!(json["epochs"].as_array().unwrap().len(), 3);
 }
 
-fn layer(name: &'static str, units: usize, activation: Activation, init: LayerInit) -> (LayerInfo, LayerInit) {
-    (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }, init)
+/// A chain of dense layers (name, units, activation, settings) on `input` features.
+fn chain(name: &str, input: usize, layers: &[(&'static str, usize, Activation, ParamSettings)], loss: Loss) -> Mlp {
+    let mut nodes = vec![nnspec::Node::new("x", nnspec::Op::Input, &[], input)];
+    for &(layer, units, activation, settings) in layers {
+        let previous = nodes.len() - 1;
+        nodes.push(nnspec::Node::dense(layer, previous, units, activation).with_params(settings));
+    }
+    Mlp::graph(name, nodes, loss).unwrap()
 }
 
 #[test]
@@ -156,13 +159,9 @@ fn a_rising_loss_is_reported_once_with_its_epoch() {
 
 #[test]
 fn a_dead_relu_layer_is_reported() {
-    let dead = LayerInit { bias: nnspec::Init::Constant(-100.0), ..LayerInit::default() };
-    let mut model = Mlp::new(
-        "Dead",
-        2,
-        vec![layer("hidden", 8, Activation::Relu, dead), layer("out", 1, Activation::Sigmoid, LayerInit::default())],
-        Loss::BinaryCrossEntropy,
-    );
+    let dead = ParamSettings { bias_init: Some(nnspec::Init::Constant(-100.0)), ..ParamSettings::default() };
+    let layers = [("hidden", 8, Activation::Relu, dead), ("out", 1, Activation::Sigmoid, ParamSettings::default())];
+    let mut model = chain("Dead", 2, &layers, Loss::BinaryCrossEntropy);
     model.init_params(1);
     let config = TrainConfig { optimizer: sgd(0.1), batch: None, epochs: 3, ..TrainConfig::default() };
     let and = Dataset::new(xor_data().x, vec![0.0, 0.0, 0.0, 1.0], 2, 1).unwrap();
@@ -174,12 +173,13 @@ fn a_dead_relu_layer_is_reported() {
 
 #[test]
 fn vanishing_gradients_are_reported() {
-    let small = LayerInit { weight: nnspec::Init::Normal { mean: 0.0, std: 0.05 }, ..LayerInit::default() };
-    let layers = (0..8)
-        .map(|i| layer(["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"][i], 8, Activation::Sigmoid, small))
-        .chain([layer("out", 1, Activation::Identity, LayerInit::default())])
+    let small = ParamSettings { init: Some(nnspec::Init::Normal { mean: 0.0, std: 0.05 }), ..ParamSettings::default() };
+    let layers: Vec<_> = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"]
+        .into_iter()
+        .map(|name| (name, 8, Activation::Sigmoid, small))
+        .chain([("out", 1, Activation::Identity, ParamSettings::default())])
         .collect();
-    let mut model = Mlp::new("Deep", 2, layers, Loss::Mse);
+    let mut model = chain("Deep", 2, &layers, Loss::Mse);
     model.init_params(2);
     let config = TrainConfig { optimizer: sgd(0.01), batch: None, epochs: 2, ..TrainConfig::default() };
     let history = Trainer::new(config).fit(&mut model, &xor_data(), None).unwrap();
@@ -197,15 +197,7 @@ fn a_healthy_run_has_no_warnings() {
 /// `inputs` → 512 (`hidden`) → 1, MSE, seed 3: at 64 rows a batch reaches the
 /// trainer's two-thread threshold.
 fn wide(inputs: usize, hidden: Activation) -> Mlp {
-    let mut model = Mlp::new(
-        "Wide",
-        inputs,
-        vec![
-            layer("hidden", 512, hidden, LayerInit::default()),
-            layer("out", 1, Activation::Identity, LayerInit::default()),
-        ],
-        Loss::Mse,
-    );
+    let mut model = Mlp::new("Wide", inputs, &[("hidden", 512, hidden), ("out", 1, Activation::Identity)], Loss::Mse);
     model.init_params(3);
     model
 }
@@ -270,22 +262,22 @@ fn an_empty_validation_set_is_refused_rather_than_scored_zero() {
 fn malformed_graphs_are_errors() {
     use nnspec::conv::PoolGeometry;
     use nnspec::{Node, Op};
-    let layer = || vec![(LayerInfo::new("out", 1, Activation::Identity), LayerInit::default())];
     let input = Node::new("x", Op::Input, &[], 4);
-    let later = vec![input.clone(), Node::new("out", Op::Dense(0), &[2], 1), Node::new("late", Op::Flatten, &[0], 4)];
-    assert!(matches!(Mlp::graph("Later", later, layer(), Loss::Mse), Err(Error::Shape(_))));
+    let later =
+        vec![input.clone(), Node::dense("out", 2, 1, Activation::Identity), Node::new("late", Op::Flatten, &[0], 4)];
+    assert!(matches!(Mlp::graph("Later", later, Loss::Mse), Err(Error::Shape(_))));
     let window =
         PoolGeometry { channels: 1, in_h: 1, in_w: 4, out_h: 1, out_w: 2, kernel: [1, 3], stride: [1, 3], max: true };
     let pool = Node::new("pool", Op::Pool { geometry: window, one_d: true }, &[0], 2);
-    let outside = vec![input.with_shape(&[1, 4]), pool, Node::new("out", Op::Dense(0), &[1], 1)];
-    let error = Mlp::graph("Outside", outside, layer(), Loss::Mse).unwrap_err();
+    let outside = vec![input.with_shape(&[1, 4]), pool, Node::dense("out", 1, 1, Activation::Identity)];
+    let error = Mlp::graph("Outside", outside, Loss::Mse).unwrap_err();
     assert!(error.to_string().contains("`pool`"), "{error}");
     let sum = vec![
         Node::new("x", Op::Input, &[], 4),
-        Node::new("out", Op::Dense(0), &[0], 1),
+        Node::dense("out", 0, 1, Activation::Identity),
         Node::new("sum", Op::Add, &[0, 1], 4),
     ];
-    assert!(Mlp::graph("Sum", sum, layer(), Loss::Mse).is_err());
+    assert!(Mlp::graph("Sum", sum, Loss::Mse).is_err());
 }
 
 nnspec::net! {
@@ -331,4 +323,32 @@ fn a_two_thread_step_that_diverges_is_caught_and_undone() {
     let error = Trainer::new(config).fit(&mut model, &data, None).unwrap_err();
     assert!(matches!(error, nnspec::Error::NonFinite { .. }), "{error}");
     assert!(model.params().iter().all(|p| p.is_finite()), "the failing step was undone");
+}
+
+/// The watchdog watches every node with parameters, not only dense layers: a
+/// convolution read by a `relu` statement whose outputs are all zero is a
+/// dead ReLU, named after the convolution.
+#[test]
+fn a_dead_relu_after_a_convolution_is_reported() {
+    use nnspec::conv::ConvGeometry;
+    use nnspec::{Node, Op};
+    let geometry = ConvGeometry::one_d(1, 8, 4, 3, 1, 1, 1, 1);
+    let dead = ParamSettings { bias_init: Some(nnspec::Init::Constant(-100.0)), ..ParamSettings::default() };
+    let nodes = vec![
+        Node::new("x", Op::Input, &[], 8).with_shape(&[1, 8]),
+        Node::new("c", Op::Conv { geometry, bias: true, one_d: true }, &[0], 0).with_shape(&[4, 8]).with_params(dead),
+        Node::new("r", Op::Activation(Activation::Relu), &[1], 0).with_shape(&[4, 8]),
+        Node::new("flat", Op::Flatten, &[2], 32),
+        Node::dense("out", 3, 1, Activation::Sigmoid),
+    ];
+    let mut model = Mlp::graph("DeadConv", nodes, Loss::BinaryCrossEntropy).unwrap();
+    model.init_params(1);
+    let x: Vec<f32> = (0..16 * 8).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
+    // Unbalanced labels: the output's bias has a gradient, so the network is not at rest.
+    let y: Vec<f32> = (0..16).map(|r| f32::from(r % 3 == 0)).collect();
+    let data = Dataset::new(x, y, 8, 1).unwrap();
+    let config = TrainConfig { optimizer: sgd(0.1), batch: None, epochs: 2, ..TrainConfig::default() };
+    let history = Trainer::new(config).fit(&mut model, &data, None).unwrap();
+    let warning = history.warnings.iter().find(|w| w.kind == "dead_relu").expect("a dead ReLU warning");
+    assert!(warning.message.contains("`c`"), "{}", warning.message);
 }

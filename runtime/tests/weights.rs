@@ -3,20 +3,13 @@
 //! `kill_during_save.rs`.
 
 use nnspec::weights::{from_safetensors, load, save, to_safetensors, Weights};
-use nnspec::{Activation, LayerInfo, LayerInit, Loss, Mlp, Model};
+use nnspec::{Activation, Loss, Mlp, Model};
 use proptest::prelude::*;
 use std::path::PathBuf;
 
 fn network(hidden: usize) -> Mlp {
-    let layer = |name: &'static str, units, activation| {
-        (LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }, LayerInit::default())
-    };
-    let mut mlp = Mlp::new(
-        "Planar",
-        2,
-        vec![layer("hidden", hidden, Activation::Tanh), layer("out", 1, Activation::Sigmoid)],
-        Loss::BinaryCrossEntropy,
-    );
+    let layers = [("hidden", hidden, Activation::Tanh), ("out", 1, Activation::Sigmoid)];
+    let mut mlp = Mlp::new("Planar", 2, &layers, Loss::BinaryCrossEntropy);
     mlp.init_params(11);
     mlp
 }

@@ -97,7 +97,7 @@ impl Code {
     pub const MISSING_LOSS: Code = Code("E0303");
     /// A size that is zero, negative, fractional or too large.
     pub const BAD_SIZE: Code = Code("E0304");
-    /// The network has no dense layer.
+    /// No node of the network has parameters.
     pub const NO_LAYERS: Code = Code("E0305");
     /// An activation and loss that must not be combined.
     pub const BAD_COMBINATION: Code = Code("E0306");

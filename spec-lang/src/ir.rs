@@ -1,17 +1,18 @@
 //! Stage 4: the typed IR of a checked network: every size known, every name
 //! resolved, parameters laid out in one flat buffer.
 //!
-//! Codegen, the CLI's interpreter and the weight files all read the same layout:
-//! for each dense layer in order, its weight matrix (`[in][out]`, row `i` holds
-//! the weights leaving input unit `i`, so a layer computes `Z = A_prev · W + b`)
-//! followed by its bias (`[out]`) if it has one.
+//! Codegen, the CLI's interpreter and the weight files all read the same layout,
+//! the plan's: node by node, each node's tensors as its op's module in
+//! `nnspec_core::plan` declares them (a dense layer's weight matrix `[in][out]`,
+//! row `i` holding the weights leaving input unit `i`, so a layer computes
+//! `Z = A_prev · W + b`, followed by its bias `[out]` if it has one).
 //!
 //! The IR holds no spans: two specs that mean the same network have equal IRs
 //! (the formatter's meaning-preservation test relies on it).
 
 use nnspec_core::plan::Role;
 pub use nnspec_core::vocabulary::{EarlyStopping, Init, OptimizerConfig as Optimizer, Schedule};
-pub use nnspec_core::{Activation, Loss, Node, Op};
+pub use nnspec_core::{Activation, Loss, Node, Op, ParamSettings};
 use serde::Serialize;
 
 /// A checked file: its networks in source order.
@@ -41,10 +42,8 @@ pub struct Network {
     pub input_shape: Vec<usize>,
     /// Number of input features per sample.
     pub input_size: usize,
-    /// Dense layers in order (the parameter layout follows this list).
-    pub layers: Vec<DenseLayer>,
-    /// The graph: the input, then one node per `dense`, `dropout`, `add` and
-    /// `concat` statement in order; the last node is the output.
+    /// The graph: the input, then one node per statement in order, each
+    /// carrying its attributes and parameter settings; the last node is the output.
     pub nodes: Vec<Node>,
     /// The loss.
     pub loss: Loss,
@@ -78,8 +77,7 @@ impl Network {
     /// multiply-add; element-wise activations and moves count 0), as its op's
     /// module in `nnspec_core::plan` counts them.
     pub fn node_costs(&self) -> Vec<(usize, usize)> {
-        let layers: Vec<_> = self.layers.iter().map(DenseLayer::info).collect();
-        (0..self.nodes.len()).map(|node| nnspec_core::plan::node_cost(&self.nodes, &layers, node)).collect()
+        (0..self.nodes.len()).map(|node| nnspec_core::plan::node_cost(&self.nodes, node)).collect()
     }
 
     /// Bytes of node outputs `predict` keeps on the stack (an upper bound:
@@ -93,93 +91,28 @@ impl Network {
     /// The network lowered into its execution plan: the kernel calls
     /// `nnspec-codegen` emits and `nnspec::Mlp` runs.
     pub fn plan(&self) -> nnspec_core::Plan {
-        let layers = self.layers.iter().map(DenseLayer::info).collect();
-        nnspec_core::Plan::graph(self.name.clone(), self.nodes.clone(), layers, self.loss)
+        nnspec_core::Plan::graph(self.name.clone(), self.nodes.clone(), self.loss)
             .expect("the checker accepts only graphs the plan can lower")
-    }
-
-    /// The dropout probability applied to a dense layer's output while training, if any.
-    pub fn dropout_after(&self, layer: usize) -> Option<f64> {
-        let node = self.nodes.iter().position(|n| n.op == Op::Dense(layer))?;
-        self.nodes.iter().find_map(|n| match n.op {
-            Op::Dropout(p) if n.inputs[0] == node => Some(f64::from(p)),
-            _ => None,
-        })
     }
 }
 
 /// Lays the parameter tensors out in one buffer, node by node, each node's
-/// as its op's module in `nnspec_core::plan` has them (a dense layer's weight
-/// matrix then its bias; a normalisation's γ then β; a convolution's weight
-/// then bias), setting the dense layers' offsets; none when there would be
-/// more than `max` parameters (sizes are checked before they are multiplied).
-pub fn layout(layers: &mut [DenseLayer], nodes: &[Node], max: usize) -> Option<(Vec<Tensor>, usize)> {
-    let infos: Vec<_> = layers.iter().map(DenseLayer::info).collect();
+/// as its op's module in `nnspec_core::plan` declares them; none when there
+/// would be more than `max` parameters (sizes are checked before they are multiplied).
+pub fn layout(nodes: &[Node], max: usize) -> Option<(Vec<Tensor>, usize)> {
     let mut tensors = Vec::new();
     let mut offset: usize = 0;
-    for (index, node) in nodes.iter().enumerate() {
-        for (role, shape) in nnspec_core::plan::node_tensors(node, &infos) {
-            let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    for index in 0..nodes.len() {
+        for spec in nnspec_core::plan::node_tensors(nodes, index) {
+            let len = spec.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))?;
             let start = offset;
             offset = offset.checked_add(len).filter(|&end| end <= max)?;
-            let dense = match node.op {
-                Op::Dense(l) => Some(l),
-                _ => None,
-            };
-            let is_weight = dense.is_some() && role == Role::Weight;
-            let name = format!("{}.{}", node.name, role.suffix());
-            tensors.push(Tensor { name, node: index, is_weight, shape, offset: start, len });
-            if let Some(l) = dense {
-                match role {
-                    Role::Bias => layers[l].bias_offset = Some(start),
-                    _ => layers[l].weight_offset = start,
-                }
-            }
+            let name = format!("{}.{}", nodes[index].name, spec.role.suffix());
+            let is_weight = spec.role == Role::Weight;
+            tensors.push(Tensor { name, node: index, is_weight, shape: spec.shape, offset: start, len });
         }
     }
     Some((tensors, offset))
-}
-
-/// A fully connected layer: `A = activation(X · W + b)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DenseLayer {
-    /// The layer's name from the spec.
-    pub name: String,
-    /// Doc comment lines.
-    pub doc: Vec<String>,
-    /// Input width.
-    pub inputs: usize,
-    /// Output width.
-    pub units: usize,
-    /// Activation applied after the affine map.
-    pub activation: Activation,
-    /// Whether the layer has a bias.
-    pub bias: bool,
-    /// Initializer of the weights.
-    pub init: Init,
-    /// Initializer of the bias.
-    pub bias_init: Init,
-    /// L1 penalty coefficient on the weights (`coef·Σ|w|` added to the loss).
-    pub l1: f64,
-    /// L2 penalty coefficient on the weights (`0.5·coef·Σw²` added to the loss).
-    pub l2: f64,
-    /// Offset of the weight matrix in the flat buffer.
-    pub weight_offset: usize,
-    /// Offset of the bias in the flat buffer.
-    pub bias_offset: Option<usize>,
-}
-
-impl DenseLayer {
-    /// The layer as the runtime and the plan describe it.
-    pub fn info(&self) -> nnspec_core::LayerInfo {
-        nnspec_core::LayerInfo {
-            name: self.name.clone().into(),
-            inputs: self.inputs,
-            units: self.units,
-            activation: self.activation,
-            bias: self.bias,
-        }
-    }
 }
 
 /// The `train { … }` block, with defaults filled in: what the trainer runs
@@ -206,7 +139,7 @@ pub struct Tensor {
     pub name: String,
     /// Index of the node it belongs to.
     pub node: usize,
-    /// True for dense weight matrices (which L1 and L2 penalise), false otherwise.
+    /// True for a weight (of a dense layer or a convolution; the tensors `l1` and `l2` may penalise).
     pub is_weight: bool,
     /// `[in, out]` for dense weights, `[features]` otherwise.
     pub shape: Vec<usize>,

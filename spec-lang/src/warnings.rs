@@ -63,10 +63,18 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
     for network in &program.networks {
         let Some(map) = map.network(&network.name) else { continue };
         let allowed = |name: &str| network.allow.iter().any(|a| a == name);
-        // A dense layer's node, for its statement's spans.
-        let node_of = |layer: usize| network.nodes.iter().position(|n| n.op == Op::Dense(layer)).unwrap_or(0);
-        let layer_span = |layer: usize| map.node(node_of(layer));
-        let option_span = |layer: usize, key: &str| map.option(node_of(layer), key);
+        // The dense layers in order: each one's node and activation.
+        let layers: Vec<(usize, Activation)> = network
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match n.op {
+                Op::Dense { activation, .. } => Some((i, activation)),
+                _ => None,
+            })
+            .collect();
+        let layer_span = |layer: usize| map.node(layers[layer].0);
+        let option_span = |layer: usize, key: &str| map.option(layers[layer].0, key);
         let mut warn = |name: &str, code: Code, span: Span, message: String, help: String| {
             if !allowed(name) {
                 diagnostics
@@ -75,18 +83,18 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
                     .help(help);
             }
         };
-        let layers = &network.layers;
         let last = layers.len().saturating_sub(1);
 
-        for (index, layer) in layers.iter().enumerate().take(last) {
-            if matches!(layer.init, Init::Zeros | Init::Constant(_)) {
+        for (index, &(node, _)) in layers.iter().enumerate().take(last) {
+            let layer = &network.nodes[node];
+            if matches!(layer.params.init, Some(Init::Zeros | Init::Constant(_))) {
                 warn(
                     "symmetric_init",
                     Code::SYMMETRIC_INIT,
                     option_span(index, "init"),
                     format!(
                         "every weight of `{}` starts equal, so its {} units stay identical",
-                        layer.name, layer.units
+                        layer.name, layer.width
                     ),
                     "start from random weights: `init = normal(0, 0.01)`, `xavier_uniform` or `he_normal`".into(),
                 );
@@ -102,8 +110,7 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
             None => return,
         };
         let output_activation = match output_node.op {
-            Op::Dense(layer) => layers[layer].activation,
-            Op::Activation(activation) => activation,
+            Op::Dense { activation, .. } | Op::Activation(activation) => activation,
             _ => Activation::Identity,
         };
         if matches!(network.loss, Loss::Mse | Loss::Sse | Loss::SseHalf)
@@ -126,7 +133,7 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
         }
 
         let saturating: Vec<usize> =
-            (0..last).filter(|&i| matches!(layers[i].activation, Activation::Sigmoid | Activation::Tanh)).collect();
+            (0..last).filter(|&i| matches!(layers[i].1, Activation::Sigmoid | Activation::Tanh)).collect();
         if saturating.len() >= 3 {
             warn(
                 "vanishing_gradients",
@@ -189,7 +196,7 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
 
         if matches!(network.train.run.optimizer, Optimizer::Adam { decoupled: true, weight_decay, .. } if weight_decay > 0.0)
         {
-            if let Some(index) = layers.iter().position(|l| l.l2 > 0.0) {
+            if let Some(index) = layers.iter().position(|&(node, _)| network.nodes[node].params.l2 > 0.0) {
                 warn(
                     "l2_with_adamw",
                     Code::L2_WITH_ADAMW,
@@ -200,8 +207,8 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
             }
         }
 
-        if let Some(index) = layers.iter().position(|l| l.activation == Activation::Step) {
-            let layer = &layers[index];
+        if let Some(index) = layers.iter().position(|&(_, activation)| activation == Activation::Step) {
+            let layer = &network.nodes[layers[index].0];
             let untrained = if index == 0 {
                 format!("`{}`", layer.name)
             } else {
@@ -219,11 +226,11 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
 
         let stack = network.predict_stack_bytes();
         if stack > STACK_BUDGET {
-            let widest = layers.iter().enumerate().max_by_key(|(_, l)| l.units).map_or(0, |(i, _)| i);
+            let widest = (1..network.nodes.len()).max_by_key(|&i| network.nodes[i].width).unwrap_or(0);
             warn(
                 "large_stack",
                 Code::LARGE_STACK,
-                layer_span(widest),
+                map.node(widest),
                 format!(
                     "`predict` keeps {stack} bytes of layer outputs on the stack, more than the {} KiB budget: it can overflow a thread's stack",
                     STACK_BUDGET / 1024
@@ -284,7 +291,7 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
             // 1.7 per sample) generalises well; a network with tens per sample memorises.
             if network.param_count > 10 * samples {
                 let span = map.train_option("samples").map_or(map.span, |o| o.span);
-                let has_l2 = layers.iter().any(|l| l.l2 > 0.0);
+                let has_l2 = nodes.iter().any(|n| n.params.l2 > 0.0);
                 let has_dropout = nodes.iter().any(|n| matches!(n.op, Op::Dropout(_)));
                 let mut remedies: Vec<&str> = Vec::new();
                 if !has_l2 {

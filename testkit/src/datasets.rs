@@ -143,3 +143,17 @@ pub fn residual_spec(entry: &Entry) -> String {
     text.replace(input, &format!("    input features: [{}];", entry.n_features()))
         .replace(output, &format!("    dense out: {};", entry.n_classes()))
 }
+
+/// `AllConv` of `examples/specs/cnn.nn` (a fully convolutional classifier)
+/// with the input shape and class count of an image entry of `conv_nets`.
+pub fn all_conv_spec(entry: &Entry) -> String {
+    let text = include_str!("../../examples/specs/cnn.nn");
+    let start = text.find("network AllConv").expect("cnn.nn has AllConv");
+    let network = &text[start..];
+    let network = &network[..=network.find("\n}").expect("its closing brace") + 1];
+    let input = network.lines().find(|l| l.trim_start().starts_with("input ")).expect("an input statement");
+    let classes = network.lines().find(|l| l.trim_start().starts_with("conv2d classes:")).expect("a class layer");
+    network
+        .replace(input, &format!("    input pixels: {};", shape_text(&entry.input_shape())))
+        .replace(classes, &format!("    conv2d classes: {}, kernel = 1;", entry.n_classes()))
+}

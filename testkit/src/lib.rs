@@ -9,7 +9,7 @@ pub mod datasets;
 pub mod graph_spec;
 pub mod reference;
 
-use nnspec::{Activation, LayerInfo, LayerInit, Loss, Mlp};
+use nnspec::{Activation, Loss, Mlp};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -169,27 +169,25 @@ pub fn loss_keyword(loss: Loss) -> &'static str {
 pub fn mlp(network: &Value, dropout: Option<f32>) -> Mlp {
     let layers = network["layers"].as_array().expect("layers");
     let count = layers.len();
-    let infos: Vec<(LayerInfo, LayerInit)> = layers
-        .iter()
-        .map(|layer| {
-            let info = LayerInfo {
-                name: layer["name"].as_str().expect("name").to_string().into(),
-                inputs: layer["in"].as_u64().expect("in") as usize,
-                units: layer["out"].as_u64().expect("out") as usize,
-                activation: activation(layer["activation"].as_str().expect("activation"), None),
-                bias: layer["bias"].as_bool().unwrap_or(true),
-            };
-            (info, LayerInit::default())
-        })
-        .collect();
     let input = layers[0]["in"].as_u64().expect("in") as usize;
-    let chain: Vec<_> = infos
+    let chain: Vec<_> = layers
         .iter()
         .enumerate()
-        .map(|(i, (info, _))| (info.name.clone(), info.units, dropout.filter(|_| i + 1 < count)))
+        .map(|(i, layer)| {
+            let name: std::borrow::Cow<'static, str> = layer["name"].as_str().expect("name").to_string().into();
+            let units = layer["out"].as_u64().expect("out") as usize;
+            let activation = activation(layer["activation"].as_str().expect("activation"), None);
+            (name, units, activation, dropout.filter(|_| i + 1 < count))
+        })
         .collect();
-    let nodes = nnspec::graph::chain(input, &chain);
-    let mlp = Mlp::graph(network["name"].as_str().unwrap_or("net"), nodes, infos, network_loss(network))
+    let mut nodes = nnspec::graph::chain(input, &chain);
+    for (node, layer) in nodes.iter_mut().filter(|n| matches!(n.op, nnspec::Op::Dense { .. })).zip(layers) {
+        node.op = nnspec::Op::Dense {
+            activation: activation(layer["activation"].as_str().expect("activation"), None),
+            bias: layer["bias"].as_bool().unwrap_or(true),
+        };
+    }
+    let mlp = Mlp::graph(network["name"].as_str().unwrap_or("net"), nodes, network_loss(network))
         .expect("a chain is a valid graph");
     let params = params_in_order(network, &network["params"]);
     mlp.with_params(&params).expect("parameter count matches the layers")

@@ -19,13 +19,10 @@ use nnspec::{Activation, Loss, Model, Op, Workspace};
 pub struct Reference {
     input: usize,
     nodes: Vec<(Op, Vec<usize>, usize)>,
-    layers: Vec<(usize, Activation, bool)>,
     loss: Loss,
-    /// Per layer, the weight offset and the bias offset in the flat parameters.
-    offsets: Vec<(usize, Option<usize>)>,
     /// Per node, the offsets of a layer norm's γ and β.
     norms: Vec<Option<(usize, usize)>>,
-    /// Per node, the offsets of a convolution's weight and bias.
+    /// Per node, the offsets of a dense layer's or a convolution's weight and bias.
     convs: Vec<(usize, Option<usize>)>,
     /// The model's buffers (running statistics), read by batch norms in inference mode.
     buffers: Vec<f64>,
@@ -39,14 +36,6 @@ impl Reference {
     /// The network `model` describes, with its parameter layout.
     pub fn of(model: &dyn Model) -> Reference {
         let find = |name: String| model.tensors().iter().find(|t| t.name == name).map(|t| t.offset);
-        let offsets = model
-            .layers()
-            .iter()
-            .map(|l| {
-                let weight = find(format!("{}.weight", l.name)).expect("every layer has a weight tensor");
-                (weight, find(format!("{}.bias", l.name)))
-            })
-            .collect();
         let norms = model
             .nodes()
             .iter()
@@ -76,9 +65,7 @@ impl Reference {
             training: false,
             input: model.input_size(),
             nodes: model.nodes().iter().map(|n| (n.op, n.inputs.to_vec(), n.width)).collect(),
-            layers: model.layers().iter().map(|l| (l.units, l.activation, l.bias)).collect(),
             loss: model.loss_kind(),
-            offsets,
         }
     }
 
@@ -93,9 +80,10 @@ impl Reference {
             let width = *width;
             let value = match *op {
                 Op::Input => (Vec::new(), x.to_vec()),
-                Op::Dense(layer) => {
-                    let (units, activation, _) = self.layers[layer];
-                    let (weight, bias) = self.offsets[layer];
+                Op::Dense { activation, .. } => {
+                    let units = width;
+                    // A dense layer's weight and bias offsets, as a convolution's.
+                    let (weight, bias) = self.convs[index];
                     let a = &values[inputs[0]].1;
                     let fan_in = self.nodes[inputs[0]].2;
                     let mut z = vec![0.0; batch * units];
@@ -278,8 +266,7 @@ impl Reference {
         let width = self.nodes[output].2;
         let (z, a) = &values[output];
         let value = match self.nodes[output].0 {
-            Op::Dense(layer) => loss(self.loss, self.layers[layer].1, z, a, y, width),
-            Op::Activation(activation) => loss(self.loss, activation, z, a, y, width),
+            Op::Dense { activation, .. } | Op::Activation(activation) => loss(self.loss, activation, z, a, y, width),
             _ => loss(self.loss, Activation::Identity, a, a, y, width),
         };
         (value, sides)

@@ -16,10 +16,11 @@ pub(crate) fn emit(path: &Path, output: Option<&Path>, target: EmitTarget) -> Re
         refuse_overwriting("output", output, &[("the spec", path)])?;
     }
     let checked = load(path)?;
-    let layers: usize = checked.program.networks.iter().map(|n| n.layers.len()).sum();
+    // Every node is code (a kernel call or more), not only the dense layers.
+    let nodes: usize = checked.program.networks.iter().map(|n| n.nodes.len() - 1).sum();
     memory::check_budget(
         &format!("emitting `{}`", path.display()),
-        &[(&format!("the code of {layers} layers and its syntax tree"), memory::EMIT_BYTES_PER_LAYER * layers as u64)],
+        &[(&format!("the code of {nodes} nodes and its syntax tree"), memory::EMIT_BYTES_PER_LAYER * nodes as u64)],
     )?;
     let code = match target {
         EmitTarget::Rust => nnspec_codegen::format_tokens(nnspec_codegen::generate(&checked.program)),

@@ -82,7 +82,12 @@ fn table(model: &dyn Model, outputs: &[f32], targets: &[String]) -> (Vec<String>
     use nnspec::Loss;
     let width = model.output_size().max(1);
     let loss = model.loss_kind();
-    let layer = model.layers().last().map_or("output".to_string(), |l| l.name.to_string());
+    let layer = model
+        .nodes()
+        .iter()
+        .rev()
+        .find(|n| matches!(n.op, nnspec::Op::Dense { .. }))
+        .map_or("output".to_string(), |n| n.name.to_string());
     let numbered = |prefix: &str| -> Vec<String> {
         if width == 1 {
             vec![prefix.to_string()]

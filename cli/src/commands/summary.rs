@@ -111,7 +111,7 @@ fn describe(net: &ir::Network, index: usize) -> String {
     let node = &net.nodes[index];
     let reads = || node.inputs.iter().map(|&i| net.nodes[i].name.as_ref()).collect::<Vec<_>>().join(", ");
     match node.op {
-        ir::Op::Dense(layer) => net.layers[layer].activation.name().to_string(),
+        ir::Op::Dense { activation, .. } => activation.name().to_string(),
         ir::Op::Dropout(p) => format!("dropout({p})"),
         ir::Op::Add | ir::Op::Concat => format!("{}({})", node.op.name(), reads()),
         ir::Op::LayerNorm { eps } => format!("layer_norm(eps {eps})"),
@@ -184,12 +184,6 @@ pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
         "forward_flops": net.forward_flops(),
         "predict_stack_bytes": net.predict_stack_bytes(),
         "memory": memory,
-        "layers": net.layers.iter().enumerate().map(|(i, l)| serde_json::json!({
-            "name": l.name, "inputs": l.inputs, "units": l.units, "activation": l.activation.name(),
-            "bias": l.bias, "dropout": net.dropout_after(i),
-            "params": l.inputs * l.units + if l.bias { l.units } else { 0 },
-            "flops": 2 * l.inputs * l.units + if l.bias { l.units } else { 0 },
-        })).collect::<Vec<_>>(),
         "nodes": net.nodes.iter().zip(net.node_costs()).enumerate().skip(1).map(|(index, (n, (params, flops)))| {
             let kind = describe(net, index);
             serde_json::json!({

@@ -33,18 +33,14 @@ pub(super) fn node_doc(net: &Network, node: &Node) -> String {
     let inputs: Vec<String> = node.inputs.iter().map(reads).collect();
     match node.op {
         Op::Input => format!("`{}`: input, `[{}]`.", node.name, node.width),
-        Op::Dense(layer) => {
-            let layer = &net.layers[layer];
-            let bias = if layer.bias { " + b" } else { "" };
+        Op::Dense { activation, bias } => {
+            let (units, width) = (node.width, net.nodes[node.inputs[0]].width);
+            let bias = if bias { " + b" } else { "" };
             format!(
-                "`{}`: `[{}] → [{}]` from {}, `A = {}(X·W{bias})`; `W` is `[{}][{}]` (row i holds the weights leaving input i).",
-                layer.name,
-                layer.inputs,
-                layer.units,
+                "`{}`: `[{width}] → [{units}]` from {}, `A = {}(X·W{bias})`; `W` is `[{width}][{units}]` (row i holds the weights leaving input i).",
+                node.name,
                 inputs.join(""),
-                layer.activation.name(),
-                layer.inputs,
-                layer.units
+                activation.name(),
             )
         }
         Op::Dropout(p) => format!("`{}`: dropout(p = {p}) on {} while training.", node.name, inputs.join("")),

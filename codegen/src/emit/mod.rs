@@ -88,14 +88,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     let mut consts = Vec::new();
     let mut accessors = Vec::new();
     let mut tensor_infos = Vec::new();
-    let mut layer_infos = Vec::new();
     for tensor in &plan.tensors {
         let node = &net.nodes[tensor.node];
-        let layer = match node.op {
-            Op::Dense(layer) => Some(&net.layers[layer]),
-            _ => None,
-        };
-        let is_weight = tensor.role == Role::Weight;
         let suffix = if matches!(tensor.role, Role::Weight | Role::Scale) { "weight" } else { "bias" };
         let (start, end) = (usize_lit(tensor.range.start), usize_lit(tensor.range.end));
         let dims = tensor.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("][");
@@ -126,51 +120,30 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             #[doc = #accessor_doc]
             pub fn #accessor(&self) -> &[f32] { &self.params[#start..#end] }
         });
-        let (fan_in, fan_out) = match (layer, node.op) {
-            (Some(layer), _) => (layer.inputs, layer.units),
-            (None, Op::Conv { geometry: g, .. }) => {
-                let (window, groups) = (g.kernel[0] * g.kernel[1], g.groups.max(1));
-                (g.in_channels / groups * window, g.out_channels / groups * window)
-            }
-            _ => (node.width, node.width),
-        };
-        let (fan_in, fan_out) = (usize_lit(fan_in), usize_lit(fan_out));
-        let (fill, l1, l2) = match (tensor.role, layer, node.op) {
-            (Role::Weight, Some(layer), _) => (init(layer.init), layer.l1, layer.l2),
-            (Role::Bias, Some(layer), _) => (init(layer.bias_init), 0.0, 0.0),
-            // PyTorch's default for convolutions: U(±1/√fan_in) for weight and bias.
-            (_, None, Op::Conv { .. }) => (init(Init::TorchDefault), 0.0, 0.0),
-            (Role::Scale, _, _) => (init(Init::Constant(1.0)), 0.0, 0.0),
-            _ => (init(Init::Zeros), 0.0, 0.0),
-        };
-        let (l1, l2) = (f32_lit(l1), f32_lit(l2));
+        // Everything about the tensor comes from the plan's description of it.
+        let (fan_in, fan_out) = (usize_lit(tensor.fans.0), usize_lit(tensor.fans.1));
+        let fill = init(tensor.init);
+        let (l1, l2) = (f32_lit(f64::from(tensor.penalties.0)), f32_lit(f64::from(tensor.penalties.1)));
         let name = &tensor.name;
         let shape = tensor.shape.iter().map(|d| usize_lit(*d));
+        let node_index = usize_lit(tensor.node);
+        let role = match tensor.role {
+            Role::Weight => quote!(Weight),
+            Role::Bias => quote!(Bias),
+            Role::Scale => quote!(Scale),
+            Role::Shift => quote!(Shift),
+        };
         tensor_infos.push(quote! {
             ::nnspec::TensorInfo {
                 name: ::nnspec::__private_v0_1::Cow::Borrowed(#name),
                 shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#(#shape),*]),
                 offset: #start,
-                is_weight: #is_weight,
+                node: #node_index,
+                role: ::core::option::Option::Some(::nnspec::plan::Role::#role),
                 init: #fill,
                 fans: (#fan_in, #fan_out),
                 l1: #l1,
                 l2: #l2,
-            }
-        });
-    }
-    for layer in &net.layers {
-        let (fan_in, fan_out) = (usize_lit(layer.inputs), usize_lit(layer.units));
-        let layer_name = &layer.name;
-        let act = activation(layer.activation);
-        let has_bias = layer.bias;
-        layer_infos.push(quote! {
-            ::nnspec::LayerInfo {
-                name: ::nnspec::__private_v0_1::Cow::Borrowed(#layer_name),
-                inputs: #fan_in,
-                units: #fan_out,
-                activation: #act,
-                bias: #has_bias,
             }
         });
     }
@@ -179,9 +152,9 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         let name = node.name.as_ref();
         let op = match node.op {
             Op::Input => quote!(::nnspec::Op::Input),
-            Op::Dense(layer) => {
-                let layer = usize_lit(layer);
-                quote!(::nnspec::Op::Dense(#layer))
+            Op::Dense { activation: f, bias } => {
+                let f = activation(f);
+                quote!(::nnspec::Op::Dense { activation: #f, bias: #bias })
             }
             Op::Dropout(p) => {
                 let p = f32_lit(f64::from(p));
@@ -220,6 +193,21 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         let inputs = node.inputs.iter().map(|&i| usize_lit(i));
         let width = usize_lit(node.width);
         let shape = node.shape.iter().map(|&d| usize_lit(d));
+        let settings = node.params;
+        let params = if settings == nnspec_core::ParamSettings::DEFAULT {
+            quote!(::nnspec::ParamSettings::DEFAULT)
+        } else {
+            let some_init = |value: Option<Init>| match value {
+                Some(value) => {
+                    let value = init(value);
+                    quote!(::core::option::Option::Some(#value))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let (weight_init, bias_init) = (some_init(settings.init), some_init(settings.bias_init));
+            let (l1, l2) = (f32_lit(f64::from(settings.l1)), f32_lit(f64::from(settings.l2)));
+            quote!(::nnspec::ParamSettings { init: #weight_init, bias_init: #bias_init, l1: #l1, l2: #l2 })
+        };
         quote! {
             ::nnspec::Node {
                 name: ::nnspec::__private_v0_1::Cow::Borrowed(#name),
@@ -227,6 +215,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 inputs: ::nnspec::__private_v0_1::Cow::Borrowed(&[#(#inputs),*]),
                 width: #width,
                 shape: ::nnspec::__private_v0_1::Cow::Borrowed(&[#(#shape),*]),
+                params: #params,
             }
         }
     });
@@ -344,8 +333,6 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             impl #name {
                 /// The parameter tensors in buffer order.
                 pub const TENSORS: &'static [::nnspec::TensorInfo] = &[#(#tensor_infos),*];
-                /// The dense layers in order.
-                pub const LAYERS: &'static [::nnspec::LayerInfo] = &[#(#layer_infos),*];
                 /// The buffer tensors in buffer order.
                 pub const BUFFER_TENSORS: &'static [::nnspec::BufferInfo] = &[#(#buffer_infos),*];
                 /// The graph: the input, then every node after the nodes it reads; the last is the output.
@@ -405,7 +392,6 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 fn input_size(&self) -> usize { #input }
                 fn output_size(&self) -> usize { #output }
                 fn loss_kind(&self) -> ::nnspec::Loss { #loss_tokens }
-                fn layers(&self) -> &[::nnspec::LayerInfo] { Self::LAYERS }
                 fn nodes(&self) -> &[::nnspec::Node] { Self::NODES }
                 fn tensors(&self) -> &[::nnspec::TensorInfo] { Self::TENSORS }
                 fn params(&self) -> &[f32] { &self.params[..] }

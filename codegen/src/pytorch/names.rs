@@ -358,7 +358,12 @@ pub struct Names {
 pub fn has_submodule(op: &Op) -> bool {
     matches!(
         op,
-        Op::Dense(_) | Op::Conv { .. } | Op::LayerNorm { .. } | Op::BatchNorm { .. } | Op::Standardize | Op::Dropout(_)
+        Op::Dense { .. }
+            | Op::Conv { .. }
+            | Op::LayerNorm { .. }
+            | Op::BatchNorm { .. }
+            | Op::Standardize
+            | Op::Dropout(_)
     )
 }
 

@@ -48,6 +48,7 @@ pub fn example_networks() -> Vec<Box<dyn Model>> {
         Box::new(initialised(overfitting::WithDropout::zeroed(), 1)),
         Box::new(initialised(cnn::DigitsCnn::zeroed(), 1)),
         Box::new(initialised(cnn::SignalsCnn::zeroed(), 1)),
+        Box::new(initialised(cnn::AllConv::zeroed(), 1)),
     ]
 }
 

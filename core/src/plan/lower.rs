@@ -6,11 +6,10 @@ use super::*;
 
 /// The structural rules every back end relies on; the compiler reports each
 /// of them with a span before a graph gets here.
-pub(super) fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), String> {
+pub(super) fn validate(nodes: &[Node]) -> Result<(), String> {
     if nodes.first().map(|n| n.op) != Some(Op::Input) || nodes.iter().skip(1).any(|n| n.op == Op::Input) {
         return Err("the first node, and only it, is the input".into());
     }
-    let mut used = alloc::vec![0usize; layers.len()];
     let mut read = alloc::vec![false; nodes.len()];
     for (index, node) in nodes.iter().enumerate().skip(1) {
         let name = &node.name;
@@ -20,18 +19,9 @@ pub(super) fn validate(nodes: &[Node], layers: &[LayerInfo]) -> Result<(), Strin
         for &i in node.inputs.iter() {
             read[i] = true;
         }
-        if let Op::Dense(layer) = node.op {
-            if layer >= layers.len() || layers[layer].units != node.width {
-                return Err(alloc::format!("`{name}` names no dense layer of its width"));
-            }
-            used[layer] += 1;
-        }
         if !ops::fits(node, nodes) {
             return Err(alloc::format!("`{name}` ({}) has inputs that do not fit it", node.op.name()));
         }
-    }
-    if used.iter().any(|&n| n != 1) {
-        return Err("every dense layer belongs to exactly one node".into());
     }
     if let Some(unread) = (0..nodes.len().saturating_sub(1)).find(|&i| !read[i] && i > 0) {
         return Err(alloc::format!("nothing reads `{}`", nodes[unread].name));
@@ -66,12 +56,10 @@ impl Forward {
     }
 }
 
-/// What lowering reads: the graph, its dense layers and the parameter layout.
+/// What lowering reads: the graph and the parameter layout.
 #[derive(Clone, Copy)]
 pub(super) struct Parts<'g> {
     pub(super) nodes: &'g [Node],
-    pub(super) layers: &'g [LayerInfo],
-    pub(super) params: &'g [LayerParams],
     pub(super) tensors: &'g [ParamTensor],
     pub(super) buffers: &'g [BufferTensor],
 }

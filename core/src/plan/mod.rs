@@ -1,6 +1,7 @@
 //! A network lowered once into what both back ends execute.
 //!
-//! A [`Plan`] holds the parameter layout (one flat buffer, each layer's weight
+//! A [`Plan`] holds the parameter layout (one flat buffer, node by node, each
+//! node's tensors as its op's module declares them: a dense layer's weight
 //! matrix `[inputs][units]` then its bias `[units]`), the workspace slots (a
 //! width per batch row; a batch of `B` rows gives slot `s` the range
 //! `o[s]..o[s] + B·width` where `o` is the prefix sum of [`Plan::offsets`]),
@@ -21,14 +22,11 @@
 //! second contribution to a gradient (a node read by several others).
 //!
 //! ```
-//! use nnspec_core::plan::{LayerInfo, Plan, Step};
+//! use nnspec_core::plan::{Plan, Step};
 //! use nnspec_core::{Activation, Loss};
 //!
-//! let layers = vec![
-//!     LayerInfo::new("hidden", 4, Activation::Tanh),
-//!     LayerInfo::new("output", 1, Activation::Sigmoid),
-//! ];
-//! let plan = Plan::chain("Xor", 2, layers, Loss::BinaryCrossEntropy);
+//! let layers = [("hidden", 4, Activation::Tanh), ("output", 1, Activation::Sigmoid)];
+//! let plan = Plan::chain("Xor", 2, &layers, Loss::BinaryCrossEntropy);
 //! assert_eq!(plan.param_count, 2 * 4 + 4 + 4 * 1 + 1);
 //! // z and a of each layer, the gradient the loss writes, the gradient of `hidden`.
 //! assert_eq!(plan.slots, [4, 4, 1, 1, 1, 4]);
@@ -37,6 +35,7 @@
 //! ```
 
 use crate::graph::{self, Node, Op};
+use crate::vocabulary::Init;
 use crate::{Activation, Loss};
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -49,28 +48,6 @@ mod step;
 
 use lower::{validate, Lowering, Parts};
 pub use step::Step;
-
-/// A dense layer: `A = activation(X · W + b)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerInfo {
-    /// The layer's name.
-    pub name: Cow<'static, str>,
-    /// Input width (filled in from the chain by [`Plan::chain`]).
-    pub inputs: usize,
-    /// Output width.
-    pub units: usize,
-    /// Its activation.
-    pub activation: Activation,
-    /// Whether it has a bias.
-    pub bias: bool,
-}
-
-impl LayerInfo {
-    /// A layer of `units` outputs with a bias and no dropout.
-    pub fn new(name: impl Into<Cow<'static, str>>, units: usize, activation: Activation) -> LayerInfo {
-        LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true }
-    }
-}
 
 /// `width` values per batch row of workspace slot `slot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,8 +126,25 @@ impl Role {
     }
 }
 
-/// One parameter tensor of the flat buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parameter tensor as its op's module declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorSpec {
+    /// What it is to its node.
+    pub role: Role,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// How it starts: the node's setting, else the op's default.
+    pub init: Init,
+    /// `(fan_in, fan_out)` for the initializers that scale by them (PyTorch's definition).
+    pub fans: (usize, usize),
+    /// The L1 and L2 penalty coefficients on it (the node's, on a weight that takes them).
+    pub penalties: (f32, f32),
+}
+
+/// One parameter tensor of the flat buffer: the only description of a
+/// parameter, from which weight files, initialisation, penalties, generated
+/// `TENSORS` and every exporter take theirs.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParamTensor {
     /// `node.weight` or `node.bias` (γ and β are a normalisation's `weight` and `bias`, as in PyTorch).
     pub name: alloc::string::String,
@@ -162,6 +156,12 @@ pub struct ParamTensor {
     pub shape: Vec<usize>,
     /// Where it lies in the flat buffer.
     pub range: Range<usize>,
+    /// How it starts.
+    pub init: Init,
+    /// `(fan_in, fan_out)`.
+    pub fans: (usize, usize),
+    /// The L1 and L2 penalty coefficients on it.
+    pub penalties: (f32, f32),
 }
 
 /// One tensor of a network's state that training updates without an optimizer
@@ -182,29 +182,17 @@ pub struct BufferTensor {
     pub initial: f32,
 }
 
-/// A layer's tensors in the flat parameter buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerParams {
-    /// The weight matrix `[inputs][units]`.
-    pub weight: Range<usize>,
-    /// The bias `[units]`, if any.
-    pub bias: Option<Range<usize>>,
-}
-
 /// The parameters and the floating-point operations per sample (2 per
-/// multiply-add; element-wise activations and moves count 0) of node `index`
-/// of a graph whose dense nodes index `layers` (their `inputs` filled in), as
-/// its op's module counts them.
-pub fn node_cost(nodes: &[Node], layers: &[LayerInfo], index: usize) -> (usize, usize) {
-    let node = &nodes[index];
-    let params = node_tensors(node, layers).iter().map(|(_, shape)| shape.iter().product::<usize>()).sum();
-    (params, ops::flops(node, layers))
+/// multiply-add; element-wise activations and moves count 0) of node `index`,
+/// as its op's module counts them.
+pub fn node_cost(nodes: &[Node], index: usize) -> (usize, usize) {
+    let params = node_tensors(nodes, index).iter().map(|t| t.shape.iter().product::<usize>()).sum();
+    (params, ops::flops(&nodes[index], nodes))
 }
 
-/// The parameter tensors of `node` (role and shape), in buffer order, as its
-/// op's module lays them out; `layers` as for [`node_cost`].
-pub fn node_tensors(node: &Node, layers: &[LayerInfo]) -> Vec<(Role, Vec<usize>)> {
-    ops::tensors(node, layers)
+/// The parameter tensors of node `index`, in buffer order, as its op's module declares them.
+pub fn node_tensors(nodes: &[Node], index: usize) -> Vec<TensorSpec> {
+    ops::tensors(&nodes[index], nodes)
 }
 
 /// A network lowered into its parameter layout, workspace and kernel calls.
@@ -220,10 +208,6 @@ pub struct Plan {
     pub input: usize,
     /// The graph the plan was lowered from.
     pub nodes: Vec<Node>,
-    /// The dense layers in order, `inputs` filled in.
-    pub layers: Vec<LayerInfo>,
-    /// Each dense layer's tensors, in the order of `layers`.
-    pub params: Vec<LayerParams>,
     /// Every parameter tensor, in buffer order: node by node, weight (or γ) before bias (or β).
     pub tensors: Vec<ParamTensor>,
     /// Total number of parameters.
@@ -258,43 +242,37 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Lowers a chain of dense layers without dropout: each layer reads the
-    /// one before it (the first reads the input), and its `inputs` is set from that.
-    pub fn chain(name: impl Into<Cow<'static, str>>, input: usize, layers: Vec<LayerInfo>, loss: Loss) -> Plan {
-        let widths: Vec<_> = layers.iter().map(|l| (l.name.clone(), l.units, None)).collect();
-        Plan::graph(name, graph::chain(input, &widths), layers, loss).expect("a chain is a valid graph")
+    /// Lowers a chain of dense layers (name, units, activation) without
+    /// dropout, each reading the one before it (the first reads the input).
+    pub fn chain(
+        name: impl Into<Cow<'static, str>>,
+        input: usize,
+        layers: &[(&str, usize, Activation)],
+        loss: Loss,
+    ) -> Plan {
+        let layers: Vec<_> = layers
+            .iter()
+            .map(|&(name, units, activation)| (String::from(name).into(), units, activation, None))
+            .collect();
+        Plan::graph(name, graph::chain(input, &layers), loss).expect("a chain is a valid graph")
     }
 
-    /// Lowers a graph whose dense nodes index `layers` (each layer used by
-    /// exactly one node). The layers' `inputs` are set from the graph.
-    pub fn graph(
-        name: impl Into<Cow<'static, str>>,
-        nodes: Vec<Node>,
-        mut layers: Vec<LayerInfo>,
-        loss: Loss,
-    ) -> Result<Plan, String> {
-        validate(&nodes, &layers)?;
+    /// Lowers a graph of nodes that describe themselves.
+    pub fn graph(name: impl Into<Cow<'static, str>>, nodes: Vec<Node>, loss: Loss) -> Result<Plan, String> {
+        validate(&nodes)?;
         let input = nodes[0].width;
-        for node in &nodes {
-            if let Op::Dense(layer) = node.op {
-                layers[layer].inputs = nodes[node.inputs[0]].width;
-            }
-        }
-        let mut params = alloc::vec![LayerParams { weight: 0..0, bias: None }; layers.len()];
         let mut tensors = Vec::new();
-        let mut offset = 0;
-        for (index, node) in nodes.iter().enumerate() {
-            for (role, shape) in ops::tensors(node, &layers) {
-                let range = offset..offset + shape.iter().product::<usize>();
-                offset = range.end;
-                let name = alloc::format!("{}.{}", node.name, role.suffix());
-                tensors.push(ParamTensor { name, node: index, role, shape, range: range.clone() });
-                if let Op::Dense(layer) = node.op {
-                    match role {
-                        Role::Bias => params[layer].bias = Some(range),
-                        _ => params[layer].weight = range,
-                    }
-                }
+        let mut offset: usize = 0;
+        for index in 0..nodes.len() {
+            for spec in ops::tensors(&nodes[index], &nodes) {
+                let size = spec.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+                let end =
+                    size.and_then(|size| offset.checked_add(size)).ok_or("the parameters do not fit in memory")?;
+                let range = offset..end;
+                offset = end;
+                let name = alloc::format!("{}.{}", nodes[index].name, spec.role.suffix());
+                let TensorSpec { role, shape, init, fans, penalties } = spec;
+                tensors.push(ParamTensor { name, node: index, role, shape, range, init, fans, penalties });
             }
         }
         let mut buffers = Vec::new();
@@ -307,7 +285,7 @@ impl Plan {
                 buffers.push(BufferTensor { name, node: index, shape, range, initial });
             }
         }
-        let parts = Parts { nodes: &nodes, layers: &layers, params: &params, tensors: &tensors, buffers: &buffers };
+        let parts = Parts { nodes: &nodes, tensors: &tensors, buffers: &buffers };
         let mut lowering = Lowering::new(parts);
         lowering.forward();
         let head_node = lowering.state.head_node(&nodes);
@@ -315,7 +293,7 @@ impl Plan {
             let name = alloc::format!("{}_grad", nodes[head_node].name);
             let grad = lowering.take_named(nodes[head_node].width, name);
             match (nodes[head_node].op, lowering.state.dense[head_node]) {
-                (Op::Dense(layer), Some((z, a))) => Head { activation: layers[layer].activation, z, a, grad },
+                (Op::Dense { activation, .. }, Some((z, a))) => Head { activation, z, a, grad },
                 (Op::Activation(activation), Some((z, a))) => Head { activation, z, a, grad },
                 _ => {
                     let value = lowering.state.values[head_node].buf(false).unwrap_or(grad);
@@ -332,8 +310,6 @@ impl Plan {
             name: name.into(),
             input,
             nodes,
-            layers,
-            params,
             tensors,
             param_count: offset,
             buffers,

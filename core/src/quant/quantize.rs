@@ -152,8 +152,7 @@ pub fn quantize(
                 let b: Vec<f64> = (0..channels).map(|c| f64::from(beta[c]) - a[c] * f64::from(mean[c])).collect();
                 (own, affine_kind(&name, &a, &b, from, own)?)
             }
-            Op::Dense(layer) => {
-                let activation = plan.layers[layer].activation;
+            Op::Dense { activation, .. } => {
                 let mut pre_range = ranges.pre_activations[index].unwrap_or(range);
                 // Past these inputs tanh and sigmoid move by less than one output
                 // step (1/127.5 and 1/255): the pre-activation's 256 levels go where they change.
@@ -178,7 +177,7 @@ pub fn quantize(
                 };
                 let weight = values(index, Role::Weight).unwrap_or(&[]);
                 let bias = values(index, Role::Bias);
-                let (inputs, units) = (plan.layers[layer].inputs, plan.layers[layer].units);
+                let (inputs, units) = (plan.nodes[node.inputs[0]].width, node.width);
                 let mut q_weight = vec![0i8; inputs * units];
                 let (mut q_bias, mut requant, mut weight_scale) = (Vec::new(), Vec::new(), Vec::new());
                 for o in 0..units {

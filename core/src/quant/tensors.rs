@@ -175,26 +175,22 @@ impl QNetwork {
                 Op::Dropout(_) | Op::Flatten => QKind::Copy,
                 Op::Pool { geometry, .. } => QKind::Pool(geometry),
                 Op::GlobalAvgPool(_) => QKind::GlobalAvgPool,
-                Op::Dense(layer) => {
-                    let info = &plan.layers[layer];
-                    let (units, inputs) = (info.units, info.inputs);
+                Op::Dense { activation, .. } => {
+                    let (units, inputs) = (node.width, plan.nodes[node.inputs[0]].width);
                     let weight = typed!("weight", &[units, inputs], I8);
                     let weight_scale = typed!("weight_scale", &[units], F32);
                     let bias = typed!("bias", &[units], I32);
                     let requant = requants(typed!("requant", &[units, 2], I32))?;
                     let clamp = typed!("clamp", &[2], I32);
-                    let lookup = match info.activation {
+                    let lookup = match activation {
                         Activation::Identity | Activation::Relu => None,
                         Activation::Softmax | Activation::LogSoftmax if last => {
-                            finish = if info.activation == Activation::Softmax {
-                                Finish::Softmax
-                            } else {
-                                Finish::LogSoftmax
-                            };
+                            finish =
+                                if activation == Activation::Softmax { Finish::Softmax } else { Finish::LogSoftmax };
                             None
                         }
                         Activation::Softmax | Activation::LogSoftmax => {
-                            return Err(unsupported_rowwise(&name, info.activation))
+                            return Err(unsupported_rowwise(&name, activation))
                         }
                         _ => {
                             let entries = typed!("table", &[256], I8);

@@ -152,7 +152,10 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                 let out = match (table, output.min > -128) {
                     (Some((pre, _)), _) => {
                         let pre = graph.qdq(&format!("{name}.pre"), &z, *pre);
-                        let layer = plan.layers.iter().find(|l| l.name == node.name).map(|l| l.activation);
+                        let layer = plan.nodes.iter().find(|n| n.name == node.name).and_then(|n| match n.op {
+                            nnspec_core::Op::Dense { activation, .. } => Some(activation),
+                            _ => None,
+                        });
                         let a = format!("{name}.a");
                         activation(
                             name,

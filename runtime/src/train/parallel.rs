@@ -108,15 +108,10 @@ pub(super) fn all_finite(values: &[f32]) -> bool {
 mod tests {
     use super::*;
     use crate::optim::{Build as _, OptimizerConfig};
-    use crate::{Activation, LayerInfo, LayerInit, Mlp};
+    use crate::{Activation, Mlp};
 
     fn net(loss: Loss, output: Activation, outputs: usize) -> Mlp {
-        let layer = |name: &'static str, units, activation| {
-            let info = LayerInfo { name: name.into(), inputs: 0, units, activation, bias: true };
-            (info, LayerInit::default())
-        };
-        let mut mlp =
-            Mlp::new("Split", 3, vec![layer("hidden", 5, Activation::Tanh), layer("out", outputs, output)], loss);
+        let mut mlp = Mlp::new("Split", 3, &[("hidden", 5, Activation::Tanh), ("out", outputs, output)], loss);
         mlp.init_params(11);
         mlp
     }

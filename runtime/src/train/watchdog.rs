@@ -7,7 +7,9 @@ use std::io::Write as _;
 
 /// Watches a run for the mistakes the tutorials warn about.
 pub(super) struct Watchdog {
-    /// (layer name, its tensor ranges) for ReLU layers.
+    /// (node name, its tensor ranges) for nodes with parameters whose value
+    /// goes through a ReLU: a dense layer with `activation = relu`, or a node
+    /// (a convolution, a dense layer) that a `relu` statement reads.
     relu_layers: Vec<(String, Vec<std::ops::Range<usize>>)>,
     first_layer: Vec<std::ops::Range<usize>>,
     last_layer: Vec<std::ops::Range<usize>>,
@@ -17,23 +19,28 @@ pub(super) struct Watchdog {
 
 impl Watchdog {
     pub(super) fn new(model: &dyn Model) -> Watchdog {
-        let ranges = |layer: &str| -> Vec<std::ops::Range<usize>> {
-            model
-                .tensors()
-                .iter()
-                .filter(|t| t.name.strip_prefix(layer).is_some_and(|rest| rest.starts_with('.')))
-                .map(|t| t.range())
-                .collect()
+        use crate::Op;
+        let nodes = model.nodes();
+        // The nodes with parameters, in order, found by the tensors' node, not by name.
+        let ranges = |node: usize| -> Vec<std::ops::Range<usize>> {
+            model.tensors().iter().filter(|t| t.node == node).map(|t| t.range()).collect()
         };
-        let layers = model.layers();
+        let mut with_params: Vec<usize> = model.tensors().iter().map(|t| t.node).collect();
+        with_params.dedup();
+        let relu_nodes: Vec<usize> = (0..nodes.len())
+            .filter_map(|i| match nodes[i].op {
+                Op::Dense { activation: crate::Activation::Relu, .. } => Some(i),
+                Op::Activation(crate::Activation::Relu) => {
+                    let read = *nodes[i].inputs.first()?;
+                    with_params.contains(&read).then_some(read)
+                }
+                _ => None,
+            })
+            .collect();
         Watchdog {
-            relu_layers: layers
-                .iter()
-                .filter(|l| l.activation == crate::Activation::Relu)
-                .map(|l| (l.name.to_string(), ranges(&l.name)))
-                .collect(),
-            first_layer: layers.first().map(|l| ranges(&l.name)).unwrap_or_default(),
-            last_layer: layers.last().map(|l| ranges(&l.name)).unwrap_or_default(),
+            relu_layers: relu_nodes.iter().map(|&i| (nodes[i].name.to_string(), ranges(i))).collect(),
+            first_layer: with_params.first().map(|&i| ranges(i)).unwrap_or_default(),
+            last_layer: with_params.last().map(|&i| ranges(i)).unwrap_or_default(),
             warned: Vec::new(),
             warnings: Vec::new(),
         }

@@ -23,16 +23,7 @@ impl Pending<'_> {
         let node = &self.nodes[index];
         match node.op {
             Op::Input => None,
-            Op::Dense(layer) => {
-                let layer_info = self.layers.get(layer)?;
-                Some(Output {
-                    name: &layer_info.name,
-                    units: layer_info.units,
-                    activation: layer_info.activation,
-                    span: *self.layer_spans.get(layer)?,
-                })
-            }
-            Op::Activation(activation) => {
+            Op::Dense { activation, .. } | Op::Activation(activation) => {
                 Some(Output { name: &node.name, units: node.width, activation, span: self.node_spans[index]? })
             }
             _ => Some(Output {

@@ -142,8 +142,6 @@ enum Resolved {
 /// What the statements of a network declare, before layout.
 struct Pending<'a> {
     input: Option<(String, Vec<usize>, usize)>,
-    layers: Vec<DenseLayer>,
-    layer_spans: Vec<Span>,
     /// The graph so far: node 0 is the input (named and sized by its statement).
     nodes: Vec<Node>,
     /// Each node's statement (none for an input that was never declared).
@@ -175,8 +173,6 @@ impl<'a> Checker<'a, '_> {
             .collect();
         let mut pending = Pending {
             input: None,
-            layers: Vec::new(),
-            layer_spans: Vec::new(),
             nodes: vec![Node::new("input", Op::Input, &[], 0)],
             node_spans: vec![None],
             node_statements: vec![None],
@@ -246,14 +242,17 @@ impl<'a> Checker<'a, '_> {
         if self.error_count() == errors_before {
             self.check_unused(&pending);
         }
-        if pending.layers.is_empty() {
+        let has_parameters = (0..pending.nodes.len()).any(|i| {
+            !matches!(pending.nodes[i].op, Op::Input) && !nnspec_core::plan::node_tensors(&pending.nodes, i).is_empty()
+        });
+        if !has_parameters {
             self.diagnostics
                 .error(
                     Code::NO_LAYERS,
                     network.name.span,
-                    format!("network `{}` has no dense layer", network.name.text),
+                    format!("network `{}` has nothing to train: no node has parameters", network.name.text),
                 )
-                .help("add a layer such as `dense out: 1, activation = sigmoid;`");
+                .help("add a layer with weights, such as `dense out: 1, activation = sigmoid;` or a convolution");
         }
         let loss = match pending.loss {
             Some((Some(loss), span)) => {
@@ -276,9 +275,8 @@ impl<'a> Checker<'a, '_> {
             return None;
         }
         let (input_name, input_shape, input_size) = pending.input?;
-        let mut layers = pending.layers;
         let nodes = pending.nodes;
-        let (tensors, param_count) = self.layout(&mut layers, &nodes, network.name.span)?;
+        let (tensors, param_count) = self.layout(&nodes, network.name.span)?;
         let map = NetworkMap {
             name: network.name.text.clone(),
             span: network.name.span,
@@ -292,7 +290,6 @@ impl<'a> Checker<'a, '_> {
             input_name,
             input_shape,
             input_size,
-            layers,
             nodes,
             loss: loss?,
             train,

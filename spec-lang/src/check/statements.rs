@@ -196,13 +196,8 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    pub(super) fn layout(
-        &mut self,
-        layers: &mut [DenseLayer],
-        nodes: &[Node],
-        span: Span,
-    ) -> Option<(Vec<Tensor>, usize)> {
-        let layout = crate::ir::layout(layers, nodes, MAX_PARAMS);
+    pub(super) fn layout(&mut self, nodes: &[Node], span: Span) -> Option<(Vec<Tensor>, usize)> {
+        let layout = crate::ir::layout(nodes, MAX_PARAMS);
         if layout.is_none() {
             self.diagnostics
                 .error(Code::BAD_SIZE, span, "the network has too many parameters")

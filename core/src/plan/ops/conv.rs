@@ -17,17 +17,33 @@ pub(super) fn fits(g: &ConvGeometry, node: &Node, nodes: &[Node]) -> bool {
 }
 
 /// The weight `[out][in/groups][k…]` (`[out][in/groups][k]` for `conv1d`),
-/// then the bias `[out]` if it has one.
-pub(super) fn tensors(g: &ConvGeometry, bias: bool, one_d: bool) -> Vec<(Role, Vec<usize>)> {
-    let per_group = g.in_channels / g.groups.max(1);
+/// then the bias `[out]` if it has one; both PyTorch's default
+/// U(±1/√fan_in) unless the node says otherwise, penalties on the weight.
+pub(super) fn tensors(g: &ConvGeometry, bias: bool, one_d: bool, settings: ParamSettings) -> Vec<TensorSpec> {
+    let groups = g.groups.max(1);
+    let per_group = g.in_channels / groups;
     let shape = if one_d {
         alloc::vec![g.out_channels, per_group, g.kernel[1]]
     } else {
         alloc::vec![g.out_channels, per_group, g.kernel[0], g.kernel[1]]
     };
-    let mut tensors = alloc::vec![(Role::Weight, shape)];
+    let window = g.kernel[0] * g.kernel[1];
+    let fans = (per_group * window, g.out_channels / groups * window);
+    let mut tensors = alloc::vec![TensorSpec {
+        role: Role::Weight,
+        shape,
+        init: settings.init.unwrap_or(Init::TorchDefault),
+        fans,
+        penalties: (settings.l1, settings.l2),
+    }];
     if bias {
-        tensors.push((Role::Bias, alloc::vec![g.out_channels]));
+        tensors.push(TensorSpec {
+            role: Role::Bias,
+            shape: alloc::vec![g.out_channels],
+            init: settings.bias_init.unwrap_or(Init::TorchDefault),
+            fans,
+            penalties: (0.0, 0.0),
+        });
     }
     tensors
 }

@@ -3,54 +3,72 @@
 
 use super::*;
 
-/// The weight `[inputs][units]`, then the bias `[units]` if it has one.
-pub(super) fn tensors(info: &LayerInfo) -> Vec<(Role, Vec<usize>)> {
-    let mut tensors = alloc::vec![(Role::Weight, alloc::vec![info.inputs, info.units])];
-    if info.bias {
-        tensors.push((Role::Bias, alloc::vec![info.units]));
+/// The input width and the units of a dense node.
+fn sizes(node: &Node, nodes: &[Node]) -> (usize, usize) {
+    (nodes[node.inputs[0]].width, node.width)
+}
+
+/// The weight `[inputs][units]` (Xavier-uniform by default, penalties
+/// apply), then the bias `[units]` if it has one (zeros by default).
+pub(super) fn tensors(bias: bool, node: &Node, nodes: &[Node]) -> Vec<TensorSpec> {
+    let (inputs, units) = sizes(node, nodes);
+    let settings = node.params;
+    let mut tensors = alloc::vec![TensorSpec {
+        role: Role::Weight,
+        shape: alloc::vec![inputs, units],
+        init: settings.init.unwrap_or(Init::XavierUniform),
+        fans: (inputs, units),
+        penalties: (settings.l1, settings.l2),
+    }];
+    if bias {
+        tensors.push(TensorSpec {
+            role: Role::Bias,
+            shape: alloc::vec![units],
+            init: settings.bias_init.unwrap_or(Init::Zeros),
+            fans: (inputs, units),
+            penalties: (0.0, 0.0),
+        });
     }
     tensors
 }
 
 /// A multiply-add per weight, an addition per bias.
-pub(super) fn flops(info: &LayerInfo) -> usize {
-    2 * info.inputs * info.units + if info.bias { info.units } else { 0 }
+pub(super) fn flops(bias: bool, node: &Node, nodes: &[Node]) -> usize {
+    let (inputs, units) = sizes(node, nodes);
+    2 * inputs * units + if bias { units } else { 0 }
 }
 
-pub(super) fn forward(cx: &mut Lowering<'_>, layer: usize, input: Source) -> Source {
-    let (info, params) = (&cx.net.layers[layer], &cx.net.params[layer]);
-    let (z, a) = (cx.take(info.units, "z"), cx.take(info.units, "a"));
-    cx.steps.push(Step::Dense {
-        input,
-        weight: params.weight.clone(),
-        bias: params.bias.clone(),
-        output: z,
-        inputs: info.inputs,
-        outputs: info.units,
-    });
-    cx.steps.push(Step::Activation { activation: info.activation, z, a });
+pub(super) fn forward(cx: &mut Lowering<'_>, activation: Activation, input: Source) -> Source {
+    let (inputs, units) = sizes(cx.node(), cx.net.nodes);
+    let (weight, bias) = (cx.net.range(cx.index, Role::Weight), cx.net.range(cx.index, Role::Bias));
+    let (z, a) = (cx.take(units, "z"), cx.take(units, "a"));
+    let weight = weight.expect("a dense node has a weight");
+    cx.steps.push(Step::Dense { input, weight, bias, output: z, inputs, outputs: units });
+    cx.steps.push(Step::Activation { activation, z, a });
     cx.state.dense[cx.index] = Some((z, a));
     Source::Buf(a)
 }
 
 /// The head's gradient is already with respect to `z` (the loss fuses the
 /// output's activation); any other layer first takes its activation's.
-pub(super) fn backward(cx: &mut Lowering<'_>, layer: usize, grad: Buf) {
+pub(super) fn backward(cx: &mut Lowering<'_>, activation: Activation, grad: Buf) {
     let (z, a) = cx.state.dense[cx.index].expect("a dense node has its buffers");
-    let (info, params) = (&cx.net.layers[layer], &cx.net.params[layer]);
+    let (inputs, units) = sizes(cx.node(), cx.net.nodes);
+    let weight = cx.net.range(cx.index, Role::Weight).expect("a dense node has a weight");
+    let bias = cx.net.range(cx.index, Role::Bias);
     if cx.index != cx.grads.head {
-        cx.steps.push(Step::ActivationBackward { activation: info.activation, z, a, grad });
+        cx.steps.push(Step::ActivationBackward { activation, z, a, grad });
     }
     let input = cx.node().inputs[0];
     let (dx, accumulate) = cx.input_gradient(input);
     cx.steps.push(Step::DenseBackward {
         input: cx.state.values[input],
-        weight: params.weight.clone(),
-        bias: params.bias.clone(),
+        weight,
+        bias,
         dz: grad,
         dx,
-        inputs: info.inputs,
-        outputs: info.units,
+        inputs,
+        outputs: units,
     });
     cx.accumulate(dx, accumulate);
 }

@@ -8,8 +8,10 @@
 //! one arm per op kind, each a call into that kind's module.
 
 use super::lower::Lowering;
-use super::{Buf, LayerInfo, Role, Source, Step};
-use crate::graph::{Node, Op};
+use super::{Buf, Role, Source, Step, TensorSpec};
+use crate::graph::{Node, Op, ParamSettings};
+use crate::vocabulary::Init;
+use crate::Activation;
 use alloc::vec::Vec;
 
 mod activation;
@@ -32,7 +34,7 @@ fn single<'n>(node: &Node, nodes: &'n [Node]) -> Option<&'n Node> {
 pub(super) fn fits(node: &Node, nodes: &[Node]) -> bool {
     match node.op {
         Op::Input => false,
-        Op::Dense(_) => single(node, nodes).is_some(),
+        Op::Dense { .. } => single(node, nodes).is_some(),
         Op::Dropout(p) => dropout::fits(p, node, nodes),
         Op::Add => join::add_fits(node, nodes),
         Op::Concat => join::concat_fits(node, nodes),
@@ -46,22 +48,31 @@ pub(super) fn fits(node: &Node, nodes: &[Node]) -> bool {
     }
 }
 
-/// The node's parameter tensors, in buffer order.
-pub(super) fn tensors(node: &Node, layers: &[LayerInfo]) -> Vec<(Role, Vec<usize>)> {
+/// The node's parameter tensors, in buffer order, with their initializers,
+/// fans and penalties (the node's settings over its op's defaults).
+pub(super) fn tensors(node: &Node, nodes: &[Node]) -> Vec<TensorSpec> {
     match node.op {
-        Op::Dense(layer) => dense::tensors(&layers[layer]),
-        Op::LayerNorm { .. } => norm::scale_shift(node.width),
-        Op::BatchNorm { channels, .. } => norm::scale_shift(channels),
-        Op::Conv { geometry, bias, one_d } => conv::tensors(&geometry, bias, one_d),
-        _ => Vec::new(),
+        Op::Dense { bias, .. } => dense::tensors(bias, node, nodes),
+        Op::LayerNorm { .. } => norm::scale_shift(node.width, node),
+        Op::BatchNorm { channels, .. } => norm::scale_shift(channels, node),
+        Op::Conv { geometry, bias, one_d } => conv::tensors(&geometry, bias, one_d, node.params),
+        Op::Input
+        | Op::Dropout(_)
+        | Op::Add
+        | Op::Concat
+        | Op::Activation(_)
+        | Op::Standardize
+        | Op::Pool { .. }
+        | Op::GlobalAvgPool(_)
+        | Op::Flatten => Vec::new(),
     }
 }
 
 /// Floating-point operations per sample of the node's forward pass (2 per
 /// multiply-add; element-wise activations and moves count 0).
-pub(super) fn flops(node: &Node, layers: &[LayerInfo]) -> usize {
+pub(super) fn flops(node: &Node, nodes: &[Node]) -> usize {
     match node.op {
-        Op::Dense(layer) => dense::flops(&layers[layer]),
+        Op::Dense { bias, .. } => dense::flops(bias, node, nodes),
         Op::Add => join::add_flops(node),
         Op::LayerNorm { .. } => norm::layer_norm_flops(node.width),
         Op::Standardize => norm::standardize_flops(node.width),
@@ -77,7 +88,17 @@ pub(super) fn buffers(node: &Node) -> Vec<(&'static str, Vec<usize>, f32)> {
     match node.op {
         Op::BatchNorm { channels, .. } => norm::batch_norm_buffers(channels),
         Op::Standardize => norm::standardize_buffers(node.width),
-        _ => Vec::new(),
+        Op::Input
+        | Op::Dense { .. }
+        | Op::Dropout(_)
+        | Op::Add
+        | Op::Concat
+        | Op::Activation(_)
+        | Op::LayerNorm { .. }
+        | Op::Conv { .. }
+        | Op::Pool { .. }
+        | Op::GlobalAvgPool(_)
+        | Op::Flatten => Vec::new(),
     }
 }
 
@@ -87,7 +108,7 @@ pub(super) fn forward(cx: &mut Lowering<'_>, inputs: &[Source]) -> Source {
     let node = cx.node();
     match node.op {
         Op::Input => Source::Input,
-        Op::Dense(layer) => dense::forward(cx, layer, inputs[0]),
+        Op::Dense { activation, .. } => dense::forward(cx, activation, inputs[0]),
         Op::Dropout(p) => dropout::forward(cx, p, inputs[0]),
         Op::Activation(activation) => activation::forward(cx, activation, inputs[0]),
         Op::LayerNorm { eps } => norm::layer_norm_forward(cx, eps, inputs[0]),
@@ -108,7 +129,7 @@ pub(super) fn backward(cx: &mut Lowering<'_>, grad: Buf) {
     match node.op {
         // Standardisation reads the network's input, which needs no gradient.
         Op::Input | Op::Standardize => {}
-        Op::Dense(layer) => dense::backward(cx, layer, grad),
+        Op::Dense { activation, .. } => dense::backward(cx, activation, grad),
         Op::Dropout(_) => dropout::backward(cx, grad),
         Op::Activation(activation) => activation::backward(cx, activation, grad),
         Op::Conv { geometry, .. } => conv::backward(cx, geometry, grad),

@@ -7,8 +7,26 @@ use super::*;
 use core::ops::Range;
 
 /// γ and β, `[features]` each.
-pub(super) fn scale_shift(features: usize) -> Vec<(Role, Vec<usize>)> {
-    alloc::vec![(Role::Scale, alloc::vec![features]), (Role::Shift, alloc::vec![features])]
+/// (ones and zeros unless the node says otherwise; no penalties).
+pub(super) fn scale_shift(features: usize, node: &Node) -> Vec<TensorSpec> {
+    let fans = (node.width, node.width);
+    let settings = node.params;
+    alloc::vec![
+        TensorSpec {
+            role: Role::Scale,
+            shape: alloc::vec![features],
+            init: settings.init.unwrap_or(Init::Constant(1.0)),
+            fans,
+            penalties: (0.0, 0.0),
+        },
+        TensorSpec {
+            role: Role::Shift,
+            shape: alloc::vec![features],
+            init: settings.bias_init.unwrap_or(Init::Zeros),
+            fans,
+            penalties: (0.0, 0.0),
+        },
+    ]
 }
 
 /// One input of its width, whole channels, `eps ≥ 0` and `momentum` in `[0, 1]`.

@@ -2,9 +2,9 @@
 
 use super::*;
 
-pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, layer: &LayerInfo, out: Out) -> (String, bool) {
+pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, f: nnspec_core::Activation, out: Out) -> (String, bool) {
     let x = w.input(node.inputs[0], false);
-    let name = layer.name.as_ref();
+    let name = node.name.as_ref();
     let a = if out.last { out.name } else { format!("{name}.a") };
     let weight = w.param(name, "weight").expect("every dense layer has a weight tensor");
     let z = format!("{name}.z");
@@ -12,6 +12,6 @@ pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, layer: &LayerInfo, out
         Some(bias) => w.nodes.push(Node::new("Gemm", name, &[&x, &weight, &bias], &[&z])),
         None => w.nodes.push(Node::new("MatMul", name, &[&x, &weight], &[&z])),
     }
-    activation::nodes(name, layer.activation, &z, &a, &mut w.nodes, &mut w.initializers);
+    activation::nodes(name, f, &z, &a, &mut w.nodes, &mut w.initializers);
     (a, false)
 }

@@ -2,7 +2,6 @@
 //! [`write`] is the only place the export matches on [`Op`].
 
 use super::{tensor, Message, Node, Out, Writer};
-use crate::model::LayerInfo;
 use nnspec_core::graph::{Node as GraphNode, Op};
 
 pub(super) mod activation;
@@ -15,10 +14,9 @@ mod pool;
 /// Writes graph node `node`'s ONNX nodes; the name of its value and whether
 /// that value is shaped `[N, C, (H,) W]` (else flat `[N, F]`).
 pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, out: Out) -> (String, bool) {
-    let layers = w.model.layers();
     match node.op {
         Op::Input => (w.values.names[0].clone(), false),
-        Op::Dense(layer) => dense::write(w, node, &layers[layer], out),
+        Op::Dense { activation, .. } => dense::write(w, node, activation, out),
         Op::Dropout(_) | Op::Flatten => pass_through(w, node, out),
         Op::Add => join::add(w, node, out),
         Op::Concat => join::concat(w, node, out),

@@ -3,10 +3,11 @@
 use super::*;
 use nnspec_core::conv::{output_size, ConvGeometry};
 
-const CONV_KEYS: &[&str] = &["kernel", "stride", "padding", "dilation", "groups", "bias"];
+const CONV_KEYS: &[&str] =
+    &["kernel", "stride", "padding", "dilation", "groups", "bias", "init", "bias_init", "l1", "l2"];
 
 impl<'a> Checker<'a, '_> {
-    /// `conv1d NAME: OUT, kernel = K, stride, padding, dilation, groups, bias;` and `conv2d`.
+    /// `conv1d NAME: OUT, kernel = K, stride, padding, dilation, groups, bias, init, bias_init, l1, l2;` and `conv2d`.
     pub(in crate::check) fn conv(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {
         let one_d = statement.keyword.text == "conv1d";
         let axes = if one_d { 1 } else { 2 };
@@ -24,7 +25,11 @@ impl<'a> Checker<'a, '_> {
         };
         let (mut kernel, mut stride, mut padding, mut dilation, mut groups, mut bias): (_, _, [usize; 2], _, _, _) =
             (None, [1, 1], [0, 0], [1, 1], 1, true);
+        let mut settings = ParamSettings::default();
         for option in &statement.options {
+            if self.param_option(option, &mut settings) {
+                continue;
+            }
             let value = &option.value;
             match option.key.text.as_str() {
                 "kernel" => kernel = self.per_axis(value, axes, "a kernel size", 1),
@@ -85,14 +90,18 @@ impl<'a> Checker<'a, '_> {
             dilation,
             groups,
         };
-        if geometry.output_len() > MAX_UNITS {
+        // Sizes are multiplied checked: a huge padding must not wrap to a small output.
+        let len = out_channels.checked_mul(out_h).and_then(|n| n.checked_mul(out_w));
+        if !matches!(len, Some(len) if len <= MAX_UNITS) {
             self.diagnostics
                 .error(Code::BAD_SIZE, statement.span, format!("`{}` is too large", name.text))
                 .help(format!("at most {MAX_UNITS} values per sample"));
             return;
         }
         let shape: Vec<usize> = if one_d { vec![out_channels, out_w] } else { vec![out_channels, out_h, out_w] };
-        let node = Node::new(name.text.clone(), Op::Conv { geometry, bias, one_d }, &[input], 0).with_shape(&shape);
+        let node = Node::new(name.text.clone(), Op::Conv { geometry, bias, one_d }, &[input], 0)
+            .with_shape(&shape)
+            .with_params(settings);
         self.push_node(statement, node, pending);
     }
 }

@@ -13,7 +13,7 @@ impl<'a> Checker<'a, '_> {
                 self.diagnostics
                     .error(Code::MISSING_ARGUMENT, statement.keyword.span, "a dense layer needs a name")
                     .help("write `dense hidden: 16;`");
-                format!("dense{}", pending.layers.len() + 1)
+                format!("dense{}", pending.nodes.len())
             }
         };
         let units = match &statement.value {
@@ -26,63 +26,25 @@ impl<'a> Checker<'a, '_> {
             }
         };
         let input = self.single_input(statement, pending);
-        let mut layer = DenseLayer {
-            name,
-            doc: statement.meta.doc.clone(),
-            inputs: pending.nodes[input].width,
-            units: units.unwrap_or(1),
-            activation: Activation::Identity,
-            bias: true,
-            init: Init::XavierUniform,
-            bias_init: Init::Zeros,
-            l1: 0.0,
-            l2: 0.0,
-            weight_offset: 0,
-            bias_offset: None,
-        };
+        let (mut activation, mut bias, mut settings) = (Activation::Identity, true, ParamSettings::default());
         self.check_duplicate_keys(&statement.options);
         for option in &statement.options {
+            if self.param_option(option, &mut settings) {
+                continue;
+            }
             match option.key.text.as_str() {
-                "activation" => {
-                    if let Some(activation) = self.activation(&option.value) {
-                        layer.activation = activation;
-                    }
-                }
-                "bias" => {
-                    if let Some(bias) = self.boolean(&option.value) {
-                        layer.bias = bias;
-                    }
-                }
-                "init" => {
-                    if let Some(init) = self.init(&option.value) {
-                        layer.init = init;
-                    }
-                }
-                "bias_init" => {
-                    if let Some(init) = self.init(&option.value) {
-                        layer.bias_init = init;
-                    }
-                }
-                "l1" | "l2" => {
-                    if let Some(coef) = self.ranged(&option.value, 0.0, f64::INFINITY, true, "a penalty coefficient") {
-                        if option.key.text == "l1" {
-                            layer.l1 = coef;
-                        } else {
-                            layer.l2 = coef;
-                        }
-                    }
-                }
+                "activation" => activation = self.activation(&option.value).unwrap_or(activation),
+                "bias" => bias = self.boolean(&option.value).unwrap_or(bias),
                 _ => self.unknown_key(&option.key, DENSE_KEYS, "a dense layer"),
             }
         }
-        if pending.has_input && !pending.input_seen && pending.layers.is_empty() {
+        if pending.has_input && !pending.input_seen && pending.nodes.len() <= 1 {
             self.diagnostics
                 .error(Code::MISSING_INPUT, statement.keyword.span, "a layer before the input")
                 .help("start the network with `input x: [FEATURES];`");
         }
-        let node = Node::new(layer.name.clone(), Op::Dense(pending.layers.len()), &[input], layer.units);
+        let op = Op::Dense { activation, bias };
+        let node = Node::new(name, op, &[input], units.unwrap_or(1)).with_params(settings);
         self.push_node(statement, node, pending);
-        pending.layers.push(layer);
-        pending.layer_spans.push(statement.span);
     }
 }

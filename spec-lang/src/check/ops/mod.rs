@@ -16,6 +16,33 @@ mod norm;
 mod pool;
 
 impl<'a> Checker<'a, '_> {
+    /// Reads `init`, `bias_init`, `l1` or `l2` into `settings`; false for any other key.
+    pub(super) fn param_option(&mut self, option: &KeyValue, settings: &mut ParamSettings) -> bool {
+        match option.key.text.as_str() {
+            "init" => {
+                if let Some(init) = self.init(&option.value) {
+                    settings.init = Some(init);
+                }
+            }
+            "bias_init" => {
+                if let Some(init) = self.init(&option.value) {
+                    settings.bias_init = Some(init);
+                }
+            }
+            "l1" | "l2" => {
+                if let Some(coef) = self.ranged(&option.value, 0.0, f64::INFINITY, true, "a penalty coefficient") {
+                    if option.key.text == "l1" {
+                        settings.l1 = coef as f32;
+                    } else {
+                        settings.l2 = coef as f32;
+                    }
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// `[kh, kw]` from a number (both axes) or a pair; a 1-D value gives `[min, k]`
     /// (the height axis of a 1-D sample has length 1: no padding, unit kernel and steps).
     pub(super) fn per_axis(&mut self, value: &Value, axes: usize, what: &str, min: usize) -> Option<[usize; 2]> {
