@@ -70,22 +70,26 @@ fn main() {
     training_registry.push_str("    ]\n}\n");
     registry.push_str(&training_registry);
     specs.push_str(&training);
-    // Every graph file the language can express, as `Graph<Stem>`.
+    // Every graph file the language can express, as `Graph<Stem>` (`graphs/`)
+    // and `Sequence<Stem>` (`sequences/`), keyed `folder/stem`.
     let mut graph_registry = String::from(
-        "/// The generated graphs of `graphs/`, by conformance file stem.\npub fn graph_registry() -> Vec<(&'static str, Constructor)> {\n    vec![\n",
+        "/// The generated graphs of `graphs/` and `sequences/`, by `folder/stem`.\npub fn graph_registry() -> Vec<(&'static str, Constructor)> {\n    vec![\n",
     );
-    let graphs_dir = dir.join("graphs");
-    println!("cargo:rerun-if-changed={}", graphs_dir.display());
-    for path in json_files(&graphs_dir) {
-        println!("cargo:rerun-if-changed={}", path.display());
-        let text = std::fs::read_to_string(&path).expect("readable graph file");
-        let file: Value = serde_json::from_str(&text).expect("graph JSON");
-        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let type_name = format!("Graph{}", camel(&stem));
-        if let Ok(spec) = graph_spec::spec(&file, &type_name) {
-            specs.push_str(&spec);
-            specs.push('\n');
-            writeln!(graph_registry, "        ({stem:?}, || Box::new({type_name}::zeroed())),").unwrap();
+    for (folder, prefix) in [("graphs", "Graph"), ("sequences", "Sequence")] {
+        let graphs_dir = dir.join(folder);
+        println!("cargo:rerun-if-changed={}", graphs_dir.display());
+        for path in json_files(&graphs_dir) {
+            println!("cargo:rerun-if-changed={}", path.display());
+            let text = std::fs::read_to_string(&path).expect("readable graph file");
+            let file: Value = serde_json::from_str(&text).expect("graph JSON");
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let type_name = format!("{prefix}{}", camel(&stem));
+            if let Ok(spec) = graph_spec::spec(&file, &type_name) {
+                specs.push_str(&spec);
+                specs.push('\n');
+                let key = format!("{folder}/{stem}");
+                writeln!(graph_registry, "        ({key:?}, || Box::new({type_name}::zeroed())),").unwrap();
+            }
         }
     }
     graph_registry.push_str("    ]\n}\n");

@@ -139,6 +139,17 @@ fn module(out: &mut String, net: &Network, class: &str) {
         let name = names.attributes[k].as_deref().unwrap_or_default();
         let input_shape = &net.nodes[node.inputs.first().copied().unwrap_or(0)].shape;
         match node.op {
+            Op::Recurrent(g) => {
+                let module = if node.op.name() == "gru" { "nn.GRU" } else { "nn.LSTM" };
+                writeln!(
+                    out,
+                    "        self.{name} = {module}({}, {}, batch_first=True, bidirectional={})",
+                    g.features,
+                    g.hidden,
+                    py_bool(g.bidirectional)
+                )
+                .unwrap();
+            }
             Op::Dense { bias, .. } => {
                 let inputs = net.nodes[node.inputs[0]].width;
                 writeln!(out, "        self.{name} = nn.Linear({inputs}, {}, bias={})", node.width, py_bool(bias))
@@ -284,6 +295,13 @@ fn module(out: &mut String, net: &Network, class: &str) {
             }
             Op::GlobalAvgPool(_) => format!("{}.flatten(2).mean(dim=2)", read(0)),
             Op::Flatten => flat(0),
+            // PyTorch's `output` is every step's state, `[N, T, D·H]`; its `h_n`
+            // (`h_n, c_n` for an LSTM) is `[D, N, H]`: each direction's last state.
+            Op::Recurrent(g) if g.sequence => format!("self.{attribute}({})[0]", read(0)),
+            Op::Recurrent(_) => {
+                let state = if node.op.name() == "lstm" { "[1][0]" } else { "[1]" };
+                format!("self.{attribute}({}){state}.transpose(0, 1).flatten(1)", read(0))
+            }
         };
         writeln!(out, "        {variable} = {expression}").unwrap();
         values.push(variable);

@@ -21,7 +21,8 @@ fn params(model: &dyn Model, values: impl Fn(&str) -> Vec<f64>) -> Vec<f64> {
     for tensor in model.tensors() {
         let reference = values(&tensor.name);
         let range = tensor.range();
-        if tensor.shape.len() == 2 {
+        // Only a dense weight differs from PyTorch's layout (recurrent weights are PyTorch's).
+        if matches!(model.nodes()[tensor.node].op, nnspec::Op::Dense { .. }) && tensor.shape.len() == 2 {
             // PyTorch's [out][in] into nnspec's [in][out].
             let (inputs, outputs) = (tensor.shape[0], tensor.shape[1]);
             for i in 0..inputs {
@@ -51,7 +52,8 @@ fn pytorch_graphs_match_the_interpreter() {
     // The worst use of the tolerance, over the single passes and over the trajectories.
     let (mut worst_pass, mut worst_trajectory) = (0.0f64, 0.0f64);
     let mut waiting = Vec::new();
-    for path in kit::files("graphs") {
+    // Both folders: the graphs and the recurrent networks (README section 11).
+    for path in kit::files("graphs").into_iter().chain(kit::files("sequences")) {
         let file = kit::json_at(&path);
         let case = file["name"].as_str().unwrap_or("graph").to_string();
         let text = match graph_spec::spec(&file, "Case") {
@@ -118,7 +120,8 @@ fn pytorch_graphs_match_the_interpreter() {
             println!("{id}: worst {:.0}% of the f32 tolerance over five steps", 100.0 * used);
         }
         // The generated code of the same spec agrees with the interpreter to the bit.
-        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let folder = path.parent().and_then(|p| p.file_name()).unwrap().to_string_lossy().into_owned();
+        let stem = format!("{folder}/{}", path.file_stem().unwrap().to_string_lossy());
         let registry = nnspec_conformance_tests::graph_registry();
         let (_, make) = registry.iter().find(|(s, _)| *s == stem).expect("the build script compiled this graph");
         let mut generated = make();

@@ -69,6 +69,11 @@ pub enum Op {
         /// A 1-D pool (else 2-D).
         one_d: bool,
     },
+    /// A GRU or LSTM layer over a time-first `[T, F]` input (PyTorch's
+    /// `nn.GRU`/`nn.LSTM`, `batch_first=True`, zero initial state): the last
+    /// state `[D·H]` or every step's `[T, D·H]`; parameters `weight_ih_l0`,
+    /// `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0` (and `…_reverse`), PyTorch's layout.
+    Recurrent(crate::recurrent::RecurrentGeometry),
     /// The mean of each channel over every position: `[C, …] → [C]`.
     GlobalAvgPool(crate::conv::PoolGeometry),
     /// `[C, …] → [C·…]` in channel-first order (the values do not move).
@@ -117,6 +122,10 @@ impl Op {
             Op::Pool { one_d: true, .. } => "avg_pool1d",
             Op::Pool { .. } => "avg_pool2d",
             Op::GlobalAvgPool(_) => "global_avg_pool",
+            Op::Recurrent(g) => match g.cell {
+                crate::recurrent::Cell::Gru => "gru",
+                crate::recurrent::Cell::Lstm => "lstm",
+            },
             Op::Flatten => "flatten",
         }
     }

@@ -31,6 +31,7 @@ pub mod norm;
 #[cfg(feature = "alloc")]
 pub mod plan;
 pub mod quant;
+pub mod recurrent;
 #[cfg(feature = "alloc")]
 pub mod vocabulary;
 

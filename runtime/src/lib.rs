@@ -15,7 +15,7 @@
 
 #[cfg(feature = "std")]
 pub use nnspec_core::plan;
-pub use nnspec_core::{activation, conv, kernels, loss, math, norm};
+pub use nnspec_core::{activation, conv, kernels, loss, math, norm, recurrent};
 
 #[cfg(feature = "std")]
 pub mod data;
@@ -80,6 +80,7 @@ pub mod __private_v0_1 {
     #[cfg(feature = "std")]
     pub use crate::model::{view, MaskFiller, Slot};
     pub use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
+    pub use nnspec_core::recurrent::{recurrent_backward, recurrent_forward, Cell, RecurrentGeometry};
     pub use nnspec_core::norm::{
         batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward,
         standardize, standardize_fit,

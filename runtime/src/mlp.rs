@@ -17,6 +17,7 @@ use nnspec_core::norm::{
     standardize_fit,
 };
 use nnspec_core::plan::{Buf, Plan, Source, Step};
+use nnspec_core::recurrent::{recurrent_backward, recurrent_forward};
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -250,6 +251,34 @@ impl Pass<'_> {
                         pool_forward(x, y, Some(indices), batch, geometry);
                     }
                     None => self.map_rows(buffer, *input, *output, |x, y| pool_forward(x, y, None, batch, geometry)),
+                }
+            }
+            Step::Recurrent { input, params: p, output, cache, geometry } => {
+                let w = &params[p.clone()];
+                let source = input.buf(self.training).map(|buf| self.range(buf));
+                // The output and the cache lie one after the other in the workspace.
+                let (outputs, reads) = split_outputs(buffer, [self.range(*output), self.range(*cache)]);
+                let [y, kept] = outputs;
+                let x = source.map_or(self.x, |range| &reads[range]);
+                recurrent_forward(x, w, y, Some(kept), batch, geometry);
+            }
+            Step::RecurrentBackward { input, params: p, cache, dout, dx, geometry } => {
+                let w = &params[p.clone()];
+                let dw = &mut grad[p.clone()];
+                let source = input.buf(self.training).map(|buf| self.range(buf));
+                let (kept, dout) = (self.range(*cache), self.range(*dout));
+                match dx {
+                    Some(dx) => {
+                        let from_input = source.is_none();
+                        let reads = [source.unwrap_or(0..0), kept, dout];
+                        let ([input, kept, dout], dx) = view(buffer, self.range(*dx), reads);
+                        let x = if from_input { self.x } else { input };
+                        recurrent_backward(x, w, kept, dout, dw, Some(dx), batch, geometry);
+                    }
+                    None => {
+                        let x = source.map_or(self.x, |range| &buffer[range]);
+                        recurrent_backward(x, w, &buffer[kept], &buffer[dout], dw, None, batch, geometry);
+                    }
                 }
             }
             Step::PoolBackward { grad: g, argmax, dx, geometry } => {

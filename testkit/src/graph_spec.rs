@@ -106,6 +106,12 @@ fn statements(file: &Value, dense_options: &str) -> Result<Vec<String>, Vec<Stri
                 axes(node, "padding")
             ),
             "global_avg_pool" | "flatten" => format!("    {op} {name}({inputs});"),
+            "gru" | "lstm" => format!(
+                "    {op} {name}({inputs}): {}, bidirectional = {}, sequence = {};",
+                node["hidden_size"],
+                node["bidirectional"].as_bool().unwrap_or(false),
+                node["return"] == "sequence"
+            ),
             other => {
                 if !missing.iter().any(|m| m == other) {
                     missing.push(other.to_string());

@@ -22,6 +22,8 @@ pub struct Reference {
     loss: Loss,
     /// Per node, the offsets of a layer norm's γ and β.
     norms: Vec<Option<(usize, usize)>>,
+    /// Per node, the offset of its first parameter (a recurrent layer's are contiguous).
+    starts: Vec<usize>,
     /// Per node, the offsets of a dense layer's or a convolution's weight and bias.
     convs: Vec<(usize, Option<usize>)>,
     /// The model's buffers (running statistics), read by batch norms in inference mode.
@@ -57,7 +59,11 @@ impl Reference {
                 model.buffer_tensors().iter().find(|b| names.contains(&b.name.to_string())).map(|b| b.offset)
             })
             .collect();
+        let starts = (0..model.nodes().len())
+            .map(|node| model.tensors().iter().find(|t| t.node == node).map_or(0, |t| t.offset))
+            .collect();
         Reference {
+            starts,
             norms,
             convs,
             buffers: model.buffers().iter().map(|v| f64::from(*v)).collect(),
@@ -108,6 +114,7 @@ impl Reference {
                     (z, a)
                 }
                 Op::Dropout(_) => (Vec::new(), values[inputs[0]].1.clone()),
+                Op::Recurrent(g) => (Vec::new(), recurrent(&g, &params[self.starts[index]..], &values[inputs[0]].1, batch)),
                 Op::Conv { geometry: g, .. } => {
                     let x = &values[inputs[0]].1;
                     let (weight, bias) = self.convs[index];
@@ -271,6 +278,60 @@ impl Reference {
         };
         (value, sides)
     }
+}
+
+/// A GRU or LSTM in f64, as `nnspec_core::recurrent` defines it (PyTorch's rules).
+fn recurrent(g: &nnspec::recurrent::RecurrentGeometry, params: &[f64], x: &[f64], batch: usize) -> Vec<f64> {
+    use nnspec::recurrent::Cell;
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let (h_len, rows, dirs) = (g.hidden, g.gates() * g.hidden, g.directions());
+    let mut out = vec![0.0; batch * g.output_len()];
+    for n in 0..batch {
+        for d in 0..dirs {
+            let p = &params[d * g.direction_params()..];
+            let (w_ih, rest) = p.split_at(rows * g.features);
+            let (w_hh, rest) = rest.split_at(rows * h_len);
+            let (b_ih, b_hh) = rest.split_at(rows);
+            let (mut h, mut c) = (vec![0.0; h_len], vec![0.0; h_len]);
+            for s in 0..g.steps {
+                let t = if d == 0 { s } else { g.steps - 1 - s };
+                let x_t = &x[n * g.input_len() + t * g.features..][..g.features];
+                let gate = |r: usize, w: &[f64], b: &[f64], v: &[f64]| -> f64 {
+                    b[r] + (0..v.len()).map(|k| w[r * v.len() + k] * v[k]).sum::<f64>()
+                };
+                let gx: Vec<f64> = (0..rows).map(|r| gate(r, w_ih, b_ih, x_t)).collect();
+                let gh: Vec<f64> = (0..rows).map(|r| gate(r, w_hh, b_hh, &h)).collect();
+                let next: Vec<f64> = (0..h_len)
+                    .map(|j| match g.cell {
+                        Cell::Gru => {
+                            let r = sigmoid(gx[j] + gh[j]);
+                            let z = sigmoid(gx[h_len + j] + gh[h_len + j]);
+                            let cand = (gx[2 * h_len + j] + r * gh[2 * h_len + j]).tanh();
+                            (1.0 - z) * cand + z * h[j]
+                        }
+                        Cell::Lstm => {
+                            let i = sigmoid(gx[j] + gh[j]);
+                            let f = sigmoid(gx[h_len + j] + gh[h_len + j]);
+                            let cand = (gx[2 * h_len + j] + gh[2 * h_len + j]).tanh();
+                            let o = sigmoid(gx[3 * h_len + j] + gh[3 * h_len + j]);
+                            c[j] = f * c[j] + i * cand;
+                            o * c[j].tanh()
+                        }
+                    })
+                    .collect();
+                h = next;
+                if g.sequence {
+                    let at = n * g.output_len() + t * dirs * h_len + d * h_len;
+                    out[at..at + h_len].copy_from_slice(&h);
+                }
+            }
+            if !g.sequence {
+                let at = n * g.output_len() + d * h_len;
+                out[at..at + h_len].copy_from_slice(&h);
+            }
+        }
+    }
+    out
 }
 
 /// `activation` on one row of pre-activations.

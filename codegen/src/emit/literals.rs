@@ -72,6 +72,18 @@ pub(super) fn node_doc(net: &Network, node: &Node) -> String {
         ),
         Op::GlobalAvgPool(_) => format!("`{}`: the mean of each channel of {}, `[{}]`.", node.name, inputs.join(""), node.width),
         Op::Flatten => format!("`{}`: {} flattened, `[{}]`.", node.name, inputs.join(""), node.width),
+        Op::Recurrent(g) => format!(
+            "`{}`: {}{} of {} ({} steps of {}) into {} units, {}, `[{}]`.",
+            node.name,
+            if g.bidirectional { "bidirectional " } else { "" },
+            node.op.name(),
+            inputs.join(""),
+            g.steps,
+            g.features,
+            g.hidden,
+            if g.sequence { "every step's state" } else { "the last state" },
+            node.width
+        ),
         Op::LayerNorm { eps } => {
             format!("`{}`: layer normalisation of {} (eps = {eps}), `[{}]`.", node.name, inputs.join(""), node.width)
         }

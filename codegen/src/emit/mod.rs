@@ -90,7 +90,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     let mut tensor_infos = Vec::new();
     for tensor in &plan.tensors {
         let node = &net.nodes[tensor.node];
-        let suffix = if matches!(tensor.role, Role::Weight | Role::Scale) { "weight" } else { "bias" };
+        let suffix = tensor.role.suffix();
         let (start, end) = (usize_lit(tensor.range.start), usize_lit(tensor.range.end));
         let dims = tensor.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("][");
         let (const_doc, accessor_doc) = match tensor.role {
@@ -108,6 +108,10 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             Role::Shift => (
                 format!(" Offset of the shift β of `{}`, `[{dims}]`.", node.name),
                 format!(" The shift β of `{}`, `[{dims}]`.", node.name),
+            ),
+            Role::InputWeight { .. } | Role::StateWeight { .. } | Role::InputBias { .. } | Role::StateBias { .. } => (
+                format!(" Offset of `{}`'s `{suffix}`, `[{dims}]` (PyTorch's layout).", node.name),
+                format!(" `{}`'s `{suffix}`, `[{dims}]` row-major (PyTorch's layout).", node.name),
             ),
         };
         let constant = const_name(&node.name, &suffix.to_uppercase());
@@ -132,6 +136,10 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             Role::Bias => quote!(Bias),
             Role::Scale => quote!(Scale),
             Role::Shift => quote!(Shift),
+            Role::InputWeight { reverse } => quote!(InputWeight { reverse: #reverse }),
+            Role::StateWeight { reverse } => quote!(StateWeight { reverse: #reverse }),
+            Role::InputBias { reverse } => quote!(InputBias { reverse: #reverse }),
+            Role::StateBias { reverse } => quote!(StateBias { reverse: #reverse }),
         };
         tensor_infos.push(quote! {
             ::nnspec::TensorInfo {
@@ -189,6 +197,10 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 quote!(::nnspec::Op::GlobalAvgPool(#geometry))
             }
             Op::Flatten => quote!(::nnspec::Op::Flatten),
+            Op::Recurrent(geometry) => {
+                let geometry = recurrent_geometry(&geometry);
+                quote!(::nnspec::Op::Recurrent(#geometry))
+            }
         };
         let inputs = node.inputs.iter().map(|&i| usize_lit(i));
         let width = usize_lit(node.width);

@@ -360,6 +360,69 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
                 }
             }
         }
+        Step::Recurrent { input, params, output, cache, geometry } => {
+            let output_len = usize_lit(geometry.output_len());
+            let (p, geometry) = (param_range(params), recurrent_geometry(geometry));
+            // The output and the cache lie one after the other in the workspace.
+            let written = span(plan, output.slot, cache.slot);
+            let call = quote! {
+                let (y, kept) = written.split_at_mut(batch * #output_len);
+                #private::recurrent_forward(x, &self.params[#p], y, ::core::option::Option::Some(kept), batch, &#geometry);
+            };
+            match input {
+                Source::Input => quote! {
+                    {
+                        let written = &mut buffer[#written];
+                        #call
+                    }
+                },
+                source => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        {
+                            let ([x], written) = #private::view(buffer, #written, [#source]);
+                            #call
+                        }
+                    }
+                }
+            }
+        }
+        Step::RecurrentBackward { input, params, cache, dout, dx, geometry } => {
+            let (p, geometry) = (param_range(params), recurrent_geometry(geometry));
+            let (kept, dout) = (range(plan, *cache), range(plan, *dout));
+            let w = quote!(&self.params[#p]);
+            let call = match (input, dx) {
+                (Source::Input, None) => quote! {
+                    #private::recurrent_backward(x, #w, &buffer[#kept], &buffer[#dout], dw, ::core::option::Option::None, batch, &#geometry);
+                },
+                (source, None) => {
+                    let source = source_range(plan, *source);
+                    quote! {
+                        #private::recurrent_backward(&buffer[#source], #w, &buffer[#kept], &buffer[#dout], dw, ::core::option::Option::None, batch, &#geometry);
+                    }
+                }
+                (Source::Input, Some(dx)) => {
+                    let dx = range(plan, *dx);
+                    quote! {
+                        let ([kept, dout], dx) = #private::view(buffer, #dx, [#kept, #dout]);
+                        #private::recurrent_backward(x, #w, kept, dout, dw, ::core::option::Option::Some(dx), batch, &#geometry);
+                    }
+                }
+                (source, Some(dx)) => {
+                    let (source, dx) = (source_range(plan, *source), range(plan, *dx));
+                    quote! {
+                        let ([input, kept, dout], dx) = #private::view(buffer, #dx, [#source, #kept, #dout]);
+                        #private::recurrent_backward(input, #w, kept, dout, dw, ::core::option::Option::Some(dx), batch, &#geometry);
+                    }
+                }
+            };
+            quote! {
+                {
+                    let dw = &mut grad[#p];
+                    #call
+                }
+            }
+        }
         Step::Pool { input, output, argmax, geometry } => {
             let output_len = usize_lit(geometry.output_len());
             let geometry = pool_geometry(geometry);

@@ -142,6 +142,18 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
                 });
                 arrays[output.slot] = Some(array);
             }
+            Step::Recurrent { input, params, output, geometry, .. } => {
+                let array = names.name(output.slot, "");
+                let source = read(&arrays, input);
+                let (p, outputs) = (param_range(params), usize_lit(geometry.output_len()));
+                let geometry = recurrent_geometry(geometry);
+                // One sample needs no cache: nothing runs backward after `predict`.
+                statements.push(quote! {
+                    let mut #array = [0.0f32; #outputs];
+                    ::nnspec::__private_v0_1::recurrent_forward(&#source[..], &self.params[#p], &mut #array, ::core::option::Option::None, 1usize, &#geometry);
+                });
+                arrays[output.slot] = Some(array);
+            }
             Step::Activation { activation: f, z, a } => {
                 let source = arrays[z.slot].clone().expect("the plan writes a slot before reading it");
                 let (act, width) = (activation(*f), usize_lit(a.width));
@@ -265,6 +277,7 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
             }
             Step::Dropout { .. }
             | Step::ConvBackward { .. }
+            | Step::RecurrentBackward { .. }
             | Step::PoolBackward { .. }
             | Step::LayerNormBackward { .. }
             | Step::BatchNormBackward { .. }

@@ -197,6 +197,21 @@ pub(super) fn conv_geometry(g: &nnspec_core::conv::ConvGeometry) -> TokenStream 
     }
 }
 
+pub(super) fn recurrent_geometry(g: &nnspec_core::recurrent::RecurrentGeometry) -> TokenStream {
+    let [steps, features, hidden] = [g.steps, g.features, g.hidden].map(usize_lit);
+    let cell = match g.cell {
+        nnspec_core::recurrent::Cell::Gru => quote!(Gru),
+        nnspec_core::recurrent::Cell::Lstm => quote!(Lstm),
+    };
+    let (bidirectional, sequence) = (g.bidirectional, g.sequence);
+    quote! {
+        ::nnspec::recurrent::RecurrentGeometry {
+            cell: ::nnspec::recurrent::Cell::#cell, steps: #steps, features: #features, hidden: #hidden,
+            bidirectional: #bidirectional, sequence: #sequence,
+        }
+    }
+}
+
 pub(super) fn pool_geometry(g: &nnspec_core::conv::PoolGeometry) -> TokenStream {
     let [channels, in_h, in_w, out_h, out_w] = [g.channels, g.in_h, g.in_w, g.out_h, g.out_w].map(usize_lit);
     let pair = |p: [usize; 2]| {

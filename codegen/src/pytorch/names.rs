@@ -359,6 +359,7 @@ pub fn has_submodule(op: &Op) -> bool {
     matches!(
         op,
         Op::Dense { .. }
+            | Op::Recurrent(_)
             | Op::Conv { .. }
             | Op::LayerNorm { .. }
             | Op::BatchNorm { .. }

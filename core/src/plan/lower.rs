@@ -42,6 +42,8 @@ pub(super) struct Forward {
     pub(super) norms: Vec<Option<(Buf, Buf)>>,
     /// The chosen indices of each max pool.
     pub(super) argmax: Vec<Option<Buf>>,
+    /// The gates and states each recurrent node keeps for its backward step.
+    pub(super) caches: Vec<Option<Buf>>,
 }
 
 impl Forward {
@@ -124,6 +126,7 @@ impl<'g> Lowering<'g> {
                 masks: alloc::vec![None; count],
                 norms: alloc::vec![None; count],
                 argmax: alloc::vec![None; count],
+                caches: alloc::vec![None; count],
             },
             grads: Gradients { of: alloc::vec![None; count], readers, head: 0 },
             index: 0,

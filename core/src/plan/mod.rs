@@ -113,6 +113,26 @@ pub enum Role {
     Scale,
     /// A normalisation's β, `[features]` (initialised to zeros).
     Shift,
+    /// A recurrent layer's input weights `[G·H][F]` (PyTorch's `weight_ih_l0`, `…_reverse`).
+    InputWeight {
+        /// Of the reverse direction.
+        reverse: bool,
+    },
+    /// A recurrent layer's state weights `[G·H][H]` (`weight_hh_l0`).
+    StateWeight {
+        /// Of the reverse direction.
+        reverse: bool,
+    },
+    /// A recurrent layer's input bias `[G·H]` (`bias_ih_l0`).
+    InputBias {
+        /// Of the reverse direction.
+        reverse: bool,
+    },
+    /// A recurrent layer's state bias `[G·H]` (`bias_hh_l0`).
+    StateBias {
+        /// Of the reverse direction.
+        reverse: bool,
+    },
 }
 
 impl Role {
@@ -122,6 +142,14 @@ impl Role {
         match self {
             Role::Weight | Role::Scale => "weight",
             Role::Bias | Role::Shift => "bias",
+            Role::InputWeight { reverse: false } => "weight_ih_l0",
+            Role::InputWeight { reverse: true } => "weight_ih_l0_reverse",
+            Role::StateWeight { reverse: false } => "weight_hh_l0",
+            Role::StateWeight { reverse: true } => "weight_hh_l0_reverse",
+            Role::InputBias { reverse: false } => "bias_ih_l0",
+            Role::InputBias { reverse: true } => "bias_ih_l0_reverse",
+            Role::StateBias { reverse: false } => "bias_hh_l0",
+            Role::StateBias { reverse: true } => "bias_hh_l0_reverse",
         }
     }
 }
@@ -239,6 +267,8 @@ pub struct Plan {
     pub values: Vec<Source>,
     /// The pre-activations `z` of each dense or activation node.
     pub pre_activations: Vec<Option<Buf>>,
+    /// The cache each recurrent node's forward step writes for its backward step.
+    pub recurrent_caches: Vec<Option<Buf>>,
 }
 
 impl Plan {
@@ -322,6 +352,7 @@ impl Plan {
             backward,
             dropout_masks: forward.masks.iter().filter(|m| m.is_some()).count(),
             pre_activations: forward.dense.iter().map(|d| d.map(|(z, _)| z)).collect(),
+            recurrent_caches: forward.caches.clone(),
             values: forward.values,
         })
     }

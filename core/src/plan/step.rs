@@ -2,12 +2,44 @@
 
 use super::{Buf, Source};
 use crate::conv::{ConvGeometry, PoolGeometry};
+use crate::recurrent::RecurrentGeometry;
 use crate::Activation;
 use core::ops::Range;
 
 /// One kernel call of a pass.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
+    /// A GRU or LSTM over every step of its input rows
+    /// (`nnspec_core::recurrent::recurrent_forward`).
+    Recurrent {
+        /// Input rows, `[T][F]` each.
+        input: Source,
+        /// The node's parameters, every direction's four tensors.
+        params: Range<usize>,
+        /// Output rows.
+        output: Buf,
+        /// The gates and states the backward step reads.
+        cache: Buf,
+        /// Its sizes.
+        geometry: RecurrentGeometry,
+    },
+    /// Backpropagation through time: the parameters' gradient into the
+    /// gradient buffer and, if `dx` is given, the input's
+    /// (`nnspec_core::recurrent::recurrent_backward`).
+    RecurrentBackward {
+        /// The rows the forward step read.
+        input: Source,
+        /// The node's parameters.
+        params: Range<usize>,
+        /// The forward step's cache.
+        cache: Buf,
+        /// The gradient with respect to the output.
+        dout: Buf,
+        /// The gradient with respect to the input, if needed.
+        dx: Option<Buf>,
+        /// Its sizes.
+        geometry: RecurrentGeometry,
+    },
     /// `output = input · W + b` (`nnspec::kernels::dense_forward`).
     Dense {
         /// Input rows, `inputs` wide.

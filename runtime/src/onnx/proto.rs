@@ -84,6 +84,13 @@ impl Node {
         self
     }
 
+    pub(super) fn string_attribute(mut self, name: &str, value: &str) -> Node {
+        let mut attribute = Message::default();
+        attribute.string(1, name).string(4, value).int(20, 3);
+        self.message.message(5, attribute);
+        self
+    }
+
     pub(super) fn int_attribute(mut self, name: &str, value: i64) -> Node {
         let mut attribute = Message::default();
         attribute.string(1, name).int(3, value).int(20, 2);

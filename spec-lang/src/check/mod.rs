@@ -50,6 +50,8 @@ const STATEMENTS: &[&str] = &[
     "avg_pool2d",
     "global_avg_pool",
     "flatten",
+    "gru",
+    "lstm",
     "loss",
 ];
 const TRAIN_KEYS: &[&str] = &[
@@ -358,6 +360,7 @@ impl<'a> Checker<'a, '_> {
             "conv1d" | "conv2d" => self.conv(statement, pending),
             "max_pool1d" | "max_pool2d" | "avg_pool1d" | "avg_pool2d" => self.pool(statement, pending),
             "global_avg_pool" | "flatten" => self.reshape(statement, pending),
+            "gru" | "lstm" => self.recurrent(statement, pending),
             word if Activation::NAMES.contains(&word) => self.activation_node(statement, pending),
             "loss" => self.loss(statement, pending),
             other => {

@@ -21,6 +21,7 @@ mod dropout;
 mod join;
 mod norm;
 mod pool;
+mod recurrent;
 
 /// The node's only input, if it has exactly one.
 fn single<'n>(node: &Node, nodes: &'n [Node]) -> Option<&'n Node> {
@@ -45,6 +46,7 @@ pub(super) fn fits(node: &Node, nodes: &[Node]) -> bool {
         Op::BatchNorm { channels, eps, momentum } => norm::batch_norm_fits(channels, eps, momentum, node, nodes),
         Op::Conv { geometry, .. } => conv::fits(&geometry, node, nodes),
         Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::fits(&geometry, node, nodes),
+        Op::Recurrent(geometry) => recurrent::fits(&geometry, node, nodes),
     }
 }
 
@@ -56,6 +58,7 @@ pub(super) fn tensors(node: &Node, nodes: &[Node]) -> Vec<TensorSpec> {
         Op::LayerNorm { .. } => norm::scale_shift(node.width, node),
         Op::BatchNorm { channels, .. } => norm::scale_shift(channels, node),
         Op::Conv { geometry, bias, one_d } => conv::tensors(&geometry, bias, one_d, node.params),
+        Op::Recurrent(geometry) => recurrent::tensors(&geometry, node.params),
         Op::Input
         | Op::Dropout(_)
         | Op::Add
@@ -79,6 +82,7 @@ pub(super) fn flops(node: &Node, nodes: &[Node]) -> usize {
         Op::BatchNorm { .. } => norm::batch_norm_flops(node.width),
         Op::Conv { geometry, bias, .. } => conv::flops(&geometry, bias),
         Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::flops(&geometry),
+        Op::Recurrent(geometry) => recurrent::flops(&geometry),
         Op::Input | Op::Dropout(_) | Op::Concat | Op::Activation(_) | Op::Flatten => 0,
     }
 }
@@ -96,6 +100,7 @@ pub(super) fn buffers(node: &Node) -> Vec<(&'static str, Vec<usize>, f32)> {
         | Op::Activation(_)
         | Op::LayerNorm { .. }
         | Op::Conv { .. }
+        | Op::Recurrent(_)
         | Op::Pool { .. }
         | Op::GlobalAvgPool(_)
         | Op::Flatten => Vec::new(),
@@ -116,6 +121,7 @@ pub(super) fn forward(cx: &mut Lowering<'_>, inputs: &[Source]) -> Source {
         Op::Standardize => norm::standardize_forward(cx, inputs[0]),
         Op::Conv { geometry, .. } => conv::forward(cx, geometry, inputs[0]),
         Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::forward(cx, geometry, inputs[0]),
+        Op::Recurrent(geometry) => recurrent::forward(cx, geometry, inputs[0]),
         Op::Flatten => inputs[0],
         Op::Add => join::add_forward(cx, inputs),
         Op::Concat => join::concat_forward(cx, inputs),
@@ -134,6 +140,7 @@ pub(super) fn backward(cx: &mut Lowering<'_>, grad: Buf) {
         Op::Activation(activation) => activation::backward(cx, activation, grad),
         Op::Conv { geometry, .. } => conv::backward(cx, geometry, grad),
         Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) => pool::backward(cx, geometry, grad),
+        Op::Recurrent(geometry) => recurrent::backward(cx, geometry, grad),
         Op::Flatten => cx.pass_through(node.inputs[0], grad),
         Op::LayerNorm { .. } => norm::layer_norm_backward(cx, grad),
         Op::BatchNorm { channels, .. } => norm::batch_norm_backward(cx, channels, grad),

@@ -1,7 +1,7 @@
 //! One module per op kind: the ONNX nodes of each graph node at inference.
 //! [`write`] is the only place the export matches on [`Op`].
 
-use super::{tensor, Message, Node, Out, Writer};
+use super::{int64_tensor, tensor, Message, Node, Out, Writer};
 use nnspec_core::graph::{Node as GraphNode, Op};
 
 pub(super) mod activation;
@@ -10,6 +10,7 @@ mod dense;
 mod join;
 mod norm;
 mod pool;
+mod recurrent;
 
 /// Writes graph node `node`'s ONNX nodes; the name of its value and whether
 /// that value is shaped `[N, C, (H,) W]` (else flat `[N, F]`).
@@ -27,6 +28,7 @@ pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, out: Out) -> (String, 
         Op::Conv { geometry, one_d, .. } => conv::write(w, node, &geometry, one_d, out),
         Op::Pool { geometry, one_d } => pool::write(w, node, &geometry, one_d, out),
         Op::GlobalAvgPool(_) => pool::global_average(w, node, out),
+        Op::Recurrent(geometry) => recurrent::write(w, node, &geometry, out),
     }
 }
 

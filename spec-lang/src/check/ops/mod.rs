@@ -14,6 +14,7 @@ mod dropout;
 mod join;
 mod norm;
 mod pool;
+mod recurrent;
 
 impl<'a> Checker<'a, '_> {
     /// Reads `init`, `bias_init`, `l1` or `l2` into `settings`; false for any other key.
