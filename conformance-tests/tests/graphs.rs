@@ -24,6 +24,8 @@ fn generated() -> Vec<Box<dyn Model>> {
         Box::new(Image::with_seed(3)),
         Box::new(Normed::with_seed(3)),
         Box::new(Scaled::with_seed(3)),
+        Box::new(Stacked::with_seed(3)),
+        Box::new(Sequences::with_seed(3)),
     ]
 }
 

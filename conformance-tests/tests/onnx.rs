@@ -39,6 +39,9 @@ fn graphs_round_trip() {
         Box::new(graphs::Image::with_seed(2)),
         Box::new(trained_normed()),
         Box::new(adapted_scaled()),
+        // GRU and LSTM: ONNX's gate order and reset placement, both directions, both outputs.
+        Box::new(graphs::Stacked::with_seed(2)),
+        Box::new(graphs::Sequences::with_seed(2)),
     ];
     for model in models {
         let worst = round_trip(model.as_ref());

@@ -48,6 +48,29 @@ fn the_cnns_reach_their_pass_marks() {
     }
 }
 
+/// Every `sequence_nets` entry (time-first `[T, F]` samples), its recurrent
+/// classifier written from the entry, reaches its pass mark.
+#[test]
+fn the_recurrent_networks_reach_their_pass_marks() {
+    let directory = kit::dir().join("datasets");
+    for entry in datasets::require("a sequence classifier", datasets::entries("sequence_nets")) {
+        let text = datasets::sequence_spec(&entry, "Sequence");
+        for seed in 0..2 {
+            let (model, config) = datasets::interpreter(&text, "Sequence", seed);
+            let outcome = nnspec_examples::real_data::run_cnn(&directory, &entry.value, Box::new(model), config)
+                .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+            let accuracy = outcome.accuracy.expect("an accuracy");
+            println!("{} (seed {seed}): test accuracy {accuracy:.4}, pass mark {}", entry.name, outcome.pass_mark);
+            assert!(
+                accuracy >= outcome.pass_mark,
+                "{} (seed {seed}): {accuracy:.4} < {}",
+                entry.name,
+                outcome.pass_mark
+            );
+        }
+    }
+}
+
 /// The residual MLP with layer norm standardises raw inputs itself: its
 /// statistics are the reference standardisation of the training split, and it
 /// reaches the pass mark of every classification data set.

@@ -80,11 +80,11 @@ pub mod __private_v0_1 {
     #[cfg(feature = "std")]
     pub use crate::model::{view, MaskFiller, Slot};
     pub use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
-    pub use nnspec_core::recurrent::{recurrent_backward, recurrent_forward, Cell, RecurrentGeometry};
     pub use nnspec_core::norm::{
         batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward,
         standardize, standardize_fit,
     };
+    pub use nnspec_core::recurrent::{recurrent_backward, recurrent_forward, Cell, RecurrentGeometry};
     #[cfg(feature = "std")]
     pub use std::{borrow::Cow, boxed::Box, format, vec};
 

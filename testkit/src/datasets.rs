@@ -157,3 +157,24 @@ pub fn all_conv_spec(entry: &Entry) -> String {
         .replace(input, &format!("    input pixels: {};", shape_text(&entry.input_shape())))
         .replace(classes, &format!("    conv2d classes: {}, kernel = 1;", entry.n_classes()))
 }
+
+/// The recurrent classifier of a `sequence_nets` entry: its architecture
+/// string names the cell and the hidden units (`gru(3->16, last state) …`),
+/// the input shape `[T, F]` and class count come from the entry, and the
+/// training recipe is the README's (Adam lr 0.01, batches of 32, 40 epochs,
+/// PyTorch's default initialisation).
+pub fn sequence_spec(entry: &Entry, network: &str) -> String {
+    let architecture = entry.value["architecture"].as_str().unwrap_or("gru(->16)");
+    let cell = if architecture.trim_start().starts_with("lstm") { "lstm" } else { "gru" };
+    let hidden: usize = architecture
+        .split("->")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(16);
+    format!(
+        "network {network} {{\n    input x: {};\n    {cell} rnn: {hidden};\n    dense fc: {}, init = torch_default, bias_init = torch_default;\n    loss softmax_cross_entropy;\n    train {{ optimizer = adam(lr = 0.01), batch = 32, epochs = 40 }}\n}}\n",
+        shape_text(&entry.input_shape()),
+        entry.n_classes()
+    )
+}

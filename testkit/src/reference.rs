@@ -114,7 +114,9 @@ impl Reference {
                     (z, a)
                 }
                 Op::Dropout(_) => (Vec::new(), values[inputs[0]].1.clone()),
-                Op::Recurrent(g) => (Vec::new(), recurrent(&g, &params[self.starts[index]..], &values[inputs[0]].1, batch)),
+                Op::Recurrent(g) => {
+                    (Vec::new(), recurrent(&g, &params[self.starts[index]..], &values[inputs[0]].1, batch))
+                }
                 Op::Conv { geometry: g, .. } => {
                     let x = &values[inputs[0]].1;
                     let (weight, bias) = self.convs[index];

@@ -171,9 +171,7 @@ impl QNetwork {
             };
             let last = index + 1 == count;
             let kind = match node.op {
-                Op::Recurrent(_) => {
-                    return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() })
-                }
+                Op::Recurrent(_) => return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() }),
                 Op::Input => QKind::Input,
                 Op::Dropout(_) | Op::Flatten => QKind::Copy,
                 Op::Pool { geometry, .. } => QKind::Pool(geometry),

@@ -18,7 +18,11 @@ impl<'a> Checker<'a, '_> {
             Some(value) => self.size(value, "a recurrent layer's hidden units"),
             None => {
                 self.diagnostics
-                    .error(Code::MISSING_ARGUMENT, statement.span, format!("`{keyword}` needs its number of hidden units"))
+                    .error(
+                        Code::MISSING_ARGUMENT,
+                        statement.span,
+                        format!("`{keyword}` needs its number of hidden units"),
+                    )
                     .help(format!("write `{keyword} NAME: 16;`"));
                 None
             }
@@ -47,11 +51,9 @@ impl<'a> Checker<'a, '_> {
             return;
         }
         let directions = geometry.directions();
-        let shape: Vec<usize> =
-            if sequence { vec![steps, directions * hidden] } else { vec![directions * hidden] };
-        let node = Node::new(name.text.clone(), Op::Recurrent(geometry), &[input], 0)
-            .with_shape(&shape)
-            .with_params(settings);
+        let shape: Vec<usize> = if sequence { vec![steps, directions * hidden] } else { vec![directions * hidden] };
+        let node =
+            Node::new(name.text.clone(), Op::Recurrent(geometry), &[input], 0).with_shape(&shape).with_params(settings);
         self.push_node(statement, node, pending);
     }
 
