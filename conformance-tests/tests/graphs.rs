@@ -26,6 +26,7 @@ fn generated() -> Vec<Box<dyn Model>> {
         Box::new(Scaled::with_seed(3)),
         Box::new(Stacked::with_seed(3)),
         Box::new(Sequences::with_seed(3)),
+        Box::new(Streamed::with_seed(3)),
     ]
 }
 
@@ -76,6 +77,30 @@ fn graph_gradients_match_central_differences() {
         );
         assert_eq!(report.checked + report.skipped, model.param_count());
     }
+}
+
+/// Streaming inference: fed one time step at a time from the initial state,
+/// `step` gives after the last step what `predict` gives on the whole
+/// sequence, to the bit, and after every step what `predict` gives on the
+/// sequence so far (a network of that length).
+#[test]
+fn streaming_steps_give_predict_on_the_whole_sequence() {
+    let model = Streamed::with_seed(5);
+    let (x, _) = batch(&model, 1);
+    let mut state = Streamed::initial_state();
+    let mut last = [0.0; Streamed::OUTPUT];
+    for t in x.chunks_exact(3) {
+        last = model.step(&mut state, &t.try_into().unwrap());
+    }
+    assert_eq!(last, model.predict(&x.clone().try_into().unwrap()));
+    let mut out = [0.0; Streamed::OUTPUT];
+    model.forward(&x, &mut out, &mut Workspace::default());
+    assert_eq!(last, out, "the batch pass agrees");
+    // A fresh state starts again from zero.
+    let mut again = Streamed::initial_state();
+    let first = model.step(&mut again, &x[..3].try_into().unwrap());
+    assert_ne!(first, last);
+    assert_eq!(Streamed::STATE_LEN, 5 + 2 * 4, "the GRU's h, the LSTM's h and c");
 }
 
 #[test]

@@ -142,6 +142,57 @@ fn split<'p>(params: &'p [f32], g: &RecurrentGeometry) -> (&'p [f32], &'p [f32],
 /// The largest `G·H` a layer may have: the gate buffers live on the stack.
 pub const MAX_GATE_ROWS: usize = 1024;
 
+/// One step of one direction: the gates from `x_t` and the state `h` (and
+/// `c`), the new state written over `h` (and `c`), and, if given, the step's
+/// cache entry (`step_cache` values per unit, unit-major by field).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cell_step(
+    g: &RecurrentGeometry,
+    params: (&[f32], &[f32], &[f32], &[f32]),
+    x_t: &[f32],
+    h: &mut [f32],
+    c: &mut [f32],
+    gates: (&mut [f32], &mut [f32]),
+    mut cache: Option<&mut [f32]>,
+) {
+    let (w_ih, w_hh, b_ih, b_hh) = params;
+    let (h_len, rows) = (g.hidden, g.gates() * g.hidden);
+    let (gx, gh) = gates;
+    affine(w_ih, b_ih, x_t, &mut gx[..rows]);
+    affine(w_hh, b_hh, h, &mut gh[..rows]);
+    for j in 0..h_len {
+        let (saved, new_h) = match g.cell {
+            Cell::Gru => {
+                let r = sigmoid(gx[j] + gh[j]);
+                let z = sigmoid(gx[h_len + j] + gh[h_len + j]);
+                let hn = gh[2 * h_len + j];
+                let n = tanh(gx[2 * h_len + j] + r * hn);
+                let new_h = (1.0 - z) * n + z * h[j];
+                ([r, z, n, hn, new_h, 0.0], new_h)
+            }
+            Cell::Lstm => {
+                let i = sigmoid(gx[j] + gh[j]);
+                let f = sigmoid(gx[h_len + j] + gh[h_len + j]);
+                let gg = tanh(gx[2 * h_len + j] + gh[2 * h_len + j]);
+                let o = sigmoid(gx[3 * h_len + j] + gh[3 * h_len + j]);
+                let new_c = f * c[j] + i * gg;
+                c[j] = new_c;
+                let new_h = o * tanh(new_c);
+                ([i, f, gg, o, new_c, new_h], new_h)
+            }
+        };
+        if let Some(cache) = cache.as_deref_mut() {
+            for (k, value) in saved.iter().take(g.step_cache() / h_len).enumerate() {
+                cache[k * h_len + j] = *value;
+            }
+        }
+        // The new state is read by the next step only after every unit is done.
+        gx[j] = new_h;
+    }
+    h.copy_from_slice(&gx[..h_len]);
+}
+
 /// The forward pass over `batch` rows of `x` (`[T][F]` each): the output
 /// (`[D·H]` or `[T][D·H]` per row) and, if given, the cache the backward pass reads.
 pub fn recurrent_forward(
@@ -152,7 +203,7 @@ pub fn recurrent_forward(
     batch: usize,
     g: &RecurrentGeometry,
 ) {
-    let (h_len, rows) = (g.hidden, g.gates() * g.hidden);
+    let h_len = g.hidden;
     let (out_len, cache_len) = (g.output_len(), g.cache_len());
     let mut gx = [0.0f32; MAX_GATE_ROWS];
     let mut gh = [0.0f32; MAX_GATE_ROWS];
@@ -161,47 +212,16 @@ pub fn recurrent_forward(
         let sample = &x[row * g.input_len()..(row + 1) * g.input_len()];
         let out = &mut out[row * out_len..(row + 1) * out_len];
         for d in 0..g.directions() {
-            let (w_ih, w_hh, b_ih, b_hh) = split(&params[d * g.direction_params()..], g);
+            let params = split(&params[d * g.direction_params()..], g);
             let (h, c) = state[..2 * h_len].split_at_mut(h_len);
             h.fill(0.0);
             c.fill(0.0);
             for s in 0..g.steps {
                 let t = g.time(d, s);
-                affine(w_ih, b_ih, &sample[t * g.features..(t + 1) * g.features], &mut gx[..rows]);
-                affine(w_hh, b_hh, h, &mut gh[..rows]);
                 let step = (d * g.steps + t) * g.step_cache();
-                for j in 0..h_len {
-                    let (saved, new_h) = match g.cell {
-                        Cell::Gru => {
-                            let r = sigmoid(gx[j] + gh[j]);
-                            let z = sigmoid(gx[h_len + j] + gh[h_len + j]);
-                            let hn = gh[2 * h_len + j];
-                            let n = tanh(gx[2 * h_len + j] + r * hn);
-                            let new_h = (1.0 - z) * n + z * h[j];
-                            ([r, z, n, hn, new_h, 0.0], new_h)
-                        }
-                        Cell::Lstm => {
-                            let i = sigmoid(gx[j] + gh[j]);
-                            let f = sigmoid(gx[h_len + j] + gh[h_len + j]);
-                            let gg = tanh(gx[2 * h_len + j] + gh[2 * h_len + j]);
-                            let o = sigmoid(gx[3 * h_len + j] + gh[3 * h_len + j]);
-                            let new_c = f * c[j] + i * gg;
-                            c[j] = new_c;
-                            let new_h = o * tanh(new_c);
-                            ([i, f, gg, o, new_c, new_h], new_h)
-                        }
-                    };
-                    if let Some(cache) = cache.as_deref_mut() {
-                        let cache = &mut cache[row * cache_len + step..];
-                        let kept = g.step_cache() / h_len;
-                        for (k, value) in saved.iter().take(kept).enumerate() {
-                            cache[k * h_len + j] = *value;
-                        }
-                    }
-                    // The new state is read by the next step only after every unit is done.
-                    gx[j] = new_h;
-                }
-                h.copy_from_slice(&gx[..h_len]);
+                let entry = cache.as_deref_mut().map(|cache| &mut cache[row * cache_len + step..]);
+                let x_t = &sample[t * g.features..(t + 1) * g.features];
+                cell_step(g, params, x_t, h, c, (&mut gx, &mut gh), entry);
                 if g.sequence {
                     let at = t * g.directions() * h_len + d * h_len;
                     out[at..at + h_len].copy_from_slice(h);
@@ -211,6 +231,29 @@ pub fn recurrent_forward(
                 out[d * h_len..(d + 1) * h_len].copy_from_slice(h);
             }
         }
+    }
+}
+
+/// One time step of a unidirectional layer for streaming inference: `state`
+/// holds `h` (then `c` for an LSTM), starts at zero, and is updated in place;
+/// fed a sequence step by step, the final `h` is [`recurrent_forward`]'s last state.
+pub fn recurrent_step(x_t: &[f32], params: &[f32], state: &mut [f32], g: &RecurrentGeometry) {
+    let mut gx = [0.0f32; MAX_GATE_ROWS];
+    let mut gh = [0.0f32; MAX_GATE_ROWS];
+    let (h, rest) = state.split_at_mut(g.hidden);
+    let mut unused = [0.0f32; 0];
+    let c = match g.cell {
+        Cell::Gru => &mut unused[..],
+        Cell::Lstm => &mut rest[..g.hidden],
+    };
+    cell_step(g, split(params, g), x_t, h, c, (&mut gx, &mut gh), None);
+}
+
+/// Values of a unidirectional layer's streaming state: `h`, and `c` for an LSTM.
+pub const fn state_len(g: &RecurrentGeometry) -> usize {
+    match g.cell {
+        Cell::Gru => g.hidden,
+        Cell::Lstm => 2 * g.hidden,
     }
 }
 

@@ -244,6 +244,29 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         quote!([f32; #output]),
         predict(&plan, standardization.is_some()),
     );
+    let streaming = predict::streaming(&plan, standardization.is_some()).map(|(len, features, body)| {
+        let (len, features) = (usize_lit(len), usize_lit(features));
+        quote! {
+            /// Values of the state [`Self::step`] carries from one time step to the next:
+            /// each recurrent layer's `h`, then `c` for an LSTM.
+            pub const STATE_LEN: usize = #len;
+
+            /// The state before the first time step: zeros, as in training.
+            pub const fn initial_state() -> [f32; #len] {
+                [0.0f32; #len]
+            }
+
+            /// Streaming inference: advances every recurrent layer by one time step
+            /// `x` (one step's features) and returns the network's outputs on the
+            /// new state (the layers after the recurrent ones run on it). Fed a
+            /// sequence step by step from [`Self::initial_state`], the outputs after
+            /// the last step are `predict`'s on the whole sequence. Stack memory only.
+            #[inline]
+            pub fn step(&self, state: &mut [f32; #len], x: &[f32; #features]) -> [f32; #output] {
+                #body
+            }
+        }
+    });
     let standardization_consts = standardization.map(|standardization| {
         let mean = standardization.mean.iter().map(|v| f32_lit(f64::from(*v)));
         let std = standardization.std.iter().map(|v| f32_lit(f64::from(*v)));
@@ -336,6 +359,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             #standardization_consts
 
             #predict
+
+            #streaming
 
             #trained
         }

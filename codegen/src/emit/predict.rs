@@ -105,8 +105,80 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
     } else {
         quote!(x)
     };
-    // The array that holds each slot's values, by slot.
+    let arrays: Vec<Option<Ident>> = vec![None; plan.slots.len()];
+    body(plan, input, &mut names, statements, arrays, 0)
+}
+
+/// The streaming form of a network whose first steps are a chain of
+/// unidirectional recurrent layers reading the input (each but the last
+/// returning its whole sequence, the last its last state): the length of
+/// its state (each layer's `h`, then `c` for an LSTM) and the body of
+/// `step(&self, state, x)`, which advances every layer by one time step `x`
+/// and runs the rest of the network on the last layer's new state. `None`
+/// for any other network.
+pub(super) fn streaming(plan: &Plan, standardized: bool) -> Option<(usize, usize, TokenStream)> {
+    let chain: Vec<_> = plan
+        .forward
+        .iter()
+        .map_while(|step| match step {
+            Step::Recurrent { input, params, output, geometry, .. } => {
+                Some((*input, params.clone(), *output, *geometry))
+            }
+            _ => None,
+        })
+        .collect();
+    let rest_is_recurrent = plan.forward[chain.len()..].iter().any(|s| matches!(s, Step::Recurrent { .. }));
+    let (first, last) = (chain.first()?, chain.last()?);
+    let linked = chain.windows(2).all(|pair| pair[1].0 == Source::Buf(pair[0].2) && pair[0].3.sequence);
+    let eligible = first.0 == Source::Input
+        && linked
+        && !last.3.sequence
+        && chain.iter().all(|(.., g)| !g.bidirectional)
+        && !rest_is_recurrent
+        && !standardized;
+    if !eligible {
+        return None;
+    }
+    let mut names = Arrays::new(plan);
+    names.used.insert("state".into());
+    let mut statements = Vec::new();
+    let mut offset = 0;
+    let mut read = quote!(x);
+    for (k, (_, params, _, geometry)) in chain.iter().enumerate() {
+        let (p, len) = (param_range(params), nnspec_core::recurrent::state_len(geometry));
+        let (start, end) = (usize_lit(offset), usize_lit(offset + len));
+        let tokens = recurrent_geometry(geometry);
+        statements.push(quote! {
+            ::nnspec::__private_v0_1::recurrent_step(&#read[..], &self.params[#p], &mut state[#start..#end], &#tokens);
+        });
+        // The next layer reads this one's new h, copied out of the state it updates.
+        let hidden = usize_lit(geometry.hidden);
+        let h_end = usize_lit(offset + geometry.hidden);
+        let copy = format_ident!("layer{k}_h");
+        names.used.insert(copy.to_string());
+        statements.push(quote! {
+            let mut #copy = [0.0f32; #hidden];
+            #copy.copy_from_slice(&state[#start..#h_end]);
+        });
+        read = quote!(#copy);
+        offset += len;
+    }
     let mut arrays: Vec<Option<Ident>> = vec![None; plan.slots.len()];
+    arrays[last.2.slot] = Some(format_ident!("layer{}_h", chain.len() - 1));
+    let features = first.3.features;
+    Some((offset, features, body(plan, quote!(x), &mut names, statements, arrays, chain.len())))
+}
+
+/// The statements of the plan's forward steps from step `from` on, after
+/// `statements`, with the slots `arrays` already holds, and the output.
+fn body(
+    plan: &Plan,
+    input: TokenStream,
+    names: &mut Arrays,
+    mut statements: Vec<TokenStream>,
+    mut arrays: Vec<Option<Ident>>,
+    from: usize,
+) -> TokenStream {
     let read = |arrays: &[Option<Ident>], source: &Source| match source.buf(false) {
         None => input.clone(),
         Some(buf) => {
@@ -129,7 +201,7 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
             readers[buf.slot] += 1;
         }
     }
-    for step in &plan.forward {
+    for step in &plan.forward[from..] {
         match step {
             Step::Dense { input, weight, bias, output, inputs, outputs } => {
                 let array = names.name(output.slot, "");
