@@ -4,6 +4,7 @@
 
 pub mod cubic;
 pub mod flower;
+pub mod gestures;
 pub mod int8;
 pub mod optimizers;
 pub mod overfitting;

@@ -111,6 +111,24 @@ impl State<'_> {
                 assert!(bias.as_ref().is_none_or(|b| b.len() == geometry.out_channels), "{}: conv bias", self.origin);
                 self.write(*output);
             }
+            Step::Recurrent { input, params, output, cache, geometry } => {
+                self.source(*input);
+                let len = geometry.directions() * geometry.direction_params();
+                assert_eq!(params.len(), len, "{}: recurrent parameters", self.origin);
+                self.write(*output);
+                self.write(*cache);
+            }
+            Step::RecurrentBackward { input, params, cache, dout, dx, .. } => {
+                self.source(*input);
+                self.read(*cache);
+                self.read(*dout);
+                for index in params.clone() {
+                    self.gradient[index] += 1;
+                }
+                if let Some(dx) = dx {
+                    self.write(*dx);
+                }
+            }
             Step::Pool { input, output, argmax, .. } => {
                 self.source(*input);
                 self.write(*output);

@@ -54,8 +54,9 @@ pub(super) fn flops(g: &RecurrentGeometry) -> usize {
 /// The node's whole parameter range (its tensors are contiguous).
 fn params(cx: &Lowering<'_>) -> core::ops::Range<usize> {
     let mut owned = cx.net.tensors.iter().filter(|t| t.node == cx.index);
-    let start = owned.next().map_or(0, |t| t.range.start);
-    let end = cx.net.tensors.iter().filter(|t| t.node == cx.index).last().map_or(start, |t| t.range.end);
+    let first = owned.next();
+    let start = first.map_or(0, |t| t.range.start);
+    let end = owned.next_back().or(first).map_or(start, |t| t.range.end);
     start..end
 }
 
