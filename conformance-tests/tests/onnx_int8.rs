@@ -174,3 +174,37 @@ fn int8_networks_exported_as_qdq_run_in_onnxruntime_as_in_nnspec() {
     assert!(within_one as f64 >= 0.97 * outputs as f64, "{within_one} of {outputs} outputs within one step");
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+/// The f32 export of recurrent networks (`GRU` with `linear_before_reset`,
+/// `LSTM`, ONNX's gate orders, both directions, last state and whole
+/// sequence) in onnxruntime as a user runs it: nnspec's outputs within the
+/// f32 tolerance.
+#[test]
+fn recurrent_networks_run_in_onnxruntime_as_in_nnspec() {
+    let directory = std::env::temp_dir().join(format!("nnspec-onnx-recurrent-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let text = std::fs::read_to_string(common::root().join("conformance-tests/tests/data/graphs.nn")).unwrap();
+    let program = nnspec_lang::check_source(&text).expect("the spec checks").program;
+    let recurrent =
+        program.networks.iter().filter(|net| net.nodes.iter().any(|n| matches!(n.op, nnspec::Op::Recurrent(_))));
+    let mut jobs = Vec::new();
+    let mut expected = Vec::new();
+    for net in recurrent {
+        let mut model = nnspec_cli::convert::network(net);
+        model.init_params(4);
+        let rows = 5;
+        let x: Vec<f32> = (0..rows * model.input_size()).map(|i| ((i * 29 % 23) as f32 - 11.0) / 6.0).collect();
+        let mut out = vec![0.0; rows * model.output_size()];
+        model.forward(&x, &mut out, &mut Workspace::default());
+        let path = directory.join(format!("{}.onnx", net.name));
+        nnspec::onnx::save(&model, &path).unwrap();
+        jobs.push(json!({ "model": path.to_string_lossy(), "x": x, "rows": rows }));
+        expected.push((net.name.clone(), out));
+    }
+    assert!(expected.len() >= 2, "graphs.nn has recurrent networks");
+    for ((name, ours), theirs) in expected.iter().zip(run_onnxruntime(&directory, &jobs)) {
+        let used = nnspec_testkit::assert_close(&format!("{name} in onnxruntime"), ours, &theirs, nnspec_testkit::F32);
+        println!("{name}: worst {:.0}% of the f32 tolerance", 100.0 * used);
+    }
+    std::fs::remove_dir_all(&directory).ok();
+}
