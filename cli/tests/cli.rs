@@ -828,3 +828,24 @@ fn summary_reports_f32_and_int8_memory() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("int8 not estimated above 16777216 parameters"), "{stdout}");
 }
+
+/// A summary of a node with a very long name or of an `add` of many inputs
+/// prints (columns align up to a width), where formatting refused a column
+/// wider than 65,535 characters.
+#[test]
+fn summary_prints_very_wide_columns() {
+    let long = "a".repeat(70_000);
+    let inputs: Vec<String> = (0..3_000).map(|i| format!("    dense d{i}(x): 2;")).collect();
+    let names: Vec<String> = (0..3_000).map(|i| format!("d{i}")).collect();
+    let spec = write(
+        "wide_summary.nn",
+        &format!(
+            "network Wide {{\n    input x: [2];\n    dense {long}: 2;\n{}\n    add s({long}, {});\n    loss mse;\n}}\n",
+            inputs.join("\n"),
+            names.join(", ")
+        ),
+    );
+    let (code, stdout, stderr) = nnspec(&["summary", &spec]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&long) && stdout.contains("total:"), "{}", &stdout[..stdout.len().min(400)]);
+}

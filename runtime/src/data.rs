@@ -20,6 +20,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
+/// The column names for a message: all of them, or the first 20 and how many there are.
+fn listing(headers: &[String]) -> String {
+    if headers.len() <= 20 {
+        headers.join(", ")
+    } else {
+        format!("{}, … ({} columns)", headers[..20].join(", "), headers.len())
+    }
+}
+
 /// Samples with `features` inputs and `target_width` targets each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
@@ -151,8 +160,10 @@ impl Dataset {
             return Err(at(Some(1), None, "the file is empty; expected a header row and data rows".into()));
         }
         // A name twice makes "the column `y`" ambiguous: the label could end up among the features.
+        // One pass with a map: linear in the number of columns (a wide file has 10⁶).
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(headers.len());
         for (index, name) in headers.iter().enumerate() {
-            if let Some(first) = headers[..index].iter().position(|h| h == name) {
+            if let Some(&first) = seen.get(name.as_str()) {
                 return Err(at(
                     Some(1),
                     Some(index + 1),
@@ -163,12 +174,13 @@ impl Dataset {
                     ),
                 ));
             }
+            seen.insert(name, index);
         }
         let find = |name: &str| {
             headers
                 .iter()
                 .position(|h| h == name)
-                .ok_or_else(|| at(Some(1), None, format!("no column `{name}`; the columns are {}", headers.join(", "))))
+                .ok_or_else(|| at(Some(1), None, format!("no column `{name}`; the columns are {}", listing(&headers))))
         };
         let targets: Vec<usize> = match &options.target {
             Target::Last => vec![headers.len() - 1],

@@ -47,6 +47,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).map_err(io)?,
         _ => path.to_path_buf(),
     };
+    // A device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written
+    // through, never replaced by a regular file.
+    if std::fs::metadata(&target).is_ok_and(|meta| !meta.is_file() && !meta.is_dir()) {
+        let mut file = std::fs::OpenOptions::new().write(true).open(&target).map_err(io)?;
+        return file.write_all(bytes).and_then(|()| file.flush()).map_err(io);
+    }
     let directory = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),

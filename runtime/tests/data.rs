@@ -121,3 +121,23 @@ fn a_column_name_twice_or_a_target_among_the_features_is_refused() {
     let message = Dataset::from_csv(&path, &options).unwrap_err().to_string();
     assert!(message.contains("`y` is both a feature and a target"), "{message}");
 }
+
+/// A wide file (200,000 columns) is read, and its duplicate column found, in
+/// one pass over the header; the message about a missing column lists the
+/// first columns and their count, not every name.
+#[test]
+fn a_wide_header_is_checked_in_one_pass_and_named_briefly() {
+    let columns = 200_000;
+    let header: Vec<String> = (0..columns).map(|i| format!("c{i}")).chain(["y".to_string()]).collect();
+    let row: Vec<&str> = (0..=columns).map(|_| "1").collect();
+    let path = write("wide.csv", &format!("{}\n{}\n", header.join(","), row.join(",")));
+    let data = Dataset::from_csv(&path, &CsvOptions::default()).unwrap();
+    assert_eq!(data.features, columns);
+    let mut twice = header.clone();
+    twice[columns - 1] = "c7".into();
+    let message = error_of("wide_twice.csv", &format!("{}\n{}\n", twice.join(","), row.join(",")));
+    assert!(message.contains(&format!("`c7` appears twice (columns 8 and {columns})")), "{message}");
+    let options = CsvOptions { target: Target::Named(vec!["label".into()]), ..CsvOptions::default() };
+    let message = Dataset::from_csv(&path, &options).unwrap_err().to_string();
+    assert!(message.contains("(200001 columns)") && message.len() < 1000, "{}", &message[..message.len().min(300)]);
+}

@@ -116,3 +116,25 @@ fn writes_go_through_links_keep_the_mode_and_clear_stale_temporaries() {
     assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o600, "the mode changed");
     assert!(!stale.exists(), "the stale temporary file is still there");
 }
+
+/// Writing to a pipe (or a device such as `/dev/null`) writes through it and
+/// leaves it what it was: never replaced by a regular file (as root, that
+/// would replace `/dev/null` itself).
+#[cfg(unix)]
+#[test]
+fn a_pipe_is_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let path = temp("pipe");
+    let _ = std::fs::remove_file(&path);
+    let status = std::process::Command::new("mkfifo").arg(&path).status().expect("mkfifo runs");
+    assert!(status.success());
+    let reader = {
+        let path = path.clone();
+        std::thread::spawn(move || std::fs::read(path).expect("the pipe reads"))
+    };
+    nnspec::weights::write_atomically(&path, b"weights").expect("written through the pipe");
+    // Checked before waiting for the reader, which a replaced pipe would leave waiting.
+    assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_fifo(), "still a pipe");
+    assert_eq!(reader.join().unwrap(), b"weights");
+    std::fs::remove_file(&path).unwrap();
+}

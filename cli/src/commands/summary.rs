@@ -15,9 +15,14 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
     }
     for net in networks {
         say!("network {}  ({} → {}, loss {})", net.name, net.input_size, net.output_size(), net.loss.name());
+        // Columns align up to a width; a longer cell (a 70,000-character name, an
+        // `add` of thousands of inputs) pushes its row's later columns instead.
+        const WIDEST: usize = 64;
         let width = net.nodes.iter().map(|n| n.name.len()).chain([net.input_name.len(), 15]).max().unwrap_or(15) + 1;
+        let width = width.min(WIDEST);
         let costs = net.node_costs();
         let computes = (1..net.nodes.len()).map(|i| describe(net, i).chars().count()).chain([14]).max().unwrap_or(14);
+        let computes = computes.min(WIDEST);
         say!(
             "{:<width$} {:<computes$} {:<14} {:>10} {:>12} {:>12}",
             "node",
