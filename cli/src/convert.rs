@@ -20,3 +20,25 @@ pub fn network(net: &ir::Network) -> Mlp {
 pub fn train_config(train: &ir::TrainConfig) -> TrainConfig {
     TrainConfig { progress: true, ..train.run.clone() }
 }
+
+/// What node `index` computes, as `nnspec summary` and the language server's hover say it.
+pub fn describe(net: &ir::Network, index: usize) -> String {
+    let node = &net.nodes[index];
+    let reads = || node.inputs.iter().map(|&i| net.nodes[i].name.as_ref()).collect::<Vec<_>>().join(", ");
+    match node.op {
+        ir::Op::Dense { activation, .. } => activation.name().to_string(),
+        ir::Op::Dropout(p) => format!("dropout({p})"),
+        ir::Op::Add | ir::Op::Concat => format!("{}({})", node.op.name(), reads()),
+        ir::Op::LayerNorm { eps } => format!("layer_norm(eps {eps})"),
+        ir::Op::BatchNorm { eps, momentum, .. } => format!("batch_norm(eps {eps}, momentum {momentum})"),
+        ir::Op::Recurrent(g) => format!(
+            "{}{}({} steps, {} units{})",
+            if g.bidirectional { "bidirectional " } else { "" },
+            node.op.name(),
+            g.steps,
+            g.hidden,
+            if g.sequence { ", sequence" } else { "" }
+        ),
+        op => op.name().to_string(),
+    }
+}

@@ -56,6 +56,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EmitTarget::Rust)]
         target: EmitTarget,
     },
+    /// Run the language server on stdin and stdout (for editors; docs/editors.md).
+    Lsp,
     /// Rewrite specs in the canonical layout (comments kept).
     Fmt {
         /// The `.nn` files.
@@ -171,6 +173,13 @@ fn main() -> ExitCode {
         Command::Summary { file, network, json } => summary(&file, network.as_deref(), json),
         Command::Emit { file, output, target } => emit(&file, output.as_deref(), target),
         Command::Fmt { files, check } => format_files(&files, check),
+        Command::Lsp => match nnspec_cli::lsp::run() {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(error) => {
+                eprintln!("error: the language server stopped: {error}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Command::Train { file, config, data, target, network, epochs, lr, out, history, plot, quiet } => {
             let request = match config {
                 Some(path) => TrainRequest::from_config(&path),

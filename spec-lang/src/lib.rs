@@ -41,6 +41,27 @@ pub use diagnostic::{render, Code, Diagnostic, Diagnostics, Severity, Span};
 pub use nnspec_core::plan;
 pub use parse::MAX_NESTING;
 
+/// The words an editor offers, from the lists the checker reads.
+pub mod vocabulary {
+    pub use nnspec_core::vocabulary::{Init, OptimizerConfig};
+    pub use nnspec_core::{Activation, Loss};
+
+    /// Every statement word (the activations are statements too, see [`Activation::NAMES`]).
+    pub fn statements() -> &'static [&'static str] {
+        crate::check::STATEMENTS
+    }
+
+    /// The option names `keyword` takes (`"train"` for the train block).
+    pub fn options(keyword: &str) -> &'static [&'static str] {
+        crate::check::option_keys(keyword)
+    }
+
+    /// The learning-rate schedules.
+    pub fn schedules() -> &'static [&'static str] {
+        crate::check::SCHEDULES
+    }
+}
+
 /// A file that passed every check: its IR and any warnings.
 #[derive(Debug, Clone)]
 pub struct Checked {

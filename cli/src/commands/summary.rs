@@ -21,7 +21,11 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
         let width = net.nodes.iter().map(|n| n.name.len()).chain([net.input_name.len(), 15]).max().unwrap_or(15) + 1;
         let width = width.min(WIDEST);
         let costs = net.node_costs();
-        let computes = (1..net.nodes.len()).map(|i| describe(net, i).chars().count()).chain([14]).max().unwrap_or(14);
+        let computes = (1..net.nodes.len())
+            .map(|i| nnspec_cli::convert::describe(net, i).chars().count())
+            .chain([14])
+            .max()
+            .unwrap_or(14);
         let computes = computes.min(WIDEST);
         say!(
             "{:<width$} {:<computes$} {:<14} {:>10} {:>12} {:>12}",
@@ -42,7 +46,7 @@ pub(crate) fn summary(path: &Path, name: Option<&str>, json: bool) -> Result<Exi
             4 * net.input_size
         );
         for (index, node) in net.nodes.iter().enumerate().skip(1) {
-            let ((params, flops), kind) = (costs[index], describe(net, index));
+            let ((params, flops), kind) = (costs[index], nnspec_cli::convert::describe(net, index));
             say!(
                 "{:<width$} {:<computes$} {:<14} {:>10} {:>12} {:>12}",
                 node.name,
@@ -111,20 +115,6 @@ enum Int8Missing {
     TooLarge(usize),
 }
 
-/// What a node computes, for the summary.
-fn describe(net: &ir::Network, index: usize) -> String {
-    let node = &net.nodes[index];
-    let reads = || node.inputs.iter().map(|&i| net.nodes[i].name.as_ref()).collect::<Vec<_>>().join(", ");
-    match node.op {
-        ir::Op::Dense { activation, .. } => activation.name().to_string(),
-        ir::Op::Dropout(p) => format!("dropout({p})"),
-        ir::Op::Add | ir::Op::Concat => format!("{}({})", node.op.name(), reads()),
-        ir::Op::LayerNorm { eps } => format!("layer_norm(eps {eps})"),
-        ir::Op::BatchNorm { eps, momentum, .. } => format!("batch_norm(eps {eps}, momentum {momentum})"),
-        op => op.name().to_string(),
-    }
-}
-
 pub(crate) fn describe_train(train: &ir::TrainConfig) -> String {
     let batch = train.run.batch.map_or("full".to_string(), |n| n.to_string());
     let mut text = format!(
@@ -190,7 +180,7 @@ pub(crate) fn summary_json(net: &ir::Network) -> serde_json::Value {
         "predict_stack_bytes": net.predict_stack_bytes(),
         "memory": memory,
         "nodes": net.nodes.iter().zip(net.node_costs()).enumerate().skip(1).map(|(index, (n, (params, flops)))| {
-            let kind = describe(net, index);
+            let kind = nnspec_cli::convert::describe(net, index);
             serde_json::json!({
                 "name": n.name, "op": n.op.name(), "inputs": n.inputs.iter().map(|&i| &net.nodes[i].name).collect::<Vec<_>>(),
                 "width": n.width, "shape": n.shape, "params": params, "flops": flops, "computes": kind,

@@ -33,7 +33,7 @@ pub const MAX_UNITS: usize = 1 << 24;
 /// The largest number of parameters in one network.
 pub const MAX_PARAMS: usize = 1 << 30;
 
-const STATEMENTS: &[&str] = &[
+pub(crate) const STATEMENTS: &[&str] = &[
     "input",
     "dense",
     "dropout",
@@ -54,7 +54,7 @@ const STATEMENTS: &[&str] = &[
     "lstm",
     "loss",
 ];
-const TRAIN_KEYS: &[&str] = &[
+pub(crate) const TRAIN_KEYS: &[&str] = &[
     "optimizer",
     "batch",
     "epochs",
@@ -67,9 +67,23 @@ const TRAIN_KEYS: &[&str] = &[
     "shuffle",
     "samples",
 ];
-const SCHEDULES: &[&str] = &["step", "multistep", "exponential", "cosine", "linear"];
+pub(crate) const SCHEDULES: &[&str] = &["step", "multistep", "exponential", "cosine", "linear"];
 
 /// Checks a whole file; returns the IR, or every error found.
+/// The option names a statement takes, as the checker reads them (empty for one without options).
+pub(crate) fn option_keys(keyword: &str) -> &'static [&'static str] {
+    match keyword {
+        "dense" => ops::dense::DENSE_KEYS,
+        "conv1d" | "conv2d" => ops::conv::CONV_KEYS,
+        "max_pool1d" | "max_pool2d" | "avg_pool1d" | "avg_pool2d" => ops::pool::POOL_KEYS,
+        "gru" | "lstm" => ops::recurrent::RECURRENT_KEYS,
+        "batch_norm" => ops::norm::BATCH_NORM_KEYS,
+        "layer_norm" => ops::norm::LAYER_NORM_KEYS,
+        "train" => TRAIN_KEYS,
+        _ => &[],
+    }
+}
+
 pub fn check_file(file: &ast::File, diagnostics: &mut Diagnostics) -> (Program, SourceMap) {
     let mut checker = Checker { constants: HashMap::new(), resolved: HashMap::new(), diagnostics };
     for constant in &file.constants {

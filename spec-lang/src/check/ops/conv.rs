@@ -3,7 +3,7 @@
 use super::*;
 use nnspec_core::conv::{output_size, ConvGeometry};
 
-const CONV_KEYS: &[&str] =
+pub(crate) const CONV_KEYS: &[&str] =
     &["kernel", "stride", "padding", "dilation", "groups", "bias", "init", "bias_init", "l1", "l2"];
 
 impl<'a> Checker<'a, '_> {

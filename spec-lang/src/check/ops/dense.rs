@@ -2,7 +2,7 @@
 
 use super::*;
 
-const DENSE_KEYS: &[&str] = &["activation", "bias", "init", "bias_init", "l1", "l2"];
+pub(crate) const DENSE_KEYS: &[&str] = &["activation", "bias", "init", "bias_init", "l1", "l2"];
 
 impl<'a> Checker<'a, '_> {
     pub(in crate::check) fn dense(&mut self, statement: &'a Statement, pending: &mut Pending<'a>) {

@@ -8,13 +8,13 @@
 use super::*;
 
 mod activation;
-mod conv;
-mod dense;
+pub(crate) mod conv;
+pub(crate) mod dense;
 mod dropout;
 mod join;
-mod norm;
-mod pool;
-mod recurrent;
+pub(crate) mod norm;
+pub(crate) mod pool;
+pub(crate) mod recurrent;
 
 impl<'a> Checker<'a, '_> {
     /// Reads `init`, `bias_init`, `l1` or `l2` into `settings`; false for any other key.

@@ -2,6 +2,9 @@
 
 use super::*;
 
+pub(crate) const BATCH_NORM_KEYS: &[&str] = &["eps", "momentum"];
+pub(crate) const LAYER_NORM_KEYS: &[&str] = &["eps"];
+
 impl<'a> Checker<'a, '_> {
     /// `layer_norm NAME, eps = …;` normalises each sample's features;
     /// `batch_norm NAME, eps = …, momentum = …;` each channel over the batch.
@@ -12,7 +15,7 @@ impl<'a> Checker<'a, '_> {
         self.no_value(statement, format!("its shape is its input's: write `{keyword} NAME;`"));
         self.check_duplicate_keys(&statement.options);
         let (mut eps, mut momentum) = (1e-5, 0.1);
-        let keys: &[&str] = if batch { &["eps", "momentum"] } else { &["eps"] };
+        let keys: &[&str] = if batch { BATCH_NORM_KEYS } else { LAYER_NORM_KEYS };
         for option in &statement.options {
             match option.key.text.as_str() {
                 "eps" => {

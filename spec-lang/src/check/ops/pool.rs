@@ -4,7 +4,7 @@
 use super::*;
 use nnspec_core::conv::{output_size, PoolGeometry};
 
-const POOL_KEYS: &[&str] = &["kernel", "stride", "padding"];
+pub(crate) const POOL_KEYS: &[&str] = &["kernel", "stride", "padding"];
 
 impl<'a> Checker<'a, '_> {
     /// `max_pool1d NAME, kernel = K, stride = S;` and the other pools.

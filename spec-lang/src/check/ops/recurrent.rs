@@ -4,7 +4,7 @@
 use super::*;
 use nnspec_core::recurrent::{Cell, RecurrentGeometry, MAX_GATE_ROWS};
 
-const RECURRENT_KEYS: &[&str] = &["bidirectional", "sequence", "init", "bias_init", "l1", "l2"];
+pub(crate) const RECURRENT_KEYS: &[&str] = &["bidirectional", "sequence", "init", "bias_init", "l1", "l2"];
 
 impl<'a> Checker<'a, '_> {
     /// `gru NAME: H, bidirectional = false, sequence = false;` and `lstm`.
