@@ -849,3 +849,20 @@ fn summary_prints_very_wide_columns() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(&long) && stdout.contains("total:"), "{}", &stdout[..stdout.len().min(400)]);
 }
+
+/// A run refused before its first step (a batch norm left one row in a
+/// batch) writes no weights file: an untrained file would be used silently.
+#[test]
+fn a_run_refused_before_its_first_step_writes_nothing() {
+    let spec = write(
+        "refused_bn.nn",
+        "network Bn {\n    input x: [2];\n    dense h: 4;\n    batch_norm bn;\n    relu r;\n    dense out: 2;\n    loss softmax_cross_entropy;\n    train { optimizer = adam(lr = 0.01), batch = 4, epochs = 3, shuffle = false }\n}\n",
+    );
+    let data = write("refused_bn.csv", "a,b,label\n1,2,0\n3,1,1\n2,2,0\n0,1,1\n5,5,0\n");
+    let weights = temp().join("refused_bn.safetensors");
+    let _ = std::fs::remove_file(&weights);
+    let (code, stdout, stderr) = nnspec(&["train", &spec, "--data", &data, "--out", weights.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(!weights.exists(), "a refused run wrote {}:\n{stdout}\n{stderr}", weights.display());
+    assert!(!stderr.contains("were written") && !stdout.contains("were written"), "{stdout}\n{stderr}");
+}

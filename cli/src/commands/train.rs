@@ -295,7 +295,11 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
                 // weights file already there is kept unless these do better on the
                 // training data (after a first-epoch divergence they are the
                 // starting weights).
-                if let (Some(out), None) = (&request.outputs.weights, &request.sweep) {
+                // A run that completed no epoch (refused before its first step, or diverged in
+                // its first epoch) holds its starting weights: it writes nothing.
+                if let (Some(out), None, false) =
+                    (&request.outputs.weights, &request.sweep, completed.epochs.is_empty())
+                {
                     let mut workspace = Workspace::default();
                     let loss_now = evaluate(&model, &train_data, &mut workspace).loss;
                     let mut previous = convert::network(variant);
@@ -304,7 +308,11 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
                         .map(|()| evaluate(&previous, &train_data, &mut workspace).loss)
                         .filter(|loss| loss.is_finite());
                     match loss_before {
-                        Some(before) if !loss_now.is_finite() || loss_now >= before => tell!(
+                        Some(before) if loss_now == before => tell!(
+                            "{} is left as it was: its weights have the same training loss ({before:.6})",
+                            out.display()
+                        ),
+                        Some(before) if !loss_now.is_finite() || loss_now > before => tell!(
                             "{} is left as it was: its weights have the lower training loss ({before:.6} against {loss_now:.6})",
                             out.display()
                         ),
