@@ -24,16 +24,14 @@ fn real_data_sets_reach_their_pass_marks() {
     }
 }
 
-/// Every `conv_nets` entry, its network written from the entry's
-/// `architecture` and `training` and run by the interpreter, reaches its pass mark.
-#[test]
-fn the_cnns_reach_their_pass_marks() {
+/// Trains network `network` of each entry's spec (`spec(entry)`) through the
+/// interpreter for two seeds on the entry's split and asserts its pass mark.
+fn reaches_pass_marks(entries: Vec<datasets::Entry>, network: &str, spec: impl Fn(&datasets::Entry) -> String) {
     let directory = kit::dir().join("datasets");
-    let entries = datasets::require("a CNN", datasets::entries("conv_nets"));
     for entry in entries {
-        let text = entry.trained_spec("Cnn");
+        let text = spec(&entry);
         for seed in 0..2 {
-            let (model, config) = datasets::interpreter(&text, "Cnn", seed);
+            let (model, config) = datasets::interpreter(&text, network, seed);
             let outcome = nnspec_examples::real_data::run_cnn(&directory, &entry.value, Box::new(model), config)
                 .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
             let accuracy = outcome.accuracy.expect("an accuracy");
@@ -48,27 +46,20 @@ fn the_cnns_reach_their_pass_marks() {
     }
 }
 
+/// Every `conv_nets` entry, its network written from the entry's
+/// `architecture` and `training` and run by the interpreter, reaches its pass mark.
+#[test]
+fn the_cnns_reach_their_pass_marks() {
+    let entries = datasets::require("a CNN", datasets::entries("conv_nets"));
+    reaches_pass_marks(entries, "Cnn", |entry| entry.trained_spec("Cnn"));
+}
+
 /// Every `sequence_nets` entry (time-first `[T, F]` samples), its recurrent
 /// classifier written from the entry, reaches its pass mark.
 #[test]
 fn the_recurrent_networks_reach_their_pass_marks() {
-    let directory = kit::dir().join("datasets");
-    for entry in datasets::require("a sequence classifier", datasets::entries("sequence_nets")) {
-        let text = datasets::sequence_spec(&entry, "Sequence");
-        for seed in 0..2 {
-            let (model, config) = datasets::interpreter(&text, "Sequence", seed);
-            let outcome = nnspec_examples::real_data::run_cnn(&directory, &entry.value, Box::new(model), config)
-                .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
-            let accuracy = outcome.accuracy.expect("an accuracy");
-            println!("{} (seed {seed}): test accuracy {accuracy:.4}, pass mark {}", entry.name, outcome.pass_mark);
-            assert!(
-                accuracy >= outcome.pass_mark,
-                "{} (seed {seed}): {accuracy:.4} < {}",
-                entry.name,
-                outcome.pass_mark
-            );
-        }
-    }
+    let entries = datasets::require("a sequence classifier", datasets::entries("sequence_nets"));
+    reaches_pass_marks(entries, "Sequence", |entry| datasets::sequence_spec(entry, "Sequence"));
 }
 
 /// The residual MLP with layer norm standardises raw inputs itself: its
