@@ -227,8 +227,9 @@ impl<'a> Checker<'a, '_> {
 
     /// A non-negative integer ≥ `min`.
     pub(super) fn count(&mut self, value: &Value, what: &str, min: usize) -> Option<usize> {
-        let (number, is_integer) = self.number_and_kind(value)?;
-        if !is_integer || number.fract() != 0.0 {
+        // A whole number written with an exponent (`1e6`) is that integer.
+        let (number, _) = self.number_and_kind(value)?;
+        if number.fract() != 0.0 {
             self.diagnostics
                 .error(Code::BAD_SIZE, value.span, format!("{what} must be a whole number, found {number}"))
                 .label_primary("not a whole number");
