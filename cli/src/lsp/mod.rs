@@ -172,8 +172,7 @@ fn diagnostics(document: &Document, uri: &Uri) -> Vec<lsp_types::Diagnostic> {
 // `WorkspaceEdit::changes` is keyed by `Uri` in lsp-types itself.
 #[allow(clippy::mutable_key_type)]
 fn answer(documents: &HashMap<String, Document>, request: Request) -> Result<serde_json::Value, String> {
-    let parse = |params: serde_json::Value| -> Result<_, String> { Ok(params) };
-    let params = parse(request.params)?;
+    let params = request.params;
     let document_of = |uri: &Uri| documents.get(uri.as_str()).ok_or_else(|| format!("{} is not open", uri.as_str()));
     let json = |value: serde_json::Result<serde_json::Value>| value.map_err(|e| e.to_string());
     match request.method.as_str() {
@@ -251,7 +250,6 @@ fn answer(documents: &HashMap<String, Document>, request: Request) -> Result<ser
         }
         other => Err(format!("`{other}` is not supported")),
     }
-    .map_err(|message: String| message)
 }
 
 /// The node or constant named at `position`.
