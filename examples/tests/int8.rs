@@ -60,45 +60,63 @@ fn a_fully_convolutional_network_trains_and_quantises() {
 }
 
 /// The trained reference networks (seed 0) in f32 and int8 that the int8
-/// benchmark compiles in (`bench/models/`, named after the visible set's
-/// entries they were trained on): they load for the specs of `bench/specs/`
-/// and `examples/specs/cnn.nn`. Only `NNSPEC_BLESS=1`, which rewrites them from
-/// the visible set, reads the reference data.
+/// benchmark compiles in (`bench/models/STEM.safetensors` and
+/// `STEM.int8.safetensors`): each loads for its spec, `bench/specs/STEM.nn`
+/// (an MLP) or `examples/specs/cnn.nn` (the example CNN the examples crate
+/// keeps for STEM). Every bench spec has its files. Only `NNSPEC_BLESS=1`,
+/// which rewrites them from the reference entry named STEM, reads the
+/// reference data.
 #[test]
 fn the_benchmarks_int8_models_are_current() {
     let directory = kit::dir().join("datasets");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let models = root.join("bench/models");
-    let cases = [
-        ("iris", "datasets", "Iris", "bench/specs/iris.nn"),
-        ("breast_cancer", "datasets", "BreastCancer", "bench/specs/breast_cancer.nn"),
-        ("digits", "datasets", "Digits", "bench/specs/digits.nn"),
-        ("digits_8x8_cnn", "conv_nets", "DigitsCnn", "examples/specs/cnn.nn"),
-        ("signals_cnn", "conv_nets", "SignalsCnn", "examples/specs/cnn.nn"),
-    ];
-    for (entry, group, network, spec) in cases {
+    let stems = |dir: &std::path::Path, suffix: &str| -> Vec<String> {
+        let mut stems: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(suffix).map(String::from))
+            .collect();
+        stems.sort();
+        stems
+    };
+    let cases = stems(&models, ".int8.safetensors");
+    for spec in stems(&root.join("bench/specs"), ".nn") {
+        assert!(cases.contains(&spec), "bench/specs/{spec}.nn has no model files in bench/models");
+    }
+    assert!(cases.iter().any(|stem| !root.join(format!("bench/specs/{stem}.nn")).exists()), "no CNN model");
+    for stem in cases {
         let (f32_file, int8_file) =
-            (models.join(format!("{entry}.safetensors")), models.join(format!("{entry}.int8.safetensors")));
+            (models.join(format!("{stem}.safetensors")), models.join(format!("{stem}.int8.safetensors")));
+        let mlp_spec = root.join(format!("bench/specs/{stem}.nn"));
+        let spec = if mlp_spec.exists() { mlp_spec } else { root.join("examples/specs/cnn.nn") };
+        let program = nnspec_lang::check_source(&std::fs::read_to_string(&spec).unwrap()).unwrap().program;
+        let cnn = nnspec_examples::real_data::example_cnn(&stem, 0);
+        let network = match &cnn {
+            None => program.networks[0].name.clone(),
+            Some((model, _)) => model.name().to_string(),
+        };
         if std::env::var_os("NNSPEC_BLESS").is_some() {
             let references = kit::json("datasets/references.json");
-            let reference = &references[group][entry];
-            let mut q = if group == "datasets" {
-                let fitted = nnspec_examples::real_data::fit(&directory, reference, 0).unwrap();
-                let metadata = nnspec::weights::standardizer_metadata(&fitted.standardizer);
-                nnspec::weights::save_with_metadata(&fitted.model, &f32_file, &metadata).unwrap();
-                nnspec::quant::quantize(&fitted.model, &fitted.train.x, Some(&fitted.standardizer)).unwrap()
-            } else {
-                let (model, config) = nnspec_examples::real_data::example_cnn(entry, 0).unwrap();
-                let quantized = nnspec_examples::int8::quantize_cnn(&directory, reference, model, config).unwrap();
-                nnspec::weights::save(quantized.model.as_ref(), &f32_file).unwrap();
-                quantized.network
+            let group = if cnn.is_some() { "conv_nets" } else { "datasets" };
+            let reference = &references[group][&stem];
+            assert!(reference.is_object(), "references.json has no {group}.{stem} to bless from");
+            let mut q = match cnn {
+                None => {
+                    let fitted = nnspec_examples::real_data::fit(&directory, reference, 0).unwrap();
+                    let metadata = nnspec::weights::standardizer_metadata(&fitted.standardizer);
+                    nnspec::weights::save_with_metadata(&fitted.model, &f32_file, &metadata).unwrap();
+                    nnspec::quant::quantize(&fitted.model, &fitted.train.x, Some(&fitted.standardizer)).unwrap()
+                }
+                Some((model, config)) => {
+                    let quantized = nnspec_examples::int8::quantize_cnn(&directory, reference, model, config).unwrap();
+                    nnspec::weights::save(quantized.model.as_ref(), &f32_file).unwrap();
+                    quantized.network
+                }
             };
-            q.name = network.to_string();
+            q.name = network.clone();
             nnspec::quant::save(&q, &int8_file).unwrap();
         }
-        let text = std::fs::read_to_string(root.join(spec)).unwrap();
-        let program = nnspec_lang::check_source(&text).unwrap().program;
-        let net = program.network(network).unwrap();
+        let net = program.network(&network).unwrap_or_else(|| panic!("{} has no `{network}`", spec.display()));
         nnspec::quant::load(&net.plan(), &int8_file).unwrap_or_else(|e| panic!("{e} (NNSPEC_BLESS=1 rewrites it)"));
         let mut model = nnspec_cli::convert::network(net);
         nnspec::weights::load(&mut model, &f32_file).unwrap_or_else(|e| panic!("{e} (NNSPEC_BLESS=1 rewrites it)"));
