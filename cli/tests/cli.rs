@@ -650,7 +650,7 @@ fn predicted_accuracy(predictions: &str, data: &Path, target: &str) -> f64 {
 #[test]
 fn a_cnn_trains_predicts_and_exports() {
     for entry in datasets::conv_nets(2) {
-        let spec = write(&format!("{}.nn", entry.name), &entry.trained_spec("SignalsCnn"));
+        let spec = write(&format!("{}.nn", entry.name), &entry.trained_spec("Cnn1d"));
         let data = entry.csv();
         let data = data.to_str().unwrap();
         let target = entry.target_column();

@@ -22,10 +22,10 @@ fn int8_mlps_lose_at_most_one_point() {
 }
 
 /// Every CNN of `conv_nets`, written from its entry's architecture: at most 1
-/// point lost on 2-D inputs (images) and 2 on 1-D inputs (signals, whose
+/// point lost on 2-D inputs (images) and 2 on 1-D inputs (sequences of channels, whose
 /// test sets are small and noisy).
 #[test]
-fn int8_cnns_lose_at_most_one_point_on_images_and_two_on_signals() {
+fn int8_cnns_lose_at_most_one_point_on_images_and_two_on_1d_inputs() {
     let directory = kit::dir().join("datasets");
     for entry in datasets::require("a CNN", datasets::entries("conv_nets")) {
         let allowed = if entry.input_shape().len() == 2 { 0.02 } else { 0.01 };
