@@ -310,15 +310,11 @@ def data_sets(torch, directory):
             x = x[:, :, 1:-1, 1:-1]
         new_shape = list(x.shape[1:])
         columns = ["v" + "_".join(map(str, index)) for index in np.ndindex(*new_shape)]
-        target_column = "kind"
-        csv = f"{name}_v.csv"
+        layout = (f"{len(columns)} value columns, element-major over the channel-first shape {new_shape}, "
+                  "then the class in the LAST column 'kind'")
+        entry = rewritten(directory, f"{name}_v", entry, x, labels, columns, "kind", layout)
+        used.add(entry["csv"])
         flat = x.reshape(len(rows), -1)
-        write_csv(os.path.join(directory, csv), columns + [target_column], flat, labels)
-        used.add(csv)
-        entry = dict(entry)
-        entry.update(csv=csv, input_shape=new_shape, n_features=int(flat.shape[1]), target_column=target_column,
-                     csv_layout=f"{flat.shape[1]} value columns, element-major over the channel-first "
-                                f"shape {new_shape}, then the class in the LAST column '{target_column}'")
         train = entry["train_indices"]
         if entry["preprocessing"]["kind"] == "standardize":
             mean = flat[train].mean(axis=0)
@@ -346,15 +342,10 @@ def data_sets(torch, directory):
         x = np.array(rows, dtype=np.float64).reshape(len(rows), steps, features)[:, ::2, :]
         new_shape = list(x.shape[1:])
         columns = [f"s{t}_f{f}" for t in range(new_shape[0]) for f in range(new_shape[1])]
-        target_column = "motion"
-        csv = f"{name}_v.csv"
-        write_csv(os.path.join(directory, csv), columns + [target_column], x.reshape(len(rows), -1), labels)
-        used.add(csv)
-        entry = dict(entry)
-        entry.update(csv=csv, input_shape=new_shape, n_features=new_shape[0] * new_shape[1],
-                     target_column=target_column,
-                     csv_layout=f"{new_shape[0]} time steps of {new_shape[1]} features, time first: column "
-                                f"s{{t}}_f{{f}} is element [t][f]; the class in the LAST column '{target_column}'")
+        layout = (f"{new_shape[0]} time steps of {new_shape[1]} features, time first: column s{{t}}_f{{f}} is "
+                  "element [t][f]; the class in the LAST column 'motion'")
+        entry = rewritten(directory, f"{name}_v", entry, x, labels, columns, "motion", layout)
+        used.add(entry["csv"])
         hidden = 16
         accuracies = [train_gru(torch, entry, x, labels, hidden, seed) for seed in range(3)]
         entry["test_accuracy"] = summary(accuracies)
@@ -366,6 +357,17 @@ def data_sets(torch, directory):
         if file.endswith(".csv") and file not in used:
             os.remove(os.path.join(directory, file))
     write(path, references)
+
+
+def rewritten(directory, name, entry, x, labels, columns, target_column, layout):
+    """A copy of `entry` for samples `x` (`[N, …]`) written to `NAME.csv` with
+    these value columns and the class last under `target_column`."""
+    csv = f"{name}.csv"
+    write_csv(os.path.join(directory, csv), columns + [target_column], x.reshape(len(x), -1), labels)
+    entry = dict(entry)
+    entry.update(csv=csv, input_shape=list(x.shape[1:]), n_features=len(columns), target_column=target_column,
+                 csv_layout=layout)
+    return entry
 
 
 def read_csv(path, target_column):

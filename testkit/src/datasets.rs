@@ -138,10 +138,14 @@ pub fn interpreter(text: &str, network: &str, seed: u64) -> (nnspec::Mlp, nnspec
 /// of a classification entry.
 pub fn residual_spec(entry: &Entry) -> String {
     let text = include_str!("../../examples/specs/residual.nn");
-    let input = text.lines().find(|l| l.trim_start().starts_with("input ")).expect("an input statement");
-    let output = text.lines().find(|l| l.trim_start().starts_with("dense out:")).expect("an output layer");
-    text.replace(input, &format!("    input features: [{}];", entry.n_features()))
-        .replace(output, &format!("    dense out: {};", entry.n_classes()))
+    let text = replace_line(text, "input ", &format!("    input features: [{}];", entry.n_features()));
+    replace_line(&text, "dense out:", &format!("    dense out: {};", entry.n_classes()))
+}
+
+/// `text` with its first line that starts (after indentation) with `start` replaced by `line`.
+fn replace_line(text: &str, start: &str, line: &str) -> String {
+    let old = text.lines().find(|l| l.trim_start().starts_with(start)).unwrap_or_else(|| panic!("no `{start}` line"));
+    text.replacen(old, line, 1)
 }
 
 /// `AllConv` of `examples/specs/cnn.nn` (a fully convolutional classifier)
@@ -151,11 +155,8 @@ pub fn all_conv_spec(entry: &Entry) -> String {
     let start = text.find("network AllConv").expect("cnn.nn has AllConv");
     let network = &text[start..];
     let network = &network[..=network.find("\n}").expect("its closing brace") + 1];
-    let input = network.lines().find(|l| l.trim_start().starts_with("input ")).expect("an input statement");
-    let classes = network.lines().find(|l| l.trim_start().starts_with("conv2d classes:")).expect("a class layer");
-    network
-        .replace(input, &format!("    input pixels: {};", shape_text(&entry.input_shape())))
-        .replace(classes, &format!("    conv2d classes: {}, kernel = 1;", entry.n_classes()))
+    let network = replace_line(network, "input ", &format!("    input pixels: {};", shape_text(&entry.input_shape())));
+    replace_line(&network, "conv2d classes:", &format!("    conv2d classes: {}, kernel = 1;", entry.n_classes()))
 }
 
 /// The recurrent classifier of a `sequence_nets` entry: its architecture

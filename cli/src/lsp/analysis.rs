@@ -87,16 +87,6 @@ impl Document {
         all
     }
 
-    /// The word (letters, digits, `_`) around byte `offset` and its span.
-    pub fn word_at(&self, offset: usize) -> Option<(&str, Span)> {
-        let offset = offset.min(self.text.len());
-        let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        let start =
-            self.text[..offset].char_indices().rev().take_while(|(_, c)| is_word(*c)).last().map_or(offset, |(i, _)| i);
-        let end = offset + self.text[offset..].chars().take_while(|c| is_word(*c)).map(char::len_utf8).sum::<usize>();
-        (start < end).then(|| (&self.text[start..end], Span::new(start, end)))
-    }
-
     /// The network (its index in the file) whose text holds byte `offset`.
     pub fn network_at(&self, offset: usize) -> Option<usize> {
         let file = self.file.as_ref()?;

@@ -72,6 +72,15 @@ impl Parts<'_> {
         self.tensors.iter().find(|t| t.node == node && t.role == role).map(|t| t.range.clone())
     }
 
+    /// The range of all of node `node`'s parameter tensors (they are contiguous).
+    pub(super) fn param_range(&self, node: usize) -> Range<usize> {
+        let mut owned = self.tensors.iter().filter(|t| t.node == node);
+        let first = owned.next();
+        let start = first.map_or(0, |t| t.range.start);
+        let end = owned.next_back().or(first).map_or(start, |t| t.range.end);
+        start..end
+    }
+
     /// The range of all of node `node`'s buffer tensors (they are contiguous).
     pub(super) fn buffer_range(&self, node: usize) -> Range<usize> {
         let mut owned = self.buffers.iter().filter(|b| b.node == node);

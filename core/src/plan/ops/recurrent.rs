@@ -25,20 +25,10 @@ pub(super) fn tensors(g: &RecurrentGeometry, settings: ParamSettings) -> Vec<Ten
     let penalties = (settings.l1, settings.l2);
     let mut tensors = Vec::new();
     for reverse in [false, true].into_iter().take(g.directions()) {
-        tensors.push(TensorSpec {
-            role: Role::InputWeight { reverse },
-            shape: alloc::vec![rows, g.features],
-            init: weight,
-            fans,
-            penalties,
-        });
-        tensors.push(TensorSpec {
-            role: Role::StateWeight { reverse },
-            shape: alloc::vec![rows, g.hidden],
-            init: weight,
-            fans,
-            penalties,
-        });
+        let weights = [(Role::InputWeight { reverse }, g.features), (Role::StateWeight { reverse }, g.hidden)];
+        for (role, columns) in weights {
+            tensors.push(TensorSpec { role, shape: alloc::vec![rows, columns], init: weight, fans, penalties });
+        }
         for role in [Role::InputBias { reverse }, Role::StateBias { reverse }] {
             tensors.push(TensorSpec { role, shape: alloc::vec![rows], init: bias, fans, penalties: (0.0, 0.0) });
         }
@@ -51,17 +41,8 @@ pub(super) fn flops(g: &RecurrentGeometry) -> usize {
     2 * g.multiply_adds()
 }
 
-/// The node's whole parameter range (its tensors are contiguous).
-fn params(cx: &Lowering<'_>) -> core::ops::Range<usize> {
-    let mut owned = cx.net.tensors.iter().filter(|t| t.node == cx.index);
-    let first = owned.next();
-    let start = first.map_or(0, |t| t.range.start);
-    let end = owned.next_back().or(first).map_or(start, |t| t.range.end);
-    start..end
-}
-
 pub(super) fn forward(cx: &mut Lowering<'_>, geometry: RecurrentGeometry, input: Source) -> Source {
-    let params = params(cx);
+    let params = cx.net.param_range(cx.index);
     let output = cx.take(cx.node().width, "out");
     let cache = cx.take(geometry.cache_len(), "cache");
     cx.steps.push(Step::Recurrent { input, params, output, cache, geometry });
@@ -70,7 +51,7 @@ pub(super) fn forward(cx: &mut Lowering<'_>, geometry: RecurrentGeometry, input:
 }
 
 pub(super) fn backward(cx: &mut Lowering<'_>, geometry: RecurrentGeometry, grad: Buf) {
-    let params = params(cx);
+    let params = cx.net.param_range(cx.index);
     let cache = cx.state.caches[cx.index].expect("a recurrent node keeps its cache");
     let input = cx.node().inputs[0];
     let (dx, accumulate) = cx.input_gradient(input);
