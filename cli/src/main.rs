@@ -118,6 +118,23 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Turn an ONNX model into a `.nn` spec and a weight file in nnspec's layout.
+    Import {
+        /// The ONNX model.
+        model: PathBuf,
+        /// The spec to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The weight file to write (default: the spec's path with `.safetensors`).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// The network's name (default: from the model's file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The loss (default: from the graph's end: softmax → softmax_cross_entropy, sigmoid → binary_cross_entropy, else mse).
+        #[arg(long)]
+        loss: Option<String>,
+    },
     /// Quantise a trained network to int8 (post-training, calibrated on training rows).
     Quantize {
         /// The `.nn` file.
@@ -206,6 +223,9 @@ fn main() -> ExitCode {
         }
         Command::Export { file, weights, network, output } => {
             export(&file, weights.as_deref(), network.as_deref(), &output)
+        }
+        Command::Import { model, output, weights, name, loss } => {
+            run_import(&model, &output, weights.as_deref(), name.as_deref(), loss.as_deref())
         }
         Command::Quantize { file, weights, calibration, target, network, output } => {
             quantize(&file, &weights, &calibration, target, network.as_deref(), &output)

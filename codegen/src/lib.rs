@@ -23,6 +23,7 @@
 
 mod builder;
 mod emit;
+pub mod import;
 pub mod pytorch;
 mod tokens;
 pub mod weights;

@@ -60,6 +60,12 @@ pub mod vocabulary {
     pub fn schedules() -> &'static [&'static str] {
         crate::check::SCHEDULES
     }
+
+    /// Rust's keywords, which no network may be named (E0211) and a tool that
+    /// writes specs avoids for node names too.
+    pub fn rust_keywords() -> &'static [&'static str] {
+        crate::check::RUST_KEYWORDS
+    }
 }
 
 /// A file that passed every check: its IR and any warnings.

@@ -17,7 +17,7 @@ use crate::source_map::{NetworkMap, SourceMap, StatementMap};
 use std::collections::HashMap;
 
 /// Rust's keywords (strict, reserved and `_`): a network's name is its Rust type's name.
-const RUST_KEYWORDS: &[&str] = &[
+pub(crate) const RUST_KEYWORDS: &[&str] = &[
     "_", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn",
     "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro",
     "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct",
