@@ -69,6 +69,8 @@ enum Partial {
     TwiceGelu(Flow),
     /// `x ≥ 0`.
     AtLeastZero(Flow),
+    /// `x > threshold`: PyTorch's softplus switching to `x` where `exp` would overflow.
+    Above(Flow),
 }
 
 /// The node a partial pattern started at, for messages.
@@ -92,6 +94,8 @@ pub(super) struct Converter<'g> {
     problems: Vec<Problem>,
     /// The batch size the input declares, when it is a fixed number.
     fixed_batch: Option<i64>,
+    /// The model's opset (defaults changed across versions).
+    opset: i64,
 }
 
 fn problem(node: &Node, message: impl Into<String>) -> Problem {
@@ -142,7 +146,7 @@ fn per_feature(tensor: &Tensor, width: usize) -> Option<Vec<f32>> {
 }
 
 impl<'g> Converter<'g> {
-    pub(super) fn new(graph: &'g Graph) -> Converter<'g> {
+    pub(super) fn new(graph: &'g Graph, opset: i64) -> Converter<'g> {
         let mut uses = HashMap::new();
         for node in &graph.nodes {
             for input in &node.inputs {
@@ -159,6 +163,7 @@ impl<'g> Converter<'g> {
             statements: Vec::new(),
             problems: Vec::new(),
             fixed_batch: None,
+            opset,
         }
     }
 
@@ -415,7 +420,7 @@ impl<'g> Converter<'g> {
                 self.set(node, value);
             }
             "Gather" | "Unsqueeze" | "Squeeze" | "Concat" | "Slice" | "Cast" | "ConstantOfShape" | "Expand" | "Add"
-            | "Mul" | "Div" | "Sub"
+            | "Mul" | "Div" | "Sub" | "Reshape"
                 if self.shape_arithmetic(node) =>
             {
                 let value = self.fold_shape(node)?;
@@ -442,6 +447,40 @@ impl<'g> Converter<'g> {
                         self.set(node, Value::Partial(Partial::AtLeastZero(x), origin));
                     }
                     _ => return Err(problem(node, "is supported only as the step function, `Cast(x ≥ 0)`")),
+                }
+            }
+            "Greater" => {
+                let x = self.flow(node, 0)?;
+                match self.constant(node, 1).map(Tensor::floats) {
+                    Some(threshold) if threshold.len() == 1 && threshold[0] >= 15.0 => {
+                        let origin = Origin { op: node.op.clone(), node: node.name.clone() };
+                        self.set(node, Value::Partial(Partial::Above(x), origin));
+                    }
+                    _ => {
+                        return Err(problem(
+                            node,
+                            "is supported only as softplus's threshold (`Where(x > 20, x, softplus(x))`)",
+                        ))
+                    }
+                }
+            }
+            "Where" => {
+                let (condition, x, y) = (self.input(node, 0).cloned(), self.flow(node, 1)?, self.flow(node, 2)?);
+                let softplus_of_x =
+                    |s: &Statement| matches!(&s.op, Op::Activation(a) if a == "softplus") && s.inputs == [x.stmt];
+                match condition {
+                    // Above the threshold softplus(x) and x agree to f32 precision (e^-15 < 2^-21).
+                    Some(Value::Partial(Partial::Above(c), _))
+                        if c.stmt == x.stmt && softplus_of_x(&self.statements[y.stmt]) =>
+                    {
+                        self.set(node, Value::Flow(Flow { own: false, ..y }));
+                    }
+                    _ => {
+                        return Err(problem(
+                            node,
+                            "is supported only as softplus's threshold (`Where(x > 20, x, softplus(x))`)",
+                        ))
+                    }
                 }
             }
             "Cast" => match self.input(node, 0) {
@@ -479,24 +518,22 @@ impl<'g> Converter<'g> {
                 self.activation(node, x, "gelu".into())?;
             }
             "Softmax" | "LogSoftmax" => {
-                let x = self.flow(node, 0)?;
-                let axis = int_attr(node, "axis", -1);
-                if x.shape.len() != 1 && axis != -1 && axis != x.shape.len() as i64 {
+                let mut x = self.flow(node, 0)?;
+                let rank = x.shape.len() as i64 + 1;
+                // Before opset 13 the axis defaults to 1 and everything from it is one row.
+                let coerced = self.opset < 13;
+                let axis = int_attr(node, "axis", if coerced { 1 } else { -1 });
+                let axis = if axis < 0 { axis + rank } else { axis };
+                if coerced && axis == 1 && x.shape.len() > 1 {
+                    let total = x.shape.iter().product();
+                    x = self.reshaped(node, x, vec![total])?;
+                } else if x.shape.len() != 1 || axis != 1 {
                     return Err(problem(
                         node,
                         format!(
-                            "normalises axis {axis} of a value of shape {:?}; nnspec's {} takes a flat value",
+                            "normalises axis {axis} of a value of shape {:?}; nnspec's {} takes each sample's features (a flat value)",
                             x.shape,
-                            node.op.to_lowercase()
-                        ),
-                    ));
-                }
-                if x.shape.len() != 1 {
-                    return Err(problem(
-                        node,
-                        format!(
-                            "normalises a value of shape {:?}; nnspec's softmax takes a flat value (flatten first)",
-                            x.shape
+                            op.to_lowercase()
                         ),
                     ));
                 }
@@ -606,6 +643,13 @@ impl<'g> Converter<'g> {
         let value = match op {
             "ConstantOfShape" | "Expand" => Value::Zeros,
             "Cast" => self.input(node, 0).cloned().ok_or_else(unsupported_here)?,
+            // A shape vector reshaped to one axis (or to a scalar, when it has one entry) keeps its entries.
+            "Reshape" => match self.input(node, 0) {
+                Some(Value::Shape(dims)) if dims.len() <= 1 || self.constant(node, 1).is_some_and(|t| t.len() == 1) => {
+                    Value::Shape(dims.clone())
+                }
+                _ => return Err(unsupported_here()),
+            },
             "Unsqueeze" => self.input(node, 0).cloned().ok_or_else(unsupported_here)?,
             "Squeeze" => self.input(node, 0).cloned().ok_or_else(unsupported_here)?,
             "Gather" => {
@@ -999,6 +1043,12 @@ impl<'g> Converter<'g> {
         if int_attr(node, "training_mode", 0) != 0 || node.outputs.iter().skip(1).any(|o| !o.is_empty()) {
             return Err(problem(node, "is in training mode; nnspec imports inference graphs (export in eval mode)"));
         }
+        if int_attr(node, "spatial", 1) != 1 {
+            return Err(problem(
+                node,
+                "has spatial = 0 (statistics per position); nnspec's batch_norm keeps them per channel",
+            ));
+        }
         let channels = x.shape[0];
         let mut parts = Vec::new();
         for (index, what) in [(1, "scale"), (2, "shift"), (3, "running mean"), (4, "running variance")] {
@@ -1367,6 +1417,22 @@ impl<'g> Converter<'g> {
         dims: &[Dim],
     ) -> Result<Value, Problem> {
         let at = axes.iter().position(|a| a.0 == Axis::Batch).expect("a batch axis");
+        // [.., D, H] → [.., D·H] with every other axis kept: PyTorch's merge of the two directions.
+        let n = axes.len();
+        if n >= 3 && dims.len() == n - 1 && axes[n - 2].0 == Axis::Direction && axes[n - 1].0 == Axis::Hidden {
+            let kept = axes[..n - 2].iter().zip(dims).all(|(&(axis, size), dim)| match (axis, dim) {
+                (Axis::Batch, Dim::Batch | Dim::Known(0)) => true,
+                (Axis::Batch, Dim::Known(k)) => Some(*k) == self.fixed_batch,
+                (_, Dim::Known(k)) => *k == 0 || *k == size as i64,
+                _ => false,
+            });
+            let merged = axes[n - 2].1 * axes[n - 1].1;
+            if kept && matches!(dims[n - 2], Dim::Known(-1)) || kept && dims[n - 2] == Dim::Known(merged as i64) {
+                let mut merged_axes = axes[..n - 2].to_vec();
+                merged_axes.push((Axis::Hidden, merged));
+                return Ok(self.recurrent_value(stmt, sequence, merged_axes));
+            }
+        }
         if axes[..at].iter().any(|a| a.1 != 1) {
             let kinds: Vec<Axis> = axes.iter().map(|a| a.0).collect();
             return Err(problem(
@@ -1827,10 +1893,38 @@ fn fold(node: &Node, inputs: &[Option<Tensor>]) -> Result<Value, Problem> {
             }
         }
         "Transpose" => {
-            if x.dims.len() > 1 {
+            let rank = x.dims.len();
+            let perm: Vec<usize> = match ints_attr(node, "perm") {
+                Some(p) => p.iter().map(|&a| usize::try_from(a).unwrap_or(usize::MAX)).collect(),
+                None => (0..rank).rev().collect(),
+            };
+            let mut sorted = perm.clone();
+            sorted.sort_unstable();
+            if sorted != (0..rank).collect::<Vec<_>>() {
                 return Err(cannot());
             }
-            Value::Const(x.clone())
+            let dims: Vec<usize> = perm.iter().map(|&a| x.dims[a]).collect();
+            // Row-major strides of the input, read in the output's order.
+            let mut strides = vec![1usize; rank];
+            for a in (0..rank.saturating_sub(1)).rev() {
+                strides[a] = strides[a + 1] * x.dims[a + 1];
+            }
+            let mut index = vec![0usize; rank];
+            let mut order = Vec::with_capacity(x.len());
+            for _ in 0..x.len() {
+                order.push(index.iter().zip(&perm).map(|(&i, &a)| i * strides[a]).sum::<usize>());
+                for a in (0..rank).rev() {
+                    index[a] += 1;
+                    if index[a] < dims[a] {
+                        break;
+                    }
+                    index[a] = 0;
+                }
+            }
+            match &x.data {
+                Data::Int(v) => tensor(dims, Data::Int(order.iter().map(|&i| v[i]).collect())),
+                Data::Float(v) => tensor(dims, Data::Float(order.iter().map(|&i| v[i]).collect())),
+            }
         }
         _ => return Err(cannot()),
     };

@@ -172,12 +172,6 @@ pub fn import(bytes: &[u8], options: &Options) -> Result<Imported, ImportError> 
     let mut model = proto::model(bytes).map_err(|e| error(None, vec![Problem::graph(e.0)]))?;
     let opset = Some(model.opset);
     let mut early = Vec::new();
-    if model.opset < 7 {
-        early.push(Problem::graph(format!(
-            "opset {} is older than nnspec reads (7 and later); convert it with `onnx.version_converter`",
-            model.opset
-        )));
-    }
     if model.graph.sparse_initializers > 0 {
         early.push(Problem::graph("the graph has sparse initializers, which nnspec does not read".into()));
     }
@@ -189,7 +183,8 @@ pub fn import(bytes: &[u8], options: &Options) -> Result<Imported, ImportError> 
     if !early.is_empty() {
         return Err(error(opset, early));
     }
-    let converted = graph::Converter::new(&model.graph).convert().map_err(|problems| error(opset, problems))?;
+    let converted =
+        graph::Converter::new(&model.graph, model.opset).convert().map_err(|problems| error(opset, problems))?;
     let mut statements = converted.statements;
     let mut output = converted.output;
 
