@@ -1427,7 +1427,7 @@ impl<'g> Converter<'g> {
                 _ => false,
             });
             let merged = axes[n - 2].1 * axes[n - 1].1;
-            if kept && matches!(dims[n - 2], Dim::Known(-1)) || kept && dims[n - 2] == Dim::Known(merged as i64) {
+            if kept && (dims[n - 2] == Dim::Known(-1) || dims[n - 2] == Dim::Known(merged as i64)) {
                 let mut merged_axes = axes[..n - 2].to_vec();
                 merged_axes.push((Axis::Hidden, merged));
                 return Ok(self.recurrent_value(stmt, sequence, merged_axes));
