@@ -369,13 +369,14 @@ impl<'g> Converter<'g> {
     }
 
     fn push_onnx(&mut self, node: &Node, op: Op, inputs: Vec<usize>, shape: Vec<usize>, onnx: Vec<usize>) -> Flow {
-        let name = self.name_of(node);
+        let name = self.name_of(node, &op);
         self.statements.push(Statement { name, op, inputs, shape });
         Flow { stmt: self.statements.len() - 1, shape: onnx, own: true }
     }
 
-    /// A statement name hint for `node`: its weight's module path, else its ONNX name.
-    fn name_of(&self, node: &Node) -> String {
+    /// A statement name hint for `node` computing `op`: its weight's module
+    /// path, else its ONNX name without the op's own suffix, else the op's word.
+    fn name_of(&self, node: &Node, op: &Op) -> String {
         for input in node.inputs.iter().skip(1) {
             if let Some(module) = input.strip_suffix(".weight").or_else(|| input.strip_suffix(".weight_ih_l0")) {
                 if !module.is_empty() && !module.starts_with("onnx::") {
@@ -383,12 +384,55 @@ impl<'g> Converter<'g> {
                 }
             }
         }
-        let segments: Vec<&str> = node.name.split('/').filter(|s| !s.is_empty()).collect();
-        match segments.as_slice() {
-            [] => node.op.to_lowercase(),
-            [only] => only.strip_prefix("node_").unwrap_or(only).to_string(),
-            [.., module, last] if last.starts_with(&node.op) => module.to_string(),
-            [.., last] => last.to_string(),
+        let word = match op {
+            Op::Activation(a) => a.split('(').next().unwrap_or(a).to_string(),
+            Op::Input => "input".into(),
+            Op::Standardize { .. } => "standardized".into(),
+            Op::Dense { .. } => "dense".into(),
+            Op::Conv { .. } => "conv".into(),
+            Op::BatchNorm { .. } => "batch_norm".into(),
+            Op::LayerNorm { .. } => "layer_norm".into(),
+            Op::Pool { max: true, .. } => "max_pool".into(),
+            Op::Pool { max: false, .. } => "avg_pool".into(),
+            Op::GlobalAvgPool => "global_avg_pool".into(),
+            Op::Flatten => "flatten".into(),
+            Op::Add => "add".into(),
+            Op::Concat => "concat".into(),
+            Op::Recurrent(r) if r.lstm => "lstm".into(),
+            Op::Recurrent(_) => "gru".into(),
+        };
+        let lower = node.op.to_lowercase();
+        let generic = |name: &str| {
+            let name = name.to_lowercase();
+            let rest = name.strip_prefix(&lower).or_else(|| name.strip_prefix(&word));
+            name.is_empty()
+                || rest.is_some_and(|r| {
+                    (r.is_empty() || r.starts_with('_')) && r.chars().all(|c| c == '_' || c.is_ascii_digit())
+                })
+        };
+        // nnspec's own export names the parts of a statement `node.relu`, `node.scale`, `node.add1`.
+        let name = match node.name.rsplit_once('.') {
+            Some((base, part))
+                if !base.is_empty()
+                    && !node.name.contains('/')
+                    && part.starts_with(|c: char| c.is_ascii_lowercase())
+                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) =>
+            {
+                base
+            }
+            _ => node.name.as_str(),
+        };
+        let segments: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
+        let hint = match segments.as_slice() {
+            [] => "",
+            [only] => only.strip_prefix("node_").unwrap_or(only),
+            [.., module, last] if generic(last) => module,
+            [.., last] => last,
+        };
+        if generic(hint) {
+            word
+        } else {
+            hint.to_string()
         }
     }
 
@@ -1602,7 +1646,7 @@ impl<'g> Converter<'g> {
             };
         let op = Op::Recurrent(Recurrent { lstm, hidden, bidirectional, sequence, tensors });
         let shape = if sequence { vec![steps, directions * hidden] } else { vec![directions * hidden] };
-        let name = self.name_of(node);
+        let name = self.name_of(node, &op);
         self.statements.push(Statement { name, op, inputs: vec![x.stmt], shape });
         let stmt = self.statements.len() - 1;
         let axes = if sequence {

@@ -199,7 +199,13 @@ pub fn import(bytes: &[u8], options: &Options) -> Result<Imported, ImportError> 
         spec::Op::Dense { activation, .. } => *activation = None,
         _ => *output = statements[*output].inputs[0],
     };
+    // A model nnspec exported records its loss; an explicit `loss` still wins.
+    let recorded = model.metadata.iter().find(|(k, _)| k == "nnspec.loss").map(|(_, v)| v.as_str());
+    let recorded = recorded.filter(|l| nnspec_lang::vocabulary::Loss::NAMES.contains(l));
     let (loss, reason) = match (options.loss.as_deref(), final_activation.as_deref()) {
+        (None, _) if recorded.is_some() => {
+            (recorded.unwrap_or_default().to_string(), "as the model's metadata records (`nnspec.loss`)".to_string())
+        }
         (None, Some(a @ ("softmax" | "log_softmax"))) if flat_width(&statements[output]) >= 2 => {
             strip(&mut statements, &mut output);
             let op = if a == "softmax" { "Softmax" } else { "LogSoftmax" };

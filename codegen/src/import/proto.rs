@@ -566,6 +566,8 @@ pub struct Model {
     pub other_domains: Vec<String>,
     /// Who wrote the file (`pytorch 2.5`, …).
     pub producer: String,
+    /// The model's metadata entries (`metadata_props`).
+    pub metadata: Vec<(String, String)>,
     /// The graph.
     pub graph: Graph,
 }
@@ -601,6 +603,18 @@ pub fn model(bytes: &[u8]) -> Result<Model> {
             (7, Field::Bytes(b)) => {
                 model.graph = graph(b)?;
                 graphs += 1;
+            }
+            (14, Field::Bytes(b)) => {
+                let (mut key, mut value) = (String::new(), String::new());
+                let mut fields = Reader::new(b);
+                while let Some((number, field)) = fields.next()? {
+                    match (number, field) {
+                        (1, Field::Bytes(b)) => key = String::from_utf8_lossy(b).into_owned(),
+                        (2, Field::Bytes(b)) => value = String::from_utf8_lossy(b).into_owned(),
+                        _ => {}
+                    }
+                }
+                model.metadata.push((key, value));
             }
             (8, Field::Bytes(b)) => {
                 let (mut domain, mut opset) = (String::new(), 0);

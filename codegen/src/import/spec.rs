@@ -100,7 +100,7 @@ fn valid_name(hint: &str, taken: &mut HashSet<String>) -> String {
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name = format!("n{name}");
     }
-    if nnspec_lang::vocabulary::rust_keywords().contains(&name.as_str()) || name == "input" {
+    if nnspec_lang::vocabulary::rust_keywords().contains(&name.as_str()) {
         name = format!("{name}_node");
     }
     let mut unique = name.clone();

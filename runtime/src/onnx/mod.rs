@@ -99,7 +99,8 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
             writer.nodes.push(Node::new("Identity", &format!("{name}.output"), &[&flat], &["output"]));
         }
     }
-    model_bytes(model.name(), writer.nodes, writer.initializers, (model.input_size(), model.output_size()))
+    let widths = (model.input_size(), model.output_size());
+    model_bytes(model.name(), writer.nodes, writer.initializers, widths, Some(model.loss_kind().name()))
 }
 
 /// An export under construction: the ONNX nodes and initializers written so

@@ -139,8 +139,16 @@ fn value_info(name: &str, width: usize) -> Message {
 }
 
 /// The bytes of an ONNX model (IR version 8, opset [`OPSET`]) whose graph
-/// `name` takes `input` `[batch, widths.0]` and gives `output` `[batch, widths.1]`.
-pub(super) fn model_bytes(name: &str, nodes: Vec<Node>, initializers: Vec<Message>, widths: (usize, usize)) -> Vec<u8> {
+/// `name` takes `input` `[batch, widths.0]` and gives `output` `[batch, widths.1]`;
+/// the network's loss, when given, goes into the metadata as `nnspec.loss`
+/// (what `nnspec import` reads back).
+pub(super) fn model_bytes(
+    name: &str,
+    nodes: Vec<Node>,
+    initializers: Vec<Message>,
+    widths: (usize, usize),
+    loss: Option<&str>,
+) -> Vec<u8> {
     let mut graph = Message::default();
     for node in nodes {
         graph.message(1, node.message);
@@ -155,5 +163,10 @@ pub(super) fn model_bytes(name: &str, nodes: Vec<Node>, initializers: Vec<Messag
     opset.string(1, "").int(2, OPSET);
     let mut onnx = Message::default();
     onnx.int(1, 8).string(2, "nnspec").string(3, env!("CARGO_PKG_VERSION")).message(8, opset).message(7, graph);
+    if let Some(loss) = loss {
+        let mut entry = Message::default();
+        entry.string(1, "nnspec.loss").string(2, loss);
+        onnx.message(14, entry);
+    }
     onnx.0
 }

@@ -282,7 +282,13 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
             graph.nodes.push(Node::new("LogSoftmax", "output", &[&flat], &["output"]).int_attribute("axis", -1))
         }
     }
-    super::model_bytes(&network.name, graph.nodes, graph.initializers, (network.input_size(), network.output_size()))
+    super::model_bytes(
+        &network.name,
+        graph.nodes,
+        graph.initializers,
+        (network.input_size(), network.output_size()),
+        None,
+    )
 }
 
 /// Writes [`export_int8`] to `path` atomically.
