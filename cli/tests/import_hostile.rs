@@ -164,7 +164,7 @@ fn a_cycle_and_a_missing_input_are_named() {
             node("Relu", "b", &["a_out"], &["b_out"]),
             node("Gemm", "fc", &["x", "w"], &["y"]),
         ],
-        &[weight.clone()],
+        std::slice::from_ref(&weight),
     );
     let error = error_of(&cycle, &options());
     assert!(error.contains("`Relu` node `a` reads `b_out` that no earlier node writes"), "{error}");
