@@ -91,8 +91,27 @@ impl Builder {
         };
         let mut written = Vec::new();
         let mut failures = Vec::new();
+        // ONNX models become a spec and a weight file in OUT_DIR, compiled as any spec with its weights.
+        let mut files = Vec::new();
+        let mut weights = self.weights.clone();
         for file in &self.files {
+            if !file.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx")) {
+                files.push(file.clone());
+                continue;
+            }
             if self.cargo_output {
+                println!("cargo:rerun-if-changed={}", file.display());
+            }
+            match import_onnx(file, &out_dir) {
+                Ok((spec, weight_file)) => {
+                    weights.push((spec.clone(), weight_file));
+                    files.push(spec);
+                }
+                Err(problem) => failures.push(problem),
+            }
+        }
+        for file in &files {
+            if self.cargo_output && !weights.iter().any(|(spec, _)| spec == file && spec.starts_with(&out_dir)) {
                 println!("cargo:rerun-if-changed={}", file.display());
             }
             let bytes = match std::fs::read(file) {
@@ -114,11 +133,11 @@ impl Builder {
                             }
                         }
                     }
-                    let int8 = self.weights.iter().find(|(spec, w)| spec == file && crate::weights::is_int8(w));
-                    let embedded = match self.weights.iter().find(|(spec, _)| spec == file) {
+                    let int8 = weights.iter().find(|(spec, w)| spec == file && crate::weights::is_int8(w));
+                    let embedded = match weights.iter().find(|(spec, _)| spec == file) {
                         Some(_) if int8.is_some() => None,
                         Some((_, weights)) => {
-                            if self.cargo_output {
+                            if self.cargo_output && !weights.starts_with(&out_dir) {
                                 println!("cargo:rerun-if-changed={}", weights.display());
                             }
                             let display = weights.display().to_string();
@@ -192,6 +211,18 @@ impl Builder {
             Err(BuildError { message })
         }
     }
+}
+
+/// Imports the ONNX model `file` into `out_dir` as `STEM.nn` and `STEM.safetensors`.
+fn import_onnx(file: &Path, out_dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+    let imported =
+        crate::import::import(&bytes, &crate::import::Options::from_path(file)).map_err(|e| e.to_string())?;
+    let stem = file.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    let (spec, weights) = (out_dir.join(format!("{stem}.nn")), out_dir.join(format!("{stem}.safetensors")));
+    std::fs::write(&spec, &imported.spec).map_err(|e| format!("cannot write `{}`: {e}", spec.display()))?;
+    std::fs::write(&weights, &imported.weights).map_err(|e| format!("cannot write `{}`: {e}", weights.display()))?;
+    Ok((spec, weights))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod cubic;
 pub mod flower;
 pub mod gestures;
+pub mod imported;
 pub mod int8;
 pub mod optimizers;
 pub mod overfitting;

@@ -40,3 +40,12 @@ fn logistic_regression_cannot_separate_the_petals() {
     let run = flower::logistic(&data, course.iterations);
     assert!((run.accuracy - expected).abs() <= 0.025, "logistic accuracy {} vs {expected}", run.accuracy);
 }
+
+/// The PyTorch-trained model compiled from its ONNX file by `build.rs`
+/// classifies the flower points as PyTorch did (its script prints 0.925);
+/// an untrained or mis-imported network is near chance (0.5).
+#[test]
+fn the_model_trained_in_pytorch_runs_as_generated_code() {
+    let accuracy = nnspec_examples::imported::accuracy().expect("the flower data");
+    assert!(accuracy >= 0.9, "accuracy {accuracy}");
+}
