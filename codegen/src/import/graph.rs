@@ -994,6 +994,9 @@ impl<'g> Converter<'g> {
         }
         let out = w.dims[0];
         let kernel: Vec<usize> = w.dims[2..].to_vec();
+        if out == 0 || kernel.contains(&0) {
+            return Err(problem(node, format!("has weights of shape {:?}, with an empty axis", w.dims)));
+        }
         let axes = |name: &str, default: usize| -> Result<Vec<usize>, Problem> {
             match ints_attr(node, name) {
                 None => Ok(vec![default; spatial]),
@@ -1012,8 +1015,8 @@ impl<'g> Converter<'g> {
         let padding = self.padding(node, spatial, &kernel, &stride, &dilation, &x.shape[1..])?;
         let mut size = Vec::new();
         for a in 0..spatial {
-            let reach = dilation[a] * (kernel[a] - 1) + 1;
-            let padded = x.shape[1 + a] + 2 * padding[a];
+            let reach = dilation[a].saturating_mul(kernel[a] - 1).saturating_add(1);
+            let padded = x.shape[1 + a].saturating_add(padding[a].saturating_mul(2));
             if padded < reach {
                 return Err(problem(node, format!("has a kernel wider than its padded input on axis {}", a + 2)));
             }
@@ -1063,8 +1066,8 @@ impl<'g> Converter<'g> {
                 let mut padding = Vec::new();
                 for a in 0..spatial {
                     let out = sizes[a].div_ceil(stride[a]);
-                    let reach = dilation[a] * (kernel[a] - 1) + 1;
-                    let total = ((out - 1) * stride[a] + reach).saturating_sub(sizes[a]);
+                    let reach = dilation[a].saturating_mul(kernel[a] - 1).saturating_add(1);
+                    let total = (out - 1).saturating_mul(stride[a]).saturating_add(reach).saturating_sub(sizes[a]);
                     if total % 2 != 0 {
                         return Err(problem(
                             node,
@@ -1550,8 +1553,8 @@ impl<'g> Converter<'g> {
                 return Err(problem(node, format!("runs in direction `{other}`; nnspec runs forward or bidirectional")))
             }
         };
-        if hidden < 1 {
-            return Err(problem(node, "has no hidden_size"));
+        if !(1..=1 << 20).contains(&hidden) {
+            return Err(problem(node, format!("has hidden_size {hidden}")));
         }
         let hidden = hidden as usize;
         if !lstm && int_attr(node, "linear_before_reset", 0) != 1 {
