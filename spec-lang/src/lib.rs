@@ -34,6 +34,7 @@ mod lower;
 mod parse;
 pub mod source_map;
 pub mod warnings;
+mod words;
 
 pub use check::{MAX_PARAMS, MAX_UNITS};
 pub use diagnostic::{render, Code, Diagnostic, Diagnostics, Severity, Span};
@@ -43,6 +44,7 @@ pub use parse::MAX_NESTING;
 
 /// The words an editor offers, from the lists the checker reads.
 pub mod vocabulary {
+    pub use crate::words::describe;
     pub use nnspec_core::vocabulary::{Init, OptimizerConfig};
     pub use nnspec_core::{Activation, Loss};
 

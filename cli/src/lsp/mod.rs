@@ -261,7 +261,9 @@ fn symbol_at(document: &Document, position: Position) -> Option<Symbol> {
 /// Hover: a node's row of `nnspec summary` and its doc comment, or a constant's value.
 fn hover(document: &Document, position: Position) -> Option<Hover> {
     let offset = document.offset(position.line, position.character);
-    let (span, symbol, _) = document.occurrence_at(offset)?.clone();
+    let Some((span, symbol, _)) = document.occurrence_at(offset).cloned() else {
+        return word_hover(document, offset);
+    };
     let file = document.file.as_ref()?;
     let text = match &symbol {
         Symbol::Constant(name) => {
@@ -301,6 +303,36 @@ fn hover(document: &Document, position: Position) -> Option<Hover> {
             value: text.trim_end().to_string(),
         }),
         range: Some(range(document, span)),
+    })
+}
+
+/// A statement word, an option, or an activation, loss, optimizer,
+/// initializer or schedule name: one line of what it is and its default,
+/// from the language's vocabulary (`nnspec_lang::vocabulary::describe`).
+fn word_hover(document: &Document, offset: usize) -> Option<Hover> {
+    let bytes = document.text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut start = offset.min(bytes.len());
+    while start > 0 && is_word(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset.min(bytes.len());
+    while end < bytes.len() && is_word(bytes[end]) {
+        end += 1;
+    }
+    let word = document.text.get(start..end).filter(|w| !w.is_empty())?;
+    // The statement (or train block) the word stands in gives an option its meaning.
+    let file = document.file.as_ref();
+    let networks = file.map(|f| f.networks.as_slice()).unwrap_or_default();
+    let inside = |span: nnspec_lang::Span| span.start <= start && end <= span.end;
+    let context = networks.iter().find_map(|network| {
+        let statement = network.statements.iter().find(|s| inside(s.span)).map(|s| s.keyword.text.as_str());
+        statement.or_else(|| network.train.iter().any(|t| inside(t.span)).then_some("train"))
+    });
+    let text = nnspec_lang::vocabulary::describe(context, word)?;
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),
+        range: Some(range(document, nnspec_lang::Span { start, end })),
     })
 }
 

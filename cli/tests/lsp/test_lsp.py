@@ -152,6 +152,27 @@ async def test_hover_definition_references_rename(client: LanguageClient):
 
 
 @pytest.mark.asyncio
+async def test_hover_on_the_languages_words_says_what_they_are_and_their_defaults(client: LanguageClient):
+    open_doc(client, "words.nn", SPEC)
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+
+    async def hover_on(fragment, offset=0):
+        hover = await client.text_document_hover_async(
+            types.HoverParams(text_document=doc_id("words.nn"), position=position_of(SPEC, fragment, offset=offset))
+        )
+        return hover.contents.value
+
+    # An option of the statement at hand, with its default.
+    assert "default `identity`" in await hover_on("activation = relu")
+    # An activation, an optimizer, a statement word, a loss, a train key.
+    assert "max(0, x)" in await hover_on("relu;")
+    assert "betas (0.9, 0.999)" in await hover_on("adam(")
+    assert "residual" in await hover_on("add s")
+    assert "CrossEntropyLoss" in await hover_on("softmax_cross_entropy")
+    assert "default 32" in await hover_on("batch = 16")
+
+
+@pytest.mark.asyncio
 async def test_completion_formatting_and_symbols(client: LanguageClient):
     text = SPEC.replace("dense out: 2;", "dense out: 2, activation = ")
     open_doc(client, "complete.nn", text)
