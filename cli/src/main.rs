@@ -117,6 +117,9 @@ enum Command {
         /// The ONNX file to write.
         #[arg(short, long)]
         output: PathBuf,
+        /// End in probabilities, as `nnspec predict` prints them: append the softmax (or sigmoid) a loss on logits implies.
+        #[arg(long)]
+        probabilities: bool,
     },
     /// Turn an ONNX model into a `.nn` spec and a weight file in nnspec's layout.
     Import {
@@ -221,8 +224,8 @@ fn main() -> ExitCode {
                 train(&r)
             })
         }
-        Command::Export { file, weights, network, output } => {
-            export(&file, weights.as_deref(), network.as_deref(), &output)
+        Command::Export { file, weights, network, output, probabilities } => {
+            export(&file, weights.as_deref(), network.as_deref(), &output, probabilities)
         }
         Command::Import { model, output, weights, name, loss } => {
             run_import(&model, &output, weights.as_deref(), name.as_deref(), loss.as_deref())

@@ -247,6 +247,30 @@ fn export_writes_onnx() {
 }
 
 #[test]
+fn export_says_its_output_is_logits_and_probabilities_ends_where_predict_does() {
+    let spec = write(
+        "logits.nn",
+        "network Logits { input x: [4]; dense h: 5, activation = relu; dense out: 3; loss softmax_cross_entropy; }",
+    );
+    let onnx = temp().join("logits.onnx").display().to_string();
+    let (code, stdout, _) = nnspec(&["export", &spec, "-o", &onnx]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("its output is the logits") && stdout.contains("--probabilities"), "{stdout}");
+    let probabilities = temp().join("probabilities.onnx").display().to_string();
+    let (code, stdout, _) = nnspec(&["export", &spec, "--probabilities", "-o", &probabilities]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("logits"), "{stdout}");
+    let bytes = std::fs::read(&probabilities).unwrap();
+    assert!(bytes.windows(7).any(|w| w == b"Softmax"), "no Softmax in the graph");
+    // Imported again, it is the same network: the softmax is the loss's.
+    let back = temp().join("probabilities.nn").display().to_string();
+    let (code, stdout, stderr) = nnspec(&["import", &probabilities, "-o", &back]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let text = std::fs::read_to_string(&back).unwrap();
+    assert!(text.contains("dense out: 3;") && text.contains("loss softmax_cross_entropy;"), "{text}");
+}
+
+#[test]
 fn usage_errors_exit_with_code_2() {
     for args in [
         &["--no-such-flag"][..],

@@ -220,9 +220,18 @@ fn module(out: &mut String, net: &Network, class: &str) {
 
     // Forward: flat rows in, reshaped where the input has channels; each node a local variable.
     writeln!(out, "    def forward(self, x, logits=False):").unwrap();
+    let returns = match net.loss {
+        Loss::SoftmaxCrossEntropy => {
+            " These are logits: `nnspec predict` prints their softmax (`torch.softmax(out, 1)`)."
+        }
+        Loss::BinaryCrossEntropyWithLogits => {
+            " These are logits: `nnspec predict` prints their sigmoid (`torch.sigmoid(out)`)."
+        }
+        _ => "",
+    };
     writeln!(
         out,
-        "        \"\"\"The outputs for rows `x` (`[N][{}]`); with `logits`, also the last activation's input.\"\"\"",
+        "        \"\"\"The outputs for rows `x` (`[N][{}]`); with `logits`, also the last activation's input.{returns}\"\"\"",
         net.input_size
     )
     .unwrap();

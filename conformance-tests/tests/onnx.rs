@@ -165,3 +165,40 @@ fn a_standardised_network_exports_for_raw_inputs() {
     let reference: Vec<f64> = expected.iter().map(|v| f64::from(*v)).collect();
     assert_close("standardised export", &got, &reference, Tolerance { rtol: 1e-5, atol: 1e-6 });
 }
+
+/// With `probabilities`, a network whose loss takes logits ends in the softmax
+/// (or sigmoid) `nnspec predict` applies: tract's output is the probabilities.
+#[test]
+fn an_export_with_probabilities_ends_where_predict_does() {
+    let mut checked = 0;
+    for model in example_networks().iter().map(|m| m.as_ref()) {
+        let loss = model.loss_kind();
+        if !matches!(loss, nnspec::Loss::SoftmaxCrossEntropy | nnspec::Loss::BinaryCrossEntropyWithLogits) {
+            continue;
+        }
+        let (batch, width) = (5, model.output_size());
+        let x: Vec<f32> = (0..batch * model.input_size()).map(|i| ((i * 31 % 19) as f32 - 9.0) / 4.0).collect();
+        let mut logits = vec![0.0; batch * width];
+        model.forward(&x, &mut logits, &mut Workspace::default());
+        let mut expected = logits.clone();
+        if loss == nnspec::Loss::SoftmaxCrossEntropy {
+            expected.chunks_mut(width).for_each(nnspec::activation::softmax_row_in_place);
+        } else {
+            expected.iter_mut().for_each(|z| *z = nnspec::activation::sigmoid(*z));
+        }
+        let bytes = nnspec::onnx::export_with(model, None, true);
+        let runnable = tract_onnx::onnx()
+            .model_for_read(&mut bytes.as_slice())
+            .and_then(|m| m.with_input_fact(0, f32::fact([batch, model.input_size()]).into()))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .unwrap_or_else(|e| panic!("{}: tract cannot load the export: {e:?}", model.name()));
+        let input: Tensor = tract_ndarray::Array2::from_shape_vec((batch, model.input_size()), x).unwrap().into();
+        let outputs = runnable.run(tvec!(input.into())).unwrap_or_else(|e| panic!("{}: {e:?}", model.name()));
+        let got: Vec<f32> = outputs[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect();
+        let reference: Vec<f64> = expected.iter().map(|v| f64::from(*v)).collect();
+        assert_close(model.name(), &got, &reference, Tolerance { rtol: 1e-5, atol: 1e-6 });
+        checked += 1;
+    }
+    assert!(checked >= 2, "only {checked} networks with a loss on logits");
+}

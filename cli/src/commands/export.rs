@@ -7,6 +7,7 @@ pub(crate) fn export(
     weights: Option<&Path>,
     name: Option<&str>,
     output: &Path,
+    probabilities: bool,
 ) -> Result<ExitCode, Failure> {
     let mut inputs = vec![("the spec", path)];
     inputs.extend(weights.map(|w| ("the weights", w)));
@@ -40,9 +41,16 @@ pub(crate) fn export(
         nnspec::weights::load(&mut model, weights)?;
         standardizer = nnspec::weights::read_standardizer(weights, model.input_size())?;
     }
-    nnspec::onnx::save_standardized(&model, standardizer.as_ref(), output)?;
+    nnspec::onnx::save_with(&model, standardizer.as_ref(), probabilities, output)?;
     let takes = if standardizer.is_some() { ", taking raw inputs: the standardisation is in the graph" } else { "" };
     say!("{} written to {} (ONNX opset {}){takes}", net.name, output.display(), nnspec::onnx::OPSET);
+    let logits = matches!(net.loss, ir::Loss::SoftmaxCrossEntropy | ir::Loss::BinaryCrossEntropyWithLogits);
+    if logits && !probabilities {
+        say!(
+            "its output is the logits, where `nnspec predict` prints probabilities; `--probabilities` appends the {}",
+            if net.loss == ir::Loss::SoftmaxCrossEntropy { "softmax" } else { "sigmoid" }
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

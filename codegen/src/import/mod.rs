@@ -202,10 +202,12 @@ pub fn import(bytes: &[u8], options: &Options) -> Result<Imported, ImportError> 
     // A model nnspec exported records its loss; an explicit `loss` still wins.
     let recorded = model.metadata.iter().find(|(k, _)| k == "nnspec.loss").map(|(_, v)| v.as_str());
     let recorded = recorded.filter(|l| nnspec_lang::vocabulary::Loss::NAMES.contains(l));
-    let (loss, reason) = match (options.loss.as_deref(), final_activation.as_deref()) {
-        (None, _) if recorded.is_some() => {
-            (recorded.unwrap_or_default().to_string(), "as the model's metadata records (`nnspec.loss`)".to_string())
-        }
+    let (asked, why) = match (options.loss.as_deref(), recorded) {
+        (Some(loss), _) => (Some(loss), "as asked"),
+        (None, Some(loss)) => (Some(loss), "as the model's metadata records (`nnspec.loss`)"),
+        (None, None) => (None, ""),
+    };
+    let (loss, reason) = match (asked, final_activation.as_deref()) {
         (None, Some(a @ ("softmax" | "log_softmax"))) if flat_width(&statements[output]) >= 2 => {
             strip(&mut statements, &mut output);
             let op = if a == "softmax" { "Softmax" } else { "LogSoftmax" };
@@ -227,9 +229,9 @@ pub fn import(bytes: &[u8], options: &Options) -> Result<Imported, ImportError> 
         (Some(loss @ "softmax_cross_entropy"), Some("softmax"))
         | (Some(loss @ "binary_cross_entropy_with_logits"), Some("sigmoid")) => {
             strip(&mut statements, &mut output);
-            (loss.to_string(), "as asked; the final activation is taken off, the loss takes the logits".to_string())
+            (loss.to_string(), format!("{why}; the final activation is taken off, the loss takes the logits"))
         }
-        (Some(loss), _) => (loss.to_string(), "as asked".to_string()),
+        (Some(loss), _) => (loss.to_string(), why.to_string()),
     };
 
     // The statements the output depends on, in order.

@@ -18,6 +18,7 @@ mod qdq;
 pub use qdq::{export_int8, save_int8};
 
 use crate::model::Model;
+use nnspec_core::Loss;
 use proto::{int64_tensor, model_bytes, tensor, Message, Node};
 
 /// The opset the exported models declare.
@@ -68,6 +69,24 @@ pub fn export(model: &dyn Model) -> Vec<u8> {
 /// `Sub` and a `Div` node (initializers `input.mean`, `input.std`) apply the
 /// standardisation the network was trained with before its first layer.
 pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data::Standardizer>) -> Vec<u8> {
+    export_with(model, standardizer, false)
+}
+
+/// [`export_standardized`], and with `probabilities` a graph that ends where
+/// `nnspec predict` does: for a loss that takes logits
+/// (`softmax_cross_entropy`, `binary_cross_entropy_with_logits`) a `Softmax`
+/// (or `Sigmoid`) after them, so `output` holds probabilities; the graph of
+/// any other loss already ends in what `predict` prints.
+pub fn export_with(
+    model: &dyn Model,
+    standardizer: Option<&crate::data::Standardizer>,
+    probabilities: bool,
+) -> Vec<u8> {
+    let finish = match model.loss_kind() {
+        Loss::SoftmaxCrossEntropy if probabilities => Some("Softmax"),
+        Loss::BinaryCrossEntropyWithLogits if probabilities => Some("Sigmoid"),
+        _ => None,
+    };
     let graph_nodes = model.nodes();
     let count = graph_nodes.len().max(1);
     let mut writer = Writer {
@@ -90,14 +109,22 @@ pub fn export_standardized(model: &dyn Model, standardizer: Option<&crate::data:
     for (index, node) in graph_nodes.iter().enumerate().skip(1) {
         let last = index + 1 == graph_nodes.len();
         let name = node.name.as_ref();
-        let out = Out { name: if last { "output".to_string() } else { format!("{name}.out") }, last };
+        let written = if finish.is_some() { "logits" } else { "output" };
+        let out = Out { name: if last { written.to_string() } else { format!("{name}.out") }, last };
         let (value, shaped) = ops::write(&mut writer, node, out);
         writer.values.names[index] = value;
         writer.values.shaped[index] = shaped;
         if last && shaped {
             let flat = writer.values.flat(index, &mut writer.nodes);
-            writer.nodes.push(Node::new("Identity", &format!("{name}.output"), &[&flat], &["output"]));
+            writer.nodes.push(Node::new("Identity", &format!("{name}.output"), &[&flat], &[written]));
         }
+    }
+    if let Some(op) = finish {
+        let mut node = Node::new(op, "probabilities", &["logits"], &["output"]);
+        if op == "Softmax" {
+            node = node.int_attribute("axis", -1);
+        }
+        writer.nodes.push(node);
     }
     let widths = (model.input_size(), model.output_size());
     model_bytes(model.name(), writer.nodes, writer.initializers, widths, Some(model.loss_kind().name()))
@@ -160,5 +187,15 @@ pub fn save_standardized(
     standardizer: Option<&crate::data::Standardizer>,
     path: impl AsRef<std::path::Path>,
 ) -> Result<(), crate::Error> {
-    crate::weights::write_atomically(path.as_ref(), &export_standardized(model, standardizer))
+    save_with(model, standardizer, false, path)
+}
+
+/// Writes [`export_with`] to `path` atomically.
+pub fn save_with(
+    model: &dyn Model,
+    standardizer: Option<&crate::data::Standardizer>,
+    probabilities: bool,
+    path: impl AsRef<std::path::Path>,
+) -> Result<(), crate::Error> {
+    crate::weights::write_atomically(path.as_ref(), &export_with(model, standardizer, probabilities))
 }
