@@ -408,3 +408,60 @@ fn torchrun_trains_on_two_processes_and_nnspec_reads_the_weights() {
     assert!(accuracy > 0.8, "accuracy {accuracy} of the DDP-trained weights in nnspec\n{log}");
     std::fs::remove_dir_all(&directory).ok();
 }
+
+/// The emitted entry point takes `--target` as `nnspec train` does (repeated
+/// or comma-separated), and every bad argument or data file is a usage error
+/// (exit code 2, a message naming it), never a Python traceback.
+#[test]
+fn the_entry_point_reads_targets_as_the_cli_and_refuses_bad_input_without_a_traceback() {
+    let directory = std::env::temp_dir().join(format!("nnspec-pytorch-entry-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let spec = "network TwoOut { input x: [2]; dense h: 4, activation = tanh; dense out: 2; loss mse; \
+                train { epochs = 1, batch = 4 } }";
+    let program = nnspec_lang::check_source(spec).expect("the spec checks").program;
+    let module = directory.join("two_out.py");
+    std::fs::write(&module, nnspec_codegen::pytorch::pytorch_module(&program, "two_out.nn")).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = directory.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let data = write("data.csv", "a,b,t,u\n1,2,3,4\n5,6,7,8\n0,1,0,1\n2,2,2,2\n");
+    let out = directory.join("w.safetensors").display().to_string();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(python())
+            .arg(&module)
+            .args(args)
+            .current_dir(&directory)
+            .output()
+            .expect("python starts");
+        let log = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+        (output.status.code(), log)
+    };
+    for targets in [&["--target", "t,u"][..], &["--target", "t", "--target", "u"]] {
+        let mut args = vec!["--data", &data, "--out", &out];
+        args.extend_from_slice(targets);
+        let (code, log) = run(&args);
+        assert_eq!(code, Some(0), "{targets:?}:\n{log}");
+    }
+    let ragged = write("ragged.csv", "a,b,t,u\n1,2,3\n");
+    let words = write("words.csv", "a,b,t,u\n1,2,x,4\n");
+    let empty = write("empty.csv", "");
+    let not_weights = write("not.safetensors", "not a weight file");
+    let missing = directory.join("missing.csv").display().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--data", &data, "--out", &out, "--target", "t,nope"], "no column 'nope'"),
+        (vec!["--data", &ragged, "--out", &out, "--target", "t,u"], "ragged.csv:2: 3 cells"),
+        (vec!["--data", &words, "--out", &out, "--target", "t,u"], "words.csv:2:3: 'x' is not a number"),
+        (vec!["--data", &empty, "--out", &out], "the file is empty"),
+        (vec!["--data", &missing, "--out", &out], "missing.csv"),
+        (vec!["--data", &data, "--out", &out, "--target", "t,u", "--epochs", "0"], "--epochs 0"),
+        (vec!["--data", &data, "--out", &out, "--target", "t,u", "--weights", &not_weights], "--weights"),
+    ];
+    for (args, expected) in cases {
+        let (code, log) = run(&args);
+        assert_eq!(code, Some(2), "{args:?}:\n{log}");
+        assert!(log.contains(expected) && !log.contains("Traceback"), "{args:?}: expected {expected:?}:\n{log}");
+    }
+    std::fs::remove_dir_all(&directory).ok();
+}

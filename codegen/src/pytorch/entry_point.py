@@ -1,18 +1,37 @@
 def read_csv(path, targets=None):
     """Rows of a CSV file as nnspec reads them: a header, numeric cells, the
-    target columns named (default: the last column), the others features."""
+    target columns named (default: the last column), the others features.
+    A file that does not fit raises ValueError naming the line and column."""
     import csv
 
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
-    header, body = [name.strip() for name in rows[0]], [row for row in rows[1:] if row]
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise ValueError(f"{path}: the file is empty; nnspec reads a header line, then one row per sample")
+    header = [name.strip() for name in rows[0]]
     targets = targets or [header[-1]]
     missing = [name for name in targets if name not in header]
     if missing:
         raise ValueError(f"{path}: no column {missing[0]!r}; the columns are {', '.join(header)}")
     target_index = [header.index(name) for name in targets]
     feature_index = [i for i in range(len(header)) if i not in target_index]
-    values = [[float(cell) for cell in row] for row in body]
+    if not feature_index:
+        raise ValueError(f"{path}: every column is a target; the features are the columns not named by --target")
+    values = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"{path}:{line}: {len(row)} cells where the header has {len(header)} columns")
+        parsed = []
+        for column, cell in enumerate(row, start=1):
+            try:
+                parsed.append(float(cell))
+            except ValueError:
+                raise ValueError(f"{path}:{line}:{column}: {cell.strip()!r} is not a number") from None
+        values.append(parsed)
+    if not values:
+        raise ValueError(f"{path}: no rows after the header")
     x = torch.tensor([[row[i] for i in feature_index] for row in values], dtype=torch.float32)
     y = torch.tensor([[row[i] for i in target_index] for row in values], dtype=torch.float32)
     return x, y
@@ -82,7 +101,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Train an nnspec network with PyTorch (DistributedDataParallel under torchrun).")
     parser.add_argument("--network", help="the network to train (default: the only one)")
     parser.add_argument("--data", required=True, help="CSV with a header, as `nnspec train` reads it")
-    parser.add_argument("--target", action="append", help="target column (repeat for several; default: the last column)")
+    parser.add_argument("--target", action="append",
+                        help="target columns, as for `nnspec train`: repeat the flag or separate names with commas (default: the last column)")
     parser.add_argument("--out", required=True, help="the nnspec weight file (safetensors) to write")
     parser.add_argument("--epochs", type=int, help="override the spec's epochs")
     parser.add_argument("--weights", help="start from an nnspec weight file")
@@ -92,7 +112,18 @@ def main(argv=None):
     name = args.network or next(iter(NETWORKS))
     if name not in NETWORKS:
         parser.error(f"no network {name!r}; the spec has {', '.join(NETWORKS)}")
-    x, y = read_csv(args.data, args.target)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs {args.epochs}: at least 1")
+    targets = [t.strip() for given in args.target or [] for t in given.split(",") if t.strip()] or None
+    try:
+        x, y = read_csv(args.data, targets)
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
+    if args.weights is not None:
+        try:
+            load_nnspec(NETWORKS[name](), args.weights)
+        except Exception as error:  # a weight file that does not load is a usage error, not a traceback
+            parser.error(f"--weights {args.weights}: {error}")
     model = train(NETWORKS[name], x, y, epochs=args.epochs, weights=args.weights)
     if not dist.is_initialized() or dist.get_rank() == 0:
         temporary = args.out + f".tmp{os.getpid()}"
