@@ -158,25 +158,27 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
             })
             .unwrap_or(map.span);
         let lr = network.train.run.optimizer.lr();
-        let (name, low, high) = match network.train.run.optimizer {
-            Optimizer::Adam { decoupled: true, .. } => ("adamw", 1e-6, 0.1),
-            Optimizer::Adam { .. } => ("adam", 1e-6, 0.1),
-            Optimizer::RmsProp { .. } => ("rmsprop", 1e-6, 0.1),
-            Optimizer::Adagrad { .. } => ("adagrad", 1e-5, 1.0),
-            Optimizer::Sgd { momentum, .. } if momentum > 0.0 => ("sgd with momentum", 1e-6, 1.0),
-            Optimizer::Sgd { .. } => ("sgd", 1e-6, 10.0),
-        };
-        if lr >= high || lr <= low {
-            let direction = if lr >= high { "diverge" } else { "barely move" };
+        let (name, low, high, example) = learning_rate_range(&network.train.run.optimizer);
+        // Outside the range the help gives, never at its ends; far outside (a
+        // factor of ten beyond) is said more strongly than just outside.
+        if lr > high || lr < low {
+            let (above, factor) = if lr > high { (true, lr / high) } else { (false, low / lr) };
+            let message = match (above, factor > 10.0) {
+                (true, true) => {
+                    format!("lr = {lr} is far above the usual range for {name}: training will likely diverge")
+                }
+                (true, false) => format!("lr = {lr} is above the usual range for {name}: training may diverge"),
+                (false, true) => {
+                    format!("lr = {lr} is far below the usual range for {name}: training will barely move")
+                }
+                (false, false) => format!("lr = {lr} is below the usual range for {name}: training may be slow"),
+            };
             warn(
                 "learning_rate",
                 Code::LEARNING_RATE,
                 optimizer_span,
-                format!("lr = {lr} is far outside the usual range for {name}: training will likely {direction}"),
-                format!(
-                    "try an lr between {low:e} and {high}, e.g. {}",
-                    if name.starts_with("sgd") { "0.01 to 0.5" } else { "1e-3" }
-                ),
+                message,
+                format!("the usual range for {name} is {low:e} to {high}; try {example}"),
             );
         }
 
@@ -314,5 +316,19 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
                 );
             }
         }
+    }
+}
+
+/// The optimizer's name as W0004 says it, the range of learning rates it
+/// usually trains with (W0004 warns outside it, E0301's help quotes it) and a
+/// value to try.
+pub(crate) fn learning_rate_range(optimizer: &Optimizer) -> (&'static str, f64, f64, &'static str) {
+    match *optimizer {
+        Optimizer::Adam { decoupled: true, .. } => ("adamw", 1e-6, 0.1, "1e-3"),
+        Optimizer::Adam { .. } => ("adam", 1e-6, 0.1, "1e-3"),
+        Optimizer::RmsProp { .. } => ("rmsprop", 1e-6, 0.1, "1e-3"),
+        Optimizer::Adagrad { .. } => ("adagrad", 1e-5, 1.0, "0.01"),
+        Optimizer::Sgd { momentum, .. } if momentum > 0.0 => ("sgd with momentum", 1e-6, 1.0, "0.01 to 0.5"),
+        Optimizer::Sgd { .. } => ("sgd", 1e-6, 10.0, "0.01 to 0.5"),
     }
 }

@@ -55,3 +55,25 @@ fn overparameterized_fires_on_memorising_networks_only_and_recommends_what_is_mi
     assert!(!found[0].contains("add L2") && !found[0].contains("add dropout"), "{}", found[0]);
     assert!(found[0].contains("more data"), "{}", found[0]);
 }
+
+/// W0004 agrees with its own help: no warning at the ends of the range it
+/// gives, milder words just outside it than far outside.
+#[test]
+fn the_learning_rate_warning_matches_its_help_at_the_edges() {
+    let warning = |optimizer: &str| {
+        let source =
+            format!("network N {{ input x: [2]; dense out: 1; loss mse; train {{ optimizer = {optimizer} }} }}");
+        let checked = check_source(&source).unwrap();
+        checked.warnings.iter().find(|w| w.code.as_str() == "W0004").map(|w| (w.message.clone(), w.help.clone()))
+    };
+    for at_the_edge in ["adam(lr = 0.1)", "adam(lr = 1e-6)", "sgd(lr = 10)", "adagrad(lr = 1)", "momentum(lr = 1)"] {
+        assert_eq!(warning(at_the_edge), None, "{at_the_edge}");
+    }
+    let (message, help) = warning("adam(lr = 0.5)").expect("just above the range");
+    assert!(message.contains("is above the usual range") && message.contains("may diverge"), "{message}");
+    assert!(help.is_some_and(|h| h.contains("1e-6 to 0.1")));
+    let (message, _) = warning("adam(lr = 5)").expect("far above the range");
+    assert!(message.contains("far above") && message.contains("will likely diverge"), "{message}");
+    let (message, _) = warning("sgd(lr = 1e-8)").expect("far below the range");
+    assert!(message.contains("far below"), "{message}");
+}

@@ -4,11 +4,20 @@
 use super::*;
 use nnspec_core::vocabulary::defaults;
 
-fn usual_lr(optimizer: &str) -> &'static str {
-    match optimizer {
-        "adam" | "adamw" | "rmsprop" => "1e-4 to 1e-2",
-        _ => "1e-3 to 1",
-    }
+/// The usual learning rates of the optimizer called `name`, as W0004 gives them.
+fn usual_lr(name: &str) -> String {
+    let optimizer = match name {
+        "adam" => Optimizer::adam(1e-3),
+        "adamw" => Optimizer::adamw(1e-3),
+        "rmsprop" => Optimizer::rmsprop(1e-2),
+        "adagrad" => Optimizer::adagrad(1e-2),
+        "momentum" | "nesterov" => {
+            Optimizer::Sgd { lr: 1e-2, momentum: 0.9, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
+        }
+        _ => Optimizer::sgd(1e-2),
+    };
+    let (_, low, high, example) = crate::warnings::learning_rate_range(&optimizer);
+    format!("{low:e} to {high}; try {example}")
 }
 
 impl<'a> Checker<'a, '_> {
