@@ -165,7 +165,7 @@ enum Command {
         /// Trained weights (safetensors).
         #[arg(long)]
         weights: PathBuf,
-        /// Input rows (CSV with a header; the feature columns only, or with the target column last when `--target` names it).
+        /// Input rows (CSV with a header): the feature columns, and any columns `--target` names, which are left out.
         #[arg(long)]
         data: PathBuf,
         /// Target columns to leave out of the inputs (repeat it, or separate names with commas).

@@ -271,6 +271,19 @@ fn export_says_its_output_is_logits_and_probabilities_ends_where_predict_does() 
 }
 
 #[test]
+fn a_defaulted_target_column_is_named_and_class_ranges_read_unambiguously() {
+    let spec = write("labels_first.nn", "network Three { input x: [2]; dense out: 3; loss softmax_cross_entropy; }");
+    let data = write("labels_first.csv", "label,a,b\n2,0.5,-0.65625\n1,0.25,0.125\n");
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--epochs", "1", "--quiet"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("label -0.65625 in row 1 of column `b` is not a class"), "{stderr}");
+    assert!(stderr.contains("a whole number from 0 to 2"), "{stderr}");
+    assert!(stderr.contains("the target is the last column, `b`, since no --target was given"), "{stderr}");
+    let (_, help, _) = nnspec(&["predict", "--help"]);
+    assert!(!help.contains("target column last") && help.contains("which are left out"), "{help}");
+}
+
+#[test]
 fn usage_errors_exit_with_code_2() {
     for args in [
         &["--no-such-flag"][..],

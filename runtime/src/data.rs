@@ -42,6 +42,8 @@ pub struct Dataset {
     pub target_width: usize,
     /// Column names of the features, if known.
     pub feature_names: Vec<String>,
+    /// Column names of the targets, if known.
+    pub target_names: Vec<String>,
 }
 
 /// Which CSV columns are targets.
@@ -85,7 +87,7 @@ impl Dataset {
                 rows * target_width
             )));
         }
-        let data = Dataset { x, y, features, target_width, feature_names: Vec::new() };
+        let data = Dataset { x, y, features, target_width, feature_names: Vec::new(), target_names: Vec::new() };
         data.check_finite()?;
         Ok(data)
     }
@@ -250,6 +252,7 @@ impl Dataset {
             features: features.len(),
             target_width: targets.len(),
             feature_names: features.iter().map(|&c| headers[c].clone()).collect(),
+            target_names: targets.iter().map(|&c| headers[c].clone()).collect(),
         })
     }
 
@@ -265,7 +268,13 @@ impl Dataset {
             x.extend_from_slice(features);
             y.extend_from_slice(targets);
         }
-        Ok(Dataset { x, y, feature_names: self.feature_names.clone(), ..*self })
+        Ok(Dataset {
+            x,
+            y,
+            feature_names: self.feature_names.clone(),
+            target_names: self.target_names.clone(),
+            ..*self
+        })
     }
 
     /// Shuffles with `seed` and splits off the last `fraction` of rows: `(first, second)`.
@@ -279,7 +288,7 @@ impl Dataset {
         (first, second)
     }
 
-    /// Checks that every target is a class label in `0..classes`.
+    /// Checks that every target is a class label, a whole number from 0 to `classes − 1`.
     pub fn check_labels(&self, classes: usize) -> Result<(), Error> {
         if self.target_width != 1 {
             return Ok(());
@@ -291,8 +300,10 @@ impl Dataset {
                     line: None,
                     column: None,
                     message: format!(
-                        "label {label} in row {} is not a class in 0..{classes}; the network has {classes} outputs",
-                        row + 1
+                        "label {label} in row {}{} is not a class: the network has {classes} outputs, so a label is a whole number from 0 to {}",
+                        row + 1,
+                        self.target_names.first().map_or_else(String::new, |name| format!(" of column `{name}`")),
+                        classes - 1
                     ),
                 });
             }
@@ -307,7 +318,14 @@ impl Dataset {
         for (row, &label) in self.y.iter().enumerate() {
             y[row * classes + label as usize] = 1.0;
         }
-        Ok(Dataset { y, target_width: classes, x: self.x.clone(), feature_names: self.feature_names.clone(), ..*self })
+        Ok(Dataset {
+            y,
+            target_width: classes,
+            x: self.x.clone(),
+            feature_names: self.feature_names.clone(),
+            target_names: self.target_names.clone(),
+            ..*self
+        })
     }
 }
 

@@ -184,6 +184,10 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
                 "\n  the feature columns are {}; name the target columns with --target (repeat it for several outputs), or `target`/`features` in a run configuration",
                 data.feature_names.join(", ")
             ),
+            _ if request.target.is_empty() => format!(
+                "\n  the target is the last column, `{}`, since no --target was given: name the target columns with --target; rows count from 1, after the header",
+                data.target_names.join(", ")
+            ),
             _ => "\n  rows count from 1, after the header".to_string(),
         };
         return Err(Failure(format!("{}: {error}{hint}", request.data.display())));
