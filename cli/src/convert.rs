@@ -26,7 +26,8 @@ pub fn describe(net: &ir::Network, index: usize) -> String {
     let node = &net.nodes[index];
     let reads = || node.inputs.iter().map(|&i| net.nodes[i].name.as_ref()).collect::<Vec<_>>().join(", ");
     match node.op {
-        ir::Op::Dense { activation, .. } => activation.name().to_string(),
+        ir::Op::Dense { activation: ir::Activation::Identity, .. } => "dense".to_string(),
+        ir::Op::Dense { activation, .. } => format!("dense, {}", activation.name()),
         ir::Op::Dropout(p) => format!("dropout({p})"),
         ir::Op::Add | ir::Op::Concat => format!("{}({})", node.op.name(), reads()),
         ir::Op::LayerNorm { eps } => format!("layer_norm(eps {eps})"),

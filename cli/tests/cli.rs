@@ -47,9 +47,11 @@ const FLOWER: &str = "examples/data/flower.csv";
 
 #[test]
 fn check_accepts_a_good_spec() {
-    let (code, _, stderr) = nnspec(&["check", PLANAR]);
+    // The result on stdout (`nnspec check f.nn > report.txt` keeps it), diagnostics on stderr.
+    let (code, stdout, stderr) = nnspec(&["check", PLANAR]);
     assert_eq!(code, 0);
-    insta::assert_snapshot!(stderr, @"1 file: no problems found");
+    insta::assert_snapshot!(stdout, @"1 file: no problems found");
+    assert_eq!(stderr, "");
 }
 
 #[test]
@@ -281,6 +283,22 @@ fn a_defaulted_target_column_is_named_and_class_ranges_read_unambiguously() {
     assert!(stderr.contains("the target is the last column, `b`, since no --target was given"), "{stderr}");
     let (_, help, _) = nnspec(&["predict", "--help"]);
     assert!(!help.contains("target column last") && help.contains("which are left out"), "{help}");
+}
+
+#[test]
+fn a_regression_sweep_reports_r2_not_accuracy() {
+    let spec = write(
+        "regression.nn",
+        "network Fit { input x: [2]; dense hidden: 4, activation = tanh; dense y: 1; loss mse; }",
+    );
+    let data = write("regression.csv", "a,b,y\n0,1,1\n1,0,1\n1,1,2\n0,0,0\n2,1,3\n1,2,3\n2,2,4\n0,2,2\n");
+    let config = write(
+        "regression.toml",
+        &format!("spec = {spec:?}\ndata = {data:?}\ntarget = \"y\"\nvalidation_split = 0.25\n[train]\nepochs = 5\n[sweep]\nhidden = [2, 3]\n"),
+    );
+    let (code, stdout, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("train R²") && stdout.contains("val R²") && !stdout.contains(" acc"), "{stdout}");
 }
 
 #[test]
@@ -902,4 +920,21 @@ fn a_run_refused_before_its_first_step_writes_nothing() {
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(!weights.exists(), "a refused run wrote {}:\n{stdout}\n{stderr}", weights.display());
     assert!(!stderr.contains("were written") && !stdout.contains("were written"), "{stdout}\n{stderr}");
+}
+
+/// The session in docs/cli.md shows what `check` and `summary` print today.
+#[test]
+fn the_documented_session_matches_the_commands() {
+    let docs = std::fs::read_to_string(root().join("docs/cli.md")).unwrap();
+    for (command, args) in [
+        ("$ nnspec check examples/specs/planar.nn\n", vec!["check", PLANAR]),
+        ("$ nnspec summary examples/specs/planar.nn\n", vec!["summary", PLANAR]),
+    ] {
+        let start =
+            docs.find(command).unwrap_or_else(|| panic!("docs/cli.md has no `{}`", command.trim())) + command.len();
+        let shown = &docs[start..start + docs[start..].find("\n\n").unwrap()];
+        let (code, stdout, _) = nnspec(&args);
+        assert_eq!(code, 0);
+        assert_eq!(shown, stdout.trim_end(), "docs/cli.md shows an old `{}`", command.trim());
+    }
 }

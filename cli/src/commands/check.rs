@@ -34,7 +34,12 @@ pub(crate) fn check(files: &[PathBuf], format: MessageFormat) -> Result<ExitCode
         (0, 0) => format!("{}: no problems found", plural(files.len(), "file")),
         _ => format!("{}, {}", plural(errors, "error"), plural(warnings, "warning")),
     };
-    tell!("{summary}");
+    // The result goes where results go (stdout), the diagnostics where rustc
+    // puts them (stderr); with JSON on stdout the summary stays off it.
+    match format {
+        MessageFormat::Human => say!("{summary}"),
+        MessageFormat::Json => tell!("{summary}"),
+    }
     Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

@@ -184,7 +184,8 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
                 "\n  the feature columns are {}; name the target columns with --target (repeat it for several outputs), or `target`/`features` in a run configuration",
                 data.feature_names.join(", ")
             ),
-            _ if request.target.is_empty() => format!(
+            // A defaulted target that holds fractions or negatives is likely a feature column.
+            _ if request.target.is_empty() && data.y.iter().any(|v| v.fract() != 0.0 || *v < 0.0) => format!(
                 "\n  the target is the last column, `{}`, since no --target was given: name the target columns with --target; rows count from 1, after the header",
                 data.target_names.join(", ")
             ),
@@ -352,7 +353,10 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         reports.push(report);
     }
     if request.sweep.is_some() {
-        say!("\n{:<24} {:>12} {:>10} {:>12} {:>10}", "run", "train loss", "train acc", "val loss", "val acc");
+        // Accuracy for a classifier, R² for a regression: the column says which.
+        let name = if reports.iter().any(|r| r.train.accuracy.is_some()) { "acc" } else { "R²" };
+        let (train_metric, val_metric) = (format!("train {name}"), format!("val {name}"));
+        say!("\n{:<24} {:>12} {:>10} {:>12} {:>10}", "run", "train loss", train_metric, "val loss", val_metric);
         for r in &reports {
             let metric =
                 |m: &nnspec::train::Metrics| m.accuracy.or(m.r2).map_or("-".to_string(), |v| format!("{v:.4}"));
