@@ -457,6 +457,23 @@ fn early_stopping_on_the_validation_loss_needs_validation_data() {
     let (code, _, stderr) = nnspec(&["train", &spec, "--data", FLOWER, "--quiet"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("validation_split"), "{stderr}");
+    // `check` says so before any run.
+    let (code, stdout, stderr) = nnspec(&["check", &spec]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("warning[W0013]") && stdout.contains("1 warning"), "{stdout}{stderr}");
+}
+
+#[test]
+fn a_file_without_a_network_is_not_checked_in_silence() {
+    for (name, text) in [("empty.nn", ""), ("constants.nn", "const WIDTH = 8;\n")] {
+        let spec = write(name, text);
+        let (code, stdout, stderr) = nnspec(&["check", &spec]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr.contains("warning[W0012]") && stdout.contains("0 errors, 1 warning"),
+            "{name}: {stdout}{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -75,3 +75,12 @@ fn generated_code_does_not_grow_with_width() {
     let deeper = lines_for(10, 3);
     assert!(deeper > narrow, "a layer adds code ({narrow} → {deeper} lines)");
 }
+
+/// An empty `net! {}` block (no network) expands to the W0012 warning, a
+/// `deprecated` use rustc prints, and nothing else.
+#[test]
+fn an_empty_net_block_warns_that_it_defines_no_network() {
+    let expanded = nnspec_codegen::expand_net(proc_macro2::TokenStream::new()).to_string();
+    assert!(expanded.contains("__nnspec_warning_w0012"), "{expanded}");
+    assert!(expanded.contains("defines no network"), "{expanded}");
+}

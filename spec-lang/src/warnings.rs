@@ -27,6 +27,8 @@ pub const NAMES: &[&str] = &[
     "large_stack",
     "batch_norm_single_row",
     "pool_drops_positions",
+    "no_network",
+    "validation_monitor_without_split",
 ];
 
 /// The stack `predict` may use before [`Code::LARGE_STACK`] warns: half of the
@@ -56,10 +58,23 @@ impl Code {
     pub const BATCH_NORM_SINGLE_ROW: Code = Code("W0010");
     /// A pool whose windows leave the last positions of its input unread.
     pub const POOL_DROPS_POSITIONS: Code = Code("W0011");
+    /// A file (or `net!` block) that defines no network.
+    pub const NO_NETWORK: Code = Code("W0012");
+    /// Early stopping on the validation loss with nothing held out for validation.
+    pub const VALIDATION_MONITOR_WITHOUT_SPLIT: Code = Code("W0013");
 }
 
 /// Adds the warnings of every network of `program`, at the spans `map` records.
 pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &mut Diagnostics) {
+    if program.networks.is_empty() {
+        diagnostics
+            .warning(
+                Code::NO_NETWORK,
+                Span::new(0, 0),
+                "this file defines no network: there is nothing to check or compile",
+            )
+            .help("a spec holds `network Name { input x: [F]; …; loss …; }` (docs/language.md)");
+    }
     for network in &program.networks {
         let Some(map) = map.network(&network.name) else { continue };
         let allowed = |name: &str| network.allow.iter().any(|a| a == name);
@@ -179,6 +194,19 @@ pub(crate) fn lint(program: &crate::ir::Program, map: &SourceMap, diagnostics: &
                 optimizer_span,
                 message,
                 format!("the usual range for {name} is {low:e} to {high}; try {example}"),
+            );
+        }
+
+        if network.train.run.early_stopping.is_some_and(|e| e.monitor_validation)
+            && network.train.validation_split == 0.0
+        {
+            let span = map.train_option("early_stopping").map_or(map.span, |o| o.span);
+            warn(
+                "validation_monitor_without_split",
+                Code::VALIDATION_MONITOR_WITHOUT_SPLIT,
+                span,
+                "early stopping watches the validation loss, but the train block holds no rows out for validation".into(),
+                "add `validation_split = 0.2` to the train block (or give `nnspec train` a run configuration with one), or monitor the training loss: `monitor = loss`".into(),
             );
         }
 
