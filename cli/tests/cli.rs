@@ -301,6 +301,34 @@ fn a_regression_sweep_reports_r2_not_accuracy() {
     assert!(stdout.contains("train R²") && stdout.contains("val R²") && !stdout.contains(" acc"), "{stdout}");
 }
 
+/// `summary`'s int8 weight bytes are what `quantize` writes, for a graph
+/// network with activation statements after a convolution and a dense layer.
+#[test]
+fn summary_int8_bytes_are_what_quantize_writes() {
+    let spec = write(
+        "int8_graph.nn",
+        "network G {\n    input x: [1, 4, 4];\n    conv2d c: 3, kernel = 3, padding = 1;\n    relu r;\n    max_pool2d p, kernel = 2;\n    flatten f;\n    dense h: 4;\n    tanh t;\n    dense out: 2;\n    loss softmax_cross_entropy;\n}\n",
+    );
+    let mut rows = String::from("x0,x1,x2,x3,x4,x5,x6,x7,x8,x9,x10,x11,x12,x13,x14,x15,label\n");
+    for r in 0..24 {
+        let cells: Vec<String> =
+            (0..16).map(|i| format!("{:.3}", ((r * 16 + i) * 37 % 29) as f32 / 14.0 - 1.0)).collect();
+        rows.push_str(&format!("{},{}\n", cells.join(","), r % 2));
+    }
+    let data = write("int8_graph.csv", &rows);
+    let weights = temp().join("int8_graph.safetensors").display().to_string();
+    let (code, _, stderr) = nnspec(&["train", &spec, "--data", &data, "--epochs", "2", "--out", &weights, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (_, summary, _) = nnspec(&["summary", &spec]);
+    let summarised =
+        summary.split("int8 ").nth(1).and_then(|t| t.split(" B of weights").next()).expect("an int8 figure");
+    let int8 = temp().join("int8_graph.int8.safetensors").display().to_string();
+    let (code, quantized, stderr) =
+        nnspec(&["quantize", &spec, "--weights", &weights, "--calibration", &data, "-o", &int8]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(quantized.contains(&format!(": {summarised} bytes of weights")), "summary says {summarised}:\n{quantized}");
+}
+
 #[test]
 fn usage_errors_exit_with_code_2() {
     for args in [
