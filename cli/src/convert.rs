@@ -33,10 +33,12 @@ pub fn describe(net: &ir::Network, index: usize) -> String {
         ir::Op::LayerNorm { eps } => format!("layer_norm(eps {eps})"),
         ir::Op::BatchNorm { eps, momentum, .. } => format!("batch_norm(eps {eps}, momentum {momentum})"),
         ir::Op::Recurrent(g) => format!(
-            "{}{}({} steps, {} units{})",
+            "{}{}({} steps of {}{}, {} units{})",
             if g.bidirectional { "bidirectional " } else { "" },
             node.op.name(),
             g.steps,
+            g.features,
+            if g.channels_first { " channels" } else { "" },
             g.hidden,
             if g.sequence { ", sequence" } else { "" }
         ),

@@ -44,6 +44,15 @@ network Images {
     loss mse;
 }
 
+network ConvSequence {
+    input signal: [2, 9];
+    conv1d c: 4, kernel = 3, padding = 1;
+    relu r;
+    gru g: 3, bidirectional = true;
+    dense out: 2;
+    loss mse;
+}
+
 network Sequences {
     input s: [4, 3];
     lstm l: 3, bidirectional = true, sequence = true;
@@ -120,5 +129,5 @@ fn export_then_import_gives_back_the_network_and_its_weights() {
             count += 1;
         }
     }
-    assert!(count >= 8, "only {count} networks");
+    assert!(count >= 9, "only {count} networks");
 }

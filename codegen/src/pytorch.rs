@@ -81,6 +81,16 @@ fn activation(activation: Activation, x: &str) -> String {
     }
 }
 
+/// The batch-first sequence a recurrent layer reads from `value`: a
+/// convolution's `[N, C, L]` transposed to `[N, L, C]`.
+fn sequence_of(g: &nnspec_core::recurrent::RecurrentGeometry, value: String) -> String {
+    if g.channels_first {
+        format!("{value}.transpose(1, 2)")
+    } else {
+        value
+    }
+}
+
 /// The loss of the output `a` (after the last activation `last`) against `y`, as nnspec defines it.
 fn loss(loss: Loss, last: Activation) -> String {
     match loss {
@@ -306,10 +316,11 @@ fn module(out: &mut String, net: &Network, class: &str) {
             Op::Flatten => flat(0),
             // PyTorch's `output` is every step's state, `[N, T, D·H]`; its `h_n`
             // (`h_n, c_n` for an LSTM) is `[D, N, H]`: each direction's last state.
-            Op::Recurrent(g) if g.sequence => format!("self.{attribute}({})[0]", read(0)),
-            Op::Recurrent(_) => {
+            // A convolution's `[N, C, L]` is read as L steps of C features.
+            Op::Recurrent(g) if g.sequence => format!("self.{attribute}({})[0]", sequence_of(&g, read(0))),
+            Op::Recurrent(g) => {
                 let state = if node.op.name() == "lstm" { "[1][0]" } else { "[1]" };
-                format!("self.{attribute}({}){state}.transpose(0, 1).flatten(1)", read(0))
+                format!("self.{attribute}({}){state}.transpose(0, 1).flatten(1)", sequence_of(&g, read(0)))
             }
         };
         writeln!(out, "        {variable} = {expression}").unwrap();

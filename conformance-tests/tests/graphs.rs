@@ -27,6 +27,8 @@ fn generated() -> Vec<Box<dyn Model>> {
         Box::new(Stacked::with_seed(3)),
         Box::new(Sequences::with_seed(3)),
         Box::new(Streamed::with_seed(3)),
+        Box::new(ConvGru::with_seed(3)),
+        Box::new(ConvLstm::with_seed(3)),
     ]
 }
 

@@ -42,6 +42,8 @@ fn graphs_round_trip() {
         // GRU and LSTM: ONNX's gate order and reset placement, both directions, both outputs.
         Box::new(graphs::Stacked::with_seed(2)),
         Box::new(graphs::Sequences::with_seed(2)),
+        Box::new(graphs::ConvGru::with_seed(2)),
+        Box::new(graphs::ConvLstm::with_seed(2)),
     ];
     for model in models {
         let worst = round_trip(model.as_ref());

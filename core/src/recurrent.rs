@@ -2,7 +2,10 @@
 //! `batch_first=True`, one layer, zero initial state): the forward pass over
 //! every step and backpropagation through time.
 //!
-//! A sample is time first, `[T][F]`. The parameters of one direction are
+//! A sample is time first, `[T][F]`, or, read from a convolution,
+//! channel-first `[F][T]` (`channels_first`: L positions of C channels are
+//! T = L steps of F = C features, as `x.transpose(1, 2)` before PyTorch's
+//! `batch_first` layer). The parameters of one direction are
 //! PyTorch's, in PyTorch's layout and order: `weight_ih` `[G·H][F]`,
 //! `weight_hh` `[G·H][H]`, `bias_ih` `[G·H]`, `bias_hh` `[G·H]`, with the row
 //! blocks r, z, n (GRU, G = 3) or i, f, g, o (LSTM, G = 4); a bidirectional
@@ -46,6 +49,8 @@ pub struct RecurrentGeometry {
     pub bidirectional: bool,
     /// Every step's state (`[T][D·H]`), else the last (`[D·H]`).
     pub sequence: bool,
+    /// The input is channel-first `[F][T]` (a convolution's `[C, L]`), not `[T][F]`.
+    pub channels_first: bool,
 }
 
 impl RecurrentGeometry {
@@ -113,6 +118,20 @@ impl RecurrentGeometry {
         } else {
             self.steps - 1 - s
         }
+    }
+}
+
+/// Step `t`'s features of `sample`: a slice of a time-first sample, or
+/// gathered into `buffer` from a channel-first one.
+#[inline(always)]
+fn input_step<'s>(g: &RecurrentGeometry, sample: &'s [f32], t: usize, buffer: &'s mut [f32]) -> &'s [f32] {
+    if g.channels_first {
+        for (f, value) in buffer[..g.features].iter_mut().enumerate() {
+            *value = sample[f * g.steps + t];
+        }
+        &buffer[..g.features]
+    } else {
+        &sample[t * g.features..(t + 1) * g.features]
     }
 }
 
@@ -208,6 +227,7 @@ pub fn recurrent_forward(
     let mut gx = [0.0f32; MAX_GATE_ROWS];
     let mut gh = [0.0f32; MAX_GATE_ROWS];
     let mut state = [0.0f32; 2 * MAX_GATE_ROWS / 3];
+    let mut gathered = [0.0f32; MAX_GATE_ROWS];
     for row in 0..batch {
         let sample = &x[row * g.input_len()..(row + 1) * g.input_len()];
         let out = &mut out[row * out_len..(row + 1) * out_len];
@@ -220,7 +240,7 @@ pub fn recurrent_forward(
                 let t = g.time(d, s);
                 let step = (d * g.steps + t) * g.step_cache();
                 let entry = cache.as_deref_mut().map(|cache| &mut cache[row * cache_len + step..]);
-                let x_t = &sample[t * g.features..(t + 1) * g.features];
+                let x_t = input_step(g, sample, t, &mut gathered);
                 cell_step(g, params, x_t, h, c, (&mut gx, &mut gh), entry);
                 if g.sequence {
                     let at = t * g.directions() * h_len + d * h_len;
@@ -281,6 +301,7 @@ pub fn recurrent_backward(
     let mut dgh = [0.0f32; MAX_GATE_ROWS];
     let mut carry = [0.0f32; 2 * MAX_GATE_ROWS / 3];
     let zeros = [0.0f32; MAX_GATE_ROWS];
+    let (mut gathered, mut dx_step) = ([0.0f32; MAX_GATE_ROWS], [0.0f32; MAX_GATE_ROWS]);
     for row in 0..batch {
         let sample = &x[row * g.input_len()..(row + 1) * g.input_len()];
         let dout = &dout[row * out_len..(row + 1) * out_len];
@@ -350,7 +371,7 @@ pub fn recurrent_backward(
                         }
                     }
                 }
-                let x_t = &sample[t * g.features..(t + 1) * g.features];
+                let x_t = input_step(g, sample, t, &mut gathered);
                 for r in 0..rows {
                     let (gx, gh) = (dgx[r], dgh[r]);
                     db_ih[r] += gx;
@@ -363,12 +384,18 @@ pub fn recurrent_backward(
                     }
                 }
                 if let Some(dx) = dx.as_deref_mut() {
-                    let dx_t = &mut dx[row * g.input_len() + t * g.features..][..g.features];
+                    let dx_t = &mut dx_step[..g.features];
+                    dx_t.fill(0.0);
                     for r in 0..rows {
                         let row_w = &w_ih[r * g.features..(r + 1) * g.features];
                         for (dx, w) in dx_t.iter_mut().zip(row_w) {
                             *dx += dgx[r] * w;
                         }
+                    }
+                    let sample_dx = &mut dx[row * g.input_len()..(row + 1) * g.input_len()];
+                    for (f, value) in dx_t.iter().enumerate() {
+                        let at = if g.channels_first { f * g.steps + t } else { t * g.features + f };
+                        sample_dx[at] += value;
                     }
                 }
                 // dh into the previous state through W_hh.

@@ -297,7 +297,14 @@ fn recurrent(g: &nnspec::recurrent::RecurrentGeometry, params: &[f64], x: &[f64]
             let (mut h, mut c) = (vec![0.0; h_len], vec![0.0; h_len]);
             for s in 0..g.steps {
                 let t = if d == 0 { s } else { g.steps - 1 - s };
-                let x_t = &x[n * g.input_len() + t * g.features..][..g.features];
+                // Time first `[T][F]`, or a convolution's `[C][L]` read as L steps of C features.
+                let x_t: Vec<f64> = (0..g.features)
+                    .map(|f| {
+                        let at = if g.channels_first { f * g.steps + t } else { t * g.features + f };
+                        x[n * g.input_len() + at]
+                    })
+                    .collect();
+                let x_t = &x_t[..];
                 let gate = |r: usize, w: &[f64], b: &[f64], v: &[f64]| -> f64 {
                     b[r] + (0..v.len()).map(|k| w[r * v.len() + k] * v[k]).sum::<f64>()
                 };

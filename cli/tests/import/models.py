@@ -126,6 +126,21 @@ class GruClassifier(nn.Module):
         return torch.softmax(self.fc(h[-1]), dim=-1)
 
 
+class ConvGru(nn.Module):
+    """A 1-D convolution whose [C, L] output a GRU reads as L steps of C features (`transpose(1, 2)`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 5, 3, padding=1)
+        self.rnn = nn.GRU(5, 6, batch_first=True)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x)).transpose(1, 2)
+        _, state = self.rnn(h)
+        return self.fc(state[-1])
+
+
 class BidirectionalLstm(nn.Module):
     """A bidirectional LSTM whose whole sequence is flattened into a regression head."""
 
@@ -148,6 +163,7 @@ MODELS = [
     ("two_branches", TwoBranches, [4]),
     ("gru_classifier", GruClassifier, [6, 3]),
     ("bidirectional_lstm", BidirectionalLstm, [5, 2]),
+    ("conv_gru", ConvGru, [2, 8]),
 ]
 
 

@@ -203,11 +203,11 @@ pub(super) fn recurrent_geometry(g: &nnspec_core::recurrent::RecurrentGeometry) 
         nnspec_core::recurrent::Cell::Gru => quote!(Gru),
         nnspec_core::recurrent::Cell::Lstm => quote!(Lstm),
     };
-    let (bidirectional, sequence) = (g.bidirectional, g.sequence);
+    let (bidirectional, sequence, channels_first) = (g.bidirectional, g.sequence, g.channels_first);
     quote! {
         ::nnspec::recurrent::RecurrentGeometry {
             cell: ::nnspec::recurrent::Cell::#cell, steps: #steps, features: #features, hidden: #hidden,
-            bidirectional: #bidirectional, sequence: #sequence,
+            bidirectional: #bidirectional, sequence: #sequence, channels_first: #channels_first,
         }
     }
 }

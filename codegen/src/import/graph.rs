@@ -32,6 +32,9 @@ enum Value {
     Partial(Partial, Origin),
     /// A flow transposed to time first, `[T, N, F]`, for a recurrent layer.
     TimeFirst(Flow),
+    /// A convolution's `[N, C, L]` transposed to `[N, L, C]` (PyTorch's
+    /// `x.transpose(1, 2)` before a `batch_first` recurrent layer); `shape` is `[L, C]`.
+    Transposed(Flow),
     /// An output of a recurrent statement: its axes in ONNX order.
     Recurrent { stmt: usize, sequence: bool, axes: Vec<(Axis, usize)> },
     /// A value whose node could not be imported (already reported).
@@ -645,6 +648,9 @@ impl<'g> Converter<'g> {
     fn shape(&mut self, node: &Node) -> Result<(), Problem> {
         let dims: Vec<Dim> = match self.input(node, 0) {
             Some(Value::Flow(flow)) => {
+                std::iter::once(Dim::Batch).chain(flow.shape.iter().map(|&d| Dim::Known(d as i64))).collect()
+            }
+            Some(Value::Transposed(flow)) => {
                 std::iter::once(Dim::Batch).chain(flow.shape.iter().map(|&d| Dim::Known(d as i64))).collect()
             }
             Some(Value::TimeFirst(flow)) => {
@@ -1411,8 +1417,23 @@ impl<'g> Converter<'g> {
 
     fn transpose(&mut self, node: &Node) -> Result<(), Problem> {
         let perm = ints_attr(node, "perm").unwrap_or_default();
+        let channel_first = |x: &Flow| x.shape.len() == 2 && channel_first(&self.statements, x.stmt);
+        let swapped = |x: Flow| Flow { shape: vec![x.shape[1], x.shape[0]], own: false, ..x };
         match self.input(node, 0).cloned() {
-            Some(Value::Flow(x)) if x.shape.len() == 2 && perm == [1, 0, 2] => {
+            // A convolution's [N, C, L] read as L steps of C features, as nnspec reads it.
+            Some(Value::Flow(x)) if channel_first(&x) && perm == [2, 0, 1] => {
+                self.set(node, Value::TimeFirst(swapped(x)));
+                Ok(())
+            }
+            Some(Value::Flow(x)) if channel_first(&x) && perm == [0, 2, 1] => {
+                self.set(node, Value::Transposed(swapped(x)));
+                Ok(())
+            }
+            Some(Value::Transposed(x)) if perm == [1, 0, 2] => {
+                self.set(node, Value::TimeFirst(x));
+                Ok(())
+            }
+            Some(Value::Flow(x)) if x.shape.len() == 2 && !channel_first(&x) && perm == [1, 0, 2] => {
                 self.set(node, Value::TimeFirst(x));
                 Ok(())
             }
@@ -1532,7 +1553,12 @@ impl<'g> Converter<'g> {
         let lstm = node.op == "LSTM";
         let x = match self.input(node, 0).cloned() {
             Some(Value::TimeFirst(x)) if int_attr(node, "layout", 0) == 0 => x,
-            Some(Value::Flow(x)) if int_attr(node, "layout", 0) == 1 && x.shape.len() == 2 => x,
+            Some(Value::Transposed(x)) if int_attr(node, "layout", 0) == 1 => x,
+            Some(Value::Flow(x))
+                if int_attr(node, "layout", 0) == 1 && x.shape.len() == 2 && !channel_first(&self.statements, x.stmt) =>
+            {
+                x
+            }
             _ => {
                 return Err(problem(
                     node,
@@ -1675,6 +1701,20 @@ impl<'g> Converter<'g> {
             self.values.insert(other, Value::Failed);
         }
         Ok(())
+    }
+}
+
+/// Whether statement `index`'s `[C, L]` value is channel-first (a
+/// convolution's or pool's, through statements that keep the layout): the
+/// rule nnspec's checker reads a recurrent layer's input by.
+fn channel_first(statements: &[Statement], index: usize) -> bool {
+    match &statements[index].op {
+        Op::Conv { .. } | Op::Pool { .. } => true,
+        Op::Activation(_) | Op::LayerNorm { .. } | Op::BatchNorm { .. } => {
+            channel_first(statements, statements[index].inputs[0])
+        }
+        Op::Add | Op::Concat => statements[index].inputs.iter().any(|&i| channel_first(statements, i)),
+        _ => false,
     }
 }
 

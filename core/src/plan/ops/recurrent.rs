@@ -9,6 +9,7 @@ pub(super) fn fits(g: &RecurrentGeometry, node: &Node, nodes: &[Node]) -> bool {
         && g.features > 0
         && g.hidden > 0
         && g.gates() * g.hidden <= MAX_GATE_ROWS
+        && (!g.channels_first || g.features <= MAX_GATE_ROWS)
         && single(node, nodes).is_some_and(|input| input.width == g.input_len())
         && node.width == g.output_len()
 }

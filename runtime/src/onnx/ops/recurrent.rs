@@ -39,9 +39,10 @@ pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, g: &RecurrentGeometry,
     let weight = w.initializer(format!("{name}.W"), &[dirs, rows, g.features], &weights);
     let recurrent = w.initializer(format!("{name}.R"), &[dirs, rows, h], &recurrence);
     let bias = w.initializer(format!("{name}.B"), &[dirs, 2 * rows], &biases);
-    // [N, T, F] → [T, N, F].
+    // [N, T, F] → [T, N, F]; a convolution's [N, C, L] → [L, N, C].
     let time_first = format!("{name}.x");
-    w.nodes.push(Node::new("Transpose", &time_first, &[&x], &[&time_first]).ints_attribute("perm", &[1, 0, 2]));
+    let perm: &[usize] = if g.channels_first { &[2, 0, 1] } else { &[1, 0, 2] };
+    w.nodes.push(Node::new("Transpose", &time_first, &[&x], &[&time_first]).ints_attribute("perm", perm));
     let (y, y_h) = (format!("{name}.Y"), format!("{name}.Y_h"));
     let op = match g.cell {
         Cell::Gru => "GRU",

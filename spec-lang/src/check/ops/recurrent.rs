@@ -1,5 +1,6 @@
 //! `gru NAME: HIDDEN;` and `lstm NAME: HIDDEN;` with `bidirectional`,
-//! `sequence` and the parameter options, over a time-first `[T, F]` value.
+//! `sequence` and the parameter options, over a time-first `[T, F]` value or
+//! a convolution's channel-first `[C, L]` read as L steps of C features.
 
 use super::*;
 use nnspec_core::recurrent::{Cell, RecurrentGeometry, MAX_GATE_ROWS};
@@ -39,11 +40,21 @@ impl<'a> Checker<'a, '_> {
             }
         }
         let input = self.single_input(statement, pending);
-        let shape = self.time_first(statement, pending, input);
-        let (Some(name), Some(hidden), Some([steps, features])) = (name, hidden, shape) else {
+        let shape = self.sequence_shape(statement, pending, input);
+        let (Some(name), Some(hidden), Some(([steps, features], channels_first))) = (name, hidden, shape) else {
             return;
         };
-        let geometry = RecurrentGeometry { cell, steps, features, hidden, bidirectional, sequence };
+        let geometry = RecurrentGeometry { cell, steps, features, hidden, bidirectional, sequence, channels_first };
+        if channels_first && features > MAX_GATE_ROWS {
+            self.diagnostics
+                .error(
+                    Code::BAD_SIZE,
+                    statement.span,
+                    format!("`{}` reads {features} channels as the features of each step", name.text),
+                )
+                .help(format!("a recurrent layer reads at most {MAX_GATE_ROWS} channels of a convolution"));
+            return;
+        }
         if !matches!(hidden.checked_mul(geometry.gates()), Some(rows) if rows <= MAX_GATE_ROWS) {
             self.diagnostics
                 .error(Code::BAD_SIZE, statement.span, format!("`{}` has too many hidden units", name.text))
@@ -57,40 +68,45 @@ impl<'a> Checker<'a, '_> {
         self.push_node(statement, node, pending);
     }
 
-    /// The `[T, F]` of the value a recurrent statement reads: a time-first
-    /// input or another recurrent layer's whole sequence (through
-    /// element-wise statements), never a channel-first convolution output.
-    fn time_first(&mut self, statement: &Statement, pending: &Pending<'a>, input: usize) -> Option<[usize; 2]> {
+    /// The `[T, F]` of the value a recurrent statement reads, and whether it
+    /// is channel-first: a time-first input or another recurrent layer's
+    /// whole sequence is `[T, F]`; a convolution's or pool's `[C, L]` (through
+    /// statements that keep its layout) is read as L steps of C features.
+    fn sequence_shape(
+        &mut self,
+        statement: &Statement,
+        pending: &Pending<'a>,
+        input: usize,
+    ) -> Option<([usize; 2], bool)> {
         let keyword = &statement.keyword.text;
         let node = &pending.nodes[input];
-        let [steps, features] = node.shape[..] else {
+        let [rows, columns] = node.shape[..] else {
             self.diagnostics
                 .error(
                     Code::SHAPE_MISMATCH,
                     statement.keyword.span,
                     format!("`{keyword}` reads a sequence `[T, F]`, but `{}` is {:?}", node.name, &node.shape[..]),
                 )
-                .help("declare the input time first, e.g. `input x: [24, 3];` (24 steps of 3 features)");
+                .help("declare the input time first, e.g. `input x: [24, 3];` (24 steps of 3 features), or read a `conv1d`'s `[C, L]` output");
             return None;
         };
-        // Where the value comes from, through statements that keep its layout.
-        let mut origin = input;
-        while let Op::Activation(_) | Op::Dropout(_) | Op::LayerNorm { .. } = pending.nodes[origin].op {
-            origin = pending.nodes[origin].inputs[0];
+        if channel_first(&pending.nodes, input) {
+            Some(([columns, rows], true))
+        } else {
+            Some(([rows, columns], false))
         }
-        if let Op::Conv { .. } | Op::Pool { .. } | Op::BatchNorm { .. } = pending.nodes[origin].op {
-            self.diagnostics
-                .error(
-                    Code::SHAPE_MISMATCH,
-                    statement.keyword.span,
-                    format!(
-                        "`{keyword}` reads time-first `[T, F]` values, but `{}` is channel-first `[C, L]`",
-                        pending.nodes[origin].name
-                    ),
-                )
-                .help("a recurrent layer reads the network's time-first input or another recurrent layer's `sequence = true` output");
-            return None;
+    }
+}
+
+/// Whether node `index`'s `[C, L]` value is channel-first: a convolution's or
+/// pool's output, through statements that keep the layout.
+fn channel_first(nodes: &[Node], index: usize) -> bool {
+    match nodes[index].op {
+        Op::Conv { .. } | Op::Pool { .. } => true,
+        Op::Activation(_) | Op::Dropout(_) | Op::LayerNorm { .. } | Op::BatchNorm { .. } => {
+            channel_first(nodes, nodes[index].inputs[0])
         }
-        Some([steps, features])
+        Op::Add | Op::Concat => nodes[index].inputs.iter().any(|&i| channel_first(nodes, i)),
+        _ => false,
     }
 }
