@@ -220,6 +220,46 @@ def torch_workloads():
             for _ in range(1000):
                 signal_cnn(signal)
 
+    # W8: the gestures GRU (24 steps of 3, 16 units, 16 -> 4), Adam lr 0.01, batch 32, 5 epochs over as
+    # many sequences as the conformance file has (or 640).
+    gestures_path = os.path.join(HERE, "..", "..", "shared", "conformance", "datasets", "gestures.csv")
+    sequences = sum(1 for _ in open(gestures_path)) - 1 if os.path.exists(gestures_path) else 640
+    motion = torch.randn(sequences, 24, 3, generator=gen)
+    gesture = torch.randint(0, 4, (sequences,), generator=gen)
+
+    class Gru(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.GRU(3, 16, batch_first=True)
+            self.fc = torch.nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.fc(self.rnn(x)[1][-1])
+
+    def w8():
+        gru = Gru()
+        opt = torch.optim.Adam(gru.parameters(), lr=1e-2)
+        for _ in range(5):
+            for s in range(0, sequences, 32):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(gru(motion[s:s + 32]), gesture[s:s + 32]).backward()
+                opt.step()
+
+    # W9: one streaming step: the GRU cell on one time step and the head, state kept.
+    cell = torch.nn.GRUCell(3, 16)
+    head = torch.nn.Linear(16, 4)
+    step_x, state = torch.randn(1, 3), torch.zeros(1, 16)
+
+    def w9():
+        h = state
+        with torch.no_grad():
+            for _ in range(1000):
+                h = cell(step_x, h)
+                head(h)
+
+    rows["W8"] = median_time(w8, reps=3)
+    rows["W8_rows"] = sequences
+    rows["W9"] = median_time(w9) / 1000
     rows["W1"] = median_time(w1, reps=3)
     rows["W2"] = median_time(w2, reps=3)
     rows["W3"] = median_time(w3, reps=3)
@@ -248,6 +288,9 @@ def main():
     w6 = t.get("W6", nan)
     print(f"| W6 digits CNN 5 epochs | – | {w6 * 1e3:.0f} ms ({1437 * 5 / w6 / 1e3:.1f} k samples/s) |")
     print(f"| W7 signal CNN predict | – | {t.get('W7', nan) * 1e6:.2f} µs |")
+    w8 = t.get("W8", nan)
+    print(f"| W8 gestures GRU 5 epochs | – | {w8 * 1e3:.0f} ms ({t.get('W8_rows', nan) * 5 / w8 / 1e3:.1f} k samples/s) |")
+    print(f"| W9 GRU streaming step | – | {t.get('W9', nan) * 1e6:.2f} µs |")
 
 
 if __name__ == "__main__":

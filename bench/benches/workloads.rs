@@ -8,11 +8,14 @@
 //! epochs · W4 784-256-128-10, Adam, batch 128, 300 steps · W5 one-sample
 //! predict of 64-32-10 · W6 the digits CNN (8×8 images, two 3×3
 //! convolutions), Adam, batch 32, 5 epochs, against a hand-written direct
-//! convolution · W7 one-signal predict of the 1-D signal CNN.
+//! convolution · W7 one-signal predict of the 1-D signal CNN · W8 the
+//! gestures GRU (24 steps of 3, 16 units), Adam, batch 32, 5 epochs, with
+//! backpropagation through time · W9 one streaming step of that GRU.
 
 use nnspec::{Dataset, Model, OptimizerConfig, TrainConfig, Trainer};
 use nnspec_bench::hand::{self, HandAdam};
 use nnspec_bench::hand_cnn;
+use nnspec_bench::hand_gru::GesturesGru;
 use nnspec_bench::{quick, race, XorShift};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -66,6 +69,14 @@ nnspec::net! {
         global_avg_pool gap;
         dense fc: 3, init = torch_default, bias_init = torch_default;
         loss softmax_cross_entropy;
+    }
+
+    network Gestures {
+        input motion: [24, 3];
+        gru rnn: 16;
+        dense fc: 4, init = torch_default, bias_init = torch_default;
+        loss softmax_cross_entropy;
+        train { optimizer = adam(lr = 0.01), batch = 32, epochs = 5, shuffle = false }
     }
 
     network Wide {
@@ -333,6 +344,128 @@ fn w4() -> (Row, f64, f64, f64) {
     )
 }
 
+/// The gestures sequences (24 steps of 3 axes, labels last) of the conformance
+/// directory, or as many synthetic ones.
+fn gestures() -> Dataset {
+    let dir = std::env::var_os("NNSPEC_CONFORMANCE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"));
+    match Dataset::from_csv(dir.join("datasets/gestures.csv"), &Default::default()) {
+        Ok(data) if data.features == 72 => data,
+        _ => {
+            let mut rng = XorShift(5);
+            let x: Vec<f32> = (0..640 * 72).map(|_| rng.uniform()).collect();
+            let y: Vec<f32> = (0..640).map(|i| (i % 4) as f32).collect();
+            Dataset::new(x, y, 72, 1).expect("synthetic gestures")
+        }
+    }
+}
+
+fn w8() -> Row {
+    let epochs = if quick() { 1 } else { 5 };
+    let data = gestures();
+    let init = Gestures::with_seed(4);
+    let mut config = Gestures::train_config();
+    config.epochs = epochs;
+    config.progress = false;
+    let trainer = Trainer::new(config);
+    let labels: Vec<usize> = data.y.iter().map(|v| *v as usize).collect();
+    // The two compute the same gradient before either is timed.
+    let (mut ours, mut theirs) = (vec![0.0; Gestures::PARAM_COUNT], vec![0.0; GesturesGru::PARAMS]);
+    init.loss_and_grad(&data.x[..32 * 72], &data.y[..32], Some(&mut ours), &mut nnspec::Workspace::default(), true);
+    GesturesGru::gradient(init.params(), &data.x[..32 * 72], &labels[..32], &mut theirs);
+    let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / (1e-4 + b.abs())).fold(0.0f32, f32::max);
+    assert!(worst < 1e-2, "the hand-written GRU computes another gradient ({worst})");
+    let interpreter = interpreter_of(&init);
+    let t = race(&mut [
+        ("generated", &mut || {
+            let mut net = init.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
+        ("interpreter", &mut || {
+            let mut net = interpreter.clone();
+            trainer.fit(&mut net, &data, None).unwrap();
+            std::hint::black_box(net.params());
+        }),
+        ("hand", &mut || {
+            let mut flat = init.params().to_vec();
+            let mut grad = vec![0.0f32; GesturesGru::PARAMS];
+            let mut adam = HandAdam::new(flat.len());
+            for _ in 0..epochs {
+                for (x, y) in data.x.chunks(32 * 72).zip(labels.chunks(32)) {
+                    GesturesGru::gradient(&flat, x, y, &mut grad);
+                    adam.step(&mut flat, &grad, 1e-2);
+                }
+            }
+            std::hint::black_box(&flat);
+        }),
+    ]);
+    let (generated, interpreter, hand) = (t[0].1, t[1].1, t[2].1);
+    let unit = format!(
+        "{}; {}",
+        throughput((data.len() * epochs) as f64, &[t[0].clone(), t[2].clone()], "k", 1e3, 1),
+        interpreter_note(generated, interpreter)
+    );
+    Row { workload: "W8 gestures GRU, Adam, batch 32, 5 epochs", generated, hand: Some(hand), unit }
+}
+
+#[inline(never)]
+fn step_generated(net: &Gestures, state: &mut [f32; Gestures::STATE_LEN], x: &[f32; 3]) -> [f32; 4] {
+    net.step(state, x)
+}
+
+#[inline(never)]
+fn step_hand(params: &[f32], state: &mut [f32; GesturesGru::STATE], x: &[f32; 3]) -> [f32; 4] {
+    GesturesGru::stream(params, state, x)
+}
+
+fn w9() -> Row {
+    let net = Gestures::with_seed(4);
+    let mut rng = XorShift(17);
+    let inputs: Vec<[f32; 3]> = (0..240).map(|_| core::array::from_fn(|_| rng.uniform())).collect();
+    // Streaming over a sequence gives `predict`'s logits, by hand as generated.
+    let sequence: Vec<f32> = inputs[..24].iter().flatten().copied().collect();
+    let (mut state, mut hand_state) = (Gestures::initial_state(), [0.0; GesturesGru::STATE]);
+    let (mut last, mut hand_last) = ([0.0; 4], [0.0; 4]);
+    for x in &inputs[..24] {
+        last = net.step(&mut state, x);
+        hand_last = GesturesGru::stream(net.params(), &mut hand_state, x);
+    }
+    let whole: [f32; 24 * 3] = sequence.try_into().expect("24 steps of 3");
+    assert_eq!(last, net.predict(&whole), "streaming is predict on the whole sequence");
+    assert!(
+        last.iter().zip(&hand_last).all(|(a, b)| (a - b).abs() < 1e-5),
+        "the hand-written step gives {hand_last:?}"
+    );
+    let calls = if quick() { 240 } else { 240 * 400 };
+    let t = race(&mut [
+        ("generated", &mut || {
+            let mut state = Gestures::initial_state();
+            let mut sum = 0.0;
+            for i in 0..calls {
+                sum += step_generated(&net, &mut state, std::hint::black_box(&inputs[i % 240]))[1];
+            }
+            std::hint::black_box(sum);
+        }),
+        ("hand", &mut || {
+            let mut state = [0.0; GesturesGru::STATE];
+            let mut sum = 0.0;
+            for i in 0..calls {
+                sum += step_hand(net.params(), &mut state, std::hint::black_box(&inputs[i % 240]))[1];
+            }
+            std::hint::black_box(sum);
+        }),
+    ]);
+    let per = |d: Duration| d / calls as u32;
+    Row {
+        workload: "W9 one streaming step of the gestures GRU",
+        generated: per(t[0].1),
+        hand: Some(per(t[1].1)),
+        unit: "per step (16 units, the 16 → 4 head included)".into(),
+    }
+}
+
 fn w6() -> Row {
     let epochs = if quick() { 1 } else { 5 };
     let data = digits();
@@ -490,7 +623,7 @@ fn main() {
     if wanted("W5") {
         rows.push(w5());
     }
-    for (name, workload) in [("W6", w6 as fn() -> Row), ("W7", w7)] {
+    for (name, workload) in [("W6", w6 as fn() -> Row), ("W7", w7), ("W8", w8), ("W9", w9)] {
         if wanted(name) {
             rows.push(workload());
         }

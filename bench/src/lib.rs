@@ -8,6 +8,7 @@
 
 pub mod hand;
 pub mod hand_cnn;
+pub mod hand_gru;
 
 use std::time::{Duration, Instant};
 

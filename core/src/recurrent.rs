@@ -258,8 +258,17 @@ pub fn recurrent_forward(
 /// holds `h` (then `c` for an LSTM), starts at zero, and is updated in place;
 /// fed a sequence step by step, the final `h` is [`recurrent_forward`]'s last state.
 pub fn recurrent_step(x_t: &[f32], params: &[f32], state: &mut [f32], g: &RecurrentGeometry) {
-    let mut gx = [0.0f32; MAX_GATE_ROWS];
-    let mut gh = [0.0f32; MAX_GATE_ROWS];
+    recurrent_step_sized::<MAX_GATE_ROWS>(x_t, params, state, g)
+}
+
+/// [`recurrent_step`] with gate buffers of `ROWS` values, at least the
+/// layer's `G·H`: generated code passes exactly that, so a step clears no
+/// more stack than it uses.
+#[inline(always)]
+pub fn recurrent_step_sized<const ROWS: usize>(x_t: &[f32], params: &[f32], state: &mut [f32], g: &RecurrentGeometry) {
+    assert!(ROWS >= g.gates() * g.hidden, "gate buffers of {ROWS} values for {} gate rows", g.gates() * g.hidden);
+    let mut gx = [0.0f32; ROWS];
+    let mut gh = [0.0f32; ROWS];
     let (h, rest) = state.split_at_mut(g.hidden);
     let mut unused = [0.0f32; 0];
     let c = match g.cell {

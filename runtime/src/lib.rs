@@ -84,7 +84,9 @@ pub mod __private_v0_1 {
         batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward,
         standardize, standardize_fit,
     };
-    pub use nnspec_core::recurrent::{recurrent_backward, recurrent_forward, recurrent_step, Cell, RecurrentGeometry};
+    pub use nnspec_core::recurrent::{
+        recurrent_backward, recurrent_forward, recurrent_step, recurrent_step_sized, Cell, RecurrentGeometry,
+    };
     #[cfg(feature = "std")]
     pub use std::{borrow::Cow, boxed::Box, format, vec};
 

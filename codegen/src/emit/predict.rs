@@ -148,8 +148,9 @@ pub(super) fn streaming(plan: &Plan, standardized: bool) -> Option<(usize, usize
         let (p, len) = (param_range(params), nnspec_core::recurrent::state_len(geometry));
         let (start, end) = (usize_lit(offset), usize_lit(offset + len));
         let tokens = recurrent_geometry(geometry);
+        let rows = usize_lit(geometry.gates() * geometry.hidden);
         statements.push(quote! {
-            ::nnspec::__private_v0_1::recurrent_step(&#read[..], &self.params[#p], &mut state[#start..#end], &#tokens);
+            ::nnspec::__private_v0_1::recurrent_step_sized::<#rows>(&#read[..], &self.params[#p], &mut state[#start..#end], &#tokens);
         });
         // The next layer reads this one's new h, copied out of the state it updates.
         let hidden = usize_lit(geometry.hidden);
