@@ -174,3 +174,48 @@ fn standardize_learns_the_training_rows_statistics_before_training() {
     expected.apply(&mut standardized);
     assert!(standardized.x.iter().zip(&row).any(|(s, r)| s != r), "the row is not already standard");
 }
+
+/// Gradient clipping on recurrent networks, where gradients through time
+/// explode: one full-batch SGD step with `clip_grad_norm` moves every
+/// parameter by `lr · coefficient · g` with PyTorch's coefficient
+/// `min(1, max_norm / (‖g‖ + 1e-6))`, and `clip_grad_value` clamps each entry.
+#[test]
+fn clipping_scales_a_recurrent_networks_step_as_pytorch_does() {
+    let lr = 0.5;
+    for model in [Box::new(Stacked::with_seed(3)) as Box<dyn Model>, Box::new(ConvGru::with_seed(3))] {
+        let (x, y) = batch(model.as_ref(), 8);
+        let rows = x.len() / model.input_size();
+        let data = nnspec::Dataset::new(x.clone(), y.clone(), model.input_size(), y.len() / rows).unwrap();
+        let mut gradient = vec![0.0; model.param_count()];
+        model.loss_and_grad(&x, &y, Some(&mut gradient), &mut Workspace::default(), true);
+        let norm = nnspec::schedule::grad_norm(&gradient);
+        for (norm_limit, value_limit) in [(Some(norm / 4.0), None), (None, Some(1e-3))] {
+            let config = nnspec::TrainConfig {
+                optimizer: nnspec::OptimizerConfig::sgd(lr),
+                batch: None,
+                epochs: 1,
+                shuffle: false,
+                clip_grad_norm: norm_limit,
+                clip_grad_value: value_limit,
+                progress: false,
+                ..nnspec::TrainConfig::default()
+            };
+            let mut trained = model.params().to_vec();
+            let mut net = nnspec_cli::convert::network(
+                nnspec_lang::check_source(SPEC).unwrap().program.network(model.name()).unwrap(),
+            );
+            net.params_mut().copy_from_slice(model.params());
+            nnspec::Trainer::new(config).fit(&mut net, &data, None).unwrap();
+            for (i, (p, g)) in trained.iter_mut().zip(&gradient).enumerate() {
+                let step = match (norm_limit, value_limit) {
+                    (Some(limit), _) => f64::from(*g) * nnspec::schedule::clip_coefficient(norm, limit),
+                    (_, Some(limit)) => f64::from(*g).clamp(-limit, limit),
+                    _ => f64::from(*g),
+                };
+                *p -= (lr * step) as f32;
+                let got = net.params()[i];
+                assert!((got - *p).abs() <= 1e-6 + 1e-5 * p.abs(), "{} parameter {i}: {got} against {p}", model.name());
+            }
+        }
+    }
+}
