@@ -39,33 +39,55 @@ pub(crate) fn parse(source: &str) -> Result<Pairs<'_>, Diagnostic> {
     })
 }
 
+/// Brackets of the code nested deeper than [`MAX_NESTING`]; brackets inside
+/// comments and strings are text, not nesting.
 fn check_nesting(source: &str) -> Result<(), Diagnostic> {
-    let mut depth = 0usize;
-    for (offset, byte) in source.bytes().enumerate() {
-        match byte {
-            b'(' | b'[' | b'{' => {
+    let bytes = source.as_bytes();
+    let (mut depth, mut comments) = (0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let pair = (bytes[i], bytes.get(i + 1).copied());
+        if comments > 0 {
+            match pair {
+                (b'/', Some(b'*')) => (comments, i) = (comments + 1, i + 2),
+                (b'*', Some(b'/')) => (comments, i) = (comments - 1, i + 2),
+                _ => i += 1,
+            }
+            continue;
+        }
+        match pair {
+            (b'/', Some(b'*')) => (comments, i) = (1, i + 2),
+            (b'/', Some(b'/')) => i = source[i..].find('\n').map_or(bytes.len(), |end| i + end),
+            (b'"', _) => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            (b'(' | b'[' | b'{', _) => {
                 depth += 1;
                 if depth > MAX_NESTING {
                     let mut diagnostic = Diagnostic::error(
                         Code::TOO_LARGE,
-                        Span::new(offset, offset + 1),
+                        Span::new(i, i + 1),
                         format!("brackets nested more than {MAX_NESTING} deep"),
                     );
                     diagnostic.label_primary("this bracket is too deep");
                     return Err(diagnostic);
                 }
+                i += 1;
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            (b')' | b']' | b'}', _) => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ => i += 1,
         }
     }
     Ok(())
 }
 
-/// Finds a `/*` that is never closed, in one pass (block comments nest, as in
-/// Rust; strings and line comments are skipped). The grammar would find it
-/// too, but only after retrying every nested opener, which takes time
-/// exponential in their number; and it would report the end of the file.
 fn check_comments_close(source: &str) -> Result<(), Diagnostic> {
     let bytes = source.as_bytes();
     let mut open: Vec<usize> = Vec::new();

@@ -219,3 +219,19 @@ fn unclosed_block_comments_are_found_in_one_pass_wall_clock_bound() {
     assert!(errors[0].message.contains("unclosed block comment"), "{}", errors[0].message);
     assert_eq!(errors[0].span.start, "const C0 = 1; ".len(), "reported at the first `/*`");
 }
+
+/// Brackets in comments, doc comments and strings are text: a valid spec
+/// with more of them than the nesting limit checks clean, while the same
+/// brackets in code are still refused (E0103).
+#[test]
+fn brackets_in_comments_and_strings_are_not_nesting() {
+    let deep = "(".repeat(nnspec_lang::MAX_NESTING + 10);
+    let spec = format!(
+        "// {deep}\n/* {deep} /* nested {deep} */ */\n/// {deep}\n#[doc = \"{deep}\"]\nnetwork N {{\n    input x: [2]; // {deep}\n    dense out: 1;\n    loss mse;\n}}\n"
+    );
+    let checked = nnspec_lang::check_source(&spec);
+    assert!(checked.is_ok(), "{:?}", checked.err());
+    let code = format!("network N {{ input x: [2]; dense out: 1, init = {deep}; loss mse; }}");
+    let diagnostics = nnspec_lang::check_source(&code).unwrap_err();
+    assert_eq!(diagnostics[0].code.as_str(), "E0103", "{diagnostics:?}");
+}
