@@ -106,13 +106,43 @@ pub struct TrainOverrides {
 }
 
 /// A batch size: `"full"` or a number.
-#[derive(Debug, Deserialize, Clone)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Batch {
     /// A number of rows.
     Size(usize),
     /// `"full"`.
     Full(String),
+}
+
+impl<'de> Deserialize<'de> for Batch {
+    /// A whole number or a word, with a message that says so for anything else
+    /// (serde's untagged enums say only "did not match any variant").
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Batch, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Batch;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number of rows or \"full\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Batch, E> {
+                usize::try_from(v).map(Batch::Size).map_err(|_| E::custom(format!("a batch of {v} rows is too large")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Batch, E> {
+                u64::try_from(v)
+                    .map_err(|_| {
+                        E::custom(format!("`batch = {v}`: a batch is a whole number of rows (at least 1) or \"full\""))
+                    })
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Batch, E> {
+                Err(E::custom(format!("`batch = {v}`: a batch is a whole number of rows or \"full\"")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Batch, E> {
+                Ok(Batch::Full(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Where to write results.
@@ -162,6 +192,18 @@ impl RunConfig {
         }
         if config.sweep.len() > 1 {
             return Err(format!("{}: `[sweep]` takes one setting at a time", path.display()));
+        }
+        for (key, values) in &config.sweep {
+            let empty = match values {
+                SweepValues::Units(units) => units.is_empty(),
+                SweepValues::Names(names) => names.is_empty(),
+            };
+            if empty {
+                return Err(format!(
+                    "{}: `[sweep] {key}` lists no values, so nothing would train: give at least one (`{key} = [8, 16]`)",
+                    path.display()
+                ));
+            }
         }
         Ok(config)
     }

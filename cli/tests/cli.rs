@@ -330,6 +330,20 @@ fn summary_int8_bytes_are_what_quantize_writes() {
 }
 
 #[test]
+fn run_configurations_say_what_is_wrong_with_a_batch_or_an_empty_sweep() {
+    let base = format!("spec = {:?}\ndata = {:?}\ntarget = \"label\"\n", root().join(PLANAR), root().join(FLOWER));
+    let fractional = write("fractional.toml", &format!("{base}[train]\nbatch = 2.5\n"));
+    let (code, _, stderr) = nnspec(&["train", "--config", &fractional]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("`batch = 2.5`: a batch is a whole number of rows or \"full\""), "{stderr}");
+    assert!(!stderr.contains("untagged"), "{stderr}");
+    let empty = write("empty_sweep.toml", &format!("{base}[sweep]\nhidden = []\n"));
+    let (code, stdout, stderr) = nnspec(&["train", "--config", &empty, "--quiet"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("`[sweep] hidden` lists no values"), "{stderr}");
+}
+
+#[test]
 fn usage_errors_exit_with_code_2() {
     for args in [
         &["--no-such-flag"][..],

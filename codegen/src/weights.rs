@@ -73,8 +73,9 @@ fn standardization(bytes: &[u8], inputs: usize, display: &str) -> Result<Option<
 /// list every missing, extra, mis-shaped or mis-typed tensor.
 pub fn embed(net: &ir::Network, path: &Path, display: &str) -> Result<Embedded, Vec<String>> {
     let bytes = std::fs::read(path).map_err(|e| vec![format!("cannot read weights `{display}`: {e}")])?;
-    let file = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| vec![format!("`{display}` is not a valid safetensors file ({e})")])?;
+    let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+        vec![format!("`{display}` is not a valid safetensors file: {}", nnspec_core::safetensors_problem(&e))]
+    })?;
     let header = 8 + u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes checked by deserialize")) as usize;
     let mut problems = Vec::new();
     let mut tensors = Vec::new();

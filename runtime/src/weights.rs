@@ -132,8 +132,9 @@ pub fn to_safetensors_with(
 /// Reads the parameters of a network laid out as `tensors` from safetensors bytes,
 /// listing every missing, extra, mis-shaped or mis-typed tensor.
 pub fn from_safetensors(bytes: &[u8], tensors: &[TensorInfo], param_count: usize) -> Result<Vec<f32>, Error> {
-    let file =
-        SafeTensors::deserialize(bytes).map_err(|e| Error::Weights(format!("not a valid safetensors file ({e})")))?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| {
+        Error::Weights(format!("not a valid safetensors file: {}", nnspec_core::safetensors_problem(&e)))
+    })?;
     let int8 = SafeTensors::read_metadata(bytes)
         .ok()
         .and_then(|(_, m)| m.metadata().clone())
@@ -229,8 +230,13 @@ pub fn save_with_metadata(
 pub fn read_metadata(path: impl AsRef<Path>) -> Result<std::collections::HashMap<String, String>, Error> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let (_, metadata) = SafeTensors::read_metadata(&bytes)
-        .map_err(|e| Error::Weights(format!("{}: not a valid safetensors file ({e})", path.display())))?;
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| {
+        Error::Weights(format!(
+            "{}: not a valid safetensors file: {}",
+            path.display(),
+            nnspec_core::safetensors_problem(&e)
+        ))
+    })?;
     Ok(metadata.metadata().clone().unwrap_or_default())
 }
 

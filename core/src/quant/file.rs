@@ -45,8 +45,9 @@ pub fn to_bytes(network: &QNetwork) -> Result<Vec<u8>, QuantError> {
 /// an int8 file of this network, every tensor of the right type and shape,
 /// and no tensor left over.
 pub fn from_bytes(bytes: &[u8], plan: &Plan) -> Result<QNetwork, QuantError> {
-    let (_, metadata) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| QuantError::Mismatch(alloc::format!("not a valid safetensors file ({e})")))?;
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| {
+        QuantError::Mismatch(alloc::format!("not a valid safetensors file: {}", crate::safetensors_problem(&e)))
+    })?;
     let entries = metadata.metadata().clone().unwrap_or_default();
     if entries.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(QuantError::Mismatch(
@@ -56,8 +57,9 @@ pub fn from_bytes(bytes: &[u8], plan: &Plan) -> Result<QNetwork, QuantError> {
     if let Some(name) = entries.get("network").filter(|name| **name != plan.name) {
         return Err(QuantError::Mismatch(alloc::format!("the file holds network `{name}`, not `{}`", plan.name)));
     }
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| QuantError::Mismatch(alloc::format!("not a valid safetensors file ({e})")))?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| {
+        QuantError::Mismatch(alloc::format!("not a valid safetensors file: {}", crate::safetensors_problem(&e)))
+    })?;
     let mut used = Vec::new();
     let network = QNetwork::from_tensors(plan, |name| {
         let view = file.tensor(name).ok()?;
