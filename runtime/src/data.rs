@@ -29,6 +29,43 @@ fn listing(headers: &[String]) -> String {
     }
 }
 
+/// The longest line a CSV file may have: a row of 100,000 numbers is a few MB.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// A reader that refuses a line longer than [`MAX_LINE_BYTES`], so a file
+/// without line breaks (or `/dev/zero`) is an error, not a memory exhaustion.
+struct LineLimit<R> {
+    inner: R,
+    line: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for LineLimit<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        for &byte in &buffer[..read] {
+            self.line = if byte == b'\n' { 0 } else { self.line + 1 };
+            if self.line > MAX_LINE_BYTES {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "a line is longer than {} MiB: not a CSV file of samples, or one row per line is missing",
+                        MAX_LINE_BYTES >> 20
+                    ),
+                ));
+            }
+        }
+        Ok(read)
+    }
+}
+
+/// `text` for a message: at most 40 characters, then how long it was.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_string(),
+    }
+}
+
 /// Samples with `features` inputs and `target_width` targets each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
@@ -143,15 +180,11 @@ impl Dataset {
             column,
             message,
         };
-        let mut reader =
-            csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_path(path).map_err(|e| {
-                match e.kind() {
-                    csv::ErrorKind::Io(io) => {
-                        Error::Io { path: path.to_path_buf(), source: std::io::Error::new(io.kind(), io.to_string()) }
-                    }
-                    _ => at(None, None, e.to_string()),
-                }
-            })?;
+        let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .from_reader(LineLimit { inner: std::io::BufReader::new(file), line: 0 });
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| at(Some(1), None, format!("cannot read the header: {e}")))?
@@ -230,13 +263,21 @@ impl Dataset {
                 for &column in columns.iter() {
                     let cell = record.get(column).unwrap_or("");
                     let value: f32 = cell.parse().map_err(|_| {
-                        at(line, Some(column + 1), format!("`{cell}` in column `{}` is not a number", headers[column]))
+                        at(
+                            line,
+                            Some(column + 1),
+                            format!("`{}` in column `{}` is not a number", shown(cell), shown(&headers[column])),
+                        )
                     })?;
                     if !value.is_finite() {
                         return Err(at(
                             line,
                             Some(column + 1),
-                            format!("`{cell}` in column `{}` is not finite; remove or impute it", headers[column]),
+                            format!(
+                                "`{}` in column `{}` is not finite; remove or impute it",
+                                shown(cell),
+                                shown(&headers[column])
+                            ),
                         ));
                     }
                     out.push(value);

@@ -141,3 +141,21 @@ fn a_wide_header_is_checked_in_one_pass_and_named_briefly() {
     let message = Dataset::from_csv(&path, &options).unwrap_err().to_string();
     assert!(message.contains("(200001 columns)") && message.len() < 1000, "{}", &message[..message.len().min(300)]);
 }
+
+/// A file without line breaks is refused once a line passes the limit, not
+/// read until memory runs out.
+#[cfg(unix)]
+#[test]
+fn a_line_longer_than_the_limit_is_refused() {
+    let message = Dataset::from_csv("/dev/zero", &CsvOptions::default()).unwrap_err().to_string();
+    assert!(message.contains("a line is longer than 64 MiB"), "{message}");
+}
+
+/// A huge cell or column name is cut in the message, with its length.
+#[test]
+fn messages_cut_a_huge_cell() {
+    let cell = "x".repeat(1 << 20);
+    let message = error_of("huge_cell.csv", &format!("a,label\n{cell},1\n"));
+    assert!(message.len() < 300, "{} bytes of message", message.len());
+    assert!(message.contains(&format!("… ({} bytes)", 1 << 20)), "{message}");
+}
