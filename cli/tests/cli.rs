@@ -181,6 +181,22 @@ fn weights_of_another_network_name_the_tensors() {
     assert!(stderr.contains("`hidden.weight` has shape [2, 8], expected [2, 4]"), "{stderr}");
 }
 
+/// An f32 weight file of another network whose tensors have the same names
+/// and shapes is refused by the network name it records, as int8 files are.
+#[test]
+fn weights_saved_from_another_network_of_the_same_shape_are_refused() {
+    let twin = write(
+        "twin.nn",
+        &std::fs::read_to_string(root().join(PLANAR)).unwrap().replace("network Planar", "network Twin"),
+    );
+    let weights = temp().join("twin.safetensors").display().to_string();
+    let (code, _, stderr) = nnspec(&["train", &twin, "--data", FLOWER, "--epochs", "2", "--out", &weights, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = nnspec(&["predict", PLANAR, "--weights", &weights, "--data", FLOWER, "--target", "label"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("holds the weights of network `Twin`, not `Planar`"), "{stderr}");
+}
+
 #[test]
 fn divergence_names_epoch_and_batch_and_keeps_good_weights() {
     let spec = write("regress.nn", "network R { input x: [2]; dense out: 1; loss mse; train { optimizer = sgd(lr = 100.0), batch = full, epochs = 50 } }");

@@ -76,6 +76,13 @@ pub fn embed(net: &ir::Network, path: &Path, display: &str) -> Result<Embedded, 
     let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
         vec![format!("`{display}` is not a valid safetensors file: {}", nnspec_core::safetensors_problem(&e))]
     })?;
+    let recorded = safetensors::SafeTensors::read_metadata(&bytes)
+        .ok()
+        .and_then(|(_, m)| m.metadata().clone())
+        .and_then(|m| m.get("network").cloned());
+    if let Some(name) = recorded.filter(|name| *name != net.name) {
+        return Err(vec![format!("`{display}` holds the weights of network `{name}`, not `{}`", net.name)]);
+    }
     let header = 8 + u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes checked by deserialize")) as usize;
     let mut problems = Vec::new();
     let mut tensors = Vec::new();

@@ -3,6 +3,7 @@
 //! signal CNNs, with calibration on the training rows only (the data sets,
 //! splits and architectures are read from `datasets/references.json`).
 
+use nnspec::Model;
 use nnspec_testkit::{self as kit, datasets};
 
 #[test]
@@ -104,7 +105,15 @@ fn the_benchmarks_int8_models_are_current() {
                 None => {
                     let fitted = nnspec_examples::real_data::fit(&directory, reference, 0).unwrap();
                     let metadata = nnspec::weights::standardizer_metadata(&fitted.standardizer);
-                    nnspec::weights::save_with_metadata(&fitted.model, &f32_file, &metadata).unwrap();
+                    // Saved under the spec's network name, which the file records and loading checks.
+                    let bytes = nnspec::weights::to_safetensors_with(
+                        &network,
+                        fitted.model.tensors(),
+                        fitted.model.params(),
+                        &metadata,
+                    )
+                    .unwrap();
+                    nnspec::weights::write_atomically(&f32_file, &bytes).unwrap();
                     nnspec::quant::quantize(&fitted.model, &fitted.train.x, Some(&fitted.standardizer)).unwrap()
                 }
                 Some((model, config)) => {

@@ -285,6 +285,19 @@ pub fn read_standardizer(path: impl AsRef<Path>, inputs: usize) -> Result<Option
 pub fn load(model: &mut dyn Model, path: impl AsRef<Path>) -> Result<(), Error> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    // A file names the network it holds (as int8 files do): weights of another
+    // network with the same tensor names would load and compute something else.
+    let recorded = SafeTensors::read_metadata(&bytes)
+        .ok()
+        .and_then(|(_, m)| m.metadata().clone())
+        .and_then(|m| m.get("network").cloned());
+    if let Some(name) = recorded.filter(|name| name != model.name()) {
+        return Err(Error::Weights(format!(
+            "{}: holds the weights of network `{name}`, not `{}` (load the file into the network it was saved from)",
+            path.display(),
+            model.name()
+        )));
+    }
     let (tensors, values) = stored(model);
     let values = from_safetensors(&bytes, &tensors, values.len()).map_err(|e| {
         Error::Weights(format!("{}: {}", path.display(), e.to_string().trim_start_matches("weights: ")))
