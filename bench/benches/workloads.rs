@@ -364,50 +364,17 @@ fn gestures() -> Dataset {
 fn w8() -> Row {
     let epochs = if quick() { 1 } else { 5 };
     let data = gestures();
-    let init = Gestures::with_seed(4);
     let mut config = Gestures::train_config();
     config.epochs = epochs;
     config.progress = false;
-    let trainer = Trainer::new(config);
-    let labels: Vec<usize> = data.y.iter().map(|v| *v as usize).collect();
-    // The two compute the same gradient before either is timed.
-    let (mut ours, mut theirs) = (vec![0.0; Gestures::PARAM_COUNT], vec![0.0; GesturesGru::PARAMS]);
-    init.loss_and_grad(&data.x[..32 * 72], &data.y[..32], Some(&mut ours), &mut nnspec::Workspace::default(), true);
-    GesturesGru::gradient(init.params(), &data.x[..32 * 72], &labels[..32], &mut theirs);
-    let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / (1e-4 + b.abs())).fold(0.0f32, f32::max);
-    assert!(worst < 1e-2, "the hand-written GRU computes another gradient ({worst})");
-    let interpreter = interpreter_of(&init);
-    let t = race(&mut [
-        ("generated", &mut || {
-            let mut net = init.clone();
-            trainer.fit(&mut net, &data, None).unwrap();
-            std::hint::black_box(net.params());
-        }),
-        ("interpreter", &mut || {
-            let mut net = interpreter.clone();
-            trainer.fit(&mut net, &data, None).unwrap();
-            std::hint::black_box(net.params());
-        }),
-        ("hand", &mut || {
-            let mut flat = init.params().to_vec();
-            let mut grad = vec![0.0f32; GesturesGru::PARAMS];
-            let mut adam = HandAdam::new(flat.len());
-            for _ in 0..epochs {
-                for (x, y) in data.x.chunks(32 * 72).zip(labels.chunks(32)) {
-                    GesturesGru::gradient(&flat, x, y, &mut grad);
-                    adam.step(&mut flat, &grad, 1e-2);
-                }
-            }
-            std::hint::black_box(&flat);
-        }),
-    ]);
-    let (generated, interpreter, hand) = (t[0].1, t[1].1, t[2].1);
-    let unit = format!(
-        "{}; {}",
-        throughput((data.len() * epochs) as f64, &[t[0].clone(), t[2].clone()], "k", 1e3, 1),
-        interpreter_note(generated, interpreter)
-    );
-    Row { workload: "W8 gestures GRU, Adam, batch 32, 5 epochs", generated, hand: Some(hand), unit }
+    adam_race(
+        "W8 gestures GRU, Adam, batch 32, 5 epochs",
+        &Gestures::with_seed(4),
+        &Trainer::new(config),
+        &data,
+        epochs,
+        &|p, x, y, g| GesturesGru::gradient(p, x, y, g),
+    )
 }
 
 #[inline(never)]
@@ -466,41 +433,45 @@ fn w9() -> Row {
     }
 }
 
-fn w6() -> Row {
-    let epochs = if quick() { 1 } else { 5 };
-    let data = digits();
-    let init = DigitsCnn::with_seed(4);
-    let mut config = DigitsCnn::train_config();
-    config.epochs = epochs;
-    config.progress = false;
-    let trainer = Trainer::new(config);
-    let samples: Vec<[f32; 64]> = data.x.chunks_exact(64).map(|c| c.try_into().unwrap()).collect();
+/// A training workload by Adam (lr 0.01, batches of 32): generated code and
+/// the interpreter through `trainer`, against the hand-written `gradient`
+/// (rows of `x`, labels) stepped by a hand-written Adam, after checking that
+/// the two compute the same gradient on the first batch.
+#[allow(clippy::type_complexity)]
+fn adam_race<M: Model + Clone + 'static>(
+    workload: &'static str,
+    init: &M,
+    trainer: &Trainer,
+    data: &Dataset,
+    epochs: usize,
+    gradient: &dyn Fn(&[f32], &[f32], &[usize], &mut [f32]),
+) -> Row {
     let labels: Vec<usize> = data.y.iter().map(|v| *v as usize).collect();
-    // The two compute the same gradient before either is timed.
-    let (mut ours, mut theirs) = (vec![0.0; DigitsCnn::PARAM_COUNT], vec![0.0; hand_cnn::DigitsCnn::PARAMS]);
-    init.loss_and_grad(&data.x[..32 * 64], &data.y[..32], Some(&mut ours), &mut nnspec::Workspace::default(), true);
-    hand_cnn::DigitsCnn::gradient(init.params(), &samples[..32], &labels[..32], &mut theirs);
+    let width = data.features;
+    let (mut ours, mut theirs) = (vec![0.0; init.param_count()], vec![0.0; init.param_count()]);
+    init.loss_and_grad(&data.x[..32 * width], &data.y[..32], Some(&mut ours), &mut nnspec::Workspace::default(), true);
+    gradient(init.params(), &data.x[..32 * width], &labels[..32], &mut theirs);
     let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / (1e-4 + b.abs())).fold(0.0f32, f32::max);
-    assert!(worst < 1e-2, "the hand-written CNN computes another gradient ({worst})");
-    let interpreter = interpreter_of(&init);
+    assert!(worst < 1e-2, "{workload}: the hand-written network computes another gradient ({worst})");
+    let interpreter = interpreter_of(init);
     let t = race(&mut [
         ("generated", &mut || {
             let mut net = init.clone();
-            trainer.fit(&mut net, &data, None).unwrap();
+            trainer.fit(&mut net, data, None).unwrap();
             std::hint::black_box(net.params());
         }),
         ("interpreter", &mut || {
             let mut net = interpreter.clone();
-            trainer.fit(&mut net, &data, None).unwrap();
+            trainer.fit(&mut net, data, None).unwrap();
             std::hint::black_box(net.params());
         }),
         ("hand", &mut || {
             let mut flat = init.params().to_vec();
-            let mut grad = vec![0.0f32; hand_cnn::DigitsCnn::PARAMS];
+            let mut grad = vec![0.0f32; flat.len()];
             let mut adam = HandAdam::new(flat.len());
             for _ in 0..epochs {
-                for (x, y) in samples.chunks(32).zip(labels.chunks(32)) {
-                    hand_cnn::DigitsCnn::gradient(&flat, x, y, &mut grad);
+                for (x, y) in data.x.chunks(32 * width).zip(labels.chunks(32)) {
+                    gradient(&flat, x, y, &mut grad);
                     adam.step(&mut flat, &grad, 1e-2);
                 }
             }
@@ -513,7 +484,23 @@ fn w6() -> Row {
         throughput((data.len() * epochs) as f64, &[t[0].clone(), t[2].clone()], "k", 1e3, 1),
         interpreter_note(generated, interpreter)
     );
-    Row { workload: "W6 digits CNN, Adam, batch 32, 5 epochs", generated, hand: Some(hand), unit }
+    Row { workload, generated, hand: Some(hand), unit }
+}
+
+fn w6() -> Row {
+    let epochs = if quick() { 1 } else { 5 };
+    let data = digits();
+    let mut config = DigitsCnn::train_config();
+    config.epochs = epochs;
+    config.progress = false;
+    adam_race(
+        "W6 digits CNN, Adam, batch 32, 5 epochs",
+        &DigitsCnn::with_seed(4),
+        &Trainer::new(config),
+        &data,
+        epochs,
+        &|p, x, y, g| hand_cnn::DigitsCnn::gradient(p, x, y, g),
+    )
 }
 
 #[inline(never)]

@@ -143,10 +143,10 @@ impl DigitsCnn {
     pub const PARAMS: usize = FC_B + 10;
 
     /// The mean softmax cross-entropy gradient of a batch into `grad` (overwritten).
-    pub fn gradient(params: &[f32], x: &[[f32; 64]], labels: &[usize], grad: &mut [f32]) {
+    pub fn gradient(params: &[f32], x: &[f32], labels: &[usize], grad: &mut [f32]) {
         grad.fill(0.0);
-        let scale = 1.0 / x.len() as f32;
-        for (x, &label) in x.iter().zip(labels) {
+        let scale = 1.0 / labels.len() as f32;
+        for (x, &label) in x.chunks_exact(64).zip(labels) {
             let mut c1 = [0.0f32; 8 * 64];
             conv2d_same::<1, 8, 8, 8, 3>(x, &params[CONV1_W..], &params[CONV1_B..], &mut c1);
             c1.iter_mut().for_each(|v| *v = v.max(0.0));

@@ -80,6 +80,20 @@ fn round_trip(model: &dyn Model) -> f32 {
     round_trip_on(model, &x)
 }
 
+/// tract's output for the rows `x` (`inputs` values each) of the ONNX model `bytes`.
+fn tract_outputs(name: &str, bytes: &[u8], inputs: usize, x: Vec<f32>) -> Vec<f32> {
+    let batch = x.len() / inputs;
+    let runnable = tract_onnx::onnx()
+        .model_for_read(&mut &bytes[..])
+        .and_then(|m| m.with_input_fact(0, f32::fact([batch, inputs]).into()))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .unwrap_or_else(|e| panic!("{name}: tract cannot load the export: {e:?}"));
+    let input: Tensor = tract_ndarray::Array2::from_shape_vec((batch, inputs), x).unwrap().into();
+    let outputs = runnable.run(tvec!(input.into())).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    outputs[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect()
+}
+
 /// The largest |ONNX − nnspec| on the rows of `x`, after checking the tolerance.
 fn round_trip_on(model: &dyn Model, x: &[f32]) -> f32 {
     let batch = x.len() / model.input_size();
@@ -87,15 +101,7 @@ fn round_trip_on(model: &dyn Model, x: &[f32]) -> f32 {
     let mut expected = vec![0.0; batch * model.output_size()];
     model.forward(&x, &mut expected, &mut Workspace::default());
     let bytes = nnspec::onnx::export(model);
-    let runnable = tract_onnx::onnx()
-        .model_for_read(&mut bytes.as_slice())
-        .and_then(|m| m.with_input_fact(0, f32::fact([batch, model.input_size()]).into()))
-        .and_then(|m| m.into_optimized())
-        .and_then(|m| m.into_runnable())
-        .unwrap_or_else(|e| panic!("{}: tract cannot load the export: {e:?}", model.name()));
-    let input: Tensor = tract_ndarray::Array2::from_shape_vec((batch, model.input_size()), x).unwrap().into();
-    let outputs = runnable.run(tvec!(input.into())).unwrap_or_else(|e| panic!("{}: {e:?}", model.name()));
-    let got: Vec<f32> = outputs[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect();
+    let got = tract_outputs(model.name(), &bytes, model.input_size(), x);
     let reference: Vec<f64> = expected.iter().map(|v| f64::from(*v)).collect();
     // Two f32 implementations of the same graph: the README's f32 tolerance, with
     // the absolute part scaled for outputs that go through several layers.
@@ -155,15 +161,7 @@ fn a_standardised_network_exports_for_raw_inputs() {
     let mut expected = vec![0.0; batch * model.output_size()];
     model.forward(&standardized.x, &mut expected, &mut Workspace::default());
     let bytes = nnspec::onnx::export_standardized(&model, Some(&standardizer));
-    let runnable = tract_onnx::onnx()
-        .model_for_read(&mut bytes.as_slice())
-        .and_then(|m| m.with_input_fact(0, f32::fact([batch, 3]).into()))
-        .and_then(|m| m.into_optimized())
-        .and_then(|m| m.into_runnable())
-        .expect("tract loads the standardised export");
-    let input: Tensor = tract_ndarray::Array2::from_shape_vec((batch, 3), raw).unwrap().into();
-    let outputs = runnable.run(tvec!(input.into())).expect("tract runs it");
-    let got: Vec<f32> = outputs[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect();
+    let got = tract_outputs("standardised export", &bytes, 3, raw);
     let reference: Vec<f64> = expected.iter().map(|v| f64::from(*v)).collect();
     assert_close("standardised export", &got, &reference, Tolerance { rtol: 1e-5, atol: 1e-6 });
 }
@@ -189,15 +187,7 @@ fn an_export_with_probabilities_ends_where_predict_does() {
             expected.iter_mut().for_each(|z| *z = nnspec::activation::sigmoid(*z));
         }
         let bytes = nnspec::onnx::export_with(model, None, true);
-        let runnable = tract_onnx::onnx()
-            .model_for_read(&mut bytes.as_slice())
-            .and_then(|m| m.with_input_fact(0, f32::fact([batch, model.input_size()]).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .unwrap_or_else(|e| panic!("{}: tract cannot load the export: {e:?}", model.name()));
-        let input: Tensor = tract_ndarray::Array2::from_shape_vec((batch, model.input_size()), x).unwrap().into();
-        let outputs = runnable.run(tvec!(input.into())).unwrap_or_else(|e| panic!("{}: {e:?}", model.name()));
-        let got: Vec<f32> = outputs[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect();
+        let got = tract_outputs(model.name(), &bytes, model.input_size(), x);
         let reference: Vec<f64> = expected.iter().map(|v| f64::from(*v)).collect();
         assert_close(model.name(), &got, &reference, Tolerance { rtol: 1e-5, atol: 1e-6 });
         checked += 1;

@@ -22,8 +22,7 @@ pub(crate) type Pair<'a> = pest::iterators::Pair<'a, Rule>;
 
 /// Parses `source` into pest pairs for the `file` rule.
 pub(crate) fn parse(source: &str) -> Result<Pairs<'_>, Diagnostic> {
-    check_nesting(source)?;
-    check_comments_close(source)?;
+    check_brackets_and_comments(source)?;
     NnParser::parse(Rule::file, source).map_err(|_| {
         // Parse again collecting the tokens expected at the furthest position
         // (pest only tracks named rules otherwise, so a missing `;` would be
@@ -39,58 +38,13 @@ pub(crate) fn parse(source: &str) -> Result<Pairs<'_>, Diagnostic> {
     })
 }
 
-/// Brackets of the code nested deeper than [`MAX_NESTING`]; brackets inside
-/// comments and strings are text, not nesting.
-fn check_nesting(source: &str) -> Result<(), Diagnostic> {
-    let bytes = source.as_bytes();
-    let (mut depth, mut comments) = (0usize, 0usize);
-    let mut i = 0;
-    while i < bytes.len() {
-        let pair = (bytes[i], bytes.get(i + 1).copied());
-        if comments > 0 {
-            match pair {
-                (b'/', Some(b'*')) => (comments, i) = (comments + 1, i + 2),
-                (b'*', Some(b'/')) => (comments, i) = (comments - 1, i + 2),
-                _ => i += 1,
-            }
-            continue;
-        }
-        match pair {
-            (b'/', Some(b'*')) => (comments, i) = (1, i + 2),
-            (b'/', Some(b'/')) => i = source[i..].find('\n').map_or(bytes.len(), |end| i + end),
-            (b'"', _) => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            (b'(' | b'[' | b'{', _) => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    let mut diagnostic = Diagnostic::error(
-                        Code::TOO_LARGE,
-                        Span::new(i, i + 1),
-                        format!("brackets nested more than {MAX_NESTING} deep"),
-                    );
-                    diagnostic.label_primary("this bracket is too deep");
-                    return Err(diagnostic);
-                }
-                i += 1;
-            }
-            (b')' | b']' | b'}', _) => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            _ => i += 1,
-        }
-    }
-    Ok(())
-}
-
-fn check_comments_close(source: &str) -> Result<(), Diagnostic> {
+/// One pass over the text before pest runs: brackets of the code nested
+/// deeper than [`MAX_NESTING`] (brackets inside comments and strings are
+/// text, not nesting), and a block comment that is never closed.
+fn check_brackets_and_comments(source: &str) -> Result<(), Diagnostic> {
     let bytes = source.as_bytes();
     let mut open: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
     let mut i = 0;
     while i < bytes.len() {
         let pair = (bytes[i], bytes.get(i + 1).copied());
@@ -119,6 +73,23 @@ fn check_comments_close(source: &str) -> Result<(), Diagnostic> {
                 while i < bytes.len() && bytes[i] != b'"' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
+                i += 1;
+            }
+            (b'(' | b'[' | b'{', _) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    let mut diagnostic = Diagnostic::error(
+                        Code::TOO_LARGE,
+                        Span::new(i, i + 1),
+                        format!("brackets nested more than {MAX_NESTING} deep"),
+                    );
+                    diagnostic.label_primary("this bracket is too deep");
+                    return Err(diagnostic);
+                }
+                i += 1;
+            }
+            (b')' | b']' | b'}', _) => {
+                depth = depth.saturating_sub(1);
                 i += 1;
             }
             _ => i += 1,
