@@ -101,6 +101,15 @@ pub(super) struct Converter<'g> {
     opset: i64,
 }
 
+/// The most values per sample an imported network's value may hold.
+const MAX_VALUES: usize = 1 << 28;
+
+/// The number of values in a value of shape `dims`, or `None` when it would
+/// exceed [`MAX_VALUES`] (a size a hostile file writes, never a network's).
+fn volume(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n <= MAX_VALUES)
+}
+
 fn problem(node: &Node, message: impl Into<String>) -> Problem {
     Problem { op: node.op.clone(), node: node.name.clone(), message: message.into() }
 }
@@ -212,6 +221,12 @@ impl<'g> Converter<'g> {
         if shape.is_empty() {
             return Err(vec![Problem::graph(format!(
                 "the input `{}` has no axis besides the batch; an nnspec input has at least one feature",
+                input.name
+            ))]);
+        }
+        if volume(&shape).is_none() {
+            return Err(vec![Problem::graph(format!(
+                "the input `{}` has {shape:?} values per sample, more than nnspec's {MAX_VALUES}",
                 input.name
             ))]);
         }
@@ -1036,6 +1051,9 @@ impl<'g> Converter<'g> {
             },
         };
         let shape: Vec<usize> = std::iter::once(out).chain(size).collect();
+        if volume(&shape).is_none() {
+            return Err(problem(node, format!("has padding {padding:?}, which makes outputs of shape {shape:?}")));
+        }
         let op = Op::Conv { kernel, stride, padding, dilation, groups: groups as usize, out, weight: w.floats(), bias };
         let flow = self.push(node, op, vec![x.stmt], shape);
         self.set(node, Value::Flow(flow));
@@ -1316,7 +1334,9 @@ impl<'g> Converter<'g> {
                 _ => return Err(problem(node, format!("reshapes to {dims:?}, which nnspec cannot follow"))),
             }
         }
-        let known: usize = shape.iter().product();
+        let too_large =
+            || problem(node, format!("reshapes to {dims:?}, more than nnspec's {MAX_VALUES} values per sample"));
+        let known = volume(&shape).ok_or_else(too_large)?;
         if let Some(i) = infer {
             if known == 0 || total % known != 0 {
                 return Err(problem(node, format!("reshapes {total} values per sample to {dims:?}")));
@@ -1324,7 +1344,7 @@ impl<'g> Converter<'g> {
             shape[i] = total / known;
         }
         let batch_first = batch_first || (matches!(first, Dim::Known(-1)) && infer.is_none());
-        if !batch_first || shape.iter().product::<usize>() != total || shape.is_empty() {
+        if !batch_first || volume(&shape) != Some(total) || shape.is_empty() {
             return Err(problem(
                 node,
                 format!("reshapes a batch of samples of shape {from:?} to {dims:?}, which mixes samples or changes their size"),
@@ -1408,6 +1428,12 @@ impl<'g> Converter<'g> {
         }
         let mut shape = first.clone();
         shape[0] = flows.iter().map(|f| f.shape[0]).sum();
+        if volume(&shape).is_none() {
+            return Err(problem(
+                node,
+                format!("concatenates to a value of shape {shape:?}, more than nnspec's {MAX_VALUES} values"),
+            ));
+        }
         let nn_flat = flows.iter().all(|f| self.statements[f.stmt].shape.len() == 1);
         let nn_shape = if nn_flat { vec![shape.iter().product()] } else { shape.clone() };
         let flow = self.push_onnx(node, Op::Concat, flows.iter().map(|f| f.stmt).collect(), nn_shape, shape);
@@ -1484,7 +1510,9 @@ impl<'g> Converter<'g> {
         axes: Vec<(Axis, usize)>,
         dims: &[Dim],
     ) -> Result<Value, Problem> {
-        let at = axes.iter().position(|a| a.0 == Axis::Batch).expect("a batch axis");
+        let Some(at) = axes.iter().position(|a| a.0 == Axis::Batch) else {
+            return Err(problem(node, "reshapes a recurrent output whose batch axis was taken away"));
+        };
         // [.., D, H] → [.., D·H] with every other axis kept: PyTorch's merge of the two directions.
         let n = axes.len();
         if n >= 3 && dims.len() == n - 1 && axes[n - 2].0 == Axis::Direction && axes[n - 1].0 == Axis::Hidden {
@@ -1494,7 +1522,7 @@ impl<'g> Converter<'g> {
                 (_, Dim::Known(k)) => *k == 0 || *k == size as i64,
                 _ => false,
             });
-            let merged = axes[n - 2].1 * axes[n - 1].1;
+            let merged = axes[n - 2].1.saturating_mul(axes[n - 1].1);
             if kept && (dims[n - 2] == Dim::Known(-1) || dims[n - 2] == Dim::Known(merged as i64)) {
                 let mut merged_axes = axes[..n - 2].to_vec();
                 merged_axes.push((Axis::Hidden, merged));
@@ -1825,7 +1853,7 @@ fn fold(node: &Node, inputs: &[Option<Tensor>]) -> Result<Value, Problem> {
                         }
                     }
                     if let Some(i) = infer {
-                        let known: usize = dims.iter().product();
+                        let known = volume(&dims).ok_or_else(cannot)?;
                         if known == 0 {
                             return Err(cannot());
                         }
@@ -1851,7 +1879,7 @@ fn fold(node: &Node, inputs: &[Option<Tensor>]) -> Result<Value, Problem> {
                     dims
                 }
             };
-            if dims.iter().product::<usize>() != x.len() {
+            if volume(&dims) != Some(x.len()) {
                 return Err(cannot());
             }
             tensor(dims, x.data.clone())
