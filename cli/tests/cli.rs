@@ -737,6 +737,21 @@ fn networks_too_large_for_the_memory_are_refused_not_aborted() {
     assert!(stderr.contains("more than an ONNX file can hold"), "{stderr}");
 }
 
+/// Buffers start at their initial values by code, not a literal per value:
+/// a wide `standardize` and `batch_norm` emit a few kilobytes (they once
+/// wrote every running statistic as a literal, 29 MB for a million features).
+#[test]
+fn wide_buffers_are_initialised_by_code() {
+    let spec = write(
+        "wide_buffers.nn",
+        "network Wide {\n    input x: [1000000];\n    standardize s;\n    batch_norm b;\n    dense out: 1;\n    loss mse;\n}\n",
+    );
+    let (code, stdout, stderr) = nnspec(&["emit", &spec]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.len() < 100_000, "{} bytes emitted", stdout.len());
+    assert!(stdout.contains(".fill(1f32)"), "the running variance starts at one by code");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn emitting_more_layers_than_the_memory_holds_is_refused() {
@@ -745,6 +760,15 @@ fn emitting_more_layers_than_the_memory_holds_is_refused() {
     let (code, stderr) = nnspec_limited(300, &["emit", &deep]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("the code of 2000 nodes"), "{stderr}");
+    // One node that reads its input 100,000 times is as much code.
+    let inputs = vec!["x"; 100_000].join(", ");
+    let wide = write(
+        "wide_concat.nn",
+        &format!("network Cat {{\n    input x: [2];\n    concat c({inputs});\n    dense out: 1;\n    loss mse;\n}}\n"),
+    );
+    let (code, stderr) = nnspec_limited(1000, &["emit", &wide]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("the code reading 100001 node inputs"), "{stderr}");
     // The spec itself is never the output.
     let (code, _, stderr) = nnspec(&["emit", PLANAR, "-o", PLANAR]);
     assert_eq!(code, 1);

@@ -16,11 +16,16 @@ pub(crate) fn emit(path: &Path, output: Option<&Path>, target: EmitTarget) -> Re
         refuse_overwriting("output", output, &[("the spec", path)])?;
     }
     let checked = load(path)?;
-    // Every node is code (a kernel call or more), not only the dense layers.
+    // Every node is code (a kernel call or more), not only the dense layers,
+    // and every input a node reads is code too (an `add` or `concat` copies each).
     let nodes: usize = checked.program.networks.iter().map(|n| n.nodes.len() - 1).sum();
+    let inputs: usize = checked.program.networks.iter().flat_map(|n| &n.nodes).map(|node| node.inputs.len()).sum();
     memory::check_budget(
         &format!("emitting `{}`", path.display()),
-        &[(&format!("the code of {nodes} nodes and its syntax tree"), memory::EMIT_BYTES_PER_LAYER * nodes as u64)],
+        &[
+            (&format!("the code of {nodes} nodes and its syntax tree"), memory::EMIT_BYTES_PER_LAYER * nodes as u64),
+            (&format!("the code reading {inputs} node inputs"), memory::EMIT_BYTES_PER_INPUT * inputs as u64),
+        ],
     )?;
     let code = match target {
         EmitTarget::Rust => nnspec_codegen::format_tokens(nnspec_codegen::generate(&checked.program)),

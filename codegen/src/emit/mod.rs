@@ -21,7 +21,7 @@ mod vocabulary;
 use literals::*;
 use nnspec_lang::ir::{self, Activation, Init, Loss, Network, Node, Op, Optimizer, Schedule};
 use nnspec_lang::plan::Role;
-use passes::{adapt, batch_passes, update_buffers};
+use passes::{adapt, batch_passes, param_range, update_buffers};
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -282,7 +282,26 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
     let update_body = update_buffers(&plan);
     let adapt_body = adapt(&plan);
     let buffer_count = usize_lit(plan.buffer_count);
-    let initial_buffers = plan.initial_buffers().into_iter().map(|v| f32_lit(f64::from(v)));
+    // Buffers start at their tensors' initial values, written by code (a
+    // literal per value would make a wide `standardize` megabytes of source).
+    let (buffers_type, initial_buffers) = if plan.buffer_count <= INLINE_PARAMS_MAX {
+        (quote!([f32; #buffer_count]), quote!([0.0f32; #buffer_count]))
+    } else {
+        (
+            quote!(::nnspec::__private_v0_1::Box<[f32]>),
+            quote!(::nnspec::__private_v0_1::vec![0.0f32; #buffer_count].into_boxed_slice()),
+        )
+    };
+    let fill_buffers: Vec<TokenStream> = plan
+        .buffers
+        .iter()
+        .filter(|tensor| tensor.initial != 0.0)
+        .map(|tensor| {
+            let (range, initial) = (param_range(&tensor.range), f32_lit(f64::from(tensor.initial)));
+            quote!(buffers[#range].fill(#initial);)
+        })
+        .collect();
+    let buffers_binding = if fill_buffers.is_empty() { quote!(buffers) } else { quote!(mut buffers) };
     let buffer_infos = plan.buffers.iter().map(|tensor| {
         let (name, offset, initial) = (&tensor.name, usize_lit(tensor.range.start), f32_lit(f64::from(tensor.initial)));
         let shape = tensor.shape.iter().map(|d| usize_lit(*d));
@@ -324,7 +343,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         #[derive(Clone, Debug, PartialEq)]
         pub struct #name {
             params: #params_type,
-            buffers: [f32; #buffer_count],
+            buffers: #buffers_type,
         }
 
         #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, dead_code)]
@@ -341,7 +360,9 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
 
             /// A network with every parameter zero (and its buffers at their initial values).
             pub fn zeroed() -> Self {
-                Self { params: #zeroed, buffers: [#(#initial_buffers),*] }
+                let #buffers_binding = #initial_buffers;
+                #(#fill_buffers)*
+                Self { params: #zeroed, buffers }
             }
 
             /// The flat parameter buffer.

@@ -356,9 +356,11 @@ fn weights(
     for (name, shape) in &entries {
         let count: usize = shape.iter().product();
         match values.get(name) {
-            Some(v) if v.iter().any(|x| !x.is_finite()) => return Err(format!(
+            Some(v) if v.iter().any(|x| !x.is_finite()) => {
+                return Err(format!(
                 "the model's values for tensor `{name}` are not all finite (NaN or infinity); nnspec's weights must be"
-            )),
+            ))
+            }
             Some(v) if v.len() == count => data.push(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()),
             Some(v) => problems.push(format!("tensor `{name}` has {} values for shape {shape:?}", v.len())),
             None => problems.push(format!("no values for tensor `{name}`")),
