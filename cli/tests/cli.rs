@@ -752,6 +752,37 @@ fn wide_buffers_are_initialised_by_code() {
     assert!(stdout.contains(".fill(1f32)"), "the running variance starts at one by code");
 }
 
+/// Every phase of a run stays within the memory it checked: training in
+/// batches of 8 evaluates in chunks of 8 (it once evaluated 1,024 rows at a
+/// time after training and aborted before writing the weights), and
+/// `predict` runs the rows in chunks of what fits instead of refusing a
+/// network whose 1,024-row workspace does not.
+#[cfg(target_os = "linux")]
+#[test]
+fn every_phase_stays_within_the_memory_it_checked() {
+    // About 4.8 MB of workspace per row: 400 rows need 1.9 GB, 8 rows 38 MB.
+    let spec = write(
+        "chunked.nn",
+        "network Chunked {\n    input x: [2];\n    dense h: 400000, activation = relu;\n    dense out: 1, activation = sigmoid;\n    loss binary_cross_entropy;\n    train { batch = 8, epochs = 1 }\n}\n",
+    );
+    let weights = temp().join("chunked.safetensors");
+    let weights = weights.to_str().unwrap();
+    let _ = std::fs::remove_file(weights);
+    let (code, stderr) = nnspec_limited(1200, &["train", &spec, "--data", FLOWER, "--out", weights, "--quiet"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(Path::new(weights).exists(), "the trained weights are written");
+    let predictions = temp().join("chunked.csv");
+    let predictions = predictions.to_str().unwrap();
+    let _ = std::fs::remove_file(predictions);
+    let (code, stderr) = nnspec_limited(
+        1200,
+        &["predict", &spec, "--weights", weights, "--data", FLOWER, "--target", "label", "-o", predictions],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows = std::fs::read_to_string(root().join(FLOWER)).unwrap().lines().count();
+    assert_eq!(std::fs::read_to_string(predictions).unwrap().lines().count(), rows, "a header and a line per row");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn emitting_more_layers_than_the_memory_holds_is_refused() {

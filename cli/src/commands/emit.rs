@@ -26,6 +26,7 @@ pub(crate) fn emit(path: &Path, output: Option<&Path>, target: EmitTarget) -> Re
             (&format!("the code of {nodes} nodes and its syntax tree"), memory::EMIT_BYTES_PER_LAYER * nodes as u64),
             (&format!("the code reading {inputs} node inputs"), memory::EMIT_BYTES_PER_INPUT * inputs as u64),
         ],
+        "use a smaller network",
     )?;
     let code = match target {
         EmitTarget::Rust => nnspec_codegen::format_tokens(nnspec_codegen::generate(&checked.program)),

@@ -38,7 +38,7 @@ fn gigabytes(bytes: u64) -> String {
 }
 
 /// Refuses `needed` bytes (itemised in `parts`) that exceed what the process may allocate.
-pub(crate) fn check_budget(what: &str, parts: &[(&str, u64)]) -> Result<(), Failure> {
+pub(crate) fn check_budget(what: &str, parts: &[(&str, u64)], advice: &str) -> Result<(), Failure> {
     let needed = parts.iter().fold(0u64, |sum, (_, bytes)| sum.saturating_add(*bytes));
     let Some(budget) = budget() else { return Ok(()) };
     if needed <= budget {
@@ -47,7 +47,7 @@ pub(crate) fn check_budget(what: &str, parts: &[(&str, u64)]) -> Result<(), Fail
     let items: Vec<String> =
         parts.iter().filter(|(_, b)| *b > 0).map(|(name, b)| format!("{name} {}", gigabytes(*b))).collect();
     Err(Failure(format!(
-        "{what} needs about {} ({}), but {} is available: use a smaller network or batch",
+        "{what} needs about {} ({}), but {} is available: {advice}",
         gigabytes(needed),
         items.join(", "),
         gigabytes(budget)
@@ -89,6 +89,7 @@ pub(crate) fn check_training(net: &ir::Network, batch: usize, optimizer: &Optimi
             ("optimizer state", floats(params.saturating_mul(state))),
             (&format!("a workspace for {batch} rows"), floats(workspace_values(net, batch).saturating_mul(2))),
         ],
+        "use a smaller network, or a smaller `batch` in the spec's `train` block",
     )
 }
 
@@ -102,5 +103,22 @@ pub(crate) fn check_inference(net: &ir::Network, rows: usize) -> Result<(), Fail
             ("the weights file", floats(params)),
             (&format!("a workspace for {rows} rows"), floats(workspace_values(net, rows))),
         ],
+        "use a smaller network",
     )
+}
+
+/// The most rows, up to `wanted` and at least one, that `net` can run at
+/// once with weights read from a file (a quarter of the memory left after the
+/// parameters): inference runs in chunks of this many.
+/// Refused only when not even one row fits.
+pub(crate) fn inference_rows(net: &ir::Network, wanted: usize) -> Result<usize, Failure> {
+    check_inference(net, 1)?;
+    let wanted = wanted.max(1);
+    let Some(budget) = budget() else { return Ok(wanted) };
+    let fixed = floats(parameter_count(net)).saturating_mul(2);
+    let per_row = floats(workspace_values(net, 1)).max(1);
+    // A quarter of what is left: the process already maps some of its address
+    // space, and a growing workspace may briefly hold two copies.
+    let rows = budget.saturating_sub(fixed) / 4 / per_row;
+    Ok(usize::try_from(rows).unwrap_or(usize::MAX).clamp(1, wanted))
 }

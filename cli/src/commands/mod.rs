@@ -42,7 +42,7 @@ pub(crate) use train::{train, TrainRequest};
 
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use nnspec::data::{CsvOptions, Target};
-use nnspec::train::{evaluate, predict};
+use nnspec::train::{evaluate_chunked, predict_chunked};
 use nnspec::{Dataset, Model, Workspace};
 use nnspec_cli::convert;
 use nnspec_lang::{ir, Checked, Diagnostic};

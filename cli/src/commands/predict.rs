@@ -16,7 +16,8 @@ pub(crate) fn run_predict(
     let target_names = target.clone();
     let checked = load(path)?;
     let net = pick(&checked.program, name, path)?;
-    memory::check_inference(net, nnspec::train::PREDICT_CHUNK_ROWS)?;
+    // Rows run in chunks of what fits (refused only when one row does not).
+    let chunk_rows = memory::inference_rows(net, nnspec::train::PREDICT_CHUNK_ROWS)?;
     let mut model = convert::network(net);
     let quantized = if super::export::is_int8(weights) {
         Some(nnspec::quant::load(model.plan(), weights)?)
@@ -56,7 +57,7 @@ pub(crate) fn run_predict(
             if let Some(standardizer) = nnspec::weights::read_standardizer(weights, model.input_size())? {
                 standardizer.apply(&mut data);
             }
-            predict(&model, &data.x, &mut Workspace::default())
+            predict_chunked(&model, &data.x, &mut Workspace::default(), chunk_rows)
         }
     };
     let (header, rows) = table(&model, &outputs, &target_names);

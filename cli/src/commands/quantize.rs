@@ -17,7 +17,7 @@ pub(crate) fn quantize(
     )?;
     let checked = load(path)?;
     let net = pick(&checked.program, name, path)?;
-    memory::check_inference(net, nnspec::train::PREDICT_CHUNK_ROWS)?;
+    let chunk_rows = memory::inference_rows(net, nnspec::train::PREDICT_CHUNK_ROWS)?;
     let mut model = convert::network(net);
     nnspec::weights::load(&mut model, weights)?;
     let standardizer = nnspec::weights::read_standardizer(weights, model.input_size())?;
@@ -50,7 +50,8 @@ pub(crate) fn quantize(
         if let Some(s) = &standardizer {
             s.apply(&mut standardized);
         }
-        let f32_accuracy = evaluate(&model, &standardized, &mut Workspace::default()).accuracy.unwrap_or(0.0);
+        let f32_accuracy =
+            evaluate_chunked(&model, &standardized, &mut Workspace::default(), chunk_rows).accuracy.unwrap_or(0.0);
         let outputs: Vec<f32> = data.x.chunks_exact(data.features).flat_map(|row| network.predict(row)).collect();
         let int8_accuracy = nnspec::train::accuracy(model.loss_kind(), &outputs, network.output_size(), &data);
         say!(

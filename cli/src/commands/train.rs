@@ -265,6 +265,8 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
         }
         let batch_rows = config.batch.unwrap_or(train_data.len()).clamp(1, train_data.len().max(1));
         memory::check_training(variant, batch_rows, &config.optimizer)?;
+        // Evaluation runs in chunks no larger than a batch: within the memory just checked.
+        let eval_rows = batch_rows.min(nnspec::train::PREDICT_CHUNK_ROWS);
         // The whole file was checked against the network before the split; a
         // sweep changes hidden widths only.
         let mut model = convert::network(variant);
@@ -306,11 +308,11 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
                     (&request.outputs.weights, &request.sweep, completed.epochs.is_empty())
                 {
                     let mut workspace = Workspace::default();
-                    let loss_now = evaluate(&model, &train_data, &mut workspace).loss;
+                    let loss_now = evaluate_chunked(&model, &train_data, &mut workspace, eval_rows).loss;
                     let mut previous = convert::network(variant);
                     let loss_before = nnspec::weights::load(&mut previous, out)
                         .ok()
-                        .map(|()| evaluate(&previous, &train_data, &mut workspace).loss)
+                        .map(|()| evaluate_chunked(&previous, &train_data, &mut workspace, eval_rows).loss)
                         .filter(|loss| loss.is_finite());
                     match loss_before {
                         Some(before) if loss_now == before => tell!(
@@ -335,8 +337,8 @@ pub(crate) fn train(request: &TrainRequest) -> Result<ExitCode, Failure> {
             label: label.clone(),
             epochs: history.epochs.len(),
             elapsed: history.elapsed,
-            train: evaluate(&model, &train_data, &mut workspace),
-            validation: validation.as_ref().map(|v| evaluate(&model, v, &mut workspace)),
+            train: evaluate_chunked(&model, &train_data, &mut workspace, eval_rows),
+            validation: validation.as_ref().map(|v| evaluate_chunked(&model, v, &mut workspace, eval_rows)),
         };
         if request.sweep.is_none() {
             print_report(&report, history.stopped_early);

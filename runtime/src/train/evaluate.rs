@@ -50,11 +50,18 @@ pub const PREDICT_CHUNK_ROWS: usize = 1024;
 
 /// Outputs of `model` for every row of `x` (`[rows][input]`), [`PREDICT_CHUNK_ROWS`] at a time.
 pub fn predict(model: &dyn Model, x: &[f32], workspace: &mut Workspace) -> Vec<f32> {
+    predict_chunked(model, x, workspace, PREDICT_CHUNK_ROWS)
+}
+
+/// Like [`predict`], `chunk_rows` rows at a time (at least one): the
+/// workspace holds that many rows, so memory is bounded by the chunk.
+pub fn predict_chunked(model: &dyn Model, x: &[f32], workspace: &mut Workspace, chunk_rows: usize) -> Vec<f32> {
+    let chunk_rows = chunk_rows.max(1);
     let input = model.input_size().max(1);
     let output = model.output_size();
     let rows = x.len() / input;
     let mut out = vec![0.0f32; rows * output];
-    for (x_chunk, out_chunk) in x.chunks(PREDICT_CHUNK_ROWS * input).zip(out.chunks_mut(PREDICT_CHUNK_ROWS * output)) {
+    for (x_chunk, out_chunk) in x.chunks(chunk_rows * input).zip(out.chunks_mut(chunk_rows * output)) {
         model.forward(x_chunk, out_chunk, workspace);
     }
     out
@@ -94,17 +101,26 @@ pub fn accuracy(loss: Loss, outputs: &[f32], width: usize, data: &Dataset) -> f6
     correct as f64 / data.len().max(1) as f64
 }
 
-/// Loss and metrics of `model` on `data` (no dropout).
+/// Loss and metrics of `model` on `data` (no dropout), [`PREDICT_CHUNK_ROWS`] rows at a time.
 pub fn evaluate(model: &dyn Model, data: &Dataset, workspace: &mut Workspace) -> Metrics {
+    evaluate_chunked(model, data, workspace, PREDICT_CHUNK_ROWS)
+}
+
+/// Like [`evaluate`], `chunk_rows` rows at a time (at least one). The trainer
+/// evaluates in chunks no larger than its batches, so evaluation needs no
+/// more workspace than a training step.
+pub fn evaluate_chunked(model: &dyn Model, data: &Dataset, workspace: &mut Workspace, chunk_rows: usize) -> Metrics {
+    let chunk_rows = chunk_rows.max(1);
     let loss_kind = model.loss_kind();
     let width = model.output_size();
-    let outputs = predict(model, &data.x, workspace);
+    let outputs = predict_chunked(model, &data.x, workspace, chunk_rows);
     // Mean losses are averaged over chunks weighted by their rows; sums are added up.
     let is_sum = matches!(loss_kind, Loss::Sse | Loss::SseHalf);
     let mut loss = 0.0f64;
-    const CHUNK: usize = 1024;
     let input = model.input_size().max(1);
-    for (x_chunk, y_chunk) in data.x.chunks(CHUNK * input).zip(data.y.chunks(CHUNK * data.target_width.max(1))) {
+    for (x_chunk, y_chunk) in
+        data.x.chunks(chunk_rows * input).zip(data.y.chunks(chunk_rows * data.target_width.max(1)))
+    {
         let rows = if is_sum { 1 } else { x_chunk.len() / input };
         loss += f64::from(model.loss_and_grad(x_chunk, y_chunk, None, workspace, false)) * rows as f64;
     }

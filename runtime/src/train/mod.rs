@@ -15,7 +15,10 @@ mod parallel;
 mod watchdog;
 
 pub use config::{EarlyStopping, TrainConfig};
-pub use evaluate::{accuracy, check_fits, classes, evaluate, fit_split, predict, r2_and_mse, PREDICT_CHUNK_ROWS};
+pub use evaluate::{
+    accuracy, check_fits, classes, evaluate, evaluate_chunked, fit_split, predict, predict_chunked, r2_and_mse,
+    PREDICT_CHUNK_ROWS,
+};
 pub use history::{EpochRecord, History, Metrics, TrainingWarning};
 pub use observe::{Observer, StepRecord};
 
@@ -270,7 +273,9 @@ impl Trainer {
                 total += f64::from(loss + penalty.total()) * (end - start) as f64;
                 seen += end - start;
             }
-            let validation_metrics = validation.map(|v| evaluate(model, v, &mut workspace));
+            // In chunks no larger than a batch: no more memory than a step.
+            let validation_metrics =
+                validation.map(|v| evaluate_chunked(model, v, &mut workspace, batch_size.min(PREDICT_CHUNK_ROWS)));
             let record = EpochRecord { epoch, loss: total / seen.max(1) as f64, validation: validation_metrics, lr };
             history.epochs.push(record);
             watchdog.epoch(&history.epochs, config.progress);
