@@ -181,6 +181,26 @@ fn weights_of_another_network_name_the_tensors() {
     assert!(stderr.contains("`hidden.weight` has shape [2, 8], expected [2, 4]"), "{stderr}");
 }
 
+/// A row whose values overflow f32 arithmetic gets an error naming it, not
+/// `NaN` printed with exit 0 (as `predict` once did for values near f32's limit).
+#[test]
+fn outputs_that_are_not_finite_name_the_row() {
+    let text = "network Linear {\n    input x: [2];\n    dense h: 8, activation = relu;\n    dense out: 1;\n    loss mse;\n}\n";
+    let spec = write("overflow.nn", text);
+    // Weights near f32's limit, as a file trained elsewhere or altered may hold.
+    let mut model = nnspec_cli::convert::network(&nnspec_lang::check_source(text).unwrap().program.networks[0]);
+    nnspec::Model::params_mut(&mut model).fill(1e20);
+    let weights = temp().join("overflow.safetensors");
+    nnspec::weights::save(&model, &weights).unwrap();
+    let weights = weights.display().to_string();
+    let data = write("overflow.csv", "x1,x2,label\n0,0,0\n1e19,1e19,1\n");
+    let (code, stdout, stderr) =
+        nnspec(&["predict", &spec, "--weights", &weights, "--data", &data, "--target", "label"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("overflow.csv` row 1 (line 2)") && stderr.contains("too large for f32"), "{stderr}");
+}
+
 /// An f32 weight file of another network whose tensors have the same names
 /// and shapes is refused by the network name it records, as int8 files are.
 #[test]

@@ -141,3 +141,86 @@ fn a_softmax_output_is_left_to_predict() {
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
     }
 }
+
+/// Every field of an int8 file is checked as the f32 loader checks shapes: a
+/// scale that is NaN, zero or negative, a zero point outside int8, a
+/// requantisation zeroed or disagreeing with the file's own scales, a
+/// reversed clamp or a bias that leaves the accumulator no room is refused by
+/// name (each was once loaded and exported: −96 for a zero point of 100,000).
+#[test]
+fn every_field_of_an_int8_file_is_validated() {
+    let (signal, calibration) = trained_signal();
+    let dense = Dense::with_seed(5);
+    let cases: [(&dyn Model, Vec<f32>); 2] = [(&signal, calibration), (&dense, rows(64, 5, 2))];
+    for (model, calibration) in cases {
+        let plan = plan_of(model);
+        let network = quant::quantize(model, &calibration, None).unwrap();
+        let tensors = network.tensors();
+        let load = |tensors: &[quant::QTensor]| {
+            quant::QNetwork::from_tensors(&plan, |name| tensors.iter().find(|t| t.name == name).cloned())
+        };
+        assert_eq!(load(&tensors).unwrap(), network, "an untouched file loads");
+        let mut refused = 0;
+        for (index, tensor) in tensors.iter().enumerate() {
+            let suffix = tensor.name.rsplit('.').next().unwrap();
+            let corruptions: Vec<quant::QData> = match (&tensor.data, suffix) {
+                (quant::QData::F32(v), "scale" | "weight_scale" | "pre_scale" | "std") => {
+                    [f32::NAN, 0.0, -1.0, f32::INFINITY]
+                        .iter()
+                        .map(|&bad| {
+                            let mut v = v.clone();
+                            if let Some(last) = v.last_mut() {
+                                *last = bad;
+                            }
+                            quant::QData::F32(v)
+                        })
+                        .collect()
+                }
+                (quant::QData::I32(_), "zero_point" | "pre_zero_point") => {
+                    [100_000, -129, 128].iter().map(|&z| quant::QData::I32(vec![z])).collect()
+                }
+                (quant::QData::I32(v), "requant") => {
+                    let zeroed = quant::QData::I32(vec![0; v.len()]);
+                    let mut off = v.clone();
+                    off[0] = off[0].wrapping_add(1 << 20);
+                    let mut shifted = v.clone();
+                    shifted[1] -= 1;
+                    // A batch norm's multipliers come from parameters not in the file: only their form is checked.
+                    let affine = tensors.iter().any(|t| t.name == tensor.name.replace("requant", "offset"));
+                    let mut cases = vec![quant::QData::I32(vec![i32::MIN; v.len()])];
+                    if !affine {
+                        cases.extend([zeroed, quant::QData::I32(off), quant::QData::I32(shifted)]);
+                    }
+                    cases
+                }
+                (quant::QData::I32(v), "clamp") => {
+                    vec![quant::QData::I32(vec![v[1], v[0] - 1]), quant::QData::I32(vec![-200, 127])]
+                }
+                (quant::QData::I32(v), "bias") => {
+                    let mut v = v.clone();
+                    v[0] = i32::MAX - 1;
+                    vec![quant::QData::I32(v)]
+                }
+                (quant::QData::I32(v), "offset") => {
+                    let mut v = v.clone();
+                    v[0] = i32::MAX;
+                    vec![quant::QData::I32(v)]
+                }
+                _ => Vec::new(),
+            };
+            for data in corruptions {
+                let mut altered = tensors.clone();
+                altered[index].data = data.clone();
+                match load(&altered) {
+                    Err(error) => {
+                        let node = tensor.name.split('.').next().unwrap();
+                        assert!(error.to_string().contains(node), "`{}` = {data:?}: {error}", tensor.name);
+                        refused += 1;
+                    }
+                    Ok(_) => panic!("`{}` = {data:?} was accepted", tensor.name),
+                }
+            }
+        }
+        assert!(refused > 20, "{refused} corruptions tried on `{}`", model.name());
+    }
+}

@@ -60,6 +60,21 @@ pub(crate) fn run_predict(
             predict_chunked(&model, &data.x, &mut Workspace::default(), chunk_rows)
         }
     };
+    // A NaN or infinite output is no prediction: say which row, print nothing.
+    let width = model.output_size().max(1);
+    if let Some(index) = outputs.iter().position(|v| !v.is_finite()) {
+        let row = index / width;
+        let largest = data.x[row * data.features..(row + 1) * data.features].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        return Err(Failure(format!(
+            "`{}` row {} (line {}): `{}` computes {} from it; its values (largest magnitude {largest:e}) or the weights in `{}` are too large for f32 arithmetic",
+            data_path.display(),
+            row + 1,
+            row + 2,
+            net.name,
+            outputs[index],
+            weights.display()
+        )));
+    }
     let (header, rows) = table(&model, &outputs, &target_names);
     let mut text = header.join(",");
     text.push('\n');

@@ -36,6 +36,18 @@ fn requant_values(requant: &[Requant]) -> Vec<i32> {
     requant.iter().flat_map(|r| [r.multiplier, r.shift]).collect()
 }
 
+/// An i32 bias the accumulator of `inputs` int8 products can hold beside it
+/// (the bound `quantize` keeps).
+fn check_bias(name: &str, bias: &[i32], inputs: usize) -> Result<(), QuantError> {
+    let room = f64::from(i32::MAX) - (inputs as f64) * 127.0 * 255.0;
+    match bias.iter().find(|b| f64::from(**b).abs() > room) {
+        Some(b) => Err(QuantError::Mismatch(alloc::format!(
+            "`{name}.bias` holds {b}, which leaves the 32-bit accumulator no room for its {inputs} products"
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl QNetwork {
     /// The tensors of its weight file, node by node: every node's `scale` and
     /// `zero_point` (its output's quantisation), and what its kernel reads:
@@ -167,9 +179,45 @@ impl QNetwork {
                 if all.iter().any(|r| r.shift > 30) {
                     return Err(QuantError::Mismatch(alloc::format!("`{name}.requant` has a shift above 30")));
                 }
+                // A multiplier is a normalised mantissa, `|m| ∈ [2^30, 2^31)`, or zero with a zero shift.
+                let normal = |r: &Requant| {
+                    (r.multiplier == 0 && r.shift == 0)
+                        || ((1i64 << 30)..(1i64 << 31)).contains(&i64::from(r.multiplier).abs()) && r.shift >= -31
+                };
+                if let Some(r) = all.iter().find(|r| !normal(r)) {
+                    return Err(QuantError::Mismatch(alloc::format!(
+                        "`{name}.requant` holds multiplier {} with shift {}, which no quantisation writes",
+                        r.multiplier,
+                        r.shift
+                    )));
+                }
                 Ok(all)
             };
             let last = index + 1 == count;
+            let positive = |what: &str, values: &[f32]| -> Result<(), QuantError> {
+                match values.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+                    Some(s) => Err(QuantError::Mismatch(alloc::format!(
+                        "`{name}.{what}` holds {s}; a scale is a positive, finite number"
+                    ))),
+                    None => Ok(()),
+                }
+            };
+            // The requantisations a kernel's scales imply (as `quantize` computes them):
+            // a file whose multipliers disagree with its own scales was altered.
+            let implied = |requant: &[Requant], scales: &mut dyn Iterator<Item = f64>| -> Result<(), QuantError> {
+                for (channel, (r, real)) in requant.iter().zip(scales).enumerate() {
+                    if Requant::from_real(real) != Some(*r) {
+                        return Err(QuantError::Mismatch(alloc::format!(
+                            "`{name}.requant` row {channel} ({}, {}) disagrees with the scales in the file",
+                            r.multiplier,
+                            r.shift
+                        )));
+                    }
+                }
+                Ok(())
+            };
+            let input_scale =
+                node.inputs.first().and_then(|&i| nodes.get(i)).map_or(1.0, |n| f64::from(n.params.scale));
             let kind = match node.op {
                 Op::Recurrent(_) => return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() }),
                 Op::Input => QKind::Input,
@@ -197,12 +245,30 @@ impl QNetwork {
                             let entries = typed!("table", &[256], I8);
                             let pre_scale = typed!("pre_scale", &[], F32)[0];
                             let pre_zero = typed!("pre_zero_point", &[], I32)[0];
+                            positive("pre_scale", &[pre_scale])?;
+                            if !(-128..=127).contains(&pre_zero) {
+                                return Err(QuantError::Mismatch(alloc::format!(
+                                    "`{name}.pre_zero_point` is {pre_zero}, outside int8's -128..=127"
+                                )));
+                            }
                             Some((QuantParams { scale: pre_scale, zero_point: pre_zero }, entries))
                         }
                     };
+                    positive("weight_scale", &weight_scale)?;
+                    let target = lookup.as_ref().map_or(scale, |(pre, _)| pre.scale);
+                    implied(
+                        &requant,
+                        &mut weight_scale.iter().map(|&w| input_scale * f64::from(w) / f64::from(target)),
+                    )?;
+                    check_bias(&name, &bias, inputs)?;
+                    let (min, max) = (clamp[0], clamp[1]);
+                    if !(-128 <= min && min <= max && max <= 127) {
+                        return Err(QuantError::Mismatch(alloc::format!(
+                            "`{name}.clamp` is [{min}, {max}]; a clamp is a range within -128..=127, its lower end first"
+                        )));
+                    }
                     let zero = lookup.as_ref().map_or(zero_point, |(pre, _)| pre.zero_point);
-                    let output =
-                        Output { zero_point: zero, min: clamp[0].clamp(-128, 127), max: clamp[1].clamp(-128, 127) };
+                    let output = Output { zero_point: zero, min, max };
                     QKind::Dense { weight, weight_scale, bias, requant, output, table: lookup }
                 }
                 Op::Conv { geometry: g, one_d, .. } => {
@@ -216,6 +282,12 @@ impl QNetwork {
                     let weight_scale = typed!("weight_scale", &[g.out_channels], F32);
                     let bias = typed!("bias", &[g.out_channels], I32);
                     let requant = requants(typed!("requant", &[g.out_channels, 2], I32))?;
+                    positive("weight_scale", &weight_scale)?;
+                    implied(
+                        &requant,
+                        &mut weight_scale.iter().map(|&w| input_scale * f64::from(w) / f64::from(scale)),
+                    )?;
+                    check_bias(&name, &bias, g.weight_len() / g.out_channels.max(1))?;
                     let output = Output::new(zero_point);
                     QKind::Conv { geometry: g, weight, weight_scale, bias, requant, output }
                 }
@@ -231,10 +303,25 @@ impl QNetwork {
                 Op::Add => {
                     let n = node.inputs.len();
                     let mut all = requants(typed!("requant", &[n + 1, 2], I32))?;
+                    let scales: Vec<f64> = node.inputs.iter().map(|&i| f64::from(nodes[i].params.scale)).collect();
+                    let largest = scales.iter().fold(0.0f64, |m, &s| m.max(s));
+                    let headroom = f64::from(1u32 << super::elementwise::ADD_SHIFT);
+                    implied(
+                        &all,
+                        &mut scales
+                            .iter()
+                            .map(|s| s / (2.0 * largest))
+                            .chain(core::iter::once(2.0 * largest / (headroom * f64::from(scale)))),
+                    )?;
                     let output = all.pop().unwrap_or(Requant { multiplier: 0, shift: 0 });
                     QKind::Add { inputs: all, output }
                 }
-                Op::Concat => QKind::Concat(requants(typed!("requant", &[node.inputs.len(), 2], I32))?),
+                Op::Concat => {
+                    let requant = requants(typed!("requant", &[node.inputs.len(), 2], I32))?;
+                    let mut reals = node.inputs.iter().map(|&i| f64::from(nodes[i].params.scale) / f64::from(scale));
+                    implied(&requant, &mut reals)?;
+                    QKind::Concat(requant)
+                }
                 Op::Standardize | Op::BatchNorm { .. } => {
                     let channels = match node.op {
                         Op::BatchNorm { channels, .. } => channels,
@@ -246,6 +333,11 @@ impl QNetwork {
                     } else {
                         let requant = requants(typed!("requant", &[channels, 2], I32))?;
                         let offset = typed!("offset", &[channels], I32);
+                        if let Some(o) = offset.iter().find(|o| o.unsigned_abs() > (i32::MAX / 2) as u32) {
+                            return Err(QuantError::Mismatch(alloc::format!(
+                                "`{name}.offset` holds {o}, beyond what `quantize` writes (±2^30)"
+                            )));
+                        }
                         QKind::Affine { requant, offset }
                     }
                 }
