@@ -411,10 +411,15 @@ pub fn pool_forward(x: &[f32], y: &mut [f32], mut argmax: Option<&mut [f32]>, ba
                             y[out] = value;
                             argmax[out] = index as f32;
                         }
-                        // Without indices only the value matters, which ties do not change.
+                        // Without indices the same value by the same rule (a NaN
+                        // first in its window stays, as with indices).
                         (true, None) => {
-                            let mut value = f32::NEG_INFINITY;
-                            g.window(c, u, v, |i| value = value.max(x[i]));
+                            let (mut first, mut value) = (true, f32::NEG_INFINITY);
+                            g.window(c, u, v, |i| {
+                                if first || x[i] > value {
+                                    (first, value) = (false, x[i]);
+                                }
+                            });
                             y[out] = value;
                         }
                         (false, _) => {

@@ -102,7 +102,8 @@ impl Mlp {
         for chunk in x.chunks(ROWS * self.plan.input.max(1)) {
             let batch = chunk.len() / self.plan.input.max(1);
             let offsets = self.plan.offsets(batch);
-            let pass = Pass { offsets: &offsets, batch, x: chunk, training: false, buffers: &self.buffers };
+            let pass =
+                Pass { offsets: &offsets, batch, x: chunk, training: false, indices: false, buffers: &self.buffers };
             let (buffer, mut masks) = workspace.buffer(offsets[offsets.len() - 1]);
             for step in &self.plan.forward {
                 pass.run(step, &self.params, buffer, &mut masks, &mut []);
@@ -159,6 +160,8 @@ struct Pass<'a> {
     batch: usize,
     x: &'a [f32],
     training: bool,
+    /// Whether backpropagation follows, which reads the max pools' indices.
+    indices: bool,
     buffers: &'a [f32],
 }
 
@@ -243,9 +246,10 @@ impl Pass<'_> {
             }
             Step::Pool { input, output, argmax, geometry } => {
                 let source = input.buf(self.training).map(|buf| self.range(buf));
-                match argmax {
+                // Only backpropagation reads the indices: inference writes none.
+                match argmax.filter(|_| self.indices) {
                     Some(argmax) => {
-                        let (outputs, reads) = split_outputs(buffer, [self.range(*output), self.range(*argmax)]);
+                        let (outputs, reads) = split_outputs(buffer, [self.range(*output), self.range(argmax)]);
                         let [y, indices] = outputs;
                         let x = source.map_or(self.x, |range| &reads[range]);
                         pool_forward(x, y, Some(indices), batch, geometry);
@@ -497,7 +501,7 @@ impl Model for Mlp {
     fn forward(&self, x: &[f32], out: &mut [f32], workspace: &mut Workspace) {
         let batch = x.len() / self.plan.input.max(1);
         let offsets = self.plan.offsets(batch);
-        let pass = Pass { offsets: &offsets, batch, x, training: false, buffers: &self.buffers };
+        let pass = Pass { offsets: &offsets, batch, x, training: false, indices: false, buffers: &self.buffers };
         let (buffer, mut masks) = workspace.buffer(offsets[offsets.len() - 1]);
         for step in &self.plan.forward {
             pass.run(step, &self.params, buffer, &mut masks, &mut []);
@@ -518,7 +522,7 @@ impl Model for Mlp {
     ) -> f32 {
         let batch = x.len() / self.plan.input.max(1);
         let offsets = self.plan.offsets(batch);
-        let pass = Pass { offsets: &offsets, batch, x, training, buffers: &self.buffers };
+        let pass = Pass { offsets: &offsets, batch, x, training, indices: true, buffers: &self.buffers };
         let (buffer, mut masks) = workspace.buffer(offsets[offsets.len() - 1]);
         for step in &self.plan.forward {
             pass.run(step, &self.params, buffer, &mut masks, &mut []);

@@ -30,30 +30,6 @@ fn array<T: Copy>(values: &[T], lit: impl Fn(T) -> Literal) -> TokenStream {
     quote!([#(#items),*])
 }
 
-fn conv_geometry(g: &nnspec_core::conv::ConvGeometry) -> TokenStream {
-    let [a, b, c, d, e, f] = [g.in_channels, g.in_h, g.in_w, g.out_channels, g.out_h, g.out_w].map(usize_lit);
-    let pair = |p: [usize; 2]| {
-        let [x, y] = p.map(usize_lit);
-        quote!([#x, #y])
-    };
-    let (kernel, stride, padding, dilation) = (pair(g.kernel), pair(g.stride), pair(g.padding), pair(g.dilation));
-    let groups = usize_lit(g.groups);
-    quote!(::nnspec::__private_v0_1::int8::ConvGeometry {
-        in_channels: #a, in_h: #b, in_w: #c, out_channels: #d, out_h: #e, out_w: #f,
-        kernel: #kernel, stride: #stride, padding: #padding, dilation: #dilation, groups: #groups,
-    })
-}
-
-fn pool_geometry(g: &nnspec_core::conv::PoolGeometry) -> TokenStream {
-    let [a, b, c, d, e] = [g.channels, g.in_h, g.in_w, g.out_h, g.out_w].map(usize_lit);
-    let [kh, kw] = g.kernel.map(usize_lit);
-    let [sh, sw] = g.stride.map(usize_lit);
-    let max = g.max;
-    quote!(::nnspec::__private_v0_1::int8::PoolGeometry {
-        channels: #a, in_h: #b, in_w: #c, out_h: #d, out_w: #e, kernel: [#kh, #kw], stride: [#sh, #sw], max: #max,
-    })
-}
-
 /// The struct, its consts and its methods for the int8 network `q` of `net`.
 pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
     let name = format_ident!("{}Int8", net.name);

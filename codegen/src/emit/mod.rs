@@ -1,15 +1,19 @@
 //! Stage 5: typed IR → Rust tokens, one function per generated item.
 //!
-//! For each network: a struct owning its parameters in one flat buffer, its
-//! consts (sizes, per-tensor offsets, the layout), `predict` on one sample with
-//! stack arrays only, batch forward and loss-and-gradient on a reusable
-//! workspace, the `::nnspec::Model` impl, and constructors. Every size is a
-//! literal, so the runtime's `#[inline(always)]` kernels specialise for it; the
-//! amount of code grows with the number of layers, never with their width.
+//! For each network: a struct owning its parameters in one flat buffer (and
+//! its running statistics in another), its consts (sizes, per-tensor offsets,
+//! each convolution's and pool's geometry, the tensors and nodes), `predict`
+//! on one sample with stack arrays only, batch forward and loss-and-gradient
+//! on a reusable workspace, the `::nnspec::Model` impl, and constructors.
+//! Every size is a literal or a const, so the runtime's `#[inline(always)]`
+//! kernels specialise for it; the amount of code grows with the number of
+//! nodes, never with their width.
 //!
-//! Workspace layout for a batch of `B` rows (the same as the runtime's `Mlp`,
-//! so the two agree to the bit): per layer `z`, `a`, and for a hidden layer with
-//! dropout `mask`, `h`; then two gradient buffers of `B × widest`.
+//! The batch passes run the plan's steps on the plan's workspace slots, bound
+//! by name (`hidden_z`, `out_grad`) for a batch of `B` rows: the same slots
+//! and steps the interpreter runs, so the two agree to the bit. The inference
+//! pass (`Model::forward`) emits the steps without what only training needs:
+//! no dropout, batch norm on its running statistics, no max-pool indices.
 
 mod int8;
 mod literals;
@@ -156,6 +160,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         });
     }
 
+    let geometry_consts = geometry_consts(&plan);
     let node_infos = net.nodes.iter().map(|node| {
         let name = node.name.as_ref();
         let op = match node.op {
@@ -185,15 +190,15 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 quote!(::nnspec::Op::BatchNorm { channels: #channels, eps: #eps, momentum: #momentum })
             }
             Op::Conv { geometry, bias, one_d } => {
-                let geometry = conv_geometry(&geometry);
+                let geometry = conv_geometry_of(&plan, &geometry);
                 quote!(::nnspec::Op::Conv { geometry: #geometry, bias: #bias, one_d: #one_d })
             }
             Op::Pool { geometry, one_d } => {
-                let geometry = pool_geometry(&geometry);
+                let geometry = pool_geometry_of(&plan, &geometry);
                 quote!(::nnspec::Op::Pool { geometry: #geometry, one_d: #one_d })
             }
             Op::GlobalAvgPool(geometry) => {
-                let geometry = pool_geometry(&geometry);
+                let geometry = pool_geometry_of(&plan, &geometry);
                 quote!(::nnspec::Op::GlobalAvgPool(#geometry))
             }
             Op::Flatten => quote!(::nnspec::Op::Flatten),
@@ -357,6 +362,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
             /// Number of values in the buffers (running statistics; 0 without batch normalisation).
             pub const BUFFER_COUNT: usize = #buffer_count;
             #(#consts)*
+            #geometry_consts
 
             /// A network with every parameter zero (and its buffers at their initial values).
             pub fn zeroed() -> Self {

@@ -12,6 +12,9 @@ pub(super) struct Slots<'p> {
     plan: &'p Plan,
     idents: Vec<Ident>,
     used: core::cell::RefCell<Vec<bool>>,
+    /// Whether the steps being emitted are inference's (`Model::forward`):
+    /// no dropout, batch norm on its running statistics, no pool indices.
+    inference: core::cell::Cell<bool>,
 }
 
 impl core::ops::Deref for Slots<'_> {
@@ -43,7 +46,12 @@ impl<'p> Slots<'p> {
                 format_ident!("{ident}")
             })
             .collect();
-        Slots { plan, idents, used: core::cell::RefCell::new(vec![false; plan.slots.len()]) }
+        Slots {
+            plan,
+            idents,
+            used: core::cell::RefCell::new(vec![false; plan.slots.len()]),
+            inference: core::cell::Cell::new(false),
+        }
     }
 
     /// The slot's name, marked used by the body being emitted.
@@ -78,14 +86,16 @@ pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> (TokenStream, To
     let act = activation(head.activation);
     let loss_tokens = loss(plan.loss);
 
+    // Inference: the same steps with what only training needs left out.
+    slots.inference.set(true);
     let forward: Vec<TokenStream> = plan.forward.iter().map(|s| step(&slots, s)).collect();
     let a = range(&slots, head.a);
+    slots.inference.set(false);
     let forward_slots = slots.layout(&quote!(batch));
     let forward_body = quote! {
         let batch = x.len() / #input;
         #forward_slots
-        let training = false;
-        let (buffer, mut masks) = workspace.buffer(total);
+        let (buffer, _) = workspace.buffer(total);
         #(#forward)*
         out[..batch * #width].copy_from_slice(&buffer[#a]);
     };
@@ -191,6 +201,10 @@ fn range(plan: &Slots<'_>, buf: Buf) -> TokenStream {
 
 /// The rows of consecutive slots `first..=last`, written by one kernel.
 fn span(plan: &Slots<'_>, first: usize, last: usize) -> TokenStream {
+    if first == last {
+        let slot = plan.ident(first);
+        return quote!(#slot);
+    }
     let (first, last) = (plan.ident(first), plan.ident(last));
     quote!(#first.through(#last))
 }
@@ -200,6 +214,7 @@ fn source_range(plan: &Slots<'_>, source: Source) -> TokenStream {
     match source {
         Source::Input => unreachable!("the input is not in the workspace"),
         Source::Buf(buf) => range(plan, buf),
+        Source::Dropout { inference, .. } if plan.inference.get() => range(plan, inference),
         Source::Dropout { training, inference } => {
             let (training, inference) = (range(plan, training), range(plan, inference));
             quote!(if training { #training } else { #inference })
@@ -255,6 +270,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
                 }
             }
         }
+        Step::Dropout { .. } if plan.inference.get() => TokenStream::new(),
         Step::Dropout { index, input, mask, output, p, keep } => {
             let (index, p, keep) = (usize_lit(*index), f32_lit(f64::from(*p)), f32_lit(f64::from(*keep)));
             let (a, mask, h) = (range(plan, *input), range(plan, *mask), range(plan, *output));
@@ -307,7 +323,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
         Step::Conv { input, weight, bias, output, geometry } => {
             let w = tensor(plan, weight);
             let bias = bias_slice(plan, bias);
-            let (z, geometry) = (range(plan, *output), conv_geometry(geometry));
+            let (z, geometry) = (range(plan, *output), conv_geometry_of(plan, geometry));
             match input {
                 Source::Input => quote! {
                     #private::conv_forward(x, #w, #bias, &mut buffer[#z], batch, &#geometry);
@@ -326,7 +342,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
         Step::ConvBackward { input, weight, bias, dz, dx, geometry } => {
             let (w, w_start, w_end) = (tensor(plan, weight), usize_lit(weight.start), usize_lit(weight.end));
             let db = bias_gradient(bias, weight);
-            let (dz, geometry) = (range(plan, *dz), conv_geometry(geometry));
+            let (dz, geometry) = (range(plan, *dz), conv_geometry_of(plan, geometry));
             let call = match (input, dx) {
                 (Source::Input, None) => quote! {
                     #private::conv_backward(x, #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
@@ -424,8 +440,10 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             }
         }
         Step::Pool { input, output, argmax, geometry } => {
+            // Inference reads no argmax: the pool writes none.
+            let argmax = argmax.filter(|_| !plan.inference.get());
             let output_len = usize_lit(geometry.output_len());
-            let geometry = pool_geometry(geometry);
+            let geometry = pool_geometry_of(plan, geometry);
             let written = span(plan, output.slot, argmax.map_or(output.slot, |a| a.slot));
             let split = match argmax {
                 Some(_) => quote! {
@@ -457,7 +475,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             }
         }
         Step::PoolBackward { grad, argmax, dx, geometry } => {
-            let geometry = pool_geometry(geometry);
+            let geometry = pool_geometry_of(plan, geometry);
             let (g, dx) = (range(plan, *grad), range(plan, *dx));
             let indices = match argmax {
                 Some(a) => range(plan, *a),
@@ -523,6 +541,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let (width, eps) = (usize_lit(output.width), f32_lit(f64::from(*eps)));
             let (channels, spatial) = (usize_lit(*channels), usize_lit(*spatial));
             let written = span(plan, output.slot, stats.slot);
+            let training = if plan.inference.get() { quote!(false) } else { quote!(training) };
             let read = match input {
                 Source::Input => quote!(let written = &mut buffer[#written];),
                 source => {
@@ -535,7 +554,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
                     #read
                     let (y, rest) = written.split_at_mut(batch * #width);
                     let (xhat, stats) = rest.split_at_mut(batch * #width);
-                    #private::batch_norm_forward(x, #scale, #shift, &self.buffers[#running], y, xhat, stats, batch, #channels, #spatial, #eps, training);
+                    #private::batch_norm_forward(x, #scale, #shift, &self.buffers[#running], y, xhat, stats, batch, #channels, #spatial, #eps, #training);
                 }
             }
         }

@@ -331,7 +331,7 @@ fn body(
                 let array = names.name(output.slot, "");
                 let source = read(&arrays, input);
                 let (weight, bias) = (tensor(plan, weight), self::bias(plan, bias));
-                let (width, geometry) = (usize_lit(output.width), conv_geometry(geometry));
+                let (width, geometry) = (usize_lit(output.width), conv_geometry_of(plan, geometry));
                 statements.push(quote! {
                     let mut #array = [0.0f32; #width];
                     ::nnspec::__private_v0_1::conv_forward(&#source[..], #weight, #bias, &mut #array, 1usize, &#geometry);
@@ -341,7 +341,7 @@ fn body(
             Step::Pool { input, output, geometry, .. } => {
                 let array = names.name(output.slot, "");
                 let source = read(&arrays, input);
-                let (width, geometry) = (usize_lit(output.width), pool_geometry(geometry));
+                let (width, geometry) = (usize_lit(output.width), pool_geometry_of(plan, geometry));
                 statements.push(quote! {
                     let mut #array = [0.0f32; #width];
                     ::nnspec::__private_v0_1::pool_forward(&#source[..], &mut #array, ::core::option::Option::None, 1usize, &#geometry);

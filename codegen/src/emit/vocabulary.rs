@@ -2,6 +2,7 @@
 //! optimizers, schedules and the train configuration of a spec.
 
 use super::*;
+use nnspec_core::plan::Plan;
 
 pub(super) fn activation(activation: Activation) -> TokenStream {
     match activation {
@@ -178,6 +179,72 @@ pub(super) fn train_config(train: &ir::TrainConfig) -> TokenStream {
         early_stopping: #early_stopping,
         progress: false,
     })
+}
+
+/// The associated const holding a node's geometry (`CONV1_GEOMETRY`).
+fn geometry_const(node: &str) -> Ident {
+    const_name(&node.replace('.', "_"), "GEOMETRY")
+}
+
+/// Every convolution's and pool's geometry as an associated const of the
+/// network's struct, named after the first node that has it: kernel calls
+/// read `Self::CONV1_GEOMETRY` instead of repeating the literal.
+pub(super) fn geometry_consts(plan: &Plan) -> TokenStream {
+    let mut consts = Vec::new();
+    for node in plan.nodes.iter() {
+        let (ty, value, doc) = match node.op {
+            Op::Conv { geometry, .. } if conv_owner(plan, &geometry) == Some(&*node.name) => {
+                (quote!(::nnspec::conv::ConvGeometry), conv_geometry(&geometry), "convolution")
+            }
+            Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry)
+                if pool_owner(plan, &geometry) == Some(&*node.name) =>
+            {
+                (quote!(::nnspec::conv::PoolGeometry), pool_geometry(&geometry), "pool")
+            }
+            _ => continue,
+        };
+        let (name, doc) = (geometry_const(&node.name), format!(" The sizes of the {doc} `{}`.", node.name));
+        consts.push(quote! {
+            #[doc = #doc]
+            pub const #name: #ty = #value;
+        });
+    }
+    quote!(#(#consts)*)
+}
+
+/// The first node of `plan` convolving with `g`.
+fn conv_owner<'p>(plan: &'p Plan, g: &nnspec_core::conv::ConvGeometry) -> Option<&'p str> {
+    plan.nodes.iter().find(|n| matches!(n.op, Op::Conv { geometry, .. } if geometry == *g)).map(|n| &*n.name)
+}
+
+/// The first node of `plan` pooling with `g`.
+fn pool_owner<'p>(plan: &'p Plan, g: &nnspec_core::conv::PoolGeometry) -> Option<&'p str> {
+    plan.nodes
+        .iter()
+        .find(|n| matches!(n.op, Op::Pool { geometry, .. } | Op::GlobalAvgPool(geometry) if geometry == *g))
+        .map(|n| &*n.name)
+}
+
+/// `g` as the const [`geometry_consts`] declares for it.
+pub(super) fn conv_geometry_of(plan: &Plan, g: &nnspec_core::conv::ConvGeometry) -> TokenStream {
+    match conv_owner(plan, g) {
+        Some(node) => {
+            let name = geometry_const(node);
+            quote!(Self::#name)
+        }
+        None => conv_geometry(g),
+    }
+}
+
+/// `g` as the const [`geometry_consts`] declares for it.
+pub(super) fn pool_geometry_of(plan: &Plan, g: &nnspec_core::conv::PoolGeometry) -> TokenStream {
+    match pool_owner(plan, g) {
+        Some(node) => {
+            let name = geometry_const(node);
+            quote!(Self::#name)
+        }
+        None => pool_geometry(g),
+    }
 }
 
 pub(super) fn conv_geometry(g: &nnspec_core::conv::ConvGeometry) -> TokenStream {
