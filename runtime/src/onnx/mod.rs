@@ -18,6 +18,7 @@ mod qdq;
 pub use qdq::{export_int8, save_int8};
 
 use crate::model::Model;
+use nnspec_core::plan::Role;
 use nnspec_core::Loss;
 use proto::{int64_tensor, model_bytes, tensor, Message, Node};
 
@@ -110,7 +111,7 @@ pub fn export_with(
         let last = index + 1 == graph_nodes.len();
         let name = node.name.as_ref();
         let written = if finish.is_some() { "logits" } else { "output" };
-        let out = Out { name: if last { written.to_string() } else { format!("{name}.out") }, last };
+        let out = Out { name: if last { written.to_string() } else { format!("{name}.out") }, last, node: index };
         let (value, shaped) = ops::write(&mut writer, node, out);
         writer.values.names[index] = value;
         writer.values.shaped[index] = shaped;
@@ -143,6 +144,8 @@ struct Writer<'m> {
 struct Out {
     name: String,
     last: bool,
+    /// The graph node's index (its tensors are found by node and role).
+    node: usize,
 }
 
 impl Writer<'_> {
@@ -155,11 +158,17 @@ impl Writer<'_> {
         }
     }
 
-    /// Node `node`'s parameter tensor `node.suffix` as an initializer of that name.
-    fn param(&mut self, node: &str, suffix: &str) -> Option<String> {
-        let name = format!("{node}.{suffix}");
-        let info = self.model.tensors().iter().find(|t| t.name == name)?;
-        Some(self.initializer(name, &info.shape, &self.model.params()[info.range()]))
+    /// Graph node `node`'s parameter tensor of `role`, found by node and role.
+    fn param_values(&self, node: usize, role: Role) -> Option<(&crate::model::TensorInfo, &[f32])> {
+        let info = self.model.tensors().iter().find(|t| t.node == node && t.role == Some(role))?;
+        Some((info, &self.model.params()[info.range()]))
+    }
+
+    /// Graph node `node`'s parameter tensor of `role` as an initializer named as the tensor.
+    fn param(&mut self, node: usize, role: Role) -> Option<String> {
+        let (info, values) = self.param_values(node, role)?;
+        let (name, shape, values) = (info.name.to_string(), info.shape.to_vec(), values.to_vec());
+        Some(self.initializer(name, &shape, &values))
     }
 
     /// Node `node`'s buffer tensor `node.suffix` (a running statistic) as an initializer of that name.

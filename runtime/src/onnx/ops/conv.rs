@@ -6,8 +6,8 @@ use nnspec_core::conv::ConvGeometry;
 pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, g: &ConvGeometry, one_d: bool, out: Out) -> (String, bool) {
     let x = w.input(node.inputs[0], true);
     let name = node.name.as_ref();
-    let mut operands = vec![x, w.param(name, "weight").expect("a convolution has its weights")];
-    operands.extend(w.param(name, "bias"));
+    let mut operands = vec![x, w.param(out.node, Role::Weight).expect("a convolution has its weights")];
+    operands.extend(w.param(out.node, Role::Bias));
     let refs: Vec<&str> = operands.iter().map(String::as_str).collect();
     let pads = if one_d {
         vec![g.padding[1], g.padding[1]]

@@ -6,9 +6,9 @@ pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, f: nnspec_core::Activa
     let x = w.input(node.inputs[0], false);
     let name = node.name.as_ref();
     let a = if out.last { out.name } else { format!("{name}.a") };
-    let weight = w.param(name, "weight").expect("every dense layer has a weight tensor");
+    let weight = w.param(out.node, Role::Weight).expect("every dense layer has a weight tensor");
     let z = format!("{name}.z");
-    match w.param(name, "bias") {
+    match w.param(out.node, Role::Bias) {
         Some(bias) => w.nodes.push(Node::new("Gemm", name, &[&x, &weight, &bias], &[&z])),
         None => w.nodes.push(Node::new("MatMul", name, &[&x, &weight], &[&z])),
     }

@@ -3,6 +3,7 @@
 
 use super::{int64_tensor, tensor, Message, Node, Out, Writer};
 use nnspec_core::graph::{Node as GraphNode, Op};
+use nnspec_core::plan::Role;
 
 pub(super) mod activation;
 mod conv;

@@ -7,8 +7,8 @@ use super::*;
 pub(super) fn layer_norm(w: &mut Writer<'_>, node: &GraphNode, eps: f32, out: Out) -> (String, bool) {
     let x = w.input(node.inputs[0], false);
     let name = node.name.as_ref();
-    let scale = w.param(name, "weight").expect("a layer norm has its scale");
-    let shift = w.param(name, "bias").expect("a layer norm has its shift");
+    let scale = w.param(out.node, Role::Scale).expect("a layer norm has its scale");
+    let shift = w.param(out.node, Role::Shift).expect("a layer norm has its shift");
     w.nodes.push(
         Node::new("LayerNormalization", name, &[&x, &scale, &shift], &[&out.name])
             .int_attribute("axis", -1)
@@ -33,8 +33,8 @@ pub(super) fn batch_norm(w: &mut Writer<'_>, node: &GraphNode, eps: f32, out: Ou
     let x = w.input(node.inputs[0], spatial);
     let name = node.name.as_ref();
     let mut operands = vec![x];
-    for suffix in ["weight", "bias"] {
-        operands.push(w.param(name, suffix).expect("a batch norm has its scale and shift"));
+    for role in [Role::Scale, Role::Shift] {
+        operands.push(w.param(out.node, role).expect("a batch norm has its scale and shift"));
     }
     for suffix in ["running_mean", "running_var"] {
         operands.push(w.buffer(name, suffix).expect("a batch norm has its running statistics"));

@@ -23,18 +23,15 @@ pub(super) fn write(w: &mut Writer<'_>, node: &GraphNode, g: &RecurrentGeometry,
         }
         onnx
     };
-    let tensor_values = |w: &Writer<'_>, suffix: &str| -> Vec<f32> {
-        let full = format!("{name}.{suffix}");
-        let info = w.model.tensors().iter().find(|t| t.name == full).expect("a recurrent node has its tensors");
-        w.model.params()[info.range()].to_vec()
+    let tensor_values = |w: &Writer<'_>, role: Role| -> Vec<f32> {
+        w.param_values(out.node, role).expect("a recurrent node has its tensors").1.to_vec()
     };
     let (mut weights, mut recurrence, mut biases) = (Vec::new(), Vec::new(), Vec::new());
     for reverse in [false, true].into_iter().take(dirs) {
-        let tail = if reverse { "_reverse" } else { "" };
-        weights.extend(reorder(&tensor_values(w, &format!("weight_ih_l0{tail}")), g.features));
-        recurrence.extend(reorder(&tensor_values(w, &format!("weight_hh_l0{tail}")), h));
-        biases.extend(reorder(&tensor_values(w, &format!("bias_ih_l0{tail}")), 1));
-        biases.extend(reorder(&tensor_values(w, &format!("bias_hh_l0{tail}")), 1));
+        weights.extend(reorder(&tensor_values(w, Role::InputWeight { reverse }), g.features));
+        recurrence.extend(reorder(&tensor_values(w, Role::StateWeight { reverse }), h));
+        biases.extend(reorder(&tensor_values(w, Role::InputBias { reverse }), 1));
+        biases.extend(reorder(&tensor_values(w, Role::StateBias { reverse }), 1));
     }
     let weight = w.initializer(format!("{name}.W"), &[dirs, rows, g.features], &weights);
     let recurrent = w.initializer(format!("{name}.R"), &[dirs, rows, h], &recurrence);
