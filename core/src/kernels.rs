@@ -110,26 +110,8 @@ pub fn dense_forward_gemm(
     init_rows(b, z, outputs);
     #[cfg(not(feature = "std"))]
     dense_forward_loops(x, w, b, z, batch, inputs, outputs);
-    // SAFETY: the slices above have exactly the lengths the strides describe.
     #[cfg(feature = "std")]
-    unsafe {
-        matrixmultiply::sgemm(
-            batch,
-            inputs,
-            outputs,
-            1.0,
-            x.as_ptr(),
-            inputs as isize,
-            1,
-            w.as_ptr(),
-            outputs as isize,
-            1,
-            1.0,
-            z.as_mut_ptr(),
-            outputs as isize,
-            1,
-        );
-    }
+    matmul(batch, inputs, outputs, x, Layout::AsIs, w, Layout::AsIs, 1.0, z);
 }
 
 /// Gradients of a dense layer: `dw = xᵀ·dz`, `db = Σ_rows dz`, and, if asked, `dx = dz·wᵀ`.
@@ -181,26 +163,9 @@ pub fn dense_backward_using(
     }
     let gemm = gemm && cfg!(feature = "std");
     if gemm {
-        // SAFETY: lengths checked by the slicing above; xᵀ is read through swapped strides.
+        // dw = xᵀ·dz
         #[cfg(feature = "std")]
-        unsafe {
-            matrixmultiply::sgemm(
-                inputs,
-                batch,
-                outputs,
-                1.0,
-                x.as_ptr(),
-                1,
-                inputs as isize,
-                dz.as_ptr(),
-                outputs as isize,
-                1,
-                0.0,
-                dw.as_mut_ptr(),
-                outputs as isize,
-                1,
-            );
-        }
+        matmul(inputs, batch, outputs, x, Layout::Transposed, dz, Layout::AsIs, 0.0, dw);
     } else {
         dw.fill(0.0);
         for (x_row, dz_row) in x.chunks_exact(inputs).zip(dz.chunks_exact(outputs)) {
@@ -214,26 +179,9 @@ pub fn dense_backward_using(
     if let Some(dx) = dx {
         let dx = &mut dx[..batch * inputs];
         if gemm {
-            // SAFETY: as above; wᵀ is read through swapped strides.
+            // dx = dz·wᵀ
             #[cfg(feature = "std")]
-            unsafe {
-                matrixmultiply::sgemm(
-                    batch,
-                    outputs,
-                    inputs,
-                    1.0,
-                    dz.as_ptr(),
-                    outputs as isize,
-                    1,
-                    w.as_ptr(),
-                    1,
-                    outputs as isize,
-                    0.0,
-                    dx.as_mut_ptr(),
-                    inputs as isize,
-                    1,
-                );
-            }
+            matmul(batch, outputs, inputs, dz, Layout::AsIs, w, Layout::Transposed, 0.0, dx);
             return;
         }
         for (dz_row, dx_row) in dz.chunks_exact(outputs).zip(dx.chunks_exact_mut(inputs)) {
@@ -325,5 +273,62 @@ pub fn take_columns(
         } else {
             to_row.copy_from_slice(from_row);
         }
+    }
+}
+
+/// How an operand of [`matmul`] is stored: as its shape says, or as its transpose.
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Row-major in the shape the product reads.
+    AsIs,
+    /// Row-major as the transpose (read through swapped strides).
+    Transposed,
+}
+
+/// `c = a·b + beta·c` for row-major `c` `[m][n]`, `a` `[m][k]` and `b`
+/// `[k][n]`, each operand stored as is or as its transpose (`a` as `[k][m]`,
+/// `b` as `[n][k]`): the one call into `matrixmultiply`, its lengths checked.
+#[cfg(feature = "std")]
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn matmul(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    a_layout: Layout,
+    b: &[f32],
+    b_layout: Layout,
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matrix operands shorter than their shapes");
+    let (rsa, csa) = match a_layout {
+        Layout::AsIs => (k, 1),
+        Layout::Transposed => (1, m),
+    };
+    let (rsb, csb) = match b_layout {
+        Layout::AsIs => (n, 1),
+        Layout::Transposed => (1, k),
+    };
+    // SAFETY: every element the strides reach lies below the lengths asserted above.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
     }
 }

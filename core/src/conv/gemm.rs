@@ -6,6 +6,7 @@
 //! convolution and is reused, so a steady state allocates nothing.
 
 use super::{bias_gradient, valid, ConvGeometry};
+use crate::kernels::{matmul, Layout};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
@@ -77,25 +78,7 @@ pub fn forward(x: &[f32], w: &[f32], b: Option<&[f32]>, z: &mut [f32], batch: us
         for group in 0..groups {
             im2col(x, g, group, batch, cols);
             let weights = &w[group * og * k..(group + 1) * og * k];
-            // SAFETY: the slices hold og×k, k×columns and og×columns values, row-major.
-            unsafe {
-                matrixmultiply::sgemm(
-                    og,
-                    k,
-                    columns,
-                    1.0,
-                    weights.as_ptr(),
-                    k as isize,
-                    1,
-                    cols.as_ptr(),
-                    columns as isize,
-                    1,
-                    0.0,
-                    product.as_mut_ptr(),
-                    columns as isize,
-                    1,
-                );
-            }
+            matmul(og, k, columns, weights, Layout::AsIs, cols, Layout::AsIs, 0.0, product);
             for o in 0..og {
                 let channel = group * og + o;
                 let bias = b.map_or(0.0, |b| b[channel]);
@@ -147,45 +130,11 @@ pub fn backward(
             }
             let weights = &w[group * og * k..(group + 1) * og * k];
             let dweights = &mut dw[group * og * k..(group + 1) * og * k];
-            // SAFETY: ∂W_g (og×k) = ∂z_g (og×columns) · colsᵀ (columns×k, cols read transposed).
-            unsafe {
-                matrixmultiply::sgemm(
-                    og,
-                    columns,
-                    k,
-                    1.0,
-                    gathered.as_ptr(),
-                    columns as isize,
-                    1,
-                    cols.as_ptr(),
-                    1,
-                    columns as isize,
-                    0.0,
-                    dweights.as_mut_ptr(),
-                    k as isize,
-                    1,
-                );
-            }
+            // ∂W_g (og×k) = ∂z_g (og×columns) · colsᵀ (columns×k).
+            matmul(og, columns, k, gathered, Layout::AsIs, cols, Layout::Transposed, 0.0, dweights);
             let Some(dx) = dx.as_deref_mut() else { continue };
-            // SAFETY: ∂cols (k×columns) = W_gᵀ (k×og, W_g read transposed) · ∂z_g (og×columns).
-            unsafe {
-                matrixmultiply::sgemm(
-                    k,
-                    og,
-                    columns,
-                    1.0,
-                    weights.as_ptr(),
-                    1,
-                    k as isize,
-                    gathered.as_ptr(),
-                    columns as isize,
-                    1,
-                    0.0,
-                    dcols.as_mut_ptr(),
-                    columns as isize,
-                    1,
-                );
-            }
+            // ∂cols (k×columns) = W_gᵀ (k×og) · ∂z_g (og×columns).
+            matmul(k, og, columns, weights, Layout::Transposed, gathered, Layout::AsIs, 0.0, dcols);
             unrolled(g, group, batch, |row, n, p, input| dx[input] += dcols[row * columns + n * plane + p]);
         }
     });
