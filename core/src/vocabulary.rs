@@ -93,6 +93,17 @@ pub mod defaults {
     pub const ALPHA: f64 = 0.99;
     /// AdamW's `weight_decay` (every other optimizer's is 0).
     pub const ADAMW_WEIGHT_DECAY: f64 = 0.01;
+    /// The `momentum` of the `momentum` and `nesterov` optimizers (plain `sgd` has none).
+    pub const MOMENTUM: f64 = 0.9;
+
+    /// The learning rate of the optimizer called `name` when none is given:
+    /// PyTorch's 0.01 for Adagrad and RMSprop, 0.001 for the others.
+    pub fn lr(name: &str) -> f64 {
+        match name {
+            "adagrad" | "rmsprop" => 0.01,
+            _ => 1e-3,
+        }
+    }
 }
 
 /// The settings of any optimizer, with `torch.optim`'s names; the runtime's
@@ -199,6 +210,30 @@ impl OptimizerConfig {
         let (beta1, beta2) = defaults::BETAS;
         let (eps, weight_decay) = (defaults::EPS, defaults::ADAMW_WEIGHT_DECAY);
         OptimizerConfig::Adam { lr, beta1, beta2, eps, weight_decay, amsgrad: false, decoupled: true }
+    }
+
+    /// The optimizer a spec calls `name`, with every setting at its default
+    /// and the learning rate `lr` (else [`defaults::lr`]); `None` for a name
+    /// not in [`Self::NAMES`].
+    pub fn named(name: &str, lr: Option<f64>) -> Option<OptimizerConfig> {
+        let lr = lr.unwrap_or_else(|| defaults::lr(name));
+        let momentum = |nesterov| OptimizerConfig::Sgd {
+            lr,
+            momentum: defaults::MOMENTUM,
+            dampening: 0.0,
+            nesterov,
+            weight_decay: 0.0,
+        };
+        Some(match name {
+            "sgd" => OptimizerConfig::sgd(lr),
+            "momentum" => momentum(false),
+            "nesterov" => momentum(true),
+            "adagrad" => OptimizerConfig::adagrad(lr),
+            "rmsprop" => OptimizerConfig::rmsprop(lr),
+            "adam" => OptimizerConfig::adam(lr),
+            "adamw" => OptimizerConfig::adamw(lr),
+            _ => return None,
+        })
     }
 
     /// The learning rate.

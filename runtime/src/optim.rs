@@ -10,6 +10,7 @@
 //! assert_eq!(params, [0.9, -1.9]);
 //! ```
 
+use nnspec_core::vocabulary::defaults;
 /// An optimizer updating a flat parameter buffer in place.
 pub trait Optimizer {
     /// One update from gradient `grads` (same layout as `params`).
@@ -154,7 +155,7 @@ impl Adagrad {
             lr_decay: 0.0,
             weight_decay: 0.0,
             initial_accumulator_value: 0.0,
-            eps: 1e-10,
+            eps: defaults::ADAGRAD_EPS,
             sum: Vec::new(),
             steps: 0,
         }
@@ -243,8 +244,8 @@ impl RmsProp {
     pub fn new(lr: f64) -> RmsProp {
         RmsProp {
             lr,
-            alpha: 0.99,
-            eps: 1e-8,
+            alpha: defaults::ALPHA,
+            eps: defaults::EPS,
             weight_decay: 0.0,
             momentum: 0.0,
             centered: false,
@@ -372,9 +373,9 @@ impl Adam {
     pub fn new(lr: f64) -> Adam {
         Adam {
             lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
+            beta1: defaults::BETAS.0,
+            beta2: defaults::BETAS.1,
+            eps: defaults::EPS,
             weight_decay: 0.0,
             amsgrad: false,
             decoupled: false,
@@ -387,7 +388,7 @@ impl Adam {
 
     /// AdamW with PyTorch's defaults (weight decay 0.01, decoupled).
     pub fn adamw(lr: f64) -> Adam {
-        Adam { weight_decay: 0.01, decoupled: true, ..Adam::new(lr) }
+        Adam { weight_decay: defaults::ADAMW_WEIGHT_DECAY, decoupled: true, ..Adam::new(lr) }
     }
 
     /// Sets (β1, β2).

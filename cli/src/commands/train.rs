@@ -41,43 +41,8 @@ impl TrainRequest {
 
 /// The optimizer called `name`, with PyTorch's defaults and learning rate `lr` (or the optimizer's default).
 pub(crate) fn optimizer_by_name(name: &str, lr: Option<f64>) -> Result<nnspec::OptimizerConfig, Failure> {
-    use nnspec::OptimizerConfig as O;
-    let sgd = |lr, momentum, nesterov| O::Sgd { lr, momentum, dampening: 0.0, nesterov, weight_decay: 0.0 };
-    let adam = |lr, decoupled: bool| O::Adam {
-        lr,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weight_decay: if decoupled { 0.01 } else { 0.0 },
-        amsgrad: false,
-        decoupled,
-    };
-    Ok(match name {
-        "sgd" => sgd(lr.unwrap_or(1e-3), 0.0, false),
-        "momentum" => sgd(lr.unwrap_or(1e-3), 0.9, false),
-        "nesterov" => sgd(lr.unwrap_or(1e-3), 0.9, true),
-        "adagrad" => O::Adagrad {
-            lr: lr.unwrap_or(0.01),
-            lr_decay: 0.0,
-            weight_decay: 0.0,
-            initial_accumulator_value: 0.0,
-            eps: 1e-10,
-        },
-        "rmsprop" => O::RmsProp {
-            lr: lr.unwrap_or(0.01),
-            alpha: 0.99,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            momentum: 0.0,
-            centered: false,
-        },
-        "adam" => adam(lr.unwrap_or(1e-3), false),
-        "adamw" => adam(lr.unwrap_or(1e-3), true),
-        other => {
-            return Err(Failure(format!(
-                "unknown optimizer `{other}`; the optimizers are sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw"
-            )))
-        }
+    nnspec::OptimizerConfig::named(name, lr).ok_or_else(|| {
+        Failure(format!("unknown optimizer `{name}`; the optimizers are {}", nnspec::OptimizerConfig::NAMES.join(", ")))
     })
 }
 

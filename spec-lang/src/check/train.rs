@@ -6,16 +6,7 @@ use nnspec_core::vocabulary::defaults;
 
 /// The usual learning rates of the optimizer called `name`, as W0004 gives them.
 fn usual_lr(name: &str) -> String {
-    let optimizer = match name {
-        "adam" => Optimizer::adam(1e-3),
-        "adamw" => Optimizer::adamw(1e-3),
-        "rmsprop" => Optimizer::rmsprop(1e-2),
-        "adagrad" => Optimizer::adagrad(1e-2),
-        "momentum" | "nesterov" => {
-            Optimizer::Sgd { lr: 1e-2, momentum: 0.9, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
-        }
-        _ => Optimizer::sgd(1e-2),
-    };
+    let optimizer = Optimizer::named(name, None).unwrap_or(Optimizer::sgd(defaults::lr(name)));
     let (_, low, high, example) = crate::warnings::learning_rate_range(&optimizer);
     format!("{low:e} to {high}; try {example}")
 }
@@ -221,10 +212,7 @@ impl<'a> Checker<'a, '_> {
                 None => default,
             }
         };
-        let default_lr = match name.text.as_str() {
-            "adagrad" | "rmsprop" => 0.01,
-            _ => 1e-3,
-        };
+        let default_lr = defaults::lr(&name.text);
         let lr = match map.get("lr") {
             Some(v) => match self.number(v) {
                 Some(lr) if lr <= 0.0 => {
@@ -254,7 +242,7 @@ impl<'a> Checker<'a, '_> {
         let weight_decay = real(self, "weight_decay", weight_decay_default, 0.0, f64::INFINITY, true);
         let optimizer = match name.text.as_str() {
             "sgd" | "momentum" | "nesterov" => {
-                let momentum_default = if name.text == "sgd" { 0.0 } else { 0.9 };
+                let momentum_default = if name.text == "sgd" { 0.0 } else { defaults::MOMENTUM };
                 let momentum = real(self, "momentum", momentum_default, 0.0, 1.0, true);
                 let dampening = real(self, "dampening", 0.0, 0.0, 1.0, true);
                 let nesterov = match map.get("nesterov") {
