@@ -17,6 +17,7 @@
 
 mod int8;
 mod literals;
+mod params;
 mod passes;
 mod predict;
 mod trained;
@@ -25,7 +26,8 @@ mod vocabulary;
 use literals::*;
 use nnspec_lang::ir::{self, Activation, Init, Loss, Network, Node, Op, Optimizer, Schedule};
 use nnspec_lang::plan::Role;
-use passes::{adapt, batch_passes, param_range, update_buffers};
+use params::param_range;
+use passes::{adapt, batch_passes, update_buffers};
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};

@@ -2,7 +2,7 @@
 //! step with literal sizes, in the plan's order (the interpreter, `nnspec::Mlp`,
 //! runs the same steps), on workspace slots named after the values they hold.
 
-use super::predict::{bias as bias_slice, tensor};
+use super::params::{bias as bias_slice, param_range, tensor};
 use super::*;
 use nnspec_core::plan::{Buf, Plan, Source, Step};
 
@@ -231,11 +231,6 @@ fn bias_gradient(bias: &Option<core::ops::Range<usize>>, weight: &core::ops::Ran
         }
         None => quote!(::core::option::Option::None),
     }
-}
-
-pub(super) fn param_range(range: &core::ops::Range<usize>) -> TokenStream {
-    let (start, end) = (usize_lit(range.start), usize_lit(range.end));
-    quote!(#start..#end)
 }
 
 /// One plan step as one kernel call.

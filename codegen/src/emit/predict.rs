@@ -5,7 +5,7 @@
 //! in place on its layer's array, and dropout (the identity at inference) is
 //! left out.
 
-use super::passes::param_range;
+use super::params::{bias, param_range, tensor};
 use super::*;
 use nnspec_core::plan::{Plan, Source, Step};
 
@@ -57,31 +57,6 @@ impl Arrays {
             n += 1;
         }
         format_ident!("{}", candidate)
-    }
-}
-
-/// A parameter tensor by its accessor (`self.hidden_weight()`), or by range.
-pub(super) fn tensor(plan: &Plan, range: &core::ops::Range<usize>) -> TokenStream {
-    match plan.tensors.iter().find(|t| t.range == *range) {
-        Some(t) => {
-            let accessor = format_ident!("{}", t.name.replace('.', "_"));
-            quote!(self.#accessor())
-        }
-        None => {
-            let range = param_range(range);
-            quote!(&self.params[#range])
-        }
-    }
-}
-
-/// `Some(bias)` through its accessor, or `None`.
-pub(super) fn bias(plan: &Plan, bias: &Option<core::ops::Range<usize>>) -> TokenStream {
-    match bias {
-        Some(b) => {
-            let b = tensor(plan, b);
-            quote!(::core::option::Option::Some(#b))
-        }
-        None => quote!(::core::option::Option::None),
     }
 }
 
