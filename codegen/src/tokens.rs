@@ -172,11 +172,16 @@ pub fn expand_net(input: TokenStream) -> TokenStream {
 /// prints it as a `deprecated` warning carrying the message, on the right tokens.
 fn warning_tokens(warning: &Diagnostic, map: &SourceMap) -> TokenStream {
     let (first, _) = map.spans(warning.span.start, warning.span.end);
-    let note = message(warning, &map.text);
+    deprecated_use(warning, &message(warning, &map.text), first)
+}
+
+/// The one form of a warning stable rustc prints: a `deprecated` item whose
+/// note is `note`, used at `at` (the user's tokens for `net!`, the call for
+/// `include_net!`).
+fn deprecated_use(warning: &Diagnostic, note: &str, at: Span) -> TokenStream {
     let name = format!("__nnspec_warning_{}", warning.code.as_str().to_lowercase());
     let definition = Ident::new(&name, Span::call_site());
-    // The use carries the user's span, so rustc points the warning at their tokens.
-    let usage = Ident::new(&name, first);
+    let usage = Ident::new(&name, at);
     quote! {
         const _: () = {
             #[deprecated(note = #note)]
@@ -334,16 +339,7 @@ fn finish_include(
     ));
     for warning in &checked.warnings {
         let note = nnspec_lang::render(std::slice::from_ref(warning), display, source);
-        let hidden = format_ident!("__nnspec_warning_{}", warning.code.as_str().to_lowercase());
-        out.extend(quote! {
-            const _: () = {
-                #[deprecated(note = #note)]
-                #[allow(non_camel_case_types)]
-                struct #hidden;
-                #[allow(dead_code)]
-                fn nnspec_warning() { let _ = #hidden; }
-            };
-        });
+        out.extend(deprecated_use(warning, &note, Span::call_site()));
     }
     out
 }
