@@ -197,8 +197,8 @@ fn interpreter_note(generated: Duration, interpreter: Duration) -> String {
 }
 
 /// The runtime interpreter (what `nnspec train` runs) for the same network, with the same parameters.
-fn interpreter_of(net: &dyn Model) -> nnspec::Mlp {
-    nnspec::Mlp::graph(net.name(), net.nodes().to_vec(), net.loss_kind())
+fn interpreter_of(net: &dyn Model) -> nnspec::Interpreter {
+    nnspec::Interpreter::graph(net.name(), net.nodes().to_vec(), net.loss_kind())
         .and_then(|mlp| mlp.with_params(net.params()))
         .expect("same layout")
 }

@@ -1,15 +1,15 @@
 //! IR → runtime: the interpreter network and the training settings of a checked spec.
 //!
-//! The CLI trains with [`nnspec::Mlp`], which runs the network's plan: the same
+//! The CLI trains with [`nnspec::Interpreter`], which runs the network's plan: the same
 //! kernel calls, in the same order, that generated code makes, so `nnspec
 //! train` gives the numbers a compiled network would.
 
-use nnspec::{Mlp, TrainConfig};
+use nnspec::{Interpreter, TrainConfig};
 use nnspec_lang::ir;
 
 /// The interpreter for a checked network, parameters initialised from the spec's seed.
-pub fn network(net: &ir::Network) -> Mlp {
-    let mut mlp = Mlp::graph(net.name.clone(), net.nodes.clone(), net.loss)
+pub fn network(net: &ir::Network) -> Interpreter {
+    let mut mlp = Interpreter::graph(net.name.clone(), net.nodes.clone(), net.loss)
         .expect("the checker accepts only graphs the plan can lower");
     nnspec::Model::init_params(&mut mlp, net.train.run.seed);
     mlp

@@ -211,7 +211,7 @@ fn seeds() -> Vec<Vec<u8>> {
             dense out: 3;
             loss softmax_cross_entropy;
         }
-        network Mlp {
+        network Interpreter {
             input x: [5];
             standardize s;
             dense a: 6, activation = gelu;

@@ -8,7 +8,7 @@
 //! dropped-out units, under MSE against 0: the gradient of the output weights
 //! is then `2·out·h`, so it shows every unit's `h = mask/(1 − p)`.
 
-use nnspec::{Activation, Loss, Mlp, Model, Op, Workspace};
+use nnspec::{Activation, Interpreter, Loss, Model, Op, Workspace};
 
 const UNITS: usize = 256;
 
@@ -81,7 +81,7 @@ fn interpreted_dropout_keeps_one_minus_p_and_scales_by_its_inverse() {
         for node in nodes.iter_mut().filter(|n| matches!(n.op, Op::Dense { .. })) {
             node.op = Op::Dense { activation: linear, bias: false };
         }
-        let mut mlp = Mlp::graph("Dropped", nodes, Loss::Mse).expect("a chain is a valid graph");
+        let mut mlp = Interpreter::graph("Dropped", nodes, Loss::Mse).expect("a chain is a valid graph");
         assert_keep_rate(&format!("interpreter, p = {p}"), draw(&mut mlp, f64::from(p), 160), f64::from(p));
     }
 }

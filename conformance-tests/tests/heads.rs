@@ -5,7 +5,7 @@
 
 mod common;
 
-use nnspec::{Mlp, Model, Workspace};
+use nnspec::{Interpreter, Model, Workspace};
 use nnspec_conformance_tests::heads::{self, heads, ACTIVATION_INPUTS};
 use nnspec_testkit::reference::check_gradient;
 
@@ -21,8 +21,8 @@ fn batch(model: &mut dyn Model) -> Vec<f32> {
     (0..BATCH * model.input_size()).map(|i| ((i * 37 % 23) as f32 - 11.0) / 4.0).collect()
 }
 
-fn interpreter(model: &dyn Model) -> Mlp {
-    Mlp::graph(model.name(), model.nodes().to_vec(), model.loss_kind())
+fn interpreter(model: &dyn Model) -> Interpreter {
+    Interpreter::graph(model.name(), model.nodes().to_vec(), model.loss_kind())
         .expect("a generated network's graph")
         .with_params(model.params())
         .expect("the same parameter count")

@@ -83,7 +83,7 @@ fn emitted_pytorch_modules_compute_what_nnspec_computes() {
 }
 
 /// A network's outputs, loss and gradients in nnspec, per mode.
-type Expected = (String, nnspec::Mlp, Vec<(String, Vec<f32>, f32, Vec<f32>)>);
+type Expected = (String, nnspec::Interpreter, Vec<(String, Vec<f32>, f32, Vec<f32>)>);
 
 /// Emits each spec (its header naming `sources[i]`), runs every network in
 /// nnspec and in the emitted module with the same weights and rows, and

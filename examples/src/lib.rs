@@ -44,13 +44,13 @@ pub fn flat32(value: &serde_json::Value) -> Vec<f32> {
 /// first dense layer's units changed to `hidden` (for a setting from a
 /// reference file that no generated network of the examples has). Every node
 /// keeps its attributes and parameter settings.
-pub fn with_hidden_units(model: &dyn nnspec::Model, inputs: usize, hidden: usize) -> nnspec::Mlp {
+pub fn with_hidden_units(model: &dyn nnspec::Model, inputs: usize, hidden: usize) -> nnspec::Interpreter {
     let mut nodes = model.nodes().to_vec();
     nodes[0] = nodes[0].clone().with_shape(&[inputs]);
     if let Some(first) = nodes.iter_mut().find(|n| matches!(n.op, nnspec::Op::Dense { .. })) {
         *first = first.clone().with_shape(&[hidden]);
     }
-    nnspec::Mlp::graph(model.name(), nodes, model.loss_kind()).expect("a chain of dense layers with new widths")
+    nnspec::Interpreter::graph(model.name(), nodes, model.loss_kind()).expect("a chain of dense layers with new widths")
 }
 
 /// Where examples write their pictures: `$NNSPEC_OUT`, else `target/nnspec-examples`.

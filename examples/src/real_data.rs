@@ -3,14 +3,14 @@
 //! on the fixed splits of `datasets/references.json`: standardisation fitted on
 //! the training rows only, one hidden ReLU layer of the reference width, Adam.
 //!
-//! The networks are built at run time with [`nnspec::Mlp`] because their widths
+//! The networks are built at run time with [`nnspec::Interpreter`] because their widths
 //! come from the reference file.
 
 use nnspec::data::{CsvOptions, Standardizer};
 use nnspec::train::{evaluate, predict, r2_and_mse};
 use nnspec::{
-    Activation, Dataset, Init, Loss, Mlp, Model, Node, Op, OptimizerConfig, ParamSettings, TrainConfig, Trainer,
-    Workspace,
+    Activation, Dataset, Init, Interpreter, Loss, Model, Node, Op, OptimizerConfig, ParamSettings, TrainConfig,
+    Trainer, Workspace,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -38,7 +38,7 @@ fn indices(entry: &Value, key: &str) -> Result<Vec<usize>, String> {
 /// A reference network trained on the training rows of one data set.
 pub struct Fitted {
     /// The trained network (it reads standardised rows).
-    pub model: Mlp,
+    pub model: Interpreter,
     /// The standardisation fitted on the training rows.
     pub standardizer: Standardizer,
     /// The training rows, raw.
@@ -73,7 +73,7 @@ pub fn fit(directory: &Path, entry: &Value, seed: u64) -> Result<Fitted, String>
         Node::dense("hidden", 0, hidden, Activation::Relu).with_params(torch),
         Node::dense("out", 1, outputs, Activation::Identity).with_params(torch),
     ];
-    let mut model = Mlp::graph("reference", nodes, loss).map_err(|e| e.to_string())?;
+    let mut model = Interpreter::graph("reference", nodes, loss).map_err(|e| e.to_string())?;
     model.init_params(seed);
     let (epochs, target) = if classification {
         (300, None)

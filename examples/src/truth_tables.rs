@@ -4,7 +4,7 @@
 //! cannot learn XOR. The networks come from `specs/truth_tables.nn` through
 //! `include_net!`.
 
-use nnspec::{Activation, Dataset, Loss, Mlp, Model, Trainer};
+use nnspec::{Activation, Dataset, Interpreter, Loss, Model, Trainer};
 
 nnspec::include_net!("specs/truth_tables.nn");
 
@@ -98,7 +98,7 @@ pub fn mlp(hidden: usize) -> Box<dyn Model> {
         return Box::new(XorMlp::zeroed());
     }
     let layers = [("hidden", hidden, Activation::Sigmoid), ("out", 1, Activation::Sigmoid)];
-    Box::new(Mlp::new("XorMlp", 2, &layers, Loss::BinaryCrossEntropy))
+    Box::new(Interpreter::new("XorMlp", 2, &layers, Loss::BinaryCrossEntropy))
 }
 
 /// The perceptron rule on a step neuron: `w ← w + lr·(y − ŷ)·x`, `b ← b + lr·(y − ŷ)`,

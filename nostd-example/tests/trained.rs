@@ -1,13 +1,13 @@
 //! The compiled-in weights are the file's, and `predict` gives what the
 //! runtime's interpreter gives with the same file.
 
-use nnspec::{Activation, Loss, Mlp, Model, Workspace};
+use nnspec::{Activation, Interpreter, Loss, Model, Workspace};
 use nnspec_nostd_example::probability;
 
 #[test]
 fn compiled_in_weights_predict_like_the_file() {
     let layers = [("hidden", 4, Activation::Tanh), ("out", 1, Activation::Sigmoid)];
-    let mut mlp = Mlp::new("Planar", 2, &layers, Loss::BinaryCrossEntropy);
+    let mut mlp = Interpreter::new("Planar", 2, &layers, Loss::BinaryCrossEntropy);
     nnspec::weights::load(&mut mlp, concat!(env!("CARGO_MANIFEST_DIR"), "/models/planar.safetensors")).unwrap();
     let points = [(0.0f32, 0.0f32), (1.5, 2.0), (-3.0, 1.0), (2.5, -2.5)];
     for (x, y) in points {

@@ -24,7 +24,7 @@ mod error;
 #[cfg(feature = "std")]
 pub mod init;
 #[cfg(feature = "std")]
-mod mlp;
+mod interpreter;
 #[cfg(feature = "std")]
 pub mod model;
 #[cfg(feature = "std")]
@@ -53,7 +53,10 @@ pub use error::Error;
 #[cfg(feature = "std")]
 pub use init::{Fill, Init};
 #[cfg(feature = "std")]
-pub use mlp::Mlp;
+pub use interpreter::Interpreter;
+/// The interpreter's name before graph networks: it runs any network, not only an MLP.
+#[deprecated(since = "0.1.0", note = "renamed `Interpreter`: it runs any network, not only an MLP")]
+pub type Mlp = Interpreter;
 #[cfg(feature = "std")]
 pub use model::{BufferInfo, Model, TensorInfo, Workspace};
 #[cfg(feature = "std")]

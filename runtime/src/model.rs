@@ -106,7 +106,7 @@ impl BufferInfo {
 
 /// A network the optimizers and the trainer can work on.
 ///
-/// Generated networks implement it; so does [`crate::Mlp`], the interpreter.
+/// Generated networks implement it; so does [`crate::Interpreter`], the interpreter.
 /// It is `Send + Sync` so the trainer can split a large batch across threads.
 pub trait Model: Send + Sync {
     /// The network's name.

@@ -16,20 +16,20 @@ pub use std_only::{load, quantize, save};
 mod std_only {
     use crate::data::Standardizer;
     use crate::error::Error;
-    use crate::{Mlp, Model};
+    use crate::{Interpreter, Model};
     use nnspec_core::quant::{file, quantize as quantize_plan, QNetwork};
     use nnspec_core::Plan;
     use std::path::Path;
 
-    /// Quantises a trained network (generated or [`Mlp`]) to int8, calibrating
+    /// Quantises a trained network (generated or [`Interpreter`]) to int8, calibrating
     /// activation ranges on `calibration` (raw rows of the input's width: the training rows, never the test rows). A
     /// `standardizer` (the CLI's `standardize = true`) is applied before the
     /// f32 network and folded into the int8 input's quantisation, so
     /// [`QNetwork::predict`] reads raw rows.
     ///
     /// ```
-    /// use nnspec::{Activation, Loss, Mlp};
-    /// let network = Mlp::new("Line", 1, &[("out", 1, Activation::Identity)], Loss::Mse).with_params(&[2.0, 0.5])?;
+    /// use nnspec::{Activation, Loss, Interpreter};
+    /// let network = Interpreter::new("Line", 1, &[("out", 1, Activation::Identity)], Loss::Mse).with_params(&[2.0, 0.5])?;
     /// let q = nnspec::quant::quantize(&network, &[-1.0, 0.0, 1.0], None)?;
     /// let y = q.predict(&[0.5]);
     /// assert!((y[0] - 1.5).abs() < 0.02);
@@ -40,7 +40,7 @@ mod std_only {
         calibration: &[f32],
         standardizer: Option<&Standardizer>,
     ) -> Result<QNetwork, Error> {
-        let network = Mlp::graph(model.name(), model.nodes().to_vec(), model.loss_kind())?;
+        let network = Interpreter::graph(model.name(), model.nodes().to_vec(), model.loss_kind())?;
         let mut network = network.with_params(model.params())?;
         if network.buffers().len() != model.buffers().len() {
             return Err(Error::Shape(format!("`{}` has buffers its graph does not describe", model.name())));

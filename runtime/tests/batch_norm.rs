@@ -5,11 +5,12 @@
 
 use nnspec::train::{evaluate, EarlyStopping};
 use nnspec::{
-    Activation, Build, Dataset, Error, Loss, Mlp, Model, Node, Op, OptimizerConfig, TrainConfig, Trainer, Workspace,
+    Activation, Build, Dataset, Error, Interpreter, Loss, Model, Node, Op, OptimizerConfig, TrainConfig, Trainer,
+    Workspace,
 };
 
 /// `x[3] → dense h (no bias) → batch_norm → relu → dense out`.
-fn normed(momentum: f32) -> Mlp {
+fn normed(momentum: f32) -> Interpreter {
     let nodes = vec![
         Node::new("x", Op::Input, &[], 3),
         Node::new("h", Op::Dense { activation: Activation::Identity, bias: false }, &[0], 6),
@@ -17,7 +18,7 @@ fn normed(momentum: f32) -> Mlp {
         Node::new("r", Op::Activation(Activation::Relu), &[2], 6),
         Node::dense("out", 3, 1, Activation::Identity),
     ];
-    let mut model = Mlp::graph("Normed", nodes, Loss::Mse).unwrap();
+    let mut model = Interpreter::graph("Normed", nodes, Loss::Mse).unwrap();
     model.init_params(4);
     model
 }
@@ -136,7 +137,7 @@ fn batch_statistics_keep_a_large_batch_on_one_thread() {
         Node::dense("out", 3, 1, Activation::Identity),
     ];
     let make = || {
-        let mut model = Mlp::graph("Wide", nodes.clone(), Loss::Mse).unwrap();
+        let mut model = Interpreter::graph("Wide", nodes.clone(), Loss::Mse).unwrap();
         model.init_params(2);
         model
     };

@@ -97,7 +97,7 @@ fn networks_match_forward_loss_and_gradients() {
     }
 }
 
-fn check_pass(name: &str, mlp: &nnspec::Mlp, network: &Value, reference: &Value, mut workspace: Workspace) {
+fn check_pass(name: &str, mlp: &nnspec::Interpreter, network: &Value, reference: &Value, mut workspace: Workspace) {
     let x = flat32(&network["batch"]["X"]);
     let y = kit::targets(&network["batch"]);
     let mut grad = vec![0.0; mlp.param_count()];

@@ -8,14 +8,14 @@
 //! binary run with `NNSPEC_SAVE_FOREVER` set) is not a test of its own.
 
 use nnspec::weights::{load, save};
-use nnspec::{Activation, Loss, Mlp, Model};
+use nnspec::{Activation, Interpreter, Loss, Model};
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-fn network() -> Mlp {
+fn network() -> Interpreter {
     let layers = [("hidden", 256, Activation::Tanh), ("out", 1, Activation::Sigmoid)];
-    Mlp::new("Planar", 2, &layers, Loss::BinaryCrossEntropy)
+    Interpreter::new("Planar", 2, &layers, Loss::BinaryCrossEntropy)
 }
 
 /// The child: saves forever, round r with every parameter equal to r.

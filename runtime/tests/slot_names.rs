@@ -5,7 +5,7 @@
 //! passes compute what the interpreter computes from the same plan, to the
 //! bit. (Names that differ only in case are refused by the checker, E0207.)
 
-use nnspec::{Mlp, Model, Workspace};
+use nnspec::{Interpreter, Model, Workspace};
 
 nnspec::net! {
     network Awkward {
@@ -23,7 +23,7 @@ nnspec::net! {
 #[test]
 fn awkward_names_bind_distinct_slots_and_match_the_interpreter() {
     let net = Awkward::with_seed(5);
-    let mlp = Mlp::graph("Awkward", net.nodes().to_vec(), net.loss_kind())
+    let mlp = Interpreter::graph("Awkward", net.nodes().to_vec(), net.loss_kind())
         .and_then(|mlp| mlp.with_params(net.params()))
         .unwrap();
     let x: Vec<f32> = (0..18).map(|i| (i as f32 * 0.61).cos()).collect();

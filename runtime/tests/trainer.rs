@@ -4,7 +4,7 @@
 
 use nnspec::train::{evaluate, EarlyStopping};
 use nnspec::{
-    Activation, Build, Dataset, Error, Loss, Mlp, Model, OptimizerConfig, ParamSettings, Schedule, TrainConfig,
+    Activation, Build, Dataset, Error, Interpreter, Loss, Model, OptimizerConfig, ParamSettings, Schedule, TrainConfig,
     Trainer, Workspace,
 };
 
@@ -12,10 +12,10 @@ fn xor_data() -> Dataset {
     Dataset::new(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], vec![0.0, 1.0, 1.0, 0.0], 2, 1).unwrap()
 }
 
-fn mlp(dropout: Option<f32>, loss: Loss, output: Activation) -> Mlp {
+fn mlp(dropout: Option<f32>, loss: Loss, output: Activation) -> Interpreter {
     let nodes =
         nnspec::graph::chain(2, &[("hidden".into(), 8, Activation::Tanh, dropout), ("out".into(), 1, output, None)]);
-    let mut mlp = Mlp::graph("Net", nodes, loss).unwrap();
+    let mut mlp = Interpreter::graph("Net", nodes, loss).unwrap();
     mlp.init_params(5);
     mlp
 }
@@ -130,13 +130,18 @@ fn history_saves_as_csv_and_json() {
 }
 
 /// A chain of dense layers (name, units, activation, settings) on `input` features.
-fn chain(name: &str, input: usize, layers: &[(&'static str, usize, Activation, ParamSettings)], loss: Loss) -> Mlp {
+fn chain(
+    name: &str,
+    input: usize,
+    layers: &[(&'static str, usize, Activation, ParamSettings)],
+    loss: Loss,
+) -> Interpreter {
     let mut nodes = vec![nnspec::Node::new("x", nnspec::Op::Input, &[], input)];
     for &(layer, units, activation, settings) in layers {
         let previous = nodes.len() - 1;
         nodes.push(nnspec::Node::dense(layer, previous, units, activation).with_params(settings));
     }
-    Mlp::graph(name, nodes, loss).unwrap()
+    Interpreter::graph(name, nodes, loss).unwrap()
 }
 
 #[test]
@@ -196,8 +201,9 @@ fn a_healthy_run_has_no_warnings() {
 
 /// `inputs` → 512 (`hidden`) → 1, MSE, seed 3: at 64 rows a batch reaches the
 /// trainer's two-thread threshold.
-fn wide(inputs: usize, hidden: Activation) -> Mlp {
-    let mut model = Mlp::new("Wide", inputs, &[("hidden", 512, hidden), ("out", 1, Activation::Identity)], Loss::Mse);
+fn wide(inputs: usize, hidden: Activation) -> Interpreter {
+    let mut model =
+        Interpreter::new("Wide", inputs, &[("hidden", 512, hidden), ("out", 1, Activation::Identity)], Loss::Mse);
     model.init_params(3);
     model
 }
@@ -265,19 +271,19 @@ fn malformed_graphs_are_errors() {
     let input = Node::new("x", Op::Input, &[], 4);
     let later =
         vec![input.clone(), Node::dense("out", 2, 1, Activation::Identity), Node::new("late", Op::Flatten, &[0], 4)];
-    assert!(matches!(Mlp::graph("Later", later, Loss::Mse), Err(Error::Shape(_))));
+    assert!(matches!(Interpreter::graph("Later", later, Loss::Mse), Err(Error::Shape(_))));
     let window =
         PoolGeometry { channels: 1, in_h: 1, in_w: 4, out_h: 1, out_w: 2, kernel: [1, 3], stride: [1, 3], max: true };
     let pool = Node::new("pool", Op::Pool { geometry: window, one_d: true }, &[0], 2);
     let outside = vec![input.with_shape(&[1, 4]), pool, Node::dense("out", 1, 1, Activation::Identity)];
-    let error = Mlp::graph("Outside", outside, Loss::Mse).unwrap_err();
+    let error = Interpreter::graph("Outside", outside, Loss::Mse).unwrap_err();
     assert!(error.to_string().contains("`pool`"), "{error}");
     let sum = vec![
         Node::new("x", Op::Input, &[], 4),
         Node::dense("out", 0, 1, Activation::Identity),
         Node::new("sum", Op::Add, &[0, 1], 4),
     ];
-    assert!(Mlp::graph("Sum", sum, Loss::Mse).is_err());
+    assert!(Interpreter::graph("Sum", sum, Loss::Mse).is_err());
 }
 
 nnspec::net! {
@@ -341,7 +347,7 @@ fn a_dead_relu_after_a_convolution_is_reported() {
         Node::new("flat", Op::Flatten, &[2], 32),
         Node::dense("out", 3, 1, Activation::Sigmoid),
     ];
-    let mut model = Mlp::graph("DeadConv", nodes, Loss::BinaryCrossEntropy).unwrap();
+    let mut model = Interpreter::graph("DeadConv", nodes, Loss::BinaryCrossEntropy).unwrap();
     model.init_params(1);
     let x: Vec<f32> = (0..16 * 8).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
     // Unbalanced labels: the output's bias has a gradient, so the network is not at rest.

@@ -3,13 +3,13 @@
 //! `kill_during_save.rs`.
 
 use nnspec::weights::{from_safetensors, load, save, to_safetensors, Weights};
-use nnspec::{Activation, Loss, Mlp, Model};
+use nnspec::{Activation, Interpreter, Loss, Model};
 use proptest::prelude::*;
 use std::path::PathBuf;
 
-fn network(hidden: usize) -> Mlp {
+fn network(hidden: usize) -> Interpreter {
     let layers = [("hidden", hidden, Activation::Tanh), ("out", 1, Activation::Sigmoid)];
-    let mut mlp = Mlp::new("Planar", 2, &layers, Loss::BinaryCrossEntropy);
+    let mut mlp = Interpreter::new("Planar", 2, &layers, Loss::BinaryCrossEntropy);
     mlp.init_params(11);
     mlp
 }

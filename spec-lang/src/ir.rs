@@ -89,7 +89,7 @@ impl Network {
 
 impl Network {
     /// The network lowered into its execution plan: the kernel calls
-    /// `nnspec-codegen` emits and `nnspec::Mlp` runs.
+    /// `nnspec-codegen` emits and `nnspec::Interpreter` runs.
     pub fn plan(&self) -> nnspec_core::Plan {
         nnspec_core::Plan::graph(self.name.clone(), self.nodes.clone(), self.loss)
             .expect("the checker accepts only graphs the plan can lower")

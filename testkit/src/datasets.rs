@@ -123,7 +123,7 @@ pub fn shape_text(shape: &[usize]) -> String {
 
 /// The interpreter for network `network` of a spec's text, initialised with
 /// `seed`, and the spec's training settings with that seed (no progress bar).
-pub fn interpreter(text: &str, network: &str, seed: u64) -> (nnspec::Mlp, nnspec::TrainConfig) {
+pub fn interpreter(text: &str, network: &str, seed: u64) -> (nnspec::Interpreter, nnspec::TrainConfig) {
     let program =
         nnspec_lang::check_source(text).unwrap_or_else(|d| panic!("the spec does not check: {d:?}\n{text}")).program;
     let net = program.network(network).unwrap_or_else(|| panic!("no network `{network}` in\n{text}"));

@@ -9,7 +9,7 @@ pub mod datasets;
 pub mod graph_spec;
 pub mod reference;
 
-use nnspec::{Activation, Loss, Mlp};
+use nnspec::{Activation, Interpreter, Loss};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -166,7 +166,7 @@ pub fn loss_keyword(loss: Loss) -> &'static str {
 
 /// An interpreter network for a conformance network file, with its parameters loaded
 /// (`dropout` sets the dropout probability of every hidden layer).
-pub fn mlp(network: &Value, dropout: Option<f32>) -> Mlp {
+pub fn mlp(network: &Value, dropout: Option<f32>) -> Interpreter {
     let layers = network["layers"].as_array().expect("layers");
     let count = layers.len();
     let input = layers[0]["in"].as_u64().expect("in") as usize;
@@ -187,7 +187,7 @@ pub fn mlp(network: &Value, dropout: Option<f32>) -> Mlp {
             bias: layer["bias"].as_bool().unwrap_or(true),
         };
     }
-    let mlp = Mlp::graph(network["name"].as_str().unwrap_or("net"), nodes, network_loss(network))
+    let mlp = Interpreter::graph(network["name"].as_str().unwrap_or("net"), nodes, network_loss(network))
         .expect("a chain is a valid graph");
     let params = params_in_order(network, &network["params"]);
     mlp.with_params(&params).expect("parameter count matches the layers")

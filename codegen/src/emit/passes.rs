@@ -1,5 +1,5 @@
 //! The batch passes, emitted from the network's [`Plan`]: one kernel call per
-//! step with literal sizes, in the plan's order (the interpreter, `nnspec::Mlp`,
+//! step with literal sizes, in the plan's order (the interpreter, `nnspec::Interpreter`,
 //! runs the same steps), on workspace slots named after the values they hold.
 
 use super::params::{bias as bias_slice, param_range, tensor};

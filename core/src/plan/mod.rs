@@ -9,7 +9,7 @@
 //! backward pass.
 //!
 //! `nnspec-codegen` emits each [`Step`] as one kernel call with literal sizes;
-//! `nnspec::Mlp` runs the same steps through the same kernels. Generated code
+//! `nnspec::Interpreter` runs the same steps through the same kernels. Generated code
 //! and the interpreter therefore compute the same numbers in the same order by
 //! construction, not by a test that keeps two hand-written passes in step.
 //!

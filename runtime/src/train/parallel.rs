@@ -108,10 +108,10 @@ pub(super) fn all_finite(values: &[f32]) -> bool {
 mod tests {
     use super::*;
     use crate::optim::{Build as _, OptimizerConfig};
-    use crate::{Activation, Mlp};
+    use crate::{Activation, Interpreter};
 
-    fn net(loss: Loss, output: Activation, outputs: usize) -> Mlp {
-        let mut mlp = Mlp::new("Split", 3, &[("hidden", 5, Activation::Tanh), ("out", outputs, output)], loss);
+    fn net(loss: Loss, output: Activation, outputs: usize) -> Interpreter {
+        let mut mlp = Interpreter::new("Split", 3, &[("hidden", 5, Activation::Tanh), ("out", outputs, output)], loss);
         mlp.init_params(11);
         mlp
     }

@@ -1,4 +1,4 @@
-//! [`Mlp`]: an interpreter for any dense network described at run time.
+//! [`Interpreter`]: an interpreter for any dense network described at run time.
 //!
 //! It runs a [`Plan`]: the same kernel calls, in the same order and on the
 //! same workspace layout, that `nnspec-codegen` emits for generated code, so
@@ -23,32 +23,32 @@ use std::ops::Range;
 
 /// A dense network whose shape is known only at run time.
 #[derive(Debug, Clone)]
-pub struct Mlp {
+pub struct Interpreter {
     plan: Plan,
     tensors: Vec<TensorInfo>,
     params: Vec<f32>,
     buffer_tensors: Vec<BufferInfo>,
     buffers: Vec<f32>,
 }
-impl Mlp {
+impl Interpreter {
     /// A chain: `input` features, then dense layers (name, units, activation),
     /// each reading the one before it, with their ops' default initializers.
     /// Parameters start at zero; call [`Model::init_params`] to initialise them.
-    pub fn new(name: impl Into<String>, input: usize, layers: &[(&str, usize, Activation)], loss: Loss) -> Mlp {
+    pub fn new(name: impl Into<String>, input: usize, layers: &[(&str, usize, Activation)], loss: Loss) -> Interpreter {
         let name: String = name.into();
-        Mlp::from_plan(Plan::chain(name, input, layers, loss))
+        Interpreter::from_plan(Plan::chain(name, input, layers, loss))
     }
 
     /// A graph of nodes that describe themselves (see [`nnspec_core::graph`]).
     /// Parameters start at zero.
-    pub fn graph(name: impl Into<String>, nodes: Vec<Node>, loss: Loss) -> Result<Mlp, crate::Error> {
+    pub fn graph(name: impl Into<String>, nodes: Vec<Node>, loss: Loss) -> Result<Interpreter, crate::Error> {
         let name: String = name.into();
         let plan = Plan::graph(name.clone(), nodes, loss)
             .map_err(|message| crate::Error::Shape(format!("network `{name}`: {message}")))?;
-        Ok(Mlp::from_plan(plan))
+        Ok(Interpreter::from_plan(plan))
     }
 
-    fn from_plan(plan: Plan) -> Mlp {
+    fn from_plan(plan: Plan) -> Interpreter {
         let tensors = plan.tensors.iter().map(TensorInfo::of).collect();
         let params = vec![0.0; plan.param_count];
         let buffer_tensors = plan
@@ -62,7 +62,7 @@ impl Mlp {
             })
             .collect();
         let buffers = plan.initial_buffers();
-        Mlp { plan, tensors, params, buffer_tensors, buffers }
+        Interpreter { plan, tensors, params, buffer_tensors, buffers }
     }
 
     /// The plan this interpreter runs.
@@ -71,7 +71,7 @@ impl Mlp {
     }
 
     /// Builds the network from flat parameters (checked against the layout).
-    pub fn with_params(mut self, params: &[f32]) -> Result<Mlp, crate::Error> {
+    pub fn with_params(mut self, params: &[f32]) -> Result<Interpreter, crate::Error> {
         if params.len() != self.params.len() {
             return Err(crate::Error::Shape(format!(
                 "{} parameters given, `{}` has {}",
@@ -419,7 +419,7 @@ impl core::ops::Index<Range<usize>> for Reads<'_> {
     }
 }
 
-impl Model for Mlp {
+impl Model for Interpreter {
     fn name(&self) -> &str {
         &self.plan.name
     }
