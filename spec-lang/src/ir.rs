@@ -100,19 +100,19 @@ impl Network {
 /// as its op's module in `nnspec_core::plan` declares them; none when there
 /// would be more than `max` parameters (sizes are checked before they are multiplied).
 pub fn layout(nodes: &[Node], max: usize) -> Option<(Vec<Tensor>, usize)> {
-    let mut tensors = Vec::new();
-    let mut offset: usize = 0;
-    for index in 0..nodes.len() {
-        for spec in nnspec_core::plan::node_tensors(nodes, index) {
-            let len = spec.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))?;
-            let start = offset;
-            offset = offset.checked_add(len).filter(|&end| end <= max)?;
-            let name = format!("{}.{}", nodes[index].name, spec.role.suffix());
-            let is_weight = spec.role == Role::Weight;
-            tensors.push(Tensor { name, node: index, is_weight, shape: spec.shape, offset: start, len });
-        }
-    }
-    Some((tensors, offset))
+    let (tensors, count) = nnspec_core::plan::param_layout(nodes, max)?;
+    let tensors = tensors
+        .into_iter()
+        .map(|t| Tensor {
+            is_weight: t.role == Role::Weight,
+            offset: t.range.start,
+            len: t.range.len(),
+            name: t.name,
+            node: t.node,
+            shape: t.shape,
+        })
+        .collect();
+    Some((tensors, count))
 }
 
 /// The `train { … }` block, with defaults filled in: what the trainer runs

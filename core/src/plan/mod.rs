@@ -223,6 +223,27 @@ pub fn node_tensors(nodes: &[Node], index: usize) -> Vec<TensorSpec> {
     ops::tensors(&nodes[index], nodes)
 }
 
+/// The one parameter layout: every node's tensors, node by node, each as its
+/// op's module declares them, one after another in a flat buffer; with the
+/// buffer's length. `None` when there would be more than `max` parameters
+/// (sizes are checked before they are multiplied or added).
+pub fn param_layout(nodes: &[Node], max: usize) -> Option<(Vec<ParamTensor>, usize)> {
+    let mut tensors = Vec::new();
+    let mut offset: usize = 0;
+    for index in 0..nodes.len() {
+        for spec in node_tensors(nodes, index) {
+            let size = spec.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d))?;
+            let end = offset.checked_add(size).filter(|&end| end <= max)?;
+            let range = offset..end;
+            offset = end;
+            let name = alloc::format!("{}.{}", nodes[index].name, spec.role.suffix());
+            let TensorSpec { role, shape, init, fans, penalties } = spec;
+            tensors.push(ParamTensor { name, node: index, role, shape, range, init, fans, penalties });
+        }
+    }
+    Some((tensors, offset))
+}
+
 /// A network lowered into its parameter layout, workspace and kernel calls.
 ///
 /// Lowering order: the forward steps follow the graph's node order; the
@@ -291,20 +312,7 @@ impl Plan {
     pub fn graph(name: impl Into<Cow<'static, str>>, nodes: Vec<Node>, loss: Loss) -> Result<Plan, String> {
         validate(&nodes)?;
         let input = nodes[0].width;
-        let mut tensors = Vec::new();
-        let mut offset: usize = 0;
-        for index in 0..nodes.len() {
-            for spec in ops::tensors(&nodes[index], &nodes) {
-                let size = spec.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
-                let end =
-                    size.and_then(|size| offset.checked_add(size)).ok_or("the parameters do not fit in memory")?;
-                let range = offset..end;
-                offset = end;
-                let name = alloc::format!("{}.{}", nodes[index].name, spec.role.suffix());
-                let TensorSpec { role, shape, init, fans, penalties } = spec;
-                tensors.push(ParamTensor { name, node: index, role, shape, range, init, fans, penalties });
-            }
-        }
+        let (tensors, param_count) = param_layout(&nodes, usize::MAX).ok_or("the parameters do not fit in memory")?;
         let mut buffers = Vec::new();
         let mut buffer_count = 0;
         for (index, node) in nodes.iter().enumerate() {
@@ -341,7 +349,7 @@ impl Plan {
             input,
             nodes,
             tensors,
-            param_count: offset,
+            param_count,
             buffers,
             buffer_count,
             slots,
