@@ -41,10 +41,17 @@ pub(super) fn flops(bias: bool, node: &Node, nodes: &[Node]) -> usize {
 pub(super) fn forward(cx: &mut Lowering<'_>, activation: Activation, input: Source) -> Source {
     let (inputs, units) = sizes(cx.node(), cx.net.nodes);
     let (weight, bias) = (cx.net.range(cx.index, Role::Weight), cx.net.range(cx.index, Role::Bias));
-    let (z, a) = (cx.take(units, "z"), cx.take(units, "a"));
+    let z = cx.take(units, "z");
     let weight = weight.expect("a dense node has a weight");
     cx.steps.push(Step::Dense { input, weight, bias, output: z, inputs, outputs: units });
-    cx.steps.push(Step::Activation { activation, z, a });
+    // Without an activation the output is `z` itself: no copy, no slot.
+    let a = if activation == Activation::Identity {
+        z
+    } else {
+        let a = cx.take(units, "a");
+        cx.steps.push(Step::Activation { activation, z, a });
+        a
+    };
     cx.state.dense[cx.index] = Some((z, a));
     Source::Buf(a)
 }
@@ -56,7 +63,7 @@ pub(super) fn backward(cx: &mut Lowering<'_>, activation: Activation, grad: Buf)
     let (inputs, units) = sizes(cx.node(), cx.net.nodes);
     let weight = cx.net.range(cx.index, Role::Weight).expect("a dense node has a weight");
     let bias = cx.net.range(cx.index, Role::Bias);
-    if cx.index != cx.grads.head {
+    if cx.index != cx.grads.head && activation != Activation::Identity {
         cx.steps.push(Step::ActivationBackward { activation, z, a, grad });
     }
     let input = cx.node().inputs[0];
