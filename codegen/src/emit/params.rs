@@ -34,3 +34,26 @@ pub(super) fn param_range(range: &core::ops::Range<usize>) -> TokenStream {
     let (start, end) = (usize_lit(range.start), usize_lit(range.end));
     quote!(#start..#end)
 }
+
+/// An offset of the flat buffer through the consts generated code declares:
+/// the tensor that starts there (`Self::OUT_WEIGHT`), the end of the buffer
+/// (`Self::PARAM_COUNT`), else the literal.
+pub(super) fn offset(plan: &Plan, at: usize) -> TokenStream {
+    match plan.tensors.iter().find(|t| t.range.start == at) {
+        Some(t) => {
+            let name = const_name(&plan.nodes[t.node].name, &t.role.suffix().to_uppercase());
+            quote!(Self::#name)
+        }
+        None if at == plan.param_count => quote!(Self::PARAM_COUNT),
+        None => {
+            let at = usize_lit(at);
+            quote!(#at)
+        }
+    }
+}
+
+/// `start..end` of the flat buffer through [`offset`]'s consts.
+pub(super) fn named_range(plan: &Plan, range: &core::ops::Range<usize>) -> TokenStream {
+    let (start, end) = (offset(plan, range.start), offset(plan, range.end));
+    quote!(#start..#end)
+}

@@ -2,7 +2,7 @@
 //! step with literal sizes, in the plan's order (the interpreter, `nnspec::Interpreter`,
 //! runs the same steps), on workspace slots named after the values they hold.
 
-use super::params::{bias as bias_slice, param_range, tensor};
+use super::params::{bias as bias_slice, named_range, offset, param_range, tensor};
 use super::*;
 use nnspec_core::plan::{Buf, Plan, Source, Step};
 
@@ -279,7 +279,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             }
         }
         Step::DenseBackward { input, weight, bias, dz, dx, inputs, outputs } => {
-            let (w, w_start, w_end) = (tensor(plan, weight), usize_lit(weight.start), usize_lit(weight.end));
+            let (w, w_start, w_end) = (tensor(plan, weight), offset(plan, weight.start), offset(plan, weight.end));
             let db = bias_gradient(bias, weight);
             let (inputs, outputs, dz) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *dz));
             let call = match (input, dx) {
@@ -335,7 +335,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             }
         }
         Step::ConvBackward { input, weight, bias, dz, dx, geometry } => {
-            let (w, w_start, w_end) = (tensor(plan, weight), usize_lit(weight.start), usize_lit(weight.end));
+            let (w, w_start, w_end) = (tensor(plan, weight), offset(plan, weight.start), offset(plan, weight.end));
             let db = bias_gradient(bias, weight);
             let (dz, geometry) = (range(plan, *dz), conv_geometry_of(plan, geometry));
             let call = match (input, dx) {
@@ -373,7 +373,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
         }
         Step::Recurrent { input, params, output, cache, geometry } => {
             let output_len = usize_lit(geometry.output_len());
-            let (p, geometry) = (param_range(params), recurrent_geometry(geometry));
+            let (p, geometry) = (named_range(plan, params), recurrent_geometry(geometry));
             // The output and the cache lie one after the other in the workspace.
             let written = span(plan, output.slot, cache.slot);
             let call = quote! {
@@ -399,7 +399,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             }
         }
         Step::RecurrentBackward { input, params, cache, dout, dx, geometry } => {
-            let (p, geometry) = (param_range(params), recurrent_geometry(geometry));
+            let (p, geometry) = (named_range(plan, params), recurrent_geometry(geometry));
             let (kept, dout) = (range(plan, *cache), range(plan, *dout));
             let w = quote!(&self.params[#p]);
             let call = match (input, dx) {
@@ -506,7 +506,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
         }
         Step::LayerNormBackward { grad, scale, shift, xhat, rstd, dx } => {
             let (scale_range, shift_start, shift_len) =
-                (param_range(scale), usize_lit(shift.start), usize_lit(shift.len()));
+                (named_range(plan, scale), offset(plan, shift.start), usize_lit(shift.len()));
             let gamma = tensor(plan, scale);
             let width = usize_lit(grad.width);
             let (g, xh, r) = (range(plan, *grad), range(plan, *xhat), range(plan, *rstd));
@@ -555,7 +555,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
         }
         Step::BatchNormBackward { grad, scale, shift, xhat, stats, dx, channels, spatial } => {
             let (scale_range, shift_start, shift_len) =
-                (param_range(scale), usize_lit(shift.start), usize_lit(shift.len()));
+                (named_range(plan, scale), offset(plan, shift.start), usize_lit(shift.len()));
             let gamma = tensor(plan, scale);
             let (channels, spatial) = (usize_lit(*channels), usize_lit(*spatial));
             let (g, xh, st) = (range(plan, *grad), range(plan, *xhat), range(plan, *stats));
