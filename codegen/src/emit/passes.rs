@@ -222,6 +222,46 @@ fn source_range(plan: &Slots<'_>, source: Source) -> TokenStream {
     }
 }
 
+/// What a step reads: the pass's input `x`, or a workspace range.
+fn read(plan: &Slots<'_>, source: Source) -> Option<TokenStream> {
+    match source {
+        Source::Input => None,
+        source => Some(source_range(plan, source)),
+    }
+}
+
+/// Binds a step's reads (each `name` to the pass's input or a workspace
+/// range) and the range it writes (`written`, if any): one `view` of the
+/// workspace, the input by name. The one place the emitter tells the input
+/// from the workspace.
+fn bind(reads: &[(&str, Option<TokenStream>)], written: Option<(&str, TokenStream)>) -> TokenStream {
+    let private = quote!(::nnspec::__private_v0_1);
+    let (mut names, mut ranges, mut inputs) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, range) in reads {
+        let name = format_ident!("{name}");
+        match range {
+            Some(range) => {
+                names.push(name);
+                ranges.push(range.clone());
+            }
+            None if name == "x" => {}
+            None => inputs.push(quote!(let #name = x;)),
+        }
+    }
+    let workspace = match written {
+        Some((out, range)) if names.is_empty() => {
+            let out = format_ident!("{out}");
+            quote!(let #out = &mut buffer[#range];)
+        }
+        Some((out, range)) => {
+            let out = format_ident!("{out}");
+            quote!(let ([#(#names),*], #out) = #private::view(buffer, #range, [#(#ranges),*]);)
+        }
+        None => quote!(#(let #names = &buffer[#ranges];)*),
+    };
+    quote!(#workspace #(#inputs)*)
+}
+
 /// The bias's gradient in `after`, the gradient buffer past the weights.
 fn bias_gradient(bias: &Option<core::ops::Range<usize>>, weight: &core::ops::Range<usize>) -> TokenStream {
     match bias {
@@ -241,18 +281,11 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let w = tensor(plan, weight);
             let bias = bias_slice(plan, bias);
             let (inputs, outputs, z) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *output));
-            match input {
-                Source::Input => quote! {
-                    #private::dense_forward(x, #w, #bias, &mut buffer[#z], batch, #inputs, #outputs);
-                },
-                source => {
-                    let source = source_range(plan, *source);
-                    quote! {
-                        {
-                            let ([input], z) = #private::view(buffer, #z, [#source]);
-                            #private::dense_forward(input, #w, #bias, z, batch, #inputs, #outputs);
-                        }
-                    }
+            let bind = bind(&[("input", read(plan, *input))], Some(("z", z)));
+            quote! {
+                {
+                    #bind
+                    #private::dense_forward(input, #w, #bias, z, batch, #inputs, #outputs);
                 }
             }
         }
@@ -282,27 +315,19 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let (w, w_start, w_end) = (tensor(plan, weight), offset(plan, weight.start), offset(plan, weight.end));
             let db = bias_gradient(bias, weight);
             let (inputs, outputs, dz) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *dz));
-            let call = match (input, dx) {
-                (Source::Input, None) => quote! {
-                    #private::dense_backward(x, #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
-                },
-                (source, None) => {
-                    let source = source_range(plan, *source);
+            let reads = [("input", read(plan, *input)), ("dz", Some(dz))];
+            let call = match dx {
+                None => {
+                    let bind = bind(&reads, None);
                     quote! {
-                        #private::dense_backward(&buffer[#source], #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
+                        #bind
+                        #private::dense_backward(input, #w, dz, dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
                     }
                 }
-                (Source::Input, Some(dx)) => {
-                    let dx = range(plan, *dx);
+                Some(dx) => {
+                    let bind = bind(&reads, Some(("dx", range(plan, *dx))));
                     quote! {
-                        let ([dz], dx) = #private::view(buffer, #dx, [#dz]);
-                        #private::dense_backward(x, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
-                    }
-                }
-                (source, Some(dx)) => {
-                    let (source, dx) = (source_range(plan, *source), range(plan, *dx));
-                    quote! {
-                        let ([input, dz], dx) = #private::view(buffer, #dx, [#source, #dz]);
+                        #bind
                         #private::dense_backward(input, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
                     }
                 }
@@ -319,18 +344,11 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let w = tensor(plan, weight);
             let bias = bias_slice(plan, bias);
             let (z, geometry) = (range(plan, *output), conv_geometry_of(plan, geometry));
-            match input {
-                Source::Input => quote! {
-                    #private::conv_forward(x, #w, #bias, &mut buffer[#z], batch, &#geometry);
-                },
-                source => {
-                    let source = source_range(plan, *source);
-                    quote! {
-                        {
-                            let ([input], z) = #private::view(buffer, #z, [#source]);
-                            #private::conv_forward(input, #w, #bias, z, batch, &#geometry);
-                        }
-                    }
+            let bind = bind(&[("input", read(plan, *input))], Some(("z", z)));
+            quote! {
+                {
+                    #bind
+                    #private::conv_forward(input, #w, #bias, z, batch, &#geometry);
                 }
             }
         }
@@ -338,27 +356,19 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let (w, w_start, w_end) = (tensor(plan, weight), offset(plan, weight.start), offset(plan, weight.end));
             let db = bias_gradient(bias, weight);
             let (dz, geometry) = (range(plan, *dz), conv_geometry_of(plan, geometry));
-            let call = match (input, dx) {
-                (Source::Input, None) => quote! {
-                    #private::conv_backward(x, #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
-                },
-                (source, None) => {
-                    let source = source_range(plan, *source);
+            let reads = [("input", read(plan, *input)), ("dz", Some(dz))];
+            let call = match dx {
+                None => {
+                    let bind = bind(&reads, None);
                     quote! {
-                        #private::conv_backward(&buffer[#source], #w, &buffer[#dz], dw, #db, ::core::option::Option::None, batch, &#geometry);
+                        #bind
+                        #private::conv_backward(input, #w, dz, dw, #db, ::core::option::Option::None, batch, &#geometry);
                     }
                 }
-                (Source::Input, Some(dx)) => {
-                    let dx = range(plan, *dx);
+                Some(dx) => {
+                    let bind = bind(&reads, Some(("dx", range(plan, *dx))));
                     quote! {
-                        let ([dz], dx) = #private::view(buffer, #dx, [#dz]);
-                        #private::conv_backward(x, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
-                    }
-                }
-                (source, Some(dx)) => {
-                    let (source, dx) = (source_range(plan, *source), range(plan, *dx));
-                    quote! {
-                        let ([input, dz], dx) = #private::view(buffer, #dx, [#source, #dz]);
+                        #bind
                         #private::conv_backward(input, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
                     }
                 }
@@ -380,21 +390,11 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
                 let (y, kept) = written.split_at_mut(batch * #output_len);
                 #private::recurrent_forward(x, &self.params[#p], y, ::core::option::Option::Some(kept), batch, &#geometry);
             };
-            match input {
-                Source::Input => quote! {
-                    {
-                        let written = &mut buffer[#written];
-                        #call
-                    }
-                },
-                source => {
-                    let source = source_range(plan, *source);
-                    quote! {
-                        {
-                            let ([x], written) = #private::view(buffer, #written, [#source]);
-                            #call
-                        }
-                    }
+            let bind = bind(&[("x", read(plan, *input))], Some(("written", written)));
+            quote! {
+                {
+                    #bind
+                    #call
                 }
             }
         }
@@ -402,27 +402,19 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let (p, geometry) = (named_range(plan, params), recurrent_geometry(geometry));
             let (kept, dout) = (range(plan, *cache), range(plan, *dout));
             let w = quote!(&self.params[#p]);
-            let call = match (input, dx) {
-                (Source::Input, None) => quote! {
-                    #private::recurrent_backward(x, #w, &buffer[#kept], &buffer[#dout], dw, ::core::option::Option::None, batch, &#geometry);
-                },
-                (source, None) => {
-                    let source = source_range(plan, *source);
+            let reads = [("input", read(plan, *input)), ("kept", Some(kept)), ("dout", Some(dout))];
+            let call = match dx {
+                None => {
+                    let bind = bind(&reads, None);
                     quote! {
-                        #private::recurrent_backward(&buffer[#source], #w, &buffer[#kept], &buffer[#dout], dw, ::core::option::Option::None, batch, &#geometry);
+                        #bind
+                        #private::recurrent_backward(input, #w, kept, dout, dw, ::core::option::Option::None, batch, &#geometry);
                     }
                 }
-                (Source::Input, Some(dx)) => {
-                    let dx = range(plan, *dx);
+                Some(dx) => {
+                    let bind = bind(&reads, Some(("dx", range(plan, *dx))));
                     quote! {
-                        let ([kept, dout], dx) = #private::view(buffer, #dx, [#kept, #dout]);
-                        #private::recurrent_backward(x, #w, kept, dout, dw, ::core::option::Option::Some(dx), batch, &#geometry);
-                    }
-                }
-                (source, Some(dx)) => {
-                    let (source, dx) = (source_range(plan, *source), range(plan, *dx));
-                    quote! {
-                        let ([input, kept, dout], dx) = #private::view(buffer, #dx, [#source, #kept, #dout]);
+                        #bind
                         #private::recurrent_backward(input, #w, kept, dout, dw, ::core::option::Option::Some(dx), batch, &#geometry);
                     }
                 }
@@ -449,23 +441,12 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
                     let (y, indices) = (written, ::core::option::Option::None);
                 },
             };
-            match input {
-                Source::Input => quote! {
-                    {
-                        let written = &mut buffer[#written];
-                        #split
-                        #private::pool_forward(x, y, indices, batch, &#geometry);
-                    }
-                },
-                source => {
-                    let source = source_range(plan, *source);
-                    quote! {
-                        {
-                            let ([x], written) = #private::view(buffer, #written, [#source]);
-                            #split
-                            #private::pool_forward(x, y, indices, batch, &#geometry);
-                        }
-                    }
+            let bind = bind(&[("x", read(plan, *input))], Some(("written", written)));
+            quote! {
+                {
+                    #bind
+                    #split
+                    #private::pool_forward(x, y, indices, batch, &#geometry);
                 }
             }
         }
@@ -488,19 +469,13 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let (scale, shift, width, eps) =
                 (tensor(plan, scale), tensor(plan, shift), usize_lit(output.width), f32_lit(f64::from(*eps)));
             let written = span(plan, output.slot, rstd.slot);
-            let (read, x) = match input {
-                Source::Input => (quote!(let written = &mut buffer[#written];), quote!(x)),
-                source => {
-                    let source = source_range(plan, *source);
-                    (quote!(let ([x], written) = #private::view(buffer, #written, [#source]);), quote!(x))
-                }
-            };
+            let read = bind(&[("x", read(plan, *input))], Some(("written", written)));
             quote! {
                 {
                     #read
                     let (y, rest) = written.split_at_mut(batch * #width);
                     let (xhat, rstd) = rest.split_at_mut(batch * #width);
-                    #private::layer_norm_forward(#x, #scale, #shift, y, xhat, rstd, #width, #eps);
+                    #private::layer_norm_forward(x, #scale, #shift, y, xhat, rstd, #width, #eps);
                 }
             }
         }
@@ -537,13 +512,7 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let (channels, spatial) = (usize_lit(*channels), usize_lit(*spatial));
             let written = span(plan, output.slot, stats.slot);
             let training = if plan.inference.get() { quote!(false) } else { quote!(training) };
-            let read = match input {
-                Source::Input => quote!(let written = &mut buffer[#written];),
-                source => {
-                    let source = source_range(plan, *source);
-                    quote!(let ([x], written) = #private::view(buffer, #written, [#source]);)
-                }
-            };
+            let read = bind(&[("x", read(plan, *input))], Some(("written", written)));
             quote! {
                 {
                     #read
@@ -581,66 +550,42 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
         }
         Step::Standardize { input, buffers, output, width } => {
             let (statistics, width, y) = (param_range(buffers), usize_lit(*width), range(plan, *output));
-            match input {
-                Source::Input => quote! {
-                    #private::standardize(x, &self.buffers[#statistics], &mut buffer[#y], #width);
-                },
-                source => {
-                    let source = source_range(plan, *source);
-                    quote! {
-                        {
-                            let ([x], y) = #private::view(buffer, #y, [#source]);
-                            #private::standardize(x, &self.buffers[#statistics], y, #width);
-                        }
-                    }
+            let bind = bind(&[("x", read(plan, *input))], Some(("y", y)));
+            quote! {
+                {
+                    #bind
+                    #private::standardize(x, &self.buffers[#statistics], y, #width);
                 }
             }
         }
         Step::Copy { from, to } => {
             let to = range(plan, *to);
-            match from {
-                Source::Input => quote!(buffer[#to].copy_from_slice(x);),
-                source => {
-                    let source = source_range(plan, *source);
-                    quote! {
-                        {
-                            let ([from], to) = #private::view(buffer, #to, [#source]);
-                            to.copy_from_slice(from);
-                        }
-                    }
+            let bind = bind(&[("from", read(plan, *from))], Some(("to", to)));
+            quote! {
+                {
+                    #bind
+                    to.copy_from_slice(from);
                 }
             }
         }
         Step::Accumulate { from, into } => {
             let into = range(plan, *into);
-            match from {
-                Source::Input => quote!(#private::accumulate(x, &mut buffer[#into]);),
-                source => {
-                    let source = source_range(plan, *source);
-                    quote! {
-                        {
-                            let ([from], into) = #private::view(buffer, #into, [#source]);
-                            #private::accumulate(from, into);
-                        }
-                    }
+            let bind = bind(&[("from", read(plan, *from))], Some(("into", into)));
+            quote! {
+                {
+                    #bind
+                    #private::accumulate(from, into);
                 }
             }
         }
         Step::PlaceColumns { from, width, to, offset } => {
             let (width, to_width, offset, to) =
                 (usize_lit(*width), usize_lit(to.width), usize_lit(*offset), range(plan, *to));
-            match from {
-                Source::Input => quote! {
-                    #private::place_columns(x, &mut buffer[#to], batch, #width, #to_width, #offset);
-                },
-                source => {
-                    let source = source_range(plan, *source);
-                    quote! {
-                        {
-                            let ([from], to) = #private::view(buffer, #to, [#source]);
-                            #private::place_columns(from, to, batch, #width, #to_width, #offset);
-                        }
-                    }
+            let bind = bind(&[("from", read(plan, *from))], Some(("to", to)));
+            quote! {
+                {
+                    #bind
+                    #private::place_columns(from, to, batch, #width, #to_width, #offset);
                 }
             }
         }
