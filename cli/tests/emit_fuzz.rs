@@ -48,82 +48,60 @@ fn seeds() -> Vec<String> {
     seeds
 }
 
-/// Words a mutation puts in: every statement and option of the graph ops,
-/// sizes at the edges, and names and text the emitters must escape.
-const TOKENS: &[&str] = &[
-    "conv1d",
-    "conv2d",
-    "max_pool1d",
-    "max_pool2d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "global_avg_pool",
-    "batch_norm",
-    "layer_norm",
-    "gru",
-    "lstm",
-    "add",
-    "concat",
-    "flatten",
-    "standardize",
-    "dropout",
-    "dense",
-    "relu",
-    "tanh",
-    "sigmoid",
-    "gelu",
-    "softmax",
-    "kernel",
-    "stride",
-    "padding",
-    "dilation",
-    "groups",
-    "bidirectional",
-    "sequence",
-    "momentum",
-    "eps",
-    "activation",
-    "init",
-    "l2",
-    "=",
-    ",",
-    ";",
-    ":",
-    "(",
-    ")",
-    "[",
-    "]",
-    "{",
-    "}",
-    "0",
-    "1",
-    "2",
-    "3",
-    "7",
-    "-1",
-    "0.5",
-    "1e9",
-    "9007199254740991",
-    "true",
-    "false",
-    "x",
-    "input",
-    "forward",
-    "self",
-    "Self",
-    "_",
-    "nn",
-    "torch",
-    "F",
-    "__init__",
-    "state_dict",
-    "h_dropout",
-    "///",
-    "\"\"\"",
-    "\\N",
-    "\r",
-    "é",
-];
+/// Words a mutation puts in: every statement word and its options (from
+/// the checker's own lists), sizes at the edges, and names and text the
+/// emitters must escape.
+fn tokens() -> Vec<&'static str> {
+    let vocabulary = nnspec_lang::vocabulary::statements();
+    let mut tokens: Vec<&'static str> = vocabulary.to_vec();
+    tokens.extend(vocabulary.iter().flat_map(|statement| nnspec_lang::vocabulary::options(statement)));
+    tokens.extend([
+        "relu",
+        "tanh",
+        "sigmoid",
+        "gelu",
+        "softmax",
+        "=",
+        ",",
+        ";",
+        ":",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "0",
+        "1",
+        "2",
+        "3",
+        "7",
+        "-1",
+        "0.5",
+        "1e9",
+        "9007199254740991",
+        "true",
+        "false",
+        "x",
+        "input",
+        "forward",
+        "self",
+        "Self",
+        "_",
+        "nn",
+        "torch",
+        "F",
+        "__init__",
+        "state_dict",
+        "h_dropout",
+        "///",
+        "\"\"\"",
+        "\\N",
+        "\r",
+        "é",
+    ]);
+    tokens
+}
 
 /// splitmix64: a fixed stream of mutation choices.
 struct Stream(u64);
@@ -143,7 +121,7 @@ impl Stream {
 }
 
 /// `source` with one to four tokens replaced, inserted or deleted.
-fn mutate(source: &str, stream: &mut Stream) -> String {
+fn mutate(source: &str, tokens: &[&str], stream: &mut Stream) -> String {
     let mut words: Vec<String> = Vec::new();
     let mut word = String::new();
     for c in source.chars() {
@@ -161,7 +139,7 @@ fn mutate(source: &str, stream: &mut Stream) -> String {
     }
     for _ in 0..1 + stream.below(4) {
         let at = stream.below(words.len());
-        let token = TOKENS[stream.below(TOKENS.len())].to_string();
+        let token = tokens[stream.below(tokens.len())].to_string();
         match stream.below(3) {
             0 => words[at] = token,
             1 => words.insert(at, token),
@@ -188,12 +166,12 @@ fn targets(model: &dyn Model, rows: usize) -> Vec<f32> {
 #[test]
 fn mutated_graph_specs_run_and_emit_for_both_targets() {
     let cases: usize = std::env::var("NNSPEC_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
-    let seeds = seeds();
+    let (seeds, tokens) = (seeds(), tokens());
     let mut stream = Stream(0x6e6e_7370_6563);
     let mut modules = Vec::new();
     let mut checked = 0;
     for case in 0..cases {
-        let source = mutate(&seeds[case % seeds.len()], &mut stream);
+        let source = mutate(&seeds[case % seeds.len()], &tokens, &mut stream);
         let Ok(program) = nnspec_lang::check_source(&source).map(|c| c.program) else { continue };
         checked += 1;
         for net in &program.networks {
