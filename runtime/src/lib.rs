@@ -55,6 +55,7 @@ pub use init::{Fill, Init};
 #[cfg(feature = "std")]
 pub use interpreter::Interpreter;
 /// The interpreter's name before graph networks: it runs any network, not only an MLP.
+#[cfg(feature = "std")]
 #[deprecated(since = "0.1.0", note = "renamed `Interpreter`: it runs any network, not only an MLP")]
 pub type Mlp = Interpreter;
 #[cfg(feature = "std")]
