@@ -26,7 +26,7 @@ mod vocabulary;
 use literals::*;
 use nnspec_lang::ir::{self, Activation, Init, Loss, Network, Node, Op, Optimizer, Schedule};
 use nnspec_lang::plan::Role;
-use params::param_range;
+use params::{param_range, tensor_const};
 use passes::{adapt, batch_passes, update_buffers};
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -120,7 +120,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 format!(" `{}`'s `{suffix}`, `[{dims}]` row-major (PyTorch's layout).", node.name),
             ),
         };
-        let constant = const_name(&node.name, &suffix.to_uppercase());
+        let constant = tensor_const(&node.name, tensor.role);
         consts.push(quote! {
             #[doc = #const_doc]
             pub const #constant: usize = #start;

@@ -35,13 +35,18 @@ pub(super) fn param_range(range: &core::ops::Range<usize>) -> TokenStream {
     quote!(#start..#end)
 }
 
+/// The const generated code declares for the offset of `node`'s tensor of `role` (`OUT_WEIGHT`).
+pub(super) fn tensor_const(node: &str, role: nnspec_core::plan::Role) -> Ident {
+    const_name(node, &role.suffix().to_uppercase())
+}
+
 /// An offset of the flat buffer through the consts generated code declares:
 /// the tensor that starts there (`Self::OUT_WEIGHT`), the end of the buffer
 /// (`Self::PARAM_COUNT`), else the literal.
 pub(super) fn offset(plan: &Plan, at: usize) -> TokenStream {
     match plan.tensors.iter().find(|t| t.range.start == at) {
         Some(t) => {
-            let name = const_name(&plan.nodes[t.node].name, &t.role.suffix().to_uppercase());
+            let name = tensor_const(&plan.nodes[t.node].name, t.role);
             quote!(Self::#name)
         }
         None if at == plan.param_count => quote!(Self::PARAM_COUNT),

@@ -262,6 +262,15 @@ fn bind(reads: &[(&str, Option<TokenStream>)], written: Option<(&str, TokenStrea
     quote!(#workspace #(#inputs)*)
 }
 
+/// Where a backward step writes its input's gradient, if it has one to
+/// write: the range bound to `dx` and the kernel's `dx` argument.
+fn input_gradient(plan: &Slots<'_>, dx: Option<Buf>) -> (Option<(&'static str, TokenStream)>, TokenStream) {
+    match dx {
+        Some(dx) => (Some(("dx", range(plan, dx))), quote!(::core::option::Option::Some(dx))),
+        None => (None, quote!(::core::option::Option::None)),
+    }
+}
+
 /// The bias's gradient in `after`, the gradient buffer past the weights.
 fn bias_gradient(bias: &Option<core::ops::Range<usize>>, weight: &core::ops::Range<usize>) -> TokenStream {
     match bias {
@@ -316,21 +325,11 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let db = bias_gradient(bias, weight);
             let (inputs, outputs, dz) = (usize_lit(*inputs), usize_lit(*outputs), range(plan, *dz));
             let reads = [("input", read(plan, *input)), ("dz", Some(dz))];
-            let call = match dx {
-                None => {
-                    let bind = bind(&reads, None);
-                    quote! {
-                        #bind
-                        #private::dense_backward(input, #w, dz, dw, #db, ::core::option::Option::None, batch, #inputs, #outputs);
-                    }
-                }
-                Some(dx) => {
-                    let bind = bind(&reads, Some(("dx", range(plan, *dx))));
-                    quote! {
-                        #bind
-                        #private::dense_backward(input, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, #inputs, #outputs);
-                    }
-                }
+            let (written, dx) = input_gradient(plan, *dx);
+            let bind = bind(&reads, written);
+            let call = quote! {
+                #bind
+                #private::dense_backward(input, #w, dz, dw, #db, #dx, batch, #inputs, #outputs);
             };
             quote! {
                 {
@@ -357,21 +356,11 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let db = bias_gradient(bias, weight);
             let (dz, geometry) = (range(plan, *dz), conv_geometry_of(plan, geometry));
             let reads = [("input", read(plan, *input)), ("dz", Some(dz))];
-            let call = match dx {
-                None => {
-                    let bind = bind(&reads, None);
-                    quote! {
-                        #bind
-                        #private::conv_backward(input, #w, dz, dw, #db, ::core::option::Option::None, batch, &#geometry);
-                    }
-                }
-                Some(dx) => {
-                    let bind = bind(&reads, Some(("dx", range(plan, *dx))));
-                    quote! {
-                        #bind
-                        #private::conv_backward(input, #w, dz, dw, #db, ::core::option::Option::Some(dx), batch, &#geometry);
-                    }
-                }
+            let (written, dx) = input_gradient(plan, *dx);
+            let bind = bind(&reads, written);
+            let call = quote! {
+                #bind
+                #private::conv_backward(input, #w, dz, dw, #db, #dx, batch, &#geometry);
             };
             quote! {
                 {
@@ -403,21 +392,11 @@ fn step(plan: &Slots<'_>, step: &Step) -> TokenStream {
             let (kept, dout) = (range(plan, *cache), range(plan, *dout));
             let w = quote!(&self.params[#p]);
             let reads = [("input", read(plan, *input)), ("kept", Some(kept)), ("dout", Some(dout))];
-            let call = match dx {
-                None => {
-                    let bind = bind(&reads, None);
-                    quote! {
-                        #bind
-                        #private::recurrent_backward(input, #w, kept, dout, dw, ::core::option::Option::None, batch, &#geometry);
-                    }
-                }
-                Some(dx) => {
-                    let bind = bind(&reads, Some(("dx", range(plan, *dx))));
-                    quote! {
-                        #bind
-                        #private::recurrent_backward(input, #w, kept, dout, dw, ::core::option::Option::Some(dx), batch, &#geometry);
-                    }
-                }
+            let (written, dx) = input_gradient(plan, *dx);
+            let bind = bind(&reads, written);
+            let call = quote! {
+                #bind
+                #private::recurrent_backward(input, #w, kept, dout, dw, #dx, batch, &#geometry);
             };
             quote! {
                 {

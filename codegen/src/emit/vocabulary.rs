@@ -225,26 +225,25 @@ fn pool_owner<'p>(plan: &'p Plan, g: &nnspec_core::conv::PoolGeometry) -> Option
         .map(|n| &*n.name)
 }
 
-/// `g` as the const [`geometry_consts`] declares for it.
-pub(super) fn conv_geometry_of(plan: &Plan, g: &nnspec_core::conv::ConvGeometry) -> TokenStream {
-    match conv_owner(plan, g) {
+/// A geometry as the const [`geometry_consts`] declares for the node that owns it, else as `literal`.
+fn const_or(owner: Option<&str>, literal: impl FnOnce() -> TokenStream) -> TokenStream {
+    match owner {
         Some(node) => {
             let name = geometry_const(node);
             quote!(Self::#name)
         }
-        None => conv_geometry(g),
+        None => literal(),
     }
 }
 
 /// `g` as the const [`geometry_consts`] declares for it.
+pub(super) fn conv_geometry_of(plan: &Plan, g: &nnspec_core::conv::ConvGeometry) -> TokenStream {
+    const_or(conv_owner(plan, g), || conv_geometry(g))
+}
+
+/// `g` as the const [`geometry_consts`] declares for it.
 pub(super) fn pool_geometry_of(plan: &Plan, g: &nnspec_core::conv::PoolGeometry) -> TokenStream {
-    match pool_owner(plan, g) {
-        Some(node) => {
-            let name = geometry_const(node);
-            quote!(Self::#name)
-        }
-        None => pool_geometry(g),
-    }
+    const_or(pool_owner(plan, g), || pool_geometry(g))
 }
 
 pub(super) fn conv_geometry(g: &nnspec_core::conv::ConvGeometry) -> TokenStream {
