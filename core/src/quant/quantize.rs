@@ -39,6 +39,26 @@ fn affine_kind(node: &str, a: &[f64], b: &[f64], from: QuantParams, to: QuantPar
     Ok(QKind::Affine { requant, offset })
 }
 
+/// The largest bias an accumulator of `products` int8·int8 products can
+/// hold beside them in an i32.
+pub(super) fn bias_room(products: usize) -> f64 {
+    f64::from(i32::MAX) - (products as f64) * 127.0 * 255.0
+}
+
+/// The real multiplier from a kernel's accumulator (input scale × weight
+/// scale) to its output's scale.
+pub(super) fn kernel_real(input: f32, weight: f32, output: f32) -> f64 {
+    f64::from(input) * f64::from(weight) / f64::from(output)
+}
+
+/// The real multipliers of a residual sum of inputs with `scales` into
+/// `output`: each input's (after the `ADD_SHIFT` headroom), then the sum's.
+pub(super) fn add_reals(scales: &[f32], output: f32) -> Vec<f64> {
+    let largest = scales.iter().fold(0.0f64, |m, &s| m.max(f64::from(s)));
+    let sum = 2.0 * largest / (f64::from(1u32 << ADD_SHIFT) * f64::from(output));
+    scales.iter().map(|&s| f64::from(s) / (2.0 * largest)).chain(core::iter::once(sum)).collect()
+}
+
 fn multiplier(node: &str, real: f64) -> Result<Requant, QuantError> {
     Requant::from_real(real)
         .ok_or_else(|| QuantError::Range { node: node.to_string(), what: "a requantisation multiplier".into() })
@@ -188,11 +208,11 @@ pub fn quantize(
                     let sum: i64 = row.iter().map(|&w| i64::from(w)).sum();
                     let b = libm::round(bias.map_or(0.0, |b| f64::from(b[o])) / accumulator)
                         - (i64::from(from.zero_point) * sum) as f64;
-                    if b.abs() + (inputs as f64) * 127.0 * 255.0 > f64::from(i32::MAX) {
+                    if b.abs() > bias_room(inputs) {
                         return Err(QuantError::Range { node: name, what: "the accumulator".into() });
                     }
                     q_bias.push(b as i32);
-                    requant.push(multiplier(&name, accumulator / f64::from(target.scale))?);
+                    requant.push(multiplier(&name, kernel_real(from.scale, scale, target.scale))?);
                     weight_scale.push(scale);
                     q_weight[o * inputs..(o + 1) * inputs].copy_from_slice(&row);
                 }
@@ -215,11 +235,11 @@ pub fn quantize(
                     let (row, scale) = quantize_channel(channel.iter().copied());
                     let accumulator = f64::from(from.scale) * f64::from(scale);
                     let b = libm::round(bias.map_or(0.0, |b| f64::from(b[o])) / accumulator);
-                    if b.abs() + (per_channel as f64) * 127.0 * 255.0 > f64::from(i32::MAX) {
+                    if b.abs() > bias_room(per_channel) {
                         return Err(QuantError::Range { node: name, what: "the accumulator".into() });
                     }
                     q_bias.push(b as i32);
-                    requant.push(multiplier(&name, accumulator / f64::from(own.scale))?);
+                    requant.push(multiplier(&name, kernel_real(from.scale, scale, own.scale))?);
                     weight_scale.push(scale);
                     q_weight.extend_from_slice(&row);
                 }
@@ -236,11 +256,12 @@ pub fn quantize(
                 other => (own, QKind::Table(activation_table(other, from, own))),
             },
             Op::Add => {
-                let scales: Vec<f64> = node.inputs.iter().map(|&i| f64::from(nodes[i].params.scale)).collect();
-                let largest = scales.iter().fold(0.0f64, |m, &s| m.max(s));
-                let inputs =
-                    scales.iter().map(|s| multiplier(&name, s / (2.0 * largest))).collect::<Result<Vec<_>, _>>()?;
-                let output = multiplier(&name, 2.0 * largest / (f64::from(1u32 << ADD_SHIFT) * f64::from(own.scale)))?;
+                let scales: Vec<f32> = node.inputs.iter().map(|&i| nodes[i].params.scale).collect();
+                let mut inputs = add_reals(&scales, own.scale)
+                    .into_iter()
+                    .map(|r| multiplier(&name, r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let output = inputs.pop().unwrap_or(Requant { multiplier: 0, shift: 0 });
                 (own, QKind::Add { inputs, output })
             }
             Op::Concat => {

@@ -1,7 +1,7 @@
 //! A [`QNetwork`] as the tensors of an int8 weight file, and back.
 
 use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams};
-use super::quantize::unsupported_rowwise;
+use super::quantize::{add_reals, bias_room, kernel_real, unsupported_rowwise};
 use super::{Output, Requant};
 use crate::graph::Op;
 use crate::plan::Plan;
@@ -39,8 +39,7 @@ fn requant_values(requant: &[Requant]) -> Vec<i32> {
 /// An i32 bias the accumulator of `inputs` int8 products can hold beside it
 /// (the bound `quantize` keeps).
 fn check_bias(name: &str, bias: &[i32], inputs: usize) -> Result<(), QuantError> {
-    let room = f64::from(i32::MAX) - (inputs as f64) * 127.0 * 255.0;
-    match bias.iter().find(|b| f64::from(**b).abs() > room) {
+    match bias.iter().find(|b| f64::from(**b).abs() > bias_room(inputs)) {
         Some(b) => Err(QuantError::Mismatch(alloc::format!(
             "`{name}.bias` holds {b}, which leaves the 32-bit accumulator no room for its {inputs} products"
         ))),
@@ -216,8 +215,7 @@ impl QNetwork {
                 }
                 Ok(())
             };
-            let input_scale =
-                node.inputs.first().and_then(|&i| nodes.get(i)).map_or(1.0, |n| f64::from(n.params.scale));
+            let input_scale = node.inputs.first().and_then(|&i| nodes.get(i)).map_or(1.0, |n| n.params.scale);
             let kind = match node.op {
                 Op::Recurrent(_) => return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() }),
                 Op::Input => QKind::Input,
@@ -256,10 +254,7 @@ impl QNetwork {
                     };
                     positive("weight_scale", &weight_scale)?;
                     let target = lookup.as_ref().map_or(scale, |(pre, _)| pre.scale);
-                    implied(
-                        &requant,
-                        &mut weight_scale.iter().map(|&w| input_scale * f64::from(w) / f64::from(target)),
-                    )?;
+                    implied(&requant, &mut weight_scale.iter().map(|&w| kernel_real(input_scale, w, target)))?;
                     check_bias(&name, &bias, inputs)?;
                     let (min, max) = (clamp[0], clamp[1]);
                     if !(-128 <= min && min <= max && max <= 127) {
@@ -283,10 +278,7 @@ impl QNetwork {
                     let bias = typed!("bias", &[g.out_channels], I32);
                     let requant = requants(typed!("requant", &[g.out_channels, 2], I32))?;
                     positive("weight_scale", &weight_scale)?;
-                    implied(
-                        &requant,
-                        &mut weight_scale.iter().map(|&w| input_scale * f64::from(w) / f64::from(scale)),
-                    )?;
+                    implied(&requant, &mut weight_scale.iter().map(|&w| kernel_real(input_scale, w, scale)))?;
                     check_bias(&name, &bias, g.weight_len() / g.out_channels.max(1))?;
                     let output = Output::new(zero_point);
                     QKind::Conv { geometry: g, weight, weight_scale, bias, requant, output }
@@ -303,16 +295,8 @@ impl QNetwork {
                 Op::Add => {
                     let n = node.inputs.len();
                     let mut all = requants(typed!("requant", &[n + 1, 2], I32))?;
-                    let scales: Vec<f64> = node.inputs.iter().map(|&i| f64::from(nodes[i].params.scale)).collect();
-                    let largest = scales.iter().fold(0.0f64, |m, &s| m.max(s));
-                    let headroom = f64::from(1u32 << super::elementwise::ADD_SHIFT);
-                    implied(
-                        &all,
-                        &mut scales
-                            .iter()
-                            .map(|s| s / (2.0 * largest))
-                            .chain(core::iter::once(2.0 * largest / (headroom * f64::from(scale)))),
-                    )?;
+                    let scales: Vec<f32> = node.inputs.iter().map(|&i| nodes[i].params.scale).collect();
+                    implied(&all, &mut add_reals(&scales, scale).into_iter())?;
                     let output = all.pop().unwrap_or(Requant { multiplier: 0, shift: 0 });
                     QKind::Add { inputs: all, output }
                 }
