@@ -969,8 +969,24 @@ fn quantize_writes_an_int8_file_that_predict_runs_and_f32_loaders_refuse() {
     let (code, stdout, stderr) = nnspec(&["export", &spec, "--weights", &int8, "-o", &onnx.display().to_string()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("(int8)"), "{stdout}");
+    assert!(!stderr.contains("warning"), "{stderr}");
     let bytes = std::fs::read(&onnx).unwrap();
     assert!(bytes.windows(14).any(|w| w == b"QuantizeLinear"), "a QDQ graph");
+    // A file with weights past the seven-bit limit (quantised by an older nnspec) exports with a warning.
+    let plan = nnspec_cli::convert::network(
+        &nnspec_lang::check_source(&std::fs::read_to_string(&spec).unwrap()).unwrap().program.networks[0],
+    )
+    .plan()
+    .clone();
+    let mut network = nnspec::quant::load(&plan, &int8).unwrap();
+    let nnspec::quant::QKind::Dense { weight, .. } = &mut network.nodes[2].kind else { panic!("`species` is dense") };
+    weight[0] = 127;
+    let full_range = temp().join("int8-full-range.int8.safetensors");
+    nnspec::quant::save(&network, &full_range).unwrap();
+    let (code, _, stderr) =
+        nnspec(&["export", &spec, "--weights", &full_range.display().to_string(), "-o", &onnx.display().to_string()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning: `species` has int8 weights past ±64") && stderr.contains("VNNI"), "{stderr}");
     // An f32 loader refuses the int8 file with a clear message.
     let text = std::fs::read_to_string(&spec).unwrap();
     let mut model = nnspec_cli::convert::network(&nnspec_lang::check_source(&text).unwrap().program.networks[0]);

@@ -2,11 +2,11 @@
 // `std` post-training quantisation of an interpreter network and int8 weight files.
 
 pub use nnspec_core::quant::{
-    argmax, conv, dense, dequantize_value, elementwise, pool, quantize_value, Output, Requant,
+    argmax, conv, dense, dequantize_value, elementwise, pool, quantize_value, Output, Requant, WEIGHT_LIMIT,
 };
 #[cfg(feature = "std")]
 pub use nnspec_core::quant::{
-    file, network, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges,
+    file, full_range_weights, network, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges,
 };
 
 #[cfg(feature = "std")]

@@ -28,6 +28,12 @@ pub(crate) fn export(
     if let Some(weights) = weights.filter(|w| is_int8(w)) {
         let network = nnspec::quant::load(model.plan(), weights)?;
         nnspec::onnx::save_int8(model.plan(), &network, output)?;
+        if let Some(node) = nnspec::quant::full_range_weights(&network) {
+            tell!(
+                "warning: `{node}` has int8 weights past ±{}: x86-64 CPUs without VNNI may compute other outputs from this export (onnxruntime's default session saturates 16-bit sums); quantise the network again with this version of nnspec",
+                nnspec::quant::WEIGHT_LIMIT
+            );
+        }
         say!(
             "{} (int8) written to {} (ONNX opset {}, QuantizeLinear/DequantizeLinear around the float ops)",
             net.name,

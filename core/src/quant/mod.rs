@@ -5,7 +5,8 @@
 //! activations are asymmetric, one scale and zero point per tensor, from the
 //! range calibration data reached (always including 0, so real zero, ReLU's
 //! floor and a convolution's padding, is exact); weights are symmetric per
-//! output channel (`zero_point = 0`, `q ∈ [−127, 127]`); biases are i32 in the
+//! output channel (`zero_point = 0`, `q ∈ [−64, 64]`: seven bits,
+//! see [`WEIGHT_LIMIT`]); biases are i32 in the
 //! scale `input scale · weight scale` of their channel.
 //!
 //! A layer accumulates `Σ q_x · q_w` in i32 and carries it into the output's
@@ -40,6 +41,28 @@ mod tensors;
 
 #[cfg(feature = "alloc")]
 pub use network::{quantize, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges};
+
+/// The largest magnitude of a quantised weight: 64, seven bits, as
+/// onnxruntime's quantiser writes with `reduce_range`. The integer kernels
+/// x86-64 runtimes use without VNNI (`vpmaddubsw`, u8 activations × s8
+/// weights) add each pair of products in a saturating 16-bit sum: with
+/// weights up to 64 that sum stays within `2 · 255 · 64 = 32,640 < 32,767`,
+/// so an exported model computes on such a CPU what nnspec computes; with
+/// the full ±127 it can saturate and move outputs by tens of steps.
+pub const WEIGHT_LIMIT: i8 = 64;
+
+/// The first node of `network` whose weights go past ±[`WEIGHT_LIMIT`] (a
+/// file quantised before the limit): runtimes whose 16-bit pair sums
+/// saturate can compute other values from it.
+#[cfg(feature = "alloc")]
+pub fn full_range_weights(network: &QNetwork) -> Option<&str> {
+    network.nodes.iter().find_map(|node| match &node.kind {
+        QKind::Dense { weight, .. } | QKind::Conv { weight, .. } => {
+            weight.iter().any(|w| w.unsigned_abs() > WEIGHT_LIMIT as u8).then_some(node.name.as_str())
+        }
+        _ => None,
+    })
+}
 
 /// `x` in the quantisation `(scale, zero_point)`: `round(x / scale) + zero_point`
 /// (half away from zero, in f64), saturated to int8; NaN becomes the zero point.

@@ -3,7 +3,7 @@
 
 use super::elementwise::ADD_SHIFT;
 use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams, Ranges};
-use super::{Output, Requant};
+use super::{Output, Requant, WEIGHT_LIMIT};
 use crate::graph::Op;
 use crate::plan::{Plan, Role};
 use crate::Activation;
@@ -11,11 +11,12 @@ use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// Per output channel: symmetric int8 weights, their scale.
+/// Per output channel: symmetric int8 weights within ±[`WEIGHT_LIMIT`], their scale.
 fn quantize_channel(weights: impl Iterator<Item = f32> + Clone) -> (Vec<i8>, f32) {
     let max = weights.clone().fold(0.0f32, |m, w| m.max(w.abs()));
-    let scale = if max > 0.0 && max.is_finite() { max / 127.0 } else { 1.0 };
-    let q = weights.map(|w| libm::round(f64::from(w) / f64::from(scale)).clamp(-127.0, 127.0) as i8).collect();
+    let limit = f64::from(WEIGHT_LIMIT);
+    let scale = if max > 0.0 && max.is_finite() { (f64::from(max) / limit) as f32 } else { 1.0 };
+    let q = weights.map(|w| libm::round(f64::from(w) / f64::from(scale)).clamp(-limit, limit) as i8).collect();
     (q, scale)
 }
 
