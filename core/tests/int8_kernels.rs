@@ -92,7 +92,7 @@ proptest! {
                     *window.iter().max().unwrap()
                 } else {
                     let mean = window.iter().sum::<i32>() as f64 / kernel as f64;
-                    mean.round() as i32 // half away from zero
+                    (mean + 0.5).floor() as i32 // half toward +∞
                 };
                 prop_assert_eq!(y[c * out_w + v] as i32, expected);
             }

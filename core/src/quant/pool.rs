@@ -4,8 +4,9 @@
 use crate::conv::PoolGeometry;
 
 /// One sample of a max or average pool. The maximum of quantised values is
-/// the quantised maximum; the mean is `Σq / n` rounded half away from zero
-/// (the zero point passes through a mean unchanged).
+/// the quantised maximum; the mean is `Σq / n` rounded half toward +∞, as a
+/// requantisation rounds (the zero point, an integer, passes through a mean
+/// and its rounding unchanged).
 ///
 /// ```
 /// use nnspec_core::conv::PoolGeometry;
@@ -13,7 +14,7 @@ use crate::conv::PoolGeometry;
 /// let g = PoolGeometry { channels: 1, in_h: 1, in_w: 4, out_h: 1, out_w: 2, kernel: [1, 2], stride: [1, 2], max: false };
 /// let mut y = [0i8; 2];
 /// pool(&[1, 2, -3, -4], &mut y, &g);
-/// assert_eq!(y, [2, -4]); // 1.5 → 2, −3.5 → −4
+/// assert_eq!(y, [2, -3]); // 1.5 → 2, −3.5 → −3
 /// ```
 #[inline(always)]
 pub fn pool(x: &[i8], y: &mut [i8], g: &PoolGeometry) {
@@ -41,7 +42,7 @@ pub fn pool(x: &[i8], y: &mut [i8], g: &PoolGeometry) {
 /// use nnspec_core::quant::pool::global_avg_pool;
 /// let mut y = [0i8; 2];
 /// global_avg_pool(&[1, 2, 3, -5, -6, -6], &mut y);
-/// assert_eq!(y, [2, -6]);
+/// assert_eq!(y, [2, -6]); // 2, −5.67 → −6
 /// ```
 #[inline(always)]
 pub fn global_avg_pool(x: &[i8], y: &mut [i8]) {
@@ -55,9 +56,9 @@ pub fn global_avg_pool(x: &[i8], y: &mut [i8]) {
     }
 }
 
-/// `sum / count` rounded half away from zero (a mean of int8 values is int8).
+/// `sum / count` rounded half toward +∞: `⌊(2·sum + count) / (2·count)⌋`
+/// (a mean of int8 values is int8).
 #[inline(always)]
 fn rounded_mean(sum: i32, count: i32) -> i8 {
-    let half = count / 2;
-    (if sum >= 0 { (sum + half) / count } else { (sum - half) / count }) as i8
+    (2 * sum + count).div_euclid(2 * count) as i8
 }

@@ -54,6 +54,18 @@ impl Graph {
         dq
     }
 
+    /// A mean of `count` values in `params` moved up by a quarter of a step
+    /// over `count`, so `QuantizeLinear` (half to even) rounds it as nnspec's
+    /// integer mean does (half up): a tie, `k + ½` steps, rounds up, and
+    /// every other mean, at least `1/(2·count)` of a step from a tie, keeps
+    /// its side of it.
+    fn ties_up(&mut self, name: &str, mean: &str, params: QuantParams, count: usize) -> String {
+        let (nudge, up) = (format!("{name}.tie"), format!("{name}.ties_up"));
+        self.initializers.push(tensor(&nudge, &[], &[params.scale / (4 * count.max(1)) as f32]));
+        self.nodes.push(Node::new("Add", &up, &[mean, &nudge], &[&up]));
+        up
+    }
+
     /// A weight tensor (INT8, per-channel scales) and its bias (INT32), dequantised.
     fn weights(
         &mut self,
@@ -213,6 +225,8 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                         .ints_attribute("kernel_shape", &axes(g.kernel))
                         .ints_attribute("strides", &axes(g.stride)),
                 );
+                let pooled =
+                    if g.max { pooled } else { graph.ties_up(name, &pooled, q.params, g.kernel[0] * g.kernel[1]) };
                 (graph.qdq(name, &pooled, q.params), true)
             }
             QKind::GlobalAvgPool => {
@@ -220,6 +234,8 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                 let (pooled, flat) = (format!("{name}.pooled"), format!("{name}.flat"));
                 graph.nodes.push(Node::new("GlobalAveragePool", name, &[&x], &[&pooled]));
                 graph.nodes.push(Node::new("Flatten", &flat, &[&pooled], &[&flat]).int_attribute("axis", 1));
+                let plane = plan.nodes[node.inputs[0]].width / node.width.max(1);
+                let flat = graph.ties_up(name, &flat, q.params, plane);
                 (graph.qdq(name, &flat, q.params), false)
             }
             QKind::Table(_) => {
