@@ -224,3 +224,54 @@ fn every_field_of_an_int8_file_is_validated() {
         assert!(refused > 20, "{refused} corruptions tried on `{}`", model.name());
     }
 }
+
+/// A `relu` statement after a layer that requantises is fused into it as
+/// `activation = relu` is (no table, no second rounding): the two spellings
+/// give the same int8 network, bit for bit; after a sum it is a clamp in the
+/// sum's quantisation.
+#[test]
+fn a_relu_statement_is_fused_into_the_layer_before_it() {
+    let separate = SeparateRelu::with_seed(4);
+    let mut fused = FusedRelu::with_seed(4);
+    fused.params_mut().copy_from_slice(separate.params());
+    let calibration = rows(64, 5, 3);
+    let (a, b) =
+        (quant::quantize(&separate, &calibration, None).unwrap(), quant::quantize(&fused, &calibration, None).unwrap());
+    assert_eq!(a.weight_bytes(), b.weight_bytes(), "no table for the statement");
+    for row in rows(32, 5, 8).chunks_exact(5) {
+        assert_eq!(a.predict(row), b.predict(row));
+    }
+
+    let mut rectified = Rectified::with_seed(6);
+    let calibration = rows(64, 16, 5);
+    let targets = vec![0.5; 64 * 2];
+    let mut workspace = Workspace::default();
+    rectified.loss_and_grad(&calibration, &targets, None, &mut workspace, true);
+    rectified.update_buffers(&mut workspace, 64);
+    let network = quant::quantize(&rectified, &calibration, None).unwrap();
+    let gap = relative_gap(&rectified, &network, &rows(32, 16, 9));
+    assert!(gap < 0.05, "Rectified: int8 is {gap} of the output range away from f32");
+    for (node, q) in rectified.nodes().iter().zip(&network.nodes) {
+        if !matches!(node.op, nnspec::Op::Activation(_)) {
+            continue;
+        }
+        assert_eq!(q.kind, quant::QKind::Relu, "`{}`", q.name);
+        let producer = &network.nodes[node.inputs[0]];
+        assert_eq!(producer.params, q.params, "`{}` keeps its input's quantisation", q.name);
+        let store = match &producer.kind {
+            quant::QKind::Dense { output, .. }
+            | quant::QKind::Conv { output, .. }
+            | quant::QKind::Affine { output, .. } => Some(*output),
+            _ => None,
+        };
+        match store {
+            Some(store) => assert_eq!(store.min, producer.params.zero_point, "`{}` clamps at zero", producer.name),
+            None => assert!(matches!(producer.kind, quant::QKind::Add { .. }), "`{}`", producer.name),
+        }
+    }
+    // The int8 file keeps the fusion.
+    let path = std::env::temp_dir().join(format!("nnspec-rectified-{}.int8.safetensors", std::process::id()));
+    quant::save(&network, &path).unwrap();
+    assert_eq!(quant::load(&plan_of(&rectified), &path).unwrap(), network);
+    std::fs::remove_file(&path).unwrap();
+}

@@ -106,6 +106,13 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                     #int8::table(&#source, &#t, &mut #v);
                 }
             }
+            QKind::Relu => {
+                let zero = zero_of(node.inputs[0]);
+                quote! {
+                    let mut #v = [0i8; #width];
+                    #int8::relu(&#source, #zero, &mut #v);
+                }
+            }
             QKind::Add { inputs, output: o } => {
                 let adds = inputs.iter().enumerate().map(|(i, r)| {
                     let (from, zero) = (value(node.inputs[i]), zero_of(node.inputs[i]));
@@ -141,12 +148,13 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                     #(#parts)*
                 }
             }
-            QKind::Affine { requant, offset } => {
-                let (r, o) = (constant("REQUANT"), constant("OFFSET"));
+            QKind::Affine { requant, offset, output: o } => {
+                let r = constant("REQUANT");
                 let (rl, ol) = (usize_lit(requant.len()), usize_lit(offset.len()));
                 let (rv, ov) = (requants(requant), array(offset, i32_lit));
                 let zero = zero_of(node.inputs[0]);
-                let store = output(node.params.zero_point, -128, 127);
+                let store = output(o.zero_point, o.min, o.max);
+                let o = constant("OFFSET");
                 quote! {
                     static #r: [#int8::Requant; #rl] = #rv;
                     static #o: [i32; #ol] = #ov;

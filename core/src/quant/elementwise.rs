@@ -28,6 +28,23 @@ pub fn table(x: &[i8], table: &[i8], y: &mut [i8]) {
     }
 }
 
+/// ReLU in the input's own quantisation: `y = max(x, zero)` (real zero is
+/// the zero point, so nothing is rounded).
+///
+/// ```
+/// use nnspec_core::quant::elementwise::relu;
+/// let mut y = [0i8; 3];
+/// relu(&[-7, 3, 9], 3, &mut y);
+/// assert_eq!(y, [3, 3, 9]);
+/// ```
+#[inline(always)]
+pub fn relu(x: &[i8], zero: i32, y: &mut [i8]) {
+    let zero = zero.clamp(-128, 127) as i8;
+    for (y, x) in y.iter_mut().zip(x) {
+        *y = (*x).max(zero);
+    }
+}
+
 /// Adds `x` (with zero point `zero` and rescaling `requant`) into the i32
 /// accumulator of a sum: `acc += requant((x − zero) << ADD_SHIFT)`.
 #[inline(always)]

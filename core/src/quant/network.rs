@@ -4,7 +4,7 @@
 
 use super::conv::conv;
 use super::dense::dense;
-use super::elementwise::{add_into, add_store, affine, rescale, table};
+use super::elementwise::{add_into, add_store, affine, relu, rescale, table};
 use super::pool::{global_avg_pool, pool};
 use super::{Output, Requant};
 use crate::conv::{ConvGeometry, PoolGeometry};
@@ -135,6 +135,10 @@ pub enum QKind {
     GlobalAvgPool,
     /// An activation as a 256-entry table.
     Table(Vec<i8>),
+    /// ReLU in its input's quantisation, `max(x, zero_point)`: nothing is
+    /// rounded, and after a layer that already clamps at its zero point (a
+    /// ReLU fused into its requantisation) it changes nothing.
+    Relu,
     /// A residual sum: each input's rescaling (after the [`ADD_SHIFT`](super::elementwise::ADD_SHIFT)
     /// headroom), then the sum's.
     Add {
@@ -152,6 +156,8 @@ pub enum QKind {
         requant: Vec<Requant>,
         /// `b / s_y` per channel.
         offset: Vec<i32>,
+        /// The store of the results (a fused ReLU's clamp).
+        output: Output,
     },
 }
 
@@ -289,6 +295,7 @@ impl QNetwork {
                 QKind::Pool(geometry) => pool(input(0), &mut y, geometry),
                 QKind::GlobalAvgPool => global_avg_pool(input(0), &mut y),
                 QKind::Table(entries) => table(input(0), entries, &mut y),
+                QKind::Relu => relu(input(0), self.nodes[node.inputs[0]].params.zero_point, &mut y),
                 QKind::Add { inputs, output } => {
                     let mut acc = vec![0i32; node.width];
                     for (k, requant) in inputs.iter().enumerate() {
@@ -306,9 +313,9 @@ impl QNetwork {
                         start = end;
                     }
                 }
-                QKind::Affine { requant, offset } => {
+                QKind::Affine { requant, offset, output } => {
                     let zero = node.inputs.first().map_or(0, |&i| self.nodes[i].params.zero_point);
-                    affine(input(0), zero, requant, offset, Output::new(node.params.zero_point), &mut y);
+                    affine(input(0), zero, requant, offset, *output, &mut y);
                 }
             }
             values.push(y);
@@ -360,8 +367,8 @@ impl QNetwork {
                 QKind::Table(entries) => entries.len(),
                 QKind::Add { inputs, .. } => 8 * (inputs.len() + 1),
                 QKind::Concat(requant) => 8 * requant.len(),
-                QKind::Affine { requant, offset } => 8 * requant.len() + 4 * offset.len(),
-                QKind::Input | QKind::Copy | QKind::Pool(_) | QKind::GlobalAvgPool => 0,
+                QKind::Affine { requant, offset, .. } => 8 * requant.len() + 4 * offset.len(),
+                QKind::Input | QKind::Copy | QKind::Relu | QKind::Pool(_) | QKind::GlobalAvgPool => 0,
             })
             .sum()
     }

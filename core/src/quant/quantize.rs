@@ -25,8 +25,15 @@ fn activation_table(activation: Activation, from: QuantParams, to: QuantParams) 
     (-128..=127).map(|q: i32| to.quantize(activation.apply(from.dequantize(q as i8)))).collect()
 }
 
-/// The quantisation of a per-channel affine map `y = a·x + b` from `from` to `to`.
-fn affine_kind(node: &str, a: &[f64], b: &[f64], from: QuantParams, to: QuantParams) -> Result<QKind, QuantError> {
+/// The quantisation of a per-channel affine map `y = a·x + b` from `from` to
+/// `to`, its results stored through `output`.
+fn affine_kind(
+    node: &str,
+    (a, b): (&[f64], &[f64]),
+    from: QuantParams,
+    to: QuantParams,
+    output: Output,
+) -> Result<QKind, QuantError> {
     let mut requant = Vec::with_capacity(a.len());
     let mut offset = Vec::with_capacity(a.len());
     for (a, b) in a.iter().zip(b) {
@@ -37,7 +44,7 @@ fn affine_kind(node: &str, a: &[f64], b: &[f64], from: QuantParams, to: QuantPar
         }
         offset.push(o as i32);
     }
-    Ok(QKind::Affine { requant, offset })
+    Ok(QKind::Affine { requant, offset, output })
 }
 
 /// The largest bias an accumulator of `products` int8·int8 products can
@@ -130,7 +137,30 @@ pub fn quantize(
     for (index, node) in plan.nodes.iter().enumerate() {
         let name = node.name.to_string();
         let range = ranges.outputs[index];
-        let own = QuantParams::from_range(range.0, range.1);
+        // A `relu` statement that alone reads a layer which requantises (dense
+        // without an activation, a convolution, an affine map) is fused into its
+        // requantisation as `activation = relu` is: the layer is quantised over
+        // the ReLU's range and clamps at its zero point, and the `relu` node,
+        // in that same quantisation, changes nothing.
+        let requantises = match node.op {
+            Op::Dense { activation, .. } => activation == Activation::Identity,
+            Op::Conv { .. } | Op::BatchNorm { .. } => true,
+            Op::Standardize => folded != Some(index),
+            _ => false,
+        };
+        let fused = match readers[index].as_slice() {
+            [reader] if requantises && matches!(plan.nodes[*reader].op, Op::Activation(Activation::Relu)) => {
+                Some(ranges.outputs[*reader])
+            }
+            _ => None,
+        };
+        let own = QuantParams::from_range(fused.unwrap_or(range).0, fused.unwrap_or(range).1);
+        // The store of a requantising layer: the whole int8 range, or from the zero point up with a fused ReLU.
+        let store = |params: QuantParams| Output {
+            zero_point: params.zero_point,
+            min: if fused.is_some() { params.zero_point } else { -128 },
+            max: 127,
+        };
         let input = node.inputs.first().map(|&i| nodes[i].params);
         let from = input.unwrap_or(own);
         let last = index + 1 == count;
@@ -159,7 +189,7 @@ pub fn quantize(
                 } else {
                     let a: Vec<f64> = std.iter().map(|&s| 1.0 / f64::from(s)).collect();
                     let b: Vec<f64> = mean.iter().zip(&a).map(|(&m, a)| -f64::from(m) * a).collect();
-                    (own, affine_kind(&name, &a, &b, from, own)?)
+                    (own, affine_kind(&name, (&a, &b), from, own, store(own))?)
                 }
             }
             Op::BatchNorm { channels, eps, .. } => {
@@ -173,7 +203,7 @@ pub fn quantize(
                     .map(|c| f64::from(gamma[c]) / libm::sqrt(f64::from(var[c]) + f64::from(eps)))
                     .collect();
                 let b: Vec<f64> = (0..channels).map(|c| f64::from(beta[c]) - a[c] * f64::from(mean[c])).collect();
-                (own, affine_kind(&name, &a, &b, from, own)?)
+                (own, affine_kind(&name, (&a, &b), from, own, store(own))?)
             }
             Op::Dense { activation, .. } => {
                 let mut pre_range = ranges.pre_activations[index].unwrap_or(range);
@@ -189,6 +219,7 @@ pub fn quantize(
                 }
                 let pre = QuantParams::from_range(pre_range.0, pre_range.1);
                 let (params, target, table_of, fused_relu) = match activation {
+                    Activation::Identity if fused.is_some() => (own, own, None, true),
                     Activation::Identity => (pre, pre, None, false),
                     Activation::Relu => (own, own, None, true),
                     Activation::Softmax | Activation::LogSoftmax if last => {
@@ -244,7 +275,7 @@ pub fn quantize(
                     weight_scale.push(scale);
                     q_weight.extend_from_slice(&row);
                 }
-                let output = Output::new(own.zero_point);
+                let output = store(own);
                 (own, QKind::Conv { geometry, weight: q_weight, weight_scale, bias: q_bias, requant, output })
             }
             Op::Activation(activation) => match activation {
@@ -254,6 +285,7 @@ pub fn quantize(
                 }
                 Activation::Softmax | Activation::LogSoftmax => return Err(unsupported_rowwise(&name, activation)),
                 Activation::Identity => (from, QKind::Copy),
+                Activation::Relu => (from, QKind::Relu),
                 other => (own, QKind::Table(activation_table(other, from, own))),
             },
             Op::Add => {

@@ -52,8 +52,9 @@ impl QNetwork {
     /// `zero_point` (its output's quantisation), and what its kernel reads:
     /// `weight` (int8; a dense layer's `[units][inputs]`, a convolution's as in
     /// f32), `weight_scale`, `bias` (i32), `requant` (`[channels][2]`:
-    /// multiplier and shift, a sum's inputs then its output), `clamp` (a dense
-    /// layer's stored range, narrowed by a fused ReLU), `table` (256 entries) with
+    /// multiplier and shift, a sum's inputs then its output), `clamp` (the
+    /// stored range of a dense layer, a convolution or an affine map, narrowed
+    /// by a fused ReLU), `table` (256 entries) with
     /// `pre_scale` and `pre_zero_point` (the quantisation the table reads),
     /// `offset` (an affine node's i32 offsets).
     pub fn tensors(&self) -> Vec<QTensor> {
@@ -83,7 +84,7 @@ impl QNetwork {
                         push(n, "pre_zero_point", Vec::new(), QData::I32(vec![pre.zero_point]));
                     }
                 }
-                QKind::Conv { geometry: g, weight, weight_scale, bias, requant, .. } => {
+                QKind::Conv { geometry: g, weight, weight_scale, bias, requant, output } => {
                     let per_group = g.in_channels / g.groups.max(1);
                     let shape = if g.in_h == 1 && g.kernel[0] == 1 {
                         vec![g.out_channels, per_group, g.kernel[1]]
@@ -94,6 +95,7 @@ impl QNetwork {
                     push(n, "weight_scale", vec![g.out_channels], QData::F32(weight_scale.clone()));
                     push(n, "bias", vec![g.out_channels], QData::I32(bias.clone()));
                     push(n, "requant", vec![g.out_channels, 2], QData::I32(requant_values(requant)));
+                    push(n, "clamp", vec![2], QData::I32(vec![output.min, output.max]));
                 }
                 QKind::Table(entries) => push(n, "table", vec![256], QData::I8(entries.clone())),
                 QKind::Add { inputs, output } => {
@@ -104,11 +106,12 @@ impl QNetwork {
                 QKind::Concat(requant) => {
                     push(n, "requant", vec![requant.len(), 2], QData::I32(requant_values(requant)))
                 }
-                QKind::Affine { requant, offset } => {
+                QKind::Affine { requant, offset, output } => {
                     push(n, "requant", vec![requant.len(), 2], QData::I32(requant_values(requant)));
                     push(n, "offset", vec![offset.len()], QData::I32(offset.clone()));
+                    push(n, "clamp", vec![2], QData::I32(vec![output.min, output.max]));
                 }
-                QKind::Input | QKind::Copy | QKind::Pool(_) | QKind::GlobalAvgPool => {}
+                QKind::Input | QKind::Copy | QKind::Relu | QKind::Pool(_) | QKind::GlobalAvgPool => {}
             }
         }
         tensors
@@ -146,6 +149,8 @@ impl QNetwork {
                 }
             }
             let has_requant = get(&alloc::format!("{name}.requant")).is_some();
+            let has_clamp = get(&alloc::format!("{name}.clamp")).is_some();
+            let has_table = get(&alloc::format!("{name}.table")).is_some();
             let mut read = |suffix: &str, shape: &[usize]| -> Result<QData, QuantError> {
                 let full = alloc::format!("{name}.{suffix}");
                 let tensor = get(&full).ok_or_else(|| QuantError::Mismatch(alloc::format!("`{full}` is missing")))?;
@@ -216,6 +221,16 @@ impl QNetwork {
                 Ok(())
             };
             let input_scale = node.inputs.first().and_then(|&i| nodes.get(i)).map_or(1.0, |n| n.params.scale);
+            // A stored range within int8, its lower end first.
+            let ordered = |clamp: &[i32]| -> Result<Output, QuantError> {
+                let (min, max) = (clamp[0], clamp[1]);
+                if !(-128 <= min && min <= max && max <= 127) {
+                    return Err(QuantError::Mismatch(alloc::format!(
+                        "`{name}.clamp` is [{min}, {max}]; a clamp is a range within -128..=127, its lower end first"
+                    )));
+                }
+                Ok(Output { zero_point, min, max })
+            };
             let kind = match node.op {
                 Op::Recurrent(_) => return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() }),
                 Op::Input => QKind::Input,
@@ -256,14 +271,8 @@ impl QNetwork {
                     let target = lookup.as_ref().map_or(scale, |(pre, _)| pre.scale);
                     implied(&requant, &mut weight_scale.iter().map(|&w| kernel_real(input_scale, w, target)))?;
                     check_bias(&name, &bias, inputs)?;
-                    let (min, max) = (clamp[0], clamp[1]);
-                    if !(-128 <= min && min <= max && max <= 127) {
-                        return Err(QuantError::Mismatch(alloc::format!(
-                            "`{name}.clamp` is [{min}, {max}]; a clamp is a range within -128..=127, its lower end first"
-                        )));
-                    }
                     let zero = lookup.as_ref().map_or(zero_point, |(pre, _)| pre.zero_point);
-                    let output = Output { zero_point: zero, min, max };
+                    let output = Output { zero_point: zero, ..ordered(&clamp)? };
                     QKind::Dense { weight, weight_scale, bias, requant, output, table: lookup }
                 }
                 Op::Conv { geometry: g, one_d, .. } => {
@@ -280,7 +289,9 @@ impl QNetwork {
                     positive("weight_scale", &weight_scale)?;
                     implied(&requant, &mut weight_scale.iter().map(|&w| kernel_real(input_scale, w, scale)))?;
                     check_bias(&name, &bias, g.weight_len() / g.out_channels.max(1))?;
-                    let output = Output::new(zero_point);
+                    // Files written before a fused ReLU could clamp a convolution have no `clamp`.
+                    let output =
+                        if has_clamp { ordered(&typed!("clamp", &[2], I32))? } else { Output::new(zero_point) };
                     QKind::Conv { geometry: g, weight, weight_scale, bias, requant, output }
                 }
                 Op::Activation(activation) => match activation {
@@ -290,6 +301,15 @@ impl QNetwork {
                     }
                     Activation::Softmax | Activation::LogSoftmax => return Err(unsupported_rowwise(&name, activation)),
                     Activation::Identity => QKind::Copy,
+                    // A ReLU without a table (files from before have one) runs in its input's quantisation.
+                    Activation::Relu if !has_table => {
+                        if nodes.get(node.inputs[0]).map(|n| n.params) != Some(params) {
+                            return Err(QuantError::Mismatch(alloc::format!(
+                                "`{name}` is a ReLU without a table, so its quantisation is its input's, and the file gives it another"
+                            )));
+                        }
+                        QKind::Relu
+                    }
                     _ => QKind::Table(typed!("table", &[256], I8)),
                 },
                 Op::Add => {
@@ -322,7 +342,9 @@ impl QNetwork {
                                 "`{name}.offset` holds {o}, beyond what `quantize` writes (±2^30)"
                             )));
                         }
-                        QKind::Affine { requant, offset }
+                        let output =
+                            if has_clamp { ordered(&typed!("clamp", &[2], I32))? } else { Output::new(zero_point) };
+                        QKind::Affine { requant, offset, output }
                     }
                 }
                 Op::LayerNorm { .. } => {

@@ -8,7 +8,7 @@
 
 use super::ops::activation::nodes as activation;
 use super::{tensor, Message, Node, Values};
-use crate::quant::{QKind, QNetwork, QuantParams, Requant};
+use crate::quant::{Output, QKind, QNetwork, QuantParams, Requant};
 use nnspec_core::graph::Op;
 use nnspec_core::quant::Finish;
 use nnspec_core::Plan;
@@ -52,6 +52,17 @@ impl Graph {
         self.nodes.push(Node::new("QuantizeLinear", &format!("{name}.quantize"), &[x, &scale, &zero], &[&q]));
         self.nodes.push(Node::new("DequantizeLinear", &format!("{name}.dequantize"), &[&q, &scale, &zero], &[&dq]));
         dq
+    }
+
+    /// `Relu` on `z` where the layer's store clamps at its zero point (a fused
+    /// ReLU), else `z` itself.
+    fn fused_relu(&mut self, name: &str, z: &str, output: Output) -> String {
+        if output.min <= -128 {
+            return z.to_string();
+        }
+        let a = format!("{name}.relu");
+        self.nodes.push(Node::new("Relu", &a, &[z], &[&a]));
+        a
     }
 
     /// A mean of `count` values in `params` moved up by a quarter of a step
@@ -161,8 +172,8 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                     graph.weights(name, (weight, &[bias.len(), inputs], weight_scale), &unfolded, input_scale(0));
                 let z = format!("{name}.z");
                 graph.nodes.push(Node::new("Gemm", name, &[&x, &w, &b], &[&z]).int_attribute("transB", 1));
-                let out = match (table, output.min > -128) {
-                    (Some((pre, _)), _) => {
+                let out = match table {
+                    Some((pre, _)) => {
                         let pre = graph.qdq(&format!("{name}.pre"), &z, *pre);
                         let layer = plan.nodes.iter().find(|n| n.name == node.name).and_then(|n| match n.op {
                             nnspec_core::Op::Dense { activation, .. } => Some(activation),
@@ -179,16 +190,14 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                         );
                         graph.qdq(name, &a, q.params)
                     }
-                    (None, true) => {
-                        let a = format!("{name}.relu");
-                        graph.nodes.push(Node::new("Relu", &a, &[&z], &[&a]));
-                        graph.qdq(name, &a, q.params)
+                    None => {
+                        let z = graph.fused_relu(name, &z, *output);
+                        graph.qdq(name, &z, q.params)
                     }
-                    (None, false) => graph.qdq(name, &z, q.params),
                 };
                 (out, false)
             }
-            QKind::Conv { geometry: g, weight, weight_scale, bias, .. } => {
+            QKind::Conv { geometry: g, weight, weight_scale, bias, output, .. } => {
                 let x = input(&mut values, 0, true, &mut graph);
                 let one_d = node.shape.len() == 2;
                 let per_group = g.in_channels / g.groups.max(1);
@@ -213,6 +222,7 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                         .ints_attribute("dilations", &axes(g.dilation))
                         .int_attribute("group", g.groups as i64),
                 );
+                let z = graph.fused_relu(name, &z, *output);
                 (graph.qdq(name, &z, q.params), true)
             }
             QKind::Pool(g) => {
@@ -237,6 +247,13 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                 let plane = plan.nodes[node.inputs[0]].width / node.width.max(1);
                 let flat = graph.ties_up(name, &flat, q.params, plane);
                 (graph.qdq(name, &flat, q.params), false)
+            }
+            QKind::Relu => {
+                let i = node.inputs[0];
+                let (x, shaped) = (values.names[i].clone(), values.shaped[i]);
+                let a = format!("{name}.a");
+                graph.nodes.push(Node::new("Relu", name, &[&x], &[&a]));
+                (graph.qdq(name, &a, q.params), shaped)
             }
             QKind::Table(_) => {
                 let Op::Activation(f) = node.op else { unreachable!("a table is an activation statement") };
@@ -266,7 +283,7 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                 graph.nodes.push(Node::new("Concat", name, &refs, &[&joined]).int_attribute("axis", 1));
                 (graph.qdq(name, &joined, q.params), spatial)
             }
-            QKind::Affine { requant, offset } => {
+            QKind::Affine { requant, offset, output } => {
                 // y = a·x + b per channel, from the requantisation back to reals.
                 let x = input(&mut values, 0, spatial, &mut graph);
                 let (from, to) = (f64::from(input_scale(0)), f64::from(q.params.scale));
@@ -281,6 +298,7 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                 graph.initializers.push(tensor(&bn, &dims, &b));
                 graph.nodes.push(Node::new("Mul", &scaled, &[&x, &an], &[&scaled]));
                 graph.nodes.push(Node::new("Add", &shifted, &[&scaled, &bn], &[&shifted]));
+                let shifted = graph.fused_relu(name, &shifted, *output);
                 (graph.qdq(name, &shifted, q.params), spatial)
             }
         };
