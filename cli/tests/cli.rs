@@ -997,6 +997,65 @@ fn quantize_writes_an_int8_file_that_predict_runs_and_f32_loaders_refuse() {
     assert!(stderr.contains("is the weights"), "{stderr}");
 }
 
+/// `quantize` of a regression network reports each output's MSE and R² in
+/// f32 beside int8 and its int8 levels, and warns about an output left few
+/// levels (a target far from zero in a narrow range).
+#[test]
+fn quantize_reports_each_regression_output() {
+    let spec = write(
+        "two_targets.nn",
+        "#[allow(learning_rate)]\nnetwork TwoTargets {\n    input x: [1];\n    dense out: 3;\n    loss mse;\n    train { optimizer = adam(lr = 2.0), batch = full, epochs = 3000 }\n}\n",
+    );
+    let rows: String = (0..50)
+        .map(|i| {
+            let a = i as f32 / 49.0;
+            format!("{a},{},{},{}\n", 3.0 + 3.0 * a, 25.0 + 325.0 * a, 1000.0 + 5.0 * a)
+        })
+        .collect();
+    let data = write("two_targets.csv", &format!("a,small,large,offset\n{rows}"));
+    let weights = temp().join("two_targets.safetensors");
+    let config = write(
+        "two_targets.toml",
+        &format!(
+            "spec = {spec:?}\ndata = {data:?}\ntarget = [\"small\", \"large\", \"offset\"]\n[output]\nweights = {weights:?}\n"
+        ),
+    );
+    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let int8 = temp().join("two_targets.int8.safetensors").display().to_string();
+    let weights = weights.display().to_string();
+    let (code, stdout, stderr) = nnspec(&[
+        "quantize",
+        &spec,
+        "--weights",
+        &weights,
+        "--calibration",
+        &data,
+        "--target",
+        "small",
+        "--target",
+        "large",
+        "--target",
+        "offset",
+        "-o",
+        &int8,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for name in ["small", "large", "offset"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(line.contains("MSE") && line.contains("R²") && line.contains("int8 levels"), "{line}");
+    }
+    // The small target keeps its resolution beside the large one (one scale per output).
+    let small = stdout.lines().find(|l| l.trim_start().starts_with("small:")).unwrap();
+    let before = &small[..small.find(" int8 levels").unwrap_or_else(|| panic!("{small}"))];
+    let levels: f64 = before.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(levels >= 32.0, "{small}");
+    assert!(stderr.contains("warning: `offset` keeps") && !stderr.contains("`small`"), "{stderr}");
+}
+
 /// A sweep sets a `const` of the spec (here the width of two layers) or a
 /// layer's units in the spec itself and checks it again as a whole, so a value
 /// that breaks another rule (a residual sum of unequal widths) is refused.

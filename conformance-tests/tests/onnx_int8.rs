@@ -112,6 +112,16 @@ fn run_onnxruntime(directory: &Path, jobs: &[Value], runtime: Runtime) -> Vec<Ve
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// How many of its output's steps (each output's own, where it is quantised
+/// per output) each of `ours` is from `theirs`.
+fn steps_apart<'a>(network: &QNetwork, ours: &'a [f32], theirs: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+    let scales = network.output_scales();
+    ours.iter()
+        .zip(theirs)
+        .enumerate()
+        .map(move |(i, (a, b))| (f64::from(*a) - b).abs() / f64::from(scales[i % scales.len()]))
+}
+
 /// The plan of a network, for its export.
 fn plan_of(model: &dyn Model) -> nnspec::Plan {
     nnspec::Plan::graph(model.name().to_string(), model.nodes().to_vec(), model.loss_kind()).unwrap()
@@ -147,11 +157,10 @@ fn the_reference_networks_agree_with_onnxruntime_within_one_step_on_their_test_r
     for runtime in runtimes() {
         let results = run_onnxruntime(&directory, &jobs, runtime);
         for ((name, q), got) in quantized.iter().zip(&results) {
-            let step = f64::from(q.network.output_params().scale);
             let ours: Vec<f32> =
                 q.test.x.chunks_exact(q.test.features).flat_map(|row| q.network.predict(row)).collect();
             assert_eq!(ours.len(), got.len(), "{name}");
-            let worst = ours.iter().zip(got).map(|(a, b)| (f64::from(*a) - b).abs() / step).fold(0.0, f64::max);
+            let worst = steps_apart(&q.network, &ours, got).fold(0.0, f64::max);
             println!("{name}: {} outputs, worst {worst:.3} output steps from {}", ours.len(), runtime.name);
             assert!(worst <= 1.0 + 1e-3, "{name}: an output is {worst:.3} steps from {}", runtime.name);
         }
@@ -206,11 +215,9 @@ fn int8_networks_exported_as_qdq_run_in_onnxruntime_as_in_nnspec() {
         let results = run_onnxruntime(&directory, &jobs, runtime);
         let (mut outputs, mut worst) = (0usize, (0.0f64, String::new()));
         for ((name, network, x), got) in expected.iter().zip(&results) {
-            let step = f64::from(network.output_params().scale);
             let ours: Vec<f32> = x.chunks_exact(network.input_size()).flat_map(|row| network.predict(row)).collect();
             assert_eq!(ours.len(), got.len(), "{name}");
-            for (a, b) in ours.iter().zip(got) {
-                let steps = (f64::from(*a) - b).abs() / step;
+            for steps in steps_apart(network, &ours, got) {
                 outputs += 1;
                 if steps > worst.0 {
                     worst = (steps, name.clone());

@@ -98,6 +98,8 @@ impl Interpreter {
                 *range = (range.0.min(v), range.1.max(v));
             }
         };
+        let width = self.plan.nodes.last().map_or(0, |n| n.width);
+        let mut outputs_by_unit = vec![empty; width];
         let mut workspace = Workspace::default();
         for chunk in x.chunks(ROWS * self.plan.input.max(1)) {
             let batch = chunk.len() / self.plan.input.max(1);
@@ -109,9 +111,18 @@ impl Interpreter {
                 pass.run(step, &self.params, buffer, &mut masks, &mut []);
             }
             for (node, source) in self.plan.values.iter().enumerate() {
-                match source.buf(false) {
-                    Some(buf) => widen(&mut outputs[node], &buffer[pass.range(buf)]),
-                    None => widen(&mut outputs[node], chunk),
+                let values = match source.buf(false) {
+                    Some(buf) => &buffer[pass.range(buf)],
+                    None => chunk,
+                };
+                widen(&mut outputs[node], values);
+                if node + 1 == count && width > 0 {
+                    // Rows of the output, `[batch][width]`.
+                    for row in values.chunks_exact(width) {
+                        for (range, &v) in outputs_by_unit.iter_mut().zip(row) {
+                            widen(range, &[v]);
+                        }
+                    }
                 }
             }
             for (range, z) in pre_activations.iter_mut().zip(&self.plan.pre_activations) {
@@ -124,6 +135,7 @@ impl Interpreter {
         nnspec_core::quant::Ranges {
             outputs: outputs.into_iter().map(settle).collect(),
             pre_activations: pre_activations.into_iter().map(|r| r.map(settle)).collect(),
+            outputs_by_unit: outputs_by_unit.into_iter().map(settle).collect(),
         }
     }
 }

@@ -67,6 +67,11 @@ fn the_int8_struct_states_its_quantisation() {
         (signal::SignalInt8::OUTPUT_SCALE, signal::SignalInt8::OUTPUT_ZERO_POINT),
         (output.scale, output.zero_point)
     );
+    assert_eq!(signal::SignalInt8::OUTPUT_SCALES.to_vec(), interpreter.output_scales());
+    // `Dense` (a regression network with two outputs) is quantised per output.
+    let dense_interpreter = load(&dense::Dense::new(), "dense.int8.safetensors");
+    assert_eq!(dense_interpreter.nodes.last().unwrap().unit_scales.len(), 2);
+    assert_eq!(dense::DenseInt8::OUTPUT_SCALES.to_vec(), dense_interpreter.output_scales());
     // `predict` is `predict_q` between the input's and the output's quantisations
     // (the network ends at logits, as its f32 `predict` does).
     let x = [0.5; 24];

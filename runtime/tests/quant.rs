@@ -275,3 +275,52 @@ fn a_relu_statement_is_fused_into_the_layer_before_it() {
     assert_eq!(quant::load(&plan_of(&rectified), &path).unwrap(), network);
     std::fs::remove_file(&path).unwrap();
 }
+
+/// A regression network whose outputs differ in range (3 to 6 beside 25 to
+/// 350) gets one scale per output: each keeps more than 32 levels over its
+/// range and follows f32 (R² above 0.999), where one scale for both left the
+/// small output three levels. A classifier's logits keep one scale (their
+/// argmax compares them).
+#[test]
+fn outputs_of_different_ranges_are_quantised_one_by_one() {
+    let params = [3.0, 325.0, 3.0, 25.0]; // out.weight [1, 2], out.bias [2]
+    let regression = nnspec::Interpreter::new("Two", 1, &[("out", 2, nnspec::Activation::Identity)], nnspec::Loss::Mse)
+        .with_params(&params)
+        .unwrap();
+    let calibration: Vec<f32> = (0..64).map(|i| i as f32 / 63.0).collect();
+    let network = quant::quantize(&regression, &calibration, None).unwrap();
+    let scales = network.output_scales();
+    assert!(scales[0] < scales[1] / 20.0, "{scales:?}");
+    let rows: Vec<f32> = (0..200).map(|i| i as f32 / 199.0).collect();
+    let mut expected = vec![0.0; 400];
+    regression.forward(&rows, &mut expected, &mut Workspace::default());
+    let got: Vec<f32> = rows.iter().flat_map(|&x| network.predict(&[x])).collect();
+    for o in 0..2 {
+        let column = |v: &[f32]| v.iter().skip(o).step_by(2).map(|&x| f64::from(x)).collect::<Vec<f64>>();
+        let (e, g) = (column(&expected), column(&got));
+        let mean = e.iter().sum::<f64>() / e.len() as f64;
+        let total: f64 = e.iter().map(|v| (v - mean).powi(2)).sum();
+        let residual: f64 = e.iter().zip(&g).map(|(a, b)| (a - b).powi(2)).sum();
+        let r2 = 1.0 - residual / total;
+        let mut levels: Vec<i64> = g.iter().map(|v| (v * 1e4).round() as i64).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        assert!(r2 > 0.999 && levels.len() > 32, "output {o}: R² {r2}, {} levels", levels.len());
+    }
+    // The per-output scales survive the weight file.
+    let path = std::env::temp_dir().join(format!("nnspec-two-{}.int8.safetensors", std::process::id()));
+    quant::save(&network, &path).unwrap();
+    assert_eq!(quant::load(&plan_of(&regression), &path).unwrap(), network);
+    std::fs::remove_file(&path).unwrap();
+
+    let classifier = nnspec::Interpreter::new(
+        "Two",
+        1,
+        &[("out", 2, nnspec::Activation::Identity)],
+        nnspec::Loss::SoftmaxCrossEntropy,
+    )
+    .with_params(&params)
+    .unwrap();
+    let network = quant::quantize(&classifier, &calibration, None).unwrap();
+    assert!(network.nodes.last().unwrap().unit_scales.is_empty(), "logits share one scale");
+}

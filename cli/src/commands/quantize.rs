@@ -60,5 +60,54 @@ pub(crate) fn quantize(
             100.0 * int8_accuracy
         );
     }
+    if !model.loss_kind().is_classification() {
+        report_regression(&model, &network, &data, standardizer.as_ref(), chunk_rows);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An output keeping fewer int8 levels than this over its calibration range is warned about.
+const FEW_LEVELS: f64 = 32.0;
+
+/// Per output of a regression network, on the calibration rows: MSE and R²
+/// in f32 beside int8 (where the rows have targets), the int8 levels over the
+/// range the f32 outputs span, and a warning for an output left few levels.
+fn report_regression(
+    model: &dyn Model,
+    network: &nnspec::quant::QNetwork,
+    data: &Dataset,
+    standardizer: Option<&nnspec::data::Standardizer>,
+    chunk_rows: usize,
+) {
+    let width = network.output_size();
+    let mut standardized = data.clone();
+    if let Some(s) = standardizer {
+        s.apply(&mut standardized);
+    }
+    let f32_outputs = predict_chunked(model, &standardized.x, &mut Workspace::default(), chunk_rows);
+    let int8_outputs: Vec<f32> = data.x.chunks_exact(data.features).flat_map(|row| network.predict(row)).collect();
+    let scales = network.output_scales();
+    let column = |values: &[f32], o: usize| values.iter().skip(o).step_by(width).copied().collect::<Vec<f32>>();
+    let with_targets = data.target_width == width;
+    say!("per output on the calibration rows{}:", if with_targets { " (f32 → int8)" } else { "" });
+    for (o, &scale) in scales.iter().enumerate().take(width) {
+        let name = data.target_names.get(o).cloned().unwrap_or_else(|| format!("output {o}"));
+        let predicted = column(&f32_outputs, o);
+        let (min, max) = predicted.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let levels = if max >= min { f64::from(max - min) / f64::from(scale) + 1.0 } else { 0.0 };
+        let quality = if with_targets {
+            let truth = column(&data.y, o);
+            let (r2_f32, mse_f32) = nnspec::train::r2_and_mse(&predicted, &truth, 1);
+            let (r2_int8, mse_int8) = nnspec::train::r2_and_mse(&column(&int8_outputs, o), &truth, 1);
+            format!("MSE {mse_f32:.4} → {mse_int8:.4}, R² {r2_f32:.4} → {r2_int8:.4}, ")
+        } else {
+            String::new()
+        };
+        say!("  {name}: {quality}{levels:.0} int8 levels over its range [{min:.4}, {max:.4}] (step {scale:.4})");
+        if levels < FEW_LEVELS {
+            tell!(
+                "warning: `{name}` keeps {levels:.0} int8 levels over its calibration range [{min:.4}, {max:.4}] (fewer than {FEW_LEVELS}): an int8 range includes zero, so a narrow range far from zero is coarse; train on that target shifted toward zero (standardised), or keep this network in f32"
+            );
+        }
+    }
 }

@@ -169,7 +169,16 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
     let input_params = q.input_params();
     let output_params = q.output_params();
     let (in_scale, in_zero) = (f32_lit(f64::from(input_params.scale)), i32_lit(input_params.zero_point));
-    let (out_scale, out_zero) = (f32_lit(f64::from(output_params.scale)), i32_lit(output_params.zero_point));
+    let out_zero = i32_lit(output_params.zero_point);
+    let out_scales = q.output_scales().into_iter().map(|s| f32_lit(f64::from(s)));
+    // One scale for every output (`OUTPUT_SCALE`), unless the network is quantised per output.
+    let uniform = q.nodes.last().is_none_or(|n| n.unit_scales.is_empty()).then(|| {
+        let out_scale = f32_lit(f64::from(output_params.scale));
+        quote! {
+            /// The output's quantisation: `y ≈ OUTPUT_SCALE · (q − OUTPUT_ZERO_POINT)`.
+            pub const OUTPUT_SCALE: f32 = #out_scale;
+        }
+    });
     let standardize = q.input_standardization.as_ref().map(|(mean, std)| {
         let mean = mean.iter().map(|&m| f32_lit(f64::from(m)));
         let std = std.iter().map(|&s| f32_lit(f64::from(s)));
@@ -223,8 +232,9 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
             pub const INPUT_SCALE: f32 = #in_scale;
             /// The int8 value of a real 0 input.
             pub const INPUT_ZERO_POINT: i32 = #in_zero;
-            /// The output's quantisation: `y ≈ OUTPUT_SCALE · (q − OUTPUT_ZERO_POINT)`.
-            pub const OUTPUT_SCALE: f32 = #out_scale;
+            #uniform
+            /// Each output's scale: `y[i] ≈ OUTPUT_SCALES[i] · (q[i] − OUTPUT_ZERO_POINT)`.
+            pub const OUTPUT_SCALES: [f32; #out] = [#(#out_scales),*];
             /// The int8 value of a real 0 output.
             pub const OUTPUT_ZERO_POINT: i32 = #out_zero;
 
@@ -245,7 +255,7 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
             pub fn predict(&self, x: &[f32; #input]) -> [f32; #out] {
                 let q = self.predict_q(&Self::quantize_input(x));
                 #[allow(unused_mut)]
-                let mut y = ::core::array::from_fn(|i| #int8::dequantize_value(q[i], Self::OUTPUT_SCALE, Self::OUTPUT_ZERO_POINT));
+                let mut y = ::core::array::from_fn(|i| #int8::dequantize_value(q[i], Self::OUTPUT_SCALES[i], Self::OUTPUT_ZERO_POINT));
                 #finish
                 y
             }

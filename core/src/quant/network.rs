@@ -170,8 +170,12 @@ pub struct QNode {
     pub inputs: Vec<usize>,
     /// Values per sample.
     pub width: usize,
-    /// Its output's quantisation.
+    /// Its output's quantisation (with [`Self::unit_scales`], their largest scale).
     pub params: QuantParams,
+    /// One scale per output value, sharing `params.zero_point`, where the
+    /// node is quantised per output (the last dense layer of a regression
+    /// network whose outputs differ in range); empty otherwise.
+    pub unit_scales: Vec<f32>,
     /// What it computes.
     pub kind: QKind,
 }
@@ -199,6 +203,9 @@ pub struct Ranges {
     pub outputs: Vec<(f32, f32)>,
     /// `(min, max)` of each dense or activation node's pre-activation.
     pub pre_activations: Vec<Option<(f32, f32)>>,
+    /// `(min, max)` of each value of the network's output (the last node's),
+    /// for outputs quantised one by one; empty when not measured.
+    pub outputs_by_unit: Vec<(f32, f32)>,
 }
 
 impl Ranges {
@@ -207,6 +214,7 @@ impl Ranges {
         Ranges {
             outputs: vec![(-1.0, 1.0); plan.nodes.len()],
             pre_activations: plan.pre_activations.iter().map(|z| z.map(|_| (-1.0, 1.0))).collect(),
+            outputs_by_unit: Vec::new(),
         }
     }
 }
@@ -261,9 +269,19 @@ impl QNetwork {
         self.nodes.first().map_or(QuantParams { scale: 1.0, zero_point: 0 }, |n| n.params)
     }
 
-    /// The output's quantisation.
+    /// The output's quantisation (with per-output scales, their largest: see [`Self::output_scales`]).
     pub fn output_params(&self) -> QuantParams {
         self.nodes.last().map_or(QuantParams { scale: 1.0, zero_point: 0 }, |n| n.params)
+    }
+
+    /// The scale of each output value: the output's one scale for every
+    /// value, or the last node's per-output scales.
+    pub fn output_scales(&self) -> Vec<f32> {
+        match self.nodes.last() {
+            Some(node) if !node.unit_scales.is_empty() => node.unit_scales.clone(),
+            Some(node) => vec![node.params.scale; node.width],
+            None => Vec::new(),
+        }
     }
 
     /// The integer forward pass of one sample: every node's int8 value
@@ -343,8 +361,10 @@ impl QNetwork {
     /// (and the softmax of a classifier's logits applied). Panics as [`Self::run`] does.
     pub fn predict(&self, x: &[f32]) -> Vec<f32> {
         let q = self.quantize_input(x);
-        let output = self.output_params();
-        let mut y: Vec<f32> = self.predict_q(&q).iter().map(|&v| output.dequantize(v)).collect();
+        let zero = self.output_params().zero_point;
+        let scales = self.output_scales();
+        let mut y: Vec<f32> =
+            self.predict_q(&q).iter().zip(&scales).map(|(&v, &s)| super::dequantize_value(v, s, zero)).collect();
         match self.finish {
             Finish::None => {}
             Finish::Softmax => crate::activation::softmax_row_in_place(&mut y),

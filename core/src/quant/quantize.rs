@@ -67,6 +67,42 @@ pub(super) fn add_reals(scales: &[f32], output: f32) -> Vec<f64> {
     scales.iter().map(|&s| f64::from(s) / (2.0 * largest)).chain(core::iter::once(sum)).collect()
 }
 
+/// One zero point shared by outputs with the ranges `units` and a scale for
+/// each: the zero point (of the 256) that leaves the output with the fewest
+/// levels over its range (widened to include 0) the most, and for each output
+/// the finest scale that holds its range beside that zero point.
+pub(super) fn per_output_params(units: &[(f32, f32)]) -> (i32, Vec<f32>) {
+    let widened: Vec<(f64, f64)> =
+        units.iter().map(|&(min, max)| (f64::from(min.min(0.0)), f64::from(max.max(0.0)))).collect();
+    let scale = |(min, max): (f64, f64), zero: i32| -> Option<f64> {
+        let above = if max > 0.0 { (127 - zero > 0).then(|| max / f64::from(127 - zero))? } else { 0.0 };
+        let below = if min < 0.0 { (zero + 128 > 0).then(|| -min / f64::from(zero + 128))? } else { 0.0 };
+        Some(above.max(below))
+    };
+    let fewest = |zero: i32| -> f64 {
+        widened
+            .iter()
+            .filter(|(min, max)| max - min > f64::from(f32::MIN_POSITIVE))
+            .map(|&range| scale(range, zero).map_or(0.0, |s| (range.1 - range.0) / s))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let mut best = (-128, fewest(-128));
+    for zero in -127..=127 {
+        let levels = fewest(zero);
+        if levels > best.1 {
+            best = (zero, levels);
+        }
+    }
+    let scales = widened
+        .iter()
+        .map(|&range| match scale(range, best.0) {
+            Some(s) if s > f64::from(f32::MIN_POSITIVE) && s.is_finite() => s as f32,
+            _ => 1.0,
+        })
+        .collect();
+    (best.0, scales)
+}
+
 fn multiplier(node: &str, real: f64) -> Result<Requant, QuantError> {
     Requant::from_real(real)
         .ok_or_else(|| QuantError::Range { node: node.to_string(), what: "a requantisation multiplier".into() })
@@ -165,6 +201,7 @@ pub fn quantize(
         let from = input.unwrap_or(own);
         let last = index + 1 == count;
         let unsupported = || QuantError::Unsupported { node: name.clone(), op: node.op.name().to_string() };
+        let mut unit_scales = Vec::new();
         let (params, kind) = match node.op {
             // No integer recurrent kernel yet: refused by name, as any op without one.
             Op::Recurrent(_) => return Err(unsupported()),
@@ -218,9 +255,28 @@ pub fn quantize(
                     pre_range = (pre_range.0.max(-limit), pre_range.1.min(limit));
                 }
                 let pre = QuantParams::from_range(pre_range.0, pre_range.1);
+                // The last layer of a regression network with several outputs: one
+                // scale per output, so an output of small range beside one of large
+                // range keeps its resolution.
+                let by_unit = last
+                    && !plan.loss.is_classification()
+                    && activation == Activation::Identity
+                    && node.width > 1
+                    && ranges.outputs_by_unit.len() == node.width;
+                let per_unit = if by_unit {
+                    let (zero_point, scales) = per_output_params(&ranges.outputs_by_unit);
+                    let largest = scales.iter().fold(0.0f32, |m, &s| m.max(s));
+                    unit_scales = scales;
+                    Some(QuantParams { scale: largest, zero_point })
+                } else {
+                    None
+                };
                 let (params, target, table_of, fused_relu) = match activation {
                     Activation::Identity if fused.is_some() => (own, own, None, true),
-                    Activation::Identity => (pre, pre, None, false),
+                    Activation::Identity => {
+                        let p = per_unit.unwrap_or(pre);
+                        (p, p, None, false)
+                    }
                     Activation::Relu => (own, own, None, true),
                     Activation::Softmax | Activation::LogSoftmax if last => {
                         finish = if activation == Activation::Softmax { Finish::Softmax } else { Finish::LogSoftmax };
@@ -244,7 +300,8 @@ pub fn quantize(
                         return Err(QuantError::Range { node: name, what: "the accumulator".into() });
                     }
                     q_bias.push(b as i32);
-                    requant.push(multiplier(&name, kernel_real(from.scale, scale, target.scale))?);
+                    let target_scale = unit_scales.get(o).copied().unwrap_or(target.scale);
+                    requant.push(multiplier(&name, kernel_real(from.scale, scale, target_scale))?);
                     weight_scale.push(scale);
                     q_weight[o * inputs..(o + 1) * inputs].copy_from_slice(&row);
                 }
@@ -307,7 +364,7 @@ pub fn quantize(
             }
             Op::LayerNorm { .. } => return Err(unsupported()),
         };
-        nodes.push(QNode { name, inputs: node.inputs.to_vec(), width: node.width, params, kind });
+        nodes.push(QNode { name, inputs: node.inputs.to_vec(), width: node.width, params, unit_scales, kind });
     }
     Ok(QNetwork { name: plan.name.to_string(), nodes, finish, input_standardization })
 }

@@ -64,7 +64,11 @@ impl QNetwork {
         };
         for node in &self.nodes {
             let n = node.name.as_str();
-            push(n, "scale", Vec::new(), QData::F32(vec![node.params.scale]));
+            if node.unit_scales.is_empty() {
+                push(n, "scale", Vec::new(), QData::F32(vec![node.params.scale]));
+            } else {
+                push(n, "scale", vec![node.width], QData::F32(node.unit_scales.clone()));
+            }
             push(n, "zero_point", Vec::new(), QData::I32(vec![node.params.zero_point]));
             if let (QKind::Input, Some((mean, std))) = (&node.kind, &self.input_standardization) {
                 push(n, "mean", vec![mean.len()], QData::F32(mean.clone()));
@@ -151,6 +155,14 @@ impl QNetwork {
             let has_requant = get(&alloc::format!("{name}.requant")).is_some();
             let has_clamp = get(&alloc::format!("{name}.clamp")).is_some();
             let has_table = get(&alloc::format!("{name}.table")).is_some();
+            let scale_shape = get(&alloc::format!("{name}.scale")).map(|t| t.shape);
+            let last = index + 1 == count;
+            // Per-output scales: only the last dense layer (no activation) of a regression network has them.
+            let by_unit = last
+                && matches!(node.op, Op::Dense { activation: Activation::Identity, .. })
+                && !plan.loss.is_classification()
+                && node.width > 1
+                && scale_shape.as_deref() == Some(&[node.width][..]);
             let mut read = |suffix: &str, shape: &[usize]| -> Result<QData, QuantError> {
                 let full = alloc::format!("{name}.{suffix}");
                 let tensor = get(&full).ok_or_else(|| QuantError::Mismatch(alloc::format!("`{full}` is missing")))?;
@@ -171,7 +183,15 @@ impl QNetwork {
                     }
                 };
             }
-            let scale = typed!("scale", &[], F32)[0];
+            let unit_scales = if by_unit { typed!("scale", &[node.width], F32) } else { Vec::new() };
+            let scale = if by_unit {
+                match unit_scales.iter().all(|s| s.is_finite() && *s > 0.0) {
+                    true => unit_scales.iter().fold(0.0f32, |m, &s| m.max(s)),
+                    false => f32::NAN,
+                }
+            } else {
+                typed!("scale", &[], F32)[0]
+            };
             let zero_point = typed!("zero_point", &[], I32)[0];
             if !(scale.is_finite() && scale > 0.0 && (-128..=127).contains(&zero_point)) {
                 return Err(QuantError::Mismatch(alloc::format!("`{name}` has an invalid quantisation")));
@@ -197,7 +217,6 @@ impl QNetwork {
                 }
                 Ok(all)
             };
-            let last = index + 1 == count;
             let positive = |what: &str, values: &[f32]| -> Result<(), QuantError> {
                 match values.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
                     Some(s) => Err(QuantError::Mismatch(alloc::format!(
@@ -269,7 +288,11 @@ impl QNetwork {
                     };
                     positive("weight_scale", &weight_scale)?;
                     let target = lookup.as_ref().map_or(scale, |(pre, _)| pre.scale);
-                    implied(&requant, &mut weight_scale.iter().map(|&w| kernel_real(input_scale, w, target)))?;
+                    let mut reals = weight_scale
+                        .iter()
+                        .enumerate()
+                        .map(|(o, &w)| kernel_real(input_scale, w, unit_scales.get(o).copied().unwrap_or(target)));
+                    implied(&requant, &mut reals)?;
                     check_bias(&name, &bias, inputs)?;
                     let zero = lookup.as_ref().map_or(zero_point, |(pre, _)| pre.zero_point);
                     let output = Output { zero_point: zero, ..ordered(&clamp)? };
@@ -351,7 +374,7 @@ impl QNetwork {
                     return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() })
                 }
             };
-            nodes.push(QNode { name, inputs: node.inputs.to_vec(), width: node.width, params, kind });
+            nodes.push(QNode { name, inputs: node.inputs.to_vec(), width: node.width, params, unit_scales, kind });
         }
         Ok(QNetwork { name: plan.name.to_string(), nodes, finish, input_standardization })
     }

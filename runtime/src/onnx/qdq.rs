@@ -77,6 +77,24 @@ impl Graph {
         up
     }
 
+    /// [`Self::qdq`] with one scale per value of a `[batch, values]` tensor
+    /// (`axis = 1`) and the zero point of `params` for all.
+    fn qdq_by_unit(&mut self, name: &str, x: &str, scales: &[f32], params: QuantParams) -> String {
+        let (scale, zero) = (format!("{name}.scale"), format!("{name}.zero_point"));
+        self.initializers.push(tensor(&scale, &[scales.len()], scales));
+        self.initializers.push(int8_tensor(&zero, &[scales.len()], &vec![params.zero_point as i8; scales.len()]));
+        let (q, dq) = (format!("{name}.q"), format!("{name}.dq"));
+        self.nodes.push(
+            Node::new("QuantizeLinear", &format!("{name}.quantize"), &[x, &scale, &zero], &[&q])
+                .int_attribute("axis", 1),
+        );
+        self.nodes.push(
+            Node::new("DequantizeLinear", &format!("{name}.dequantize"), &[&q, &scale, &zero], &[&dq])
+                .int_attribute("axis", 1),
+        );
+        dq
+    }
+
     /// A weight tensor (INT8, per-channel scales) and its bias (INT32), dequantised.
     fn weights(
         &mut self,
@@ -190,6 +208,7 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                         );
                         graph.qdq(name, &a, q.params)
                     }
+                    None if !q.unit_scales.is_empty() => graph.qdq_by_unit(name, &z, &q.unit_scales, q.params),
                     None => {
                         let z = graph.fused_relu(name, &z, *output);
                         graph.qdq(name, &z, q.params)
