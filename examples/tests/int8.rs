@@ -22,6 +22,38 @@ fn int8_mlps_lose_at_most_one_point() {
     }
 }
 
+/// Every regression entry of `datasets`: the int8 MLP's test R² is within
+/// 0.02 of the f32 network's.
+#[test]
+fn int8_regression_mlps_keep_their_r2() {
+    let directory = kit::dir().join("datasets");
+    let entries: Vec<_> = datasets::entries("datasets").into_iter().filter(|e| !e.is_classification()).collect();
+    for entry in datasets::require("a regression data set", entries) {
+        let fitted = nnspec_examples::real_data::fit(&directory, &entry.value, 0).unwrap();
+        let (mean, std) = fitted.target.expect("a regression target is standardised for training");
+        let network = nnspec::quant::quantize(&fitted.model, &fitted.train.x, Some(&fitted.standardizer)).unwrap();
+        let mut f32_test = fitted.test.clone();
+        fitted.standardizer.apply(&mut f32_test);
+        let unscale = |v: f32| v * std + mean;
+        let f32_outputs: Vec<f32> =
+            nnspec::train::predict(&fitted.model, &f32_test.x, &mut nnspec::Workspace::default())
+                .into_iter()
+                .map(unscale)
+                .collect();
+        let int8_outputs: Vec<f32> = fitted
+            .test
+            .x
+            .chunks_exact(fitted.test.features)
+            .flat_map(|row| network.predict(row))
+            .map(unscale)
+            .collect();
+        let (f32_r2, _) = nnspec::train::r2_and_mse(&f32_outputs, &fitted.test.y, 1);
+        let (int8_r2, _) = nnspec::train::r2_and_mse(&int8_outputs, &fitted.test.y, 1);
+        println!("{}: test R² f32 {f32_r2:.4}, int8 {int8_r2:.4}", entry.name);
+        assert!(int8_r2 >= f32_r2 - 0.02, "{}: R² f32 {f32_r2}, int8 {int8_r2}", entry.name);
+    }
+}
+
 /// Every CNN of `conv_nets`, written from its entry's architecture: at most 1
 /// point lost on 2-D inputs (images) and 2 on 1-D inputs (sequences of channels, whose
 /// test sets are small and noisy).
