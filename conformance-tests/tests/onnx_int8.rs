@@ -168,6 +168,29 @@ fn the_reference_networks_agree_with_onnxruntime_within_one_step_on_their_test_r
     std::fs::remove_dir_all(&directory).unwrap();
 }
 
+/// A regression network whose last layer is dense with several outputs gets
+/// outputs of different ranges (output `o` scaled by `10^(o mod 3)` and moved
+/// away from zero), so its int8 form is quantised per output.
+fn spread_outputs(model: &mut nnspec::Interpreter) {
+    let last = model.nodes().len() - 1;
+    let width = model.output_size();
+    if model.loss_kind().is_classification() || width < 2 || !matches!(model.nodes()[last].op, nnspec::Op::Dense { .. })
+    {
+        return;
+    }
+    let tensors: Vec<_> = model.plan().tensors.iter().filter(|t| t.node == last).cloned().collect();
+    for tensor in tensors {
+        let bias = tensor.role == nnspec::plan::Role::Bias;
+        for (i, value) in model.params_mut()[tensor.range.clone()].iter_mut().enumerate() {
+            let o = i % width;
+            *value *= 10f32.powi((o % 3) as i32);
+            if bias {
+                *value += 3.0 * o as f32;
+            }
+        }
+    }
+}
+
 #[test]
 fn int8_networks_exported_as_qdq_run_in_onnxruntime_as_in_nnspec() {
     let directory = std::env::temp_dir().join(format!("nnspec-onnx-int8-{}", std::process::id()));
@@ -182,6 +205,7 @@ fn int8_networks_exported_as_qdq_run_in_onnxruntime_as_in_nnspec() {
         for net in &program.networks {
             let mut model = nnspec_cli::convert::network(net);
             model.init_params(5);
+            spread_outputs(&mut model);
             let width = model.input_size();
             let calibration: Vec<f32> = (0..64 * width).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
             model.adapt(&calibration, 64);
@@ -208,7 +232,14 @@ fn int8_networks_exported_as_qdq_run_in_onnxruntime_as_in_nnspec() {
             expected.push((format!("{spec}: {}", net.name), network, x));
         }
     }
-    println!("{} networks ({} without an int8 form: {refused:?})", expected.len(), refused.len());
+    let per_output =
+        expected.iter().filter(|(_, q, _)| q.nodes.last().is_some_and(|n| !n.unit_scales.is_empty())).count();
+    println!(
+        "{} networks, {per_output} of them quantised per output ({} without an int8 form: {refused:?})",
+        expected.len(),
+        refused.len()
+    );
+    assert!(per_output > 0, "no network with outputs of different ranges");
     // The spec files of the repository alone hold more than twenty networks with an int8 form.
     assert!(expected.len() >= 20, "only {} networks exported", expected.len());
     for runtime in runtimes() {
