@@ -72,6 +72,10 @@ impl<'p> Slots<'p> {
     }
 }
 
+/// The most values (rows × the widths of every slot) a fixed-size training
+/// pass keeps on the stack instead of in the workspace: 4 KiB.
+const STACK_VALUES: usize = 1024;
+
 /// The bodies of `Model::forward` and `Model::loss_and_grad`: each binds the
 /// workspace slots it uses to their names for the batch at hand, then makes
 /// one kernel call per plan step. With `rows` (a spec that trains on the
@@ -104,27 +108,47 @@ pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> (TokenStream, To
     let (z, a, dz) = (range(&slots, head.z), range(&slots, head.a), range(&slots, head.grad));
     let backward: Vec<TokenStream> = plan.backward.iter().map(|s| step(&slots, s)).collect();
     let training_slots = slots.layout(&quote!(batch));
-    let backward_pass = quote! {
-        #training_slots
-        let (buffer, mut masks) = workspace.buffer(total);
-        #(#forward)*
+    // The pass over `buffer` (and `masks`), bound by `binding`.
+    let pass_over = |binding: TokenStream| {
+        quote! {
+            #training_slots
+            #binding
+            #(#forward)*
         let ::core::option::Option::Some(grad) = grad else {
             return #loss_tokens.evaluate(#act, &buffer[#z], &buffer[#a], targets, #width, ::core::option::Option::None);
         };
         let value = {
             let ([z, a], dz) = ::nnspec::__private_v0_1::view(buffer, #dz, [#z, #a]);
             #loss_tokens.evaluate(#act, z, a, targets, #width, ::core::option::Option::Some(dz))
-        };
-        #(#backward)*
-        value
+            };
+            #(#backward)*
+            value
+        }
     };
+    let backward_pass = pass_over(quote!(let (buffer, mut masks) = workspace.buffer(total);));
     let backward_body = match rows {
         Some(rows) => {
+            // A whole data set small enough keeps its values in a stack array, where
+            // the compiler holds them in registers (W1: a workspace on the heap is
+            // read and written through slices it cannot see past). Batch
+            // normalisation reads the workspace after the pass, so it keeps it.
+            let values = rows * plan.slots.iter().sum::<usize>();
+            let batch_norm = plan.forward.iter().any(|s| matches!(s, Step::BatchNorm { .. }));
+            let fixed_pass = if values <= STACK_VALUES && !batch_norm {
+                let values = usize_lit(values);
+                pass_over(quote! {
+                    let mut stack = [0.0f32; #values];
+                    let (_, mut masks) = workspace.buffer(0);
+                    let buffer = &mut stack[..total];
+                })
+            } else {
+                backward_pass.clone()
+            };
             let rows = usize_lit(rows);
             quote! {
                 let batch = x.len() / #input;
                 if batch == #rows {
-                    #backward_pass
+                    #fixed_pass
                 } else {
                     #backward_pass
                 }
