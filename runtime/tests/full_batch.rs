@@ -16,6 +16,7 @@ nnspec::net! {
         train { optimizer = sgd(lr = 1.0), batch = full, epochs = 10, samples = 4 }
     }
 
+    #[allow(overparameterized)]
     network SizedDropout {
         input x: [3];
         dense hidden: 8, activation = relu;
@@ -34,7 +35,7 @@ nnspec::net! {
         train { optimizer = sgd(lr = 1.0), batch = full, epochs = 10 }
     }
 
-    #[allow(batch_norm_single_row)]
+    #[allow(batch_norm_single_row, overparameterized)]
     network SizedNormed {
         input x: [3];
         dense hidden: 4;
