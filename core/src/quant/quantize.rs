@@ -67,6 +67,17 @@ pub(super) fn add_reals(scales: &[f32], output: f32) -> Vec<f64> {
     scales.iter().map(|&s| f64::from(s) / (2.0 * largest)).chain(core::iter::once(sum)).collect()
 }
 
+/// Whether node `index` of `plan` is quantised per output: the last node of
+/// a regression network with several outputs, a dense layer without an
+/// activation (a classifier's logits share one scale: argmax compares them).
+pub(super) fn per_output(plan: &Plan, index: usize) -> bool {
+    let node = &plan.nodes[index];
+    index + 1 == plan.nodes.len()
+        && !plan.loss.is_classification()
+        && matches!(node.op, Op::Dense { activation: Activation::Identity, .. })
+        && node.width > 1
+}
+
 /// One zero point shared by outputs with the ranges `units` and a scale for
 /// each: the zero point (of the 256) that leaves the output with the fewest
 /// levels over its range (widened to include 0) the most, and for each output
@@ -190,7 +201,8 @@ pub fn quantize(
             }
             _ => None,
         };
-        let own = QuantParams::from_range(fused.unwrap_or(range).0, fused.unwrap_or(range).1);
+        let (min, max) = fused.unwrap_or(range);
+        let own = QuantParams::from_range(min, max);
         // The store of a requantising layer: the whole int8 range, or from the zero point up with a fused ReLU.
         let store = |params: QuantParams| Output {
             zero_point: params.zero_point,
@@ -255,14 +267,9 @@ pub fn quantize(
                     pre_range = (pre_range.0.max(-limit), pre_range.1.min(limit));
                 }
                 let pre = QuantParams::from_range(pre_range.0, pre_range.1);
-                // The last layer of a regression network with several outputs: one
-                // scale per output, so an output of small range beside one of large
-                // range keeps its resolution.
-                let by_unit = last
-                    && !plan.loss.is_classification()
-                    && activation == Activation::Identity
-                    && node.width > 1
-                    && ranges.outputs_by_unit.len() == node.width;
+                // One scale per output, so an output of small range beside one of
+                // large range keeps its resolution.
+                let by_unit = per_output(plan, index) && ranges.outputs_by_unit.len() == node.width;
                 let per_unit = if by_unit {
                     let (zero_point, scales) = per_output_params(&ranges.outputs_by_unit);
                     let largest = scales.iter().fold(0.0f32, |m, &s| m.max(s));

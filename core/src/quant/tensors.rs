@@ -1,7 +1,7 @@
 //! A [`QNetwork`] as the tensors of an int8 weight file, and back.
 
 use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams};
-use super::quantize::{add_reals, bias_room, kernel_real, unsupported_rowwise};
+use super::quantize::{add_reals, bias_room, kernel_real, per_output, unsupported_rowwise};
 use super::{Output, Requant};
 use crate::graph::Op;
 use crate::plan::Plan;
@@ -157,12 +157,7 @@ impl QNetwork {
             let has_table = get(&alloc::format!("{name}.table")).is_some();
             let scale_shape = get(&alloc::format!("{name}.scale")).map(|t| t.shape);
             let last = index + 1 == count;
-            // Per-output scales: only the last dense layer (no activation) of a regression network has them.
-            let by_unit = last
-                && matches!(node.op, Op::Dense { activation: Activation::Identity, .. })
-                && !plan.loss.is_classification()
-                && node.width > 1
-                && scale_shape.as_deref() == Some(&[node.width][..]);
+            let by_unit = per_output(plan, index) && scale_shape.as_deref() == Some(&[node.width][..]);
             let mut read = |suffix: &str, shape: &[usize]| -> Result<QData, QuantError> {
                 let full = alloc::format!("{name}.{suffix}");
                 let tensor = get(&full).ok_or_else(|| QuantError::Mismatch(alloc::format!("`{full}` is missing")))?;

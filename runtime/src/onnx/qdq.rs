@@ -45,12 +45,34 @@ struct Graph {
 impl Graph {
     /// `x` through `QuantizeLinear` and `DequantizeLinear` with `params`; the dequantised value's name.
     fn qdq(&mut self, name: &str, x: &str, params: QuantParams) -> String {
+        self.quantized(name, x, &[params.scale], params.zero_point, None)
+    }
+
+    /// [`Self::qdq`] with one scale per value of a `[batch, values]` tensor
+    /// (`axis = 1`) and the zero point of `params` for all.
+    fn qdq_by_unit(&mut self, name: &str, x: &str, scales: &[f32], params: QuantParams) -> String {
+        self.quantized(name, x, scales, params.zero_point, Some(1))
+    }
+
+    /// `x` through `QuantizeLinear` and `DequantizeLinear` with `scales`
+    /// (one, a scalar, or one per value along `axis`) and `zero_point`.
+    fn quantized(&mut self, name: &str, x: &str, scales: &[f32], zero_point: i32, axis: Option<i64>) -> String {
         let (scale, zero) = (format!("{name}.scale"), format!("{name}.zero_point"));
-        self.initializers.push(tensor(&scale, &[], &[params.scale]));
-        self.initializers.push(int8_tensor(&zero, &[], &[params.zero_point as i8]));
+        let dims: &[usize] = if axis.is_some() { &[scales.len()] } else { &[] };
+        self.initializers.push(tensor(&scale, dims, scales));
+        self.initializers.push(int8_tensor(&zero, dims, &vec![zero_point as i8; scales.len()]));
         let (q, dq) = (format!("{name}.q"), format!("{name}.dq"));
-        self.nodes.push(Node::new("QuantizeLinear", &format!("{name}.quantize"), &[x, &scale, &zero], &[&q]));
-        self.nodes.push(Node::new("DequantizeLinear", &format!("{name}.dequantize"), &[&q, &scale, &zero], &[&dq]));
+        let along = |node: Node| match axis {
+            Some(axis) => node.int_attribute("axis", axis),
+            None => node,
+        };
+        self.nodes.push(along(Node::new("QuantizeLinear", &format!("{name}.quantize"), &[x, &scale, &zero], &[&q])));
+        self.nodes.push(along(Node::new(
+            "DequantizeLinear",
+            &format!("{name}.dequantize"),
+            &[&q, &scale, &zero],
+            &[&dq],
+        )));
         dq
     }
 
@@ -75,24 +97,6 @@ impl Graph {
         self.initializers.push(tensor(&nudge, &[], &[params.scale / (4 * count.max(1)) as f32]));
         self.nodes.push(Node::new("Add", &up, &[mean, &nudge], &[&up]));
         up
-    }
-
-    /// [`Self::qdq`] with one scale per value of a `[batch, values]` tensor
-    /// (`axis = 1`) and the zero point of `params` for all.
-    fn qdq_by_unit(&mut self, name: &str, x: &str, scales: &[f32], params: QuantParams) -> String {
-        let (scale, zero) = (format!("{name}.scale"), format!("{name}.zero_point"));
-        self.initializers.push(tensor(&scale, &[scales.len()], scales));
-        self.initializers.push(int8_tensor(&zero, &[scales.len()], &vec![params.zero_point as i8; scales.len()]));
-        let (q, dq) = (format!("{name}.q"), format!("{name}.dq"));
-        self.nodes.push(
-            Node::new("QuantizeLinear", &format!("{name}.quantize"), &[x, &scale, &zero], &[&q])
-                .int_attribute("axis", 1),
-        );
-        self.nodes.push(
-            Node::new("DequantizeLinear", &format!("{name}.dequantize"), &[&q, &scale, &zero], &[&dq])
-                .int_attribute("axis", 1),
-        );
-        dq
     }
 
     /// A weight tensor (INT8, per-channel scales) and its bias (INT32), dequantised.
