@@ -1,5 +1,6 @@
 //! Seed-style sequences: a GRU classifies accelerometer gestures, then runs
-//! on a stream, one reading at a time, through the generated `step`.
+//! on a stream, one reading at a time, through the generated `step`, and
+//! is quantised to int8.
 //!
 //! `cargo run --release --example gestures`
 
@@ -17,6 +18,10 @@ fn main() {
                 let stream: Vec<String> = report.stream.iter().map(usize::to_string).collect();
                 println!("streamed, the class after each reading: {}", stream.join(" "));
                 println!("predict on the whole sequence: class {}", report.whole);
+                println!(
+                    "int8 (integer GRU, 16-bit state): test accuracy {:.4}, {} bytes of weights and constants",
+                    report.int8_accuracy, report.int8_bytes
+                );
             }
             Err(error) => println!("{name}: {error}"),
         }

@@ -225,7 +225,15 @@ fn int8_networks_exported_as_qdq_run_in_onnxruntime_as_in_nnspec() {
                 Err(e) => panic!("{spec}: {}: {e}", net.name),
             };
             let path = directory.join(format!("{}-{}.onnx", jobs.len(), net.name));
-            nnspec::onnx::save_int8(model.plan(), &network, &path).unwrap();
+            match nnspec::onnx::save_int8(model.plan(), &network, &path) {
+                Ok(()) => {}
+                // ONNX has no integer GRU or LSTM: nnspec runs them in integers, the export refuses them.
+                Err(nnspec::Error::Config(message)) if message.contains("is a recurrent layer") => {
+                    refused.push(format!("{spec}: {}", net.name));
+                    continue;
+                }
+                Err(e) => panic!("{spec}: {}: {e}", net.name),
+            }
             let rows = 16;
             let x: Vec<f32> = (0..rows * width).map(|i| ((i * 53 % 29) as f32 - 14.0) / 9.0).collect();
             jobs.push(json!({ "model": path.to_string_lossy(), "x": x, "rows": rows }));

@@ -278,6 +278,20 @@ pub fn recurrent_step_sized<const ROWS: usize>(x_t: &[f32], params: &[f32], stat
     cell_step(g, split(params, g), x_t, h, c, (&mut gx, &mut gh), None);
 }
 
+/// The largest magnitude an LSTM's cell state reached in the cache of
+/// [`recurrent_forward`] (0 for a GRU): what the int8 cell state's format is
+/// chosen from.
+pub fn cell_extent(cache: &[f32], g: &RecurrentGeometry) -> f32 {
+    if g.cell != Cell::Lstm || g.hidden == 0 {
+        return 0.0;
+    }
+    cache
+        .chunks_exact(g.step_cache())
+        .flat_map(|step| &step[4 * g.hidden..5 * g.hidden])
+        .filter(|c| c.is_finite())
+        .fold(0.0f32, |m, c| m.max(c.abs()))
+}
+
 /// Values of a unidirectional layer's streaming state: `h`, and `c` for an LSTM.
 pub const fn state_len(g: &RecurrentGeometry) -> usize {
     match g.cell {

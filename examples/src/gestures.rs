@@ -1,7 +1,8 @@
 //! Sequences: the gesture GRU of `specs/gestures.nn` trained on the
 //! `sequence_nets` entry of `references.json` (time-first `[24, 3]` rows),
 //! then run as a microcontroller would on a live stream: one accelerometer
-//! reading at a time through the generated `step`.
+//! reading at a time through the generated `step`; and quantised to int8
+//! (integer GRU kernels, calibrated on the training rows).
 
 use crate::real_data::split;
 use nnspec::train::evaluate;
@@ -22,6 +23,10 @@ pub struct Report {
     pub stream: Vec<usize>,
     /// The class `predict` gives for that row as a whole.
     pub whole: usize,
+    /// Test accuracy of the network quantised to int8.
+    pub int8_accuracy: f64,
+    /// What int8 inference reads (weights, biases, requantisation constants), in bytes.
+    pub int8_bytes: usize,
 }
 
 /// Trains `Gestures` on the entry's training rows (its spec's recipe and
@@ -44,5 +49,7 @@ pub fn run(directory: &Path, entry: &Value, seed: u64) -> Result<Report, String>
         .map(|reading| argmax(&model.step(&mut state, &reading.try_into().expect("three axes"))))
         .collect();
     let whole = argmax(&model.predict(&row.try_into().expect("a whole row")));
-    Ok(Report { accuracy, pass_mark, stream, whole })
+    let int8 = nnspec::quant::quantize(&model, &train.x, None).map_err(|e| e.to_string())?;
+    let int8_accuracy = crate::int8::int8_accuracy(&int8, &model, &test);
+    Ok(Report { accuracy, pass_mark, stream, whole, int8_accuracy, int8_bytes: int8.weight_bytes() })
 }

@@ -163,3 +163,30 @@ fn the_benchmarks_int8_models_are_current() {
         nnspec::weights::load(&mut model, &f32_file).unwrap_or_else(|e| panic!("{e} (NNSPEC_BLESS=1 rewrites it)"));
     }
 }
+
+/// Every `sequence_nets` entry (time-first `[T, F]` samples), its recurrent
+/// network as the entry names it and the same network with the other cell
+/// (GRU and LSTM): integer-only recurrent kernels lose at most 1 point.
+#[test]
+fn int8_recurrent_networks_lose_at_most_one_point() {
+    let directory = kit::dir().join("datasets");
+    for entry in datasets::require("a sequence classifier", datasets::entries("sequence_nets")) {
+        let text = datasets::sequence_spec(&entry, "Sequence");
+        let other = if text.contains("gru rnn") {
+            text.replace("gru rnn", "lstm rnn")
+        } else {
+            text.replace("lstm rnn", "gru rnn")
+        };
+        for text in [text, other] {
+            let cell = if text.contains("gru rnn") { "gru" } else { "lstm" };
+            let (model, config) = datasets::interpreter(&text, "Sequence", 0);
+            let c = nnspec_examples::int8::cnn(&directory, &entry.value, Box::new(model), config)
+                .unwrap_or_else(|e| panic!("{} ({cell}): {e}", entry.name));
+            println!(
+                "{} ({cell}): f32 {:.4}, int8 {:.4}; {} → {} bytes",
+                entry.name, c.f32_accuracy, c.int8_accuracy, c.f32_bytes, c.int8_bytes
+            );
+            assert!(c.int8_accuracy >= c.f32_accuracy - 0.01, "{} ({cell}): {c:?}", entry.name);
+        }
+    }
+}

@@ -17,7 +17,7 @@ use nnspec_core::norm::{
     standardize_fit,
 };
 use nnspec_core::plan::{Buf, Plan, Source, Step};
-use nnspec_core::recurrent::{recurrent_backward, recurrent_forward};
+use nnspec_core::recurrent::{cell_extent, recurrent_backward, recurrent_forward};
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -100,6 +100,7 @@ impl Interpreter {
         };
         let width = self.plan.nodes.last().map_or(0, |n| n.width);
         let mut outputs_by_unit = vec![empty; width];
+        let mut cells = vec![0.0f32; count];
         let mut workspace = Workspace::default();
         for chunk in x.chunks(ROWS * self.plan.input.max(1)) {
             let batch = chunk.len() / self.plan.input.max(1);
@@ -130,12 +131,22 @@ impl Interpreter {
                     widen(range, &buffer[pass.range(*z)]);
                 }
             }
+            // An LSTM's cell states, from the cache its forward step keeps.
+            for step in &self.plan.forward {
+                if let Step::Recurrent { output, cache, geometry, .. } = step {
+                    let node = self.plan.values.iter().position(|v| v.buf(false) == Some(*output));
+                    if let Some(extent) = node.and_then(|node| cells.get_mut(node)) {
+                        *extent = extent.max(cell_extent(&buffer[pass.range(*cache)], geometry));
+                    }
+                }
+            }
         }
         let settle = |(min, max): (f32, f32)| if min <= max { (min, max) } else { (0.0, 0.0) };
         nnspec_core::quant::Ranges {
             outputs: outputs.into_iter().map(settle).collect(),
             pre_activations: pre_activations.into_iter().map(|r| r.map(settle)).collect(),
             outputs_by_unit: outputs_by_unit.into_iter().map(settle).collect(),
+            cells,
         }
     }
 }

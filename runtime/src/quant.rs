@@ -2,11 +2,12 @@
 // `std` post-training quantisation of an interpreter network and int8 weight files.
 
 pub use nnspec_core::quant::{
-    argmax, conv, dense, dequantize_value, elementwise, pool, quantize_value, Output, Requant, WEIGHT_LIMIT,
+    argmax, conv, dense, dequantize_value, elementwise, pool, quantize_value, recurrent, Output, Requant, WEIGHT_LIMIT,
 };
 #[cfg(feature = "std")]
 pub use nnspec_core::quant::{
     file, full_range_weights, network, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges,
+    RecurrentParams,
 };
 
 #[cfg(feature = "std")]

@@ -10,6 +10,10 @@ mod dense {
     nnspec::include_net!("tests/data/int8.nn", weights = "tests/data/dense.int8.safetensors", network = "Dense");
 }
 
+mod sequence {
+    nnspec::include_net!("tests/data/int8.nn", weights = "tests/data/sequence.int8.safetensors", network = "Sequence");
+}
+
 use nnspec::Model;
 
 fn load(model: &dyn Model, file: &str) -> nnspec::quant::QNetwork {
@@ -49,6 +53,13 @@ fn generated_int8_code_matches_the_interpreter_bit_for_bit() {
     for (q, x) in samples::<5>(500) {
         assert_eq!(dense::DenseInt8.predict_q(&q).to_vec(), interpreter.predict_q(&q));
         let (generated, interpreted) = (dense::DenseInt8.predict(&x), interpreter.predict(&x));
+        assert_eq!(generated.map(f32::to_bits).to_vec(), interpreted.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    }
+    // Integer GRU and LSTM kernels, from a convolution, bidirectional, stacked.
+    let interpreter = load(&sequence::Sequence::new(), "sequence.int8.safetensors");
+    for (q, x) in samples::<20>(200) {
+        assert_eq!(sequence::SequenceInt8.predict_q(&q).to_vec(), interpreter.predict_q(&q));
+        let (generated, interpreted) = (sequence::SequenceInt8.predict(&x), interpreter.predict(&x));
         assert_eq!(generated.map(f32::to_bits).to_vec(), interpreted.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
     }
 }

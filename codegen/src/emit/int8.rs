@@ -148,6 +148,50 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                     #(#parts)*
                 }
             }
+            QKind::Recurrent(layer) => {
+                let g = recurrent_geometry(&layer.geometry);
+                let (wi, wh, bi, bh, ri, rh) = (
+                    constant("WEIGHT_IH"),
+                    constant("WEIGHT_HH"),
+                    constant("BIAS_IH"),
+                    constant("BIAS_HH"),
+                    constant("REQUANT_IH"),
+                    constant("REQUANT_HH"),
+                );
+                let (wil, whl, rows) = (
+                    usize_lit(layer.weight_ih.len()),
+                    usize_lit(layer.weight_hh.len()),
+                    usize_lit(layer.bias_ih.len()),
+                );
+                let (wiv, whv) =
+                    (array(&layer.weight_ih, Literal::i8_suffixed), array(&layer.weight_hh, Literal::i8_suffixed));
+                let (biv, bhv) = (array(&layer.bias_ih, i32_lit), array(&layer.bias_hh, i32_lit));
+                let (riv, rhv) = (requants(&layer.requant_ih), requants(&layer.requant_hh));
+                let out = requants(std::slice::from_ref(&layer.output));
+                let cell_bits = Literal::u32_suffixed(layer.cell_bits);
+                let store = output(node.params.zero_point, -128, 127);
+                quote! {
+                    static #wi: [i8; #wil] = #wiv;
+                    static #wh: [i8; #whl] = #whv;
+                    static #bi: [i32; #rows] = #biv;
+                    static #bh: [i32; #rows] = #bhv;
+                    static #ri: [#int8::Requant; #rows] = #riv;
+                    static #rh: [#int8::Requant; #rows] = #rhv;
+                    let layer = #int8::QRecurrent {
+                        geometry: #g,
+                        weight_ih: &#wi,
+                        weight_hh: &#wh,
+                        bias_ih: &#bi,
+                        bias_hh: &#bh,
+                        requant_ih: &#ri,
+                        requant_hh: &#rh,
+                        cell_bits: #cell_bits,
+                        output: #out[0],
+                    };
+                    let mut #v = [0i8; #width];
+                    #int8::recurrent(&#source, &layer, #store, &mut #v);
+                }
+            }
             QKind::Affine { requant, offset, output: o } => {
                 let r = constant("REQUANT");
                 let (rl, ol) = (usize_lit(requant.len()), usize_lit(offset.len()));

@@ -36,11 +36,14 @@ pub mod network;
 pub mod pool;
 #[cfg(feature = "alloc")]
 mod quantize;
+pub mod recurrent;
 #[cfg(feature = "alloc")]
 mod tensors;
 
 #[cfg(feature = "alloc")]
-pub use network::{quantize, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges};
+pub use network::{
+    quantize, Finish, QData, QKind, QNetwork, QNode, QTensor, QuantError, QuantParams, Ranges, RecurrentParams,
+};
 
 /// The largest magnitude of a quantised weight: 64, seven bits, as
 /// onnxruntime's quantiser writes with `reduce_range`. The integer kernels
@@ -59,6 +62,10 @@ pub fn full_range_weights(network: &QNetwork) -> Option<&str> {
     network.nodes.iter().find_map(|node| match &node.kind {
         QKind::Dense { weight, .. } | QKind::Conv { weight, .. } => {
             weight.iter().any(|w| w.unsigned_abs() > WEIGHT_LIMIT as u8).then_some(node.name.as_str())
+        }
+        QKind::Recurrent(layer) => {
+            let mut weights = layer.weight_ih.iter().chain(&layer.weight_hh);
+            weights.any(|w| w.unsigned_abs() > WEIGHT_LIMIT as u8).then_some(node.name.as_str())
         }
         _ => None,
     })

@@ -6,10 +6,12 @@ use super::conv::conv;
 use super::dense::dense;
 use super::elementwise::{add_into, add_store, affine, relu, rescale, table};
 use super::pool::{global_avg_pool, pool};
+use super::recurrent::{recurrent, QRecurrent};
 use super::{Output, Requant};
 use crate::conv::{ConvGeometry, PoolGeometry};
 use crate::graph::Op;
 use crate::plan::Plan;
+use crate::recurrent::RecurrentGeometry;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -149,6 +151,8 @@ pub enum QKind {
     },
     /// A concatenation: each input rescaled into the output's quantisation.
     Concat(Vec<Requant>),
+    /// A GRU or LSTM (see [`super::recurrent`]).
+    Recurrent(RecurrentParams),
     /// Per channel `y = a·x + b` (batch normalisation in inference, a
     /// standardisation not folded into the input's quantisation).
     Affine {
@@ -159,6 +163,51 @@ pub enum QKind {
         /// The store of the results (a fused ReLU's clamp).
         output: Output,
     },
+}
+
+/// The integer parameters of a recurrent layer, every direction's rows one
+/// after the other (the forward direction's first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecurrentParams {
+    /// Its sizes.
+    pub geometry: RecurrentGeometry,
+    /// int8 input weights, `[D·G·H][F]`.
+    pub weight_ih: Vec<i8>,
+    /// int8 state weights, `[D·G·H][H]`.
+    pub weight_hh: Vec<i8>,
+    /// Each row's input weight scale.
+    pub weight_ih_scale: Vec<f32>,
+    /// Each row's state weight scale.
+    pub weight_hh_scale: Vec<f32>,
+    /// i32 input biases (the input's zero point folded in).
+    pub bias_ih: Vec<i32>,
+    /// i32 state biases.
+    pub bias_hh: Vec<i32>,
+    /// Per row, the input product into Q3.12.
+    pub requant_ih: Vec<Requant>,
+    /// Per row, the state product into Q3.12.
+    pub requant_hh: Vec<Requant>,
+    /// Fraction bits of an LSTM's int16 cell state (0 for a GRU).
+    pub cell_bits: u32,
+    /// From the Q0.15 state to the output's scale.
+    pub output: Requant,
+}
+
+impl RecurrentParams {
+    /// The kernel's view of these parameters.
+    pub fn layer(&self) -> QRecurrent<'_> {
+        QRecurrent {
+            geometry: self.geometry,
+            weight_ih: &self.weight_ih,
+            weight_hh: &self.weight_hh,
+            bias_ih: &self.bias_ih,
+            bias_hh: &self.bias_hh,
+            requant_ih: &self.requant_ih,
+            requant_hh: &self.requant_hh,
+            cell_bits: self.cell_bits,
+            output: self.output,
+        }
+    }
 }
 
 /// One node of an int8 network (the nodes of the f32 graph, in its order).
@@ -206,6 +255,10 @@ pub struct Ranges {
     /// `(min, max)` of each value of the network's output (the last node's),
     /// for outputs quantised one by one; empty when not measured.
     pub outputs_by_unit: Vec<(f32, f32)>,
+    /// The largest magnitude of each LSTM node's cell state (0 for other
+    /// nodes); empty when not measured, and then an LSTM's cell state is
+    /// given the range its steps bound it to (|c| ≤ T).
+    pub cells: Vec<f32>,
 }
 
 impl Ranges {
@@ -215,6 +268,7 @@ impl Ranges {
             outputs: vec![(-1.0, 1.0); plan.nodes.len()],
             pre_activations: plan.pre_activations.iter().map(|z| z.map(|_| (-1.0, 1.0))).collect(),
             outputs_by_unit: Vec::new(),
+            cells: Vec::new(),
         }
     }
 }
@@ -245,7 +299,7 @@ impl core::fmt::Display for QuantError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             QuantError::Unsupported { node, op } => {
-                write!(f, "`{node}` is a `{op}`, which has no int8 kernel; int8 networks take dense, conv1d/2d, pools, global_avg_pool, flatten, dropout, add, concat, batch_norm, standardize and element-wise activations")
+                write!(f, "`{node}` is a `{op}`, which has no int8 kernel; int8 networks take dense, conv1d/2d, pools, global_avg_pool, flatten, dropout, add, concat, batch_norm, standardize, gru, lstm and element-wise activations")
             }
             QuantError::Range { node, what } => write!(f, "`{node}`: {what} does not fit in 32-bit integers"),
             QuantError::Mismatch(what) => f.write_str(what),
@@ -331,6 +385,9 @@ impl QNetwork {
                         start = end;
                     }
                 }
+                QKind::Recurrent(layer) => {
+                    recurrent(input(0), &layer.layer(), Output::new(node.params.zero_point), &mut y)
+                }
                 QKind::Affine { requant, offset, output } => {
                     let zero = node.inputs.first().map_or(0, |&i| self.nodes[i].params.zero_point);
                     affine(input(0), zero, requant, offset, *output, &mut y);
@@ -388,6 +445,10 @@ impl QNetwork {
                 QKind::Add { inputs, .. } => 8 * (inputs.len() + 1),
                 QKind::Concat(requant) => 8 * requant.len(),
                 QKind::Affine { requant, offset, .. } => 8 * requant.len() + 4 * offset.len(),
+                QKind::Recurrent(layer) => {
+                    let rows = layer.bias_ih.len();
+                    layer.weight_ih.len() + layer.weight_hh.len() + 8 * rows + 16 * rows + 8
+                }
                 QKind::Input | QKind::Copy | QKind::Relu | QKind::Pool(_) | QKind::GlobalAvgPool => 0,
             })
             .sum()

@@ -2,10 +2,12 @@
 //! ranges into a [`QNetwork`] (the scheme of [the module](super)).
 
 use super::elementwise::ADD_SHIFT;
-use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams, Ranges};
+use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams, Ranges, RecurrentParams};
+use super::recurrent::{GATE_BITS, STATE_BITS};
 use super::{Output, Requant, WEIGHT_LIMIT};
 use crate::graph::Op;
 use crate::plan::{Plan, Role};
+use crate::recurrent::{Cell, RecurrentGeometry, MAX_GATE_ROWS};
 use crate::Activation;
 use alloc::string::ToString;
 use alloc::vec;
@@ -114,6 +116,95 @@ pub(super) fn per_output_params(units: &[(f32, f32)]) -> (i32, Vec<f32>) {
     (best.0, scales)
 }
 
+/// The largest bias beside `units` products of a Q0.15 state and int8 weights.
+pub(super) fn state_bias_room(units: usize) -> f64 {
+    f64::from(i32::MAX) - (units as f64) * 32767.0 * f64::from(WEIGHT_LIMIT)
+}
+
+/// The real multipliers of a recurrent layer's row with input weight scale
+/// `ih` and state weight scale `hh`, into Q3.12: `(input product, state product)`.
+pub(super) fn recurrent_reals(input: f32, ih: f32, hh: f32) -> (f64, f64) {
+    let gate = f64::from(1u32 << GATE_BITS);
+    (f64::from(input) * f64::from(ih) * gate, f64::from(hh) * gate / f64::from(1u32 << STATE_BITS))
+}
+
+/// The real multiplier from the Q0.15 state to an output of `scale`.
+pub(super) fn state_output_real(scale: f32) -> f64 {
+    1.0 / (f64::from(1u32 << STATE_BITS) * f64::from(scale))
+}
+
+/// Fraction bits of an LSTM's int16 cell state that holds `extent` (the
+/// largest magnitude calibration reached, with a quarter more as margin), or,
+/// unmeasured, every value `steps` steps can reach (|c| ≤ T).
+pub(super) fn cell_bits(extent: Option<f32>, steps: usize) -> u32 {
+    let bound = extent.map_or(steps as f64, |c| 1.25 * f64::from(c));
+    let mut integer = 0;
+    while integer < STATE_BITS && f64::from(1u32 << integer) <= bound {
+        integer += 1;
+    }
+    STATE_BITS - integer
+}
+
+/// A recurrent layer's integer parameters: every direction's rows quantised
+/// per row (seven bits), biases in each row's accumulator scale, the
+/// requantisations into Q3.12 and out of Q0.15.
+fn recurrent_params<'p>(
+    name: &str,
+    geometry: RecurrentGeometry,
+    values: &dyn Fn(Role) -> Option<&'p [f32]>,
+    from: QuantParams,
+    own: QuantParams,
+    cell: Option<f32>,
+) -> Result<RecurrentParams, QuantError> {
+    let (rows, features, units) = (geometry.gates() * geometry.hidden, geometry.features, geometry.hidden);
+    if rows > MAX_GATE_ROWS {
+        return Err(QuantError::Range { node: name.to_string(), what: "a layer of more than 1,024 gate rows".into() });
+    }
+    let missing = || QuantError::Mismatch(alloc::format!("`{name}` has no parameters"));
+    let mut layer = RecurrentParams {
+        geometry,
+        weight_ih: Vec::new(),
+        weight_hh: Vec::new(),
+        weight_ih_scale: Vec::new(),
+        weight_hh_scale: Vec::new(),
+        bias_ih: Vec::new(),
+        bias_hh: Vec::new(),
+        requant_ih: Vec::new(),
+        requant_hh: Vec::new(),
+        cell_bits: if geometry.cell == Cell::Lstm { cell_bits(cell, geometry.steps) } else { 0 },
+        output: multiplier(name, state_output_real(own.scale))?,
+    };
+    let accumulator = || QuantError::Range { node: name.to_string(), what: "the accumulator".into() };
+    for d in 0..geometry.directions() {
+        let reverse = d == 1;
+        let w_ih = values(Role::InputWeight { reverse }).ok_or_else(missing)?;
+        let w_hh = values(Role::StateWeight { reverse }).ok_or_else(missing)?;
+        let b_ih = values(Role::InputBias { reverse }).ok_or_else(missing)?;
+        let b_hh = values(Role::StateBias { reverse }).ok_or_else(missing)?;
+        for r in 0..rows {
+            let (row_ih, scale_ih) = quantize_channel(w_ih[r * features..(r + 1) * features].iter().copied());
+            let (row_hh, scale_hh) = quantize_channel(w_hh[r * units..(r + 1) * units].iter().copied());
+            let sum: i64 = row_ih.iter().map(|&w| i64::from(w)).sum();
+            let bias = libm::round(f64::from(b_ih[r]) / (f64::from(from.scale) * f64::from(scale_ih)))
+                - (i64::from(from.zero_point) * sum) as f64;
+            let state_bias = libm::round(f64::from(b_hh[r]) * f64::from(1u32 << STATE_BITS) / f64::from(scale_hh));
+            if bias.abs() > bias_room(features) || state_bias.abs() > state_bias_room(units) {
+                return Err(accumulator());
+            }
+            let (ih, hh) = recurrent_reals(from.scale, scale_ih, scale_hh);
+            layer.requant_ih.push(multiplier(name, ih)?);
+            layer.requant_hh.push(multiplier(name, hh)?);
+            layer.bias_ih.push(bias as i32);
+            layer.bias_hh.push(state_bias as i32);
+            layer.weight_ih_scale.push(scale_ih);
+            layer.weight_hh_scale.push(scale_hh);
+            layer.weight_ih.extend_from_slice(&row_ih);
+            layer.weight_hh.extend_from_slice(&row_hh);
+        }
+    }
+    Ok(layer)
+}
+
 fn multiplier(node: &str, real: f64) -> Result<Requant, QuantError> {
     Requant::from_real(real)
         .ok_or_else(|| QuantError::Range { node: node.to_string(), what: "a requantisation multiplier".into() })
@@ -215,8 +306,13 @@ pub fn quantize(
         let unsupported = || QuantError::Unsupported { node: name.clone(), op: node.op.name().to_string() };
         let mut unit_scales = Vec::new();
         let (params, kind) = match node.op {
-            // No integer recurrent kernel yet: refused by name, as any op without one.
-            Op::Recurrent(_) => return Err(unsupported()),
+            Op::Recurrent(geometry) => {
+                let cell = ranges.cells.get(index).copied().filter(|c| *c > 0.0);
+                (
+                    own,
+                    QKind::Recurrent(recurrent_params(&name, geometry, &|role| values(index, role), from, own, cell)?),
+                )
+            }
             Op::Input => {
                 let range = folded.map_or(range, |node| ranges.outputs[node]);
                 (QuantParams::from_range(range.0, range.1), QKind::Input)

@@ -1,10 +1,14 @@
 //! A [`QNetwork`] as the tensors of an int8 weight file, and back.
 
-use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams};
-use super::quantize::{add_reals, bias_room, kernel_real, per_output, unsupported_rowwise};
+use super::network::{Finish, QKind, QNetwork, QNode, QuantError, QuantParams, RecurrentParams};
+use super::quantize::{
+    add_reals, bias_room, kernel_real, per_output, recurrent_reals, state_bias_room, state_output_real,
+    unsupported_rowwise,
+};
 use super::{Output, Requant};
 use crate::graph::Op;
 use crate::plan::Plan;
+use crate::recurrent::Cell;
 use crate::Activation;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -56,7 +60,11 @@ impl QNetwork {
     /// stored range of a dense layer, a convolution or an affine map, narrowed
     /// by a fused ReLU), `table` (256 entries) with
     /// `pre_scale` and `pre_zero_point` (the quantisation the table reads),
-    /// `offset` (an affine node's i32 offsets).
+    /// `offset` (an affine node's i32 offsets); a recurrent layer's
+    /// `weight_ih`, `weight_hh` (`[D·G·H][F]`, `[D·G·H][H]`, PyTorch's row order),
+    /// their row scales `weight_ih_scale` and `weight_hh_scale`, `bias_ih`,
+    /// `bias_hh`, `requant_ih` and `requant_hh` (into Q3.12), `requant` (from
+    /// the Q0.15 state to the output) and, for an LSTM, `cell_bits`.
     pub fn tensors(&self) -> Vec<QTensor> {
         let mut tensors = Vec::new();
         let mut push = |node: &str, suffix: &str, shape: Vec<usize>, data: QData| {
@@ -114,6 +122,22 @@ impl QNetwork {
                     push(n, "requant", vec![requant.len(), 2], QData::I32(requant_values(requant)));
                     push(n, "offset", vec![offset.len()], QData::I32(offset.clone()));
                     push(n, "clamp", vec![2], QData::I32(vec![output.min, output.max]));
+                }
+                QKind::Recurrent(layer) => {
+                    let g = &layer.geometry;
+                    let rows = g.directions() * g.gates() * g.hidden;
+                    push(n, "weight_ih", vec![rows, g.features], QData::I8(layer.weight_ih.clone()));
+                    push(n, "weight_hh", vec![rows, g.hidden], QData::I8(layer.weight_hh.clone()));
+                    push(n, "weight_ih_scale", vec![rows], QData::F32(layer.weight_ih_scale.clone()));
+                    push(n, "weight_hh_scale", vec![rows], QData::F32(layer.weight_hh_scale.clone()));
+                    push(n, "bias_ih", vec![rows], QData::I32(layer.bias_ih.clone()));
+                    push(n, "bias_hh", vec![rows], QData::I32(layer.bias_hh.clone()));
+                    push(n, "requant_ih", vec![rows, 2], QData::I32(requant_values(&layer.requant_ih)));
+                    push(n, "requant_hh", vec![rows, 2], QData::I32(requant_values(&layer.requant_hh)));
+                    push(n, "requant", vec![1, 2], QData::I32(requant_values(&[layer.output])));
+                    if g.cell == Cell::Lstm {
+                        push(n, "cell_bits", Vec::new(), QData::I32(vec![layer.cell_bits as i32]));
+                    }
                 }
                 QKind::Input | QKind::Copy | QKind::Relu | QKind::Pool(_) | QKind::GlobalAvgPool => {}
             }
@@ -246,7 +270,58 @@ impl QNetwork {
                 Ok(Output { zero_point, min, max })
             };
             let kind = match node.op {
-                Op::Recurrent(_) => return Err(QuantError::Unsupported { node: name, op: node.op.name().to_string() }),
+                Op::Recurrent(geometry) => {
+                    let (rows, units) = (geometry.directions() * geometry.gates() * geometry.hidden, geometry.hidden);
+                    let weight_ih = typed!("weight_ih", &[rows, geometry.features], I8);
+                    let weight_hh = typed!("weight_hh", &[rows, units], I8);
+                    let weight_ih_scale = typed!("weight_ih_scale", &[rows], F32);
+                    let weight_hh_scale = typed!("weight_hh_scale", &[rows], F32);
+                    let bias_ih = typed!("bias_ih", &[rows], I32);
+                    let bias_hh = typed!("bias_hh", &[rows], I32);
+                    let requant_ih = requants(typed!("requant_ih", &[rows, 2], I32))?;
+                    let requant_hh = requants(typed!("requant_hh", &[rows, 2], I32))?;
+                    let output = requants(typed!("requant", &[1, 2], I32))?;
+                    let cell_bits = match geometry.cell {
+                        Cell::Lstm => match typed!("cell_bits", &[], I32)[0] {
+                            bits @ 0..=15 => bits as u32,
+                            bits => {
+                                return Err(QuantError::Mismatch(alloc::format!(
+                                    "`{name}.cell_bits` is {bits}; a 16-bit cell state has 0 to 15 fraction bits"
+                                )))
+                            }
+                        },
+                        Cell::Gru => 0,
+                    };
+                    positive("weight_ih_scale", &weight_ih_scale)?;
+                    positive("weight_hh_scale", &weight_hh_scale)?;
+                    let reals: Vec<(f64, f64)> = weight_ih_scale
+                        .iter()
+                        .zip(&weight_hh_scale)
+                        .map(|(&ih, &hh)| recurrent_reals(input_scale, ih, hh))
+                        .collect();
+                    implied(&requant_ih, &mut reals.iter().map(|r| r.0))?;
+                    implied(&requant_hh, &mut reals.iter().map(|r| r.1))?;
+                    implied(&output, &mut core::iter::once(state_output_real(scale)))?;
+                    check_bias(&name, &bias_ih, geometry.features)?;
+                    if let Some(b) = bias_hh.iter().find(|b| f64::from(**b).abs() > state_bias_room(units)) {
+                        return Err(QuantError::Mismatch(alloc::format!(
+                            "`{name}.bias_hh` holds {b}, which leaves the 32-bit accumulator no room for its {units} products"
+                        )));
+                    }
+                    QKind::Recurrent(RecurrentParams {
+                        geometry,
+                        weight_ih,
+                        weight_hh,
+                        weight_ih_scale,
+                        weight_hh_scale,
+                        bias_ih,
+                        bias_hh,
+                        requant_ih,
+                        requant_hh,
+                        cell_bits,
+                        output: output[0],
+                    })
+                }
                 Op::Input => QKind::Input,
                 Op::Dropout(_) | Op::Flatten => QKind::Copy,
                 Op::Pool { geometry, .. } => QKind::Pool(geometry),

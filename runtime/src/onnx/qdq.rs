@@ -137,7 +137,14 @@ impl Graph {
 /// The ONNX model (QDQ form) of the int8 `network` of `plan`: input `input`
 /// `[batch, INPUT]` of raw f32 rows (its standardisation, if any, as `Sub` and
 /// `Div`), output `output` `[batch, OUTPUT]` as [`QNetwork::predict`] gives it.
-pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
+///
+/// # Errors
+///
+/// A GRU or LSTM node: ONNX has no integer recurrent operator (its `GRU` and
+/// `LSTM` are float), so between a `DequantizeLinear` and a
+/// `QuantizeLinear` a runtime would compute it in floating point, not the
+/// integer kernels nnspec runs, and the export could not promise nnspec's outputs.
+pub fn export_int8(plan: &Plan, network: &QNetwork) -> Result<Vec<u8>, crate::Error> {
     let mut graph = Graph { nodes: Vec::new(), initializers: Vec::new() };
     let mut current = "input".to_string();
     if let Some((mean, std)) = &network.input_standardization {
@@ -324,6 +331,12 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
                 let shifted = graph.fused_relu(name, &shifted, *output);
                 (graph.qdq(name, &shifted, q.params), spatial)
             }
+            QKind::Recurrent(_) => {
+                return Err(crate::Error::Config(format!(
+                    "`{name}` is a recurrent layer, which an int8 ONNX model cannot hold: ONNX's GRU and LSTM operators are float, so a runtime would not compute what nnspec's integer kernels do; export the f32 network (its weights file) to ONNX, or run int8 inference in nnspec (`nnspec predict` with the int8 file, or the generated `{}Int8`)",
+                    network.name
+                )))
+            }
         };
         values.names[index] = out;
         values.shaped[index] = shaped;
@@ -339,16 +352,16 @@ pub fn export_int8(plan: &Plan, network: &QNetwork) -> Vec<u8> {
             graph.nodes.push(Node::new("LogSoftmax", "output", &[&flat], &["output"]).int_attribute("axis", -1))
         }
     }
-    super::model_bytes(
+    Ok(super::model_bytes(
         &network.name,
         graph.nodes,
         graph.initializers,
         (network.input_size(), network.output_size()),
         None,
-    )
+    ))
 }
 
 /// Writes [`export_int8`] to `path` atomically.
 pub fn save_int8(plan: &Plan, network: &QNetwork, path: impl AsRef<std::path::Path>) -> Result<(), crate::Error> {
-    crate::weights::write_atomically(path.as_ref(), &export_int8(plan, network))
+    crate::weights::write_atomically(path.as_ref(), &export_int8(plan, network)?)
 }
