@@ -1000,6 +1000,46 @@ fn quantize_writes_an_int8_file_that_predict_runs_and_f32_loaders_refuse() {
 /// `quantize` of a regression network reports each output's MSE and R² in
 /// f32 beside int8 and its int8 levels, and warns about an output left few
 /// levels (a target far from zero in a narrow range).
+/// A GRU network goes through `quantize` and `predict` as any other; the int8
+/// ONNX export refuses it, naming the layer, and leaves no file behind.
+#[test]
+fn a_recurrent_network_quantises_and_predicts_but_does_not_export_int8() {
+    let spec = write(
+        "int8_gru.nn",
+        "network Turns {\n    input x: [4, 2];\n    gru g: 6;\n    dense out: 2;\n    loss softmax_cross_entropy;\n    train { optimizer = adam(lr = 0.05), batch = full, epochs = 80 }\n}\n",
+    );
+    // The class is whether the first step's first feature is the larger of the sequence's ends.
+    let rows: String = (0..40)
+        .map(|i| {
+            let (a, b) = ((i % 5) as f32 / 4.0, ((i * 3) % 7) as f32 / 6.0);
+            format!("{a},0.5,0.1,0.2,0.3,0.4,{b},0.5,{}\n", usize::from(a > b))
+        })
+        .collect();
+    let header: Vec<String> = (0..8).map(|c| format!("f{c}")).collect();
+    let data = write("int8_gru.csv", &format!("{},label\n{rows}", header.join(",")));
+    let weights = temp().join("int8_gru.safetensors");
+    let config =
+        write("int8_gru.toml", &format!("spec = {spec:?}\ndata = {data:?}\n[output]\nweights = {weights:?}\n"));
+    let (code, _, stderr) = nnspec(&["train", "--config", &config, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let int8 = temp().join("int8_gru.int8.safetensors").display().to_string();
+    let weights = weights.display().to_string();
+    let (code, stdout, stderr) =
+        nnspec(&["quantize", &spec, "--weights", &weights, "--calibration", &data, "-o", &int8]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("quantised to int8 on 40 calibration rows"), "{stdout}");
+    let (code, stdout, stderr) = nnspec(&["predict", &spec, "--weights", &int8, "--data", &data, "--target", "label"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 41, "{stdout}");
+    let onnx = temp().join("int8_gru.onnx");
+    let (code, _, stderr) = nnspec(&["export", &spec, "--weights", &int8, "-o", &onnx.display().to_string()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("`g` is a recurrent layer") && stderr.contains("export the f32 network"), "{stderr}");
+    assert!(!onnx.exists());
+    let (code, _, stderr) = nnspec(&["export", &spec, "--weights", &weights, "-o", &onnx.display().to_string()]);
+    assert_eq!(code, 0, "the f32 network exports: {stderr}");
+}
+
 #[test]
 fn quantize_reports_each_regression_output() {
     let spec = write(
