@@ -169,6 +169,8 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                 let (riv, rhv) = (requants(&layer.requant_ih), requants(&layer.requant_hh));
                 let out = requants(std::slice::from_ref(&layer.output));
                 let cell_bits = Literal::u32_suffixed(layer.cell_bits);
+                let sizes = &layer.geometry;
+                let (gate_rows, features) = (usize_lit(sizes.gates() * sizes.hidden), usize_lit(sizes.features));
                 let store = output(node.params.zero_point, -128, 127);
                 quote! {
                     static #wi: [i8; #wil] = #wiv;
@@ -189,7 +191,7 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                         output: #out[0],
                     };
                     let mut #v = [0i8; #width];
-                    #int8::recurrent(&#source, &layer, #store, &mut #v);
+                    #int8::recurrent_sized::<#gate_rows, #features>(&#source, &layer, #store, &mut #v);
                 }
             }
             QKind::Affine { requant, offset, output: o } => {

@@ -458,7 +458,8 @@ impl QNetwork {
 /// The peak bytes of live node values in one sample's forward pass, at
 /// `bytes` per value: a node's value lives from its computation to its last
 /// reader (the output to the end), and a residual sum adds its i32
-/// accumulator while it runs when `accumulator` is set.
+/// accumulator, a recurrent layer its integer kernel's scratch, while it
+/// runs when `accumulator` is set.
 pub fn activation_bytes(nodes: &[crate::graph::Node], bytes: usize, accumulator: bool) -> usize {
     let count = nodes.len();
     let mut last_read: Vec<usize> = (0..count).collect();
@@ -475,7 +476,12 @@ pub fn activation_bytes(nodes: &[crate::graph::Node], bytes: usize, accumulator:
     let (mut live, mut peak) = (0usize, 0usize);
     for (index, node) in nodes.iter().enumerate() {
         live += node.width * bytes;
-        let scratch = if accumulator && matches!(node.op, Op::Add) { node.width * 4 } else { 0 };
+        let scratch = match node.op {
+            Op::Add if accumulator => node.width * 4,
+            // The integer recurrent kernel's gates, state and gathered step (`recurrent_sized`).
+            Op::Recurrent(g) if accumulator => 8 * g.gates() * g.hidden + 4 * g.hidden + g.features,
+            _ => 0,
+        };
         peak = peak.max(live + scratch);
         live -= freed[index];
     }

@@ -165,17 +165,39 @@ fn cell_step(layer: &QRecurrent, x_t: &[i8], h: &mut [i16], c: &mut [i16], gx: &
 /// the last state of each direction (`[D·H]`) or every step's (`[T][D·H]`),
 /// stored as int8 through `output`.
 ///
+/// Its scratch lives on the stack, sized for the largest layer (`G·H` up to
+/// [`MAX_GATE_ROWS`], 1,024 features): about 11 KB; generated code calls
+/// [`recurrent_sized`] with its layer's sizes instead.
+///
 /// # Panics
 ///
 /// If `layer`'s slices are shorter than its geometry says, or `G·H` exceeds
 /// [`MAX_GATE_ROWS`].
 pub fn recurrent(x: &[i8], layer: &QRecurrent, output: Output, y: &mut [i8]) {
+    recurrent_sized::<MAX_GATE_ROWS, MAX_GATE_ROWS>(x, layer, output, y);
+}
+
+/// [`recurrent`] with scratch for `ROWS` gate rows (`G·H`) and `FEATURES`
+/// features per step: `8·ROWS + 4·H + FEATURES` bytes of stack, about 600
+/// for a 16-unit GRU of 3 features.
+///
+/// # Panics
+///
+/// If `layer`'s slices are shorter than its geometry says, or its `G·H`
+/// exceeds `ROWS` or (channel-first) its features exceed `FEATURES`.
+pub fn recurrent_sized<const ROWS: usize, const FEATURES: usize>(
+    x: &[i8],
+    layer: &QRecurrent,
+    output: Output,
+    y: &mut [i8],
+) {
     let g = &layer.geometry;
     let (units, rows) = (g.hidden, g.gates() * g.hidden);
-    let mut gx = [0i32; MAX_GATE_ROWS];
-    let mut gh = [0i32; MAX_GATE_ROWS];
-    let mut state = [0i16; 2 * MAX_GATE_ROWS / 3];
-    let mut gathered = [0i8; MAX_GATE_ROWS];
+    let mut gx = [0i32; ROWS];
+    let mut gh = [0i32; ROWS];
+    // h and c: 2·H ≤ ROWS values, since G ≥ 3.
+    let mut state = [0i16; ROWS];
+    let mut gathered = [0i8; FEATURES];
     let store = |h: &[i16], out: &mut [i8]| {
         for (y, h) in out.iter_mut().zip(h) {
             *y = output.store(layer.output.apply(*h as i32));
