@@ -7,7 +7,8 @@
 //! The convolution crossover: a 'same' 3×3 convolution of C channels into C on
 //! an H×H map, batch 32, forward and backward, as direct loops against
 //! im2col + GEMM; its multiply-adds per sample where GEMM wins set
-//! `conv::GEMM_MIN_MACS`.
+//! `conv::GEMM_MIN_MACS`. The same convolution by batch sets the per-call
+//! `conv::GEMM_MIN_CALL_MACS`.
 //! `cargo bench -p nnspec-bench --bench kernels`
 
 use nnspec::kernels::{dense_backward_using, dense_forward_gemm, dense_forward_loops};
@@ -54,11 +55,10 @@ fn measure<const N: usize>() -> [Duration; 4] {
     [forward[0].1, forward[1].1, backward[0].1, backward[1].1].map(|d| d / inner as u32)
 }
 
-/// Direct loops against im2col + GEMM for one 'same' 3×3 convolution C → C on H×H, batch 32
-/// (the geometry a constant, as generated code has it): forward and backward per call.
-fn measure_conv<const C: usize, const H: usize>() -> (usize, [Duration; 4]) {
+/// Direct loops against im2col + GEMM for one 'same' 3×3 convolution C → C on H×H, `BATCH`
+/// samples per call (the geometry a constant, as generated code has it): forward and backward per call.
+fn measure_conv<const C: usize, const H: usize, const BATCH: usize>() -> (usize, [Duration; 4]) {
     use nnspec::conv::{conv_backward_direct, conv_forward_direct, gemm, ConvGeometry};
-    const BATCH: usize = 32;
     let g = ConvGeometry {
         in_channels: C,
         in_h: H,
@@ -119,25 +119,55 @@ fn conv_crossover() {
         "C", "H", "MACs/smp", "fwd direct", "fwd gemm", "ratio", "bwd direct", "bwd gemm", "ratio"
     );
     let rows: Vec<(usize, usize, (usize, [Duration; 4]))> = if nnspec_bench::quick() {
-        vec![(4, 8, measure_conv::<4, 8>())]
+        vec![(4, 8, measure_conv::<4, 8, 32>())]
     } else {
         vec![
-            (1, 8, measure_conv::<1, 8>()),
-            (2, 8, measure_conv::<2, 8>()),
-            (3, 8, measure_conv::<3, 8>()),
-            (4, 8, measure_conv::<4, 8>()),
-            (8, 8, measure_conv::<8, 8>()),
-            (16, 8, measure_conv::<16, 8>()),
-            (8, 16, measure_conv::<8, 16>()),
-            (16, 16, measure_conv::<16, 16>()),
-            (32, 16, measure_conv::<32, 16>()),
-            (32, 28, measure_conv::<32, 28>()),
-            (64, 28, measure_conv::<64, 28>()),
+            (1, 8, measure_conv::<1, 8, 32>()),
+            (2, 8, measure_conv::<2, 8, 32>()),
+            (3, 8, measure_conv::<3, 8, 32>()),
+            (4, 8, measure_conv::<4, 8, 32>()),
+            (8, 8, measure_conv::<8, 8, 32>()),
+            (16, 8, measure_conv::<16, 8, 32>()),
+            (8, 16, measure_conv::<8, 16, 32>()),
+            (16, 16, measure_conv::<16, 16, 32>()),
+            (32, 16, measure_conv::<32, 16, 32>()),
+            (32, 28, measure_conv::<32, 28, 32>()),
+            (64, 28, measure_conv::<64, 28, 32>()),
         ]
     };
     for (c, h, (macs, [fl, fg, bl, bg])) in rows {
         println!(
             "{c:>4} {h:>4} {macs:>10} {fl:>12.2?} {fg:>12.2?} {:>7.2} {bl:>12.2?} {bg:>12.2?} {:>7.2}",
+            fl.as_secs_f64() / fg.as_secs_f64(),
+            bl.as_secs_f64() / bg.as_secs_f64()
+        );
+    }
+}
+
+/// The per-call crossover: one convolution past `GEMM_MIN_MACS` per sample
+/// (3 → 3 on 8×8, 5,184 multiply-adds) at growing batches.
+fn conv_call_crossover() {
+    println!("\n'same' 3x3 convolution 3 -> 3 on 8x8 (5,184 MACs per sample) by batch; ratio = direct / gemm (> 1: gemm faster)");
+    println!(
+        "{:>5} {:>10} {:>12} {:>12} {:>7} {:>12} {:>12} {:>7}",
+        "batch", "MACs/call", "fwd direct", "fwd gemm", "ratio", "bwd direct", "bwd gemm", "ratio"
+    );
+    let rows: Vec<(usize, (usize, [Duration; 4]))> = if nnspec_bench::quick() {
+        vec![(2, measure_conv::<3, 8, 2>())]
+    } else {
+        vec![
+            (1, measure_conv::<3, 8, 1>()),
+            (2, measure_conv::<3, 8, 2>()),
+            (4, measure_conv::<3, 8, 4>()),
+            (8, measure_conv::<3, 8, 8>()),
+            (16, measure_conv::<3, 8, 16>()),
+            (32, measure_conv::<3, 8, 32>()),
+        ]
+    };
+    for (batch, (macs, [fl, fg, bl, bg])) in rows {
+        println!(
+            "{batch:>5} {:>10} {fl:>12.2?} {fg:>12.2?} {:>7.2} {bl:>12.2?} {bg:>12.2?} {:>7.2}",
+            macs * batch,
             fl.as_secs_f64() / fg.as_secs_f64(),
             bl.as_secs_f64() / bg.as_secs_f64()
         );
@@ -173,4 +203,5 @@ fn main() {
         );
     }
     conv_crossover();
+    conv_call_crossover();
 }

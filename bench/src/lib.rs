@@ -28,6 +28,12 @@ pub fn repetitions() -> usize {
 
 /// Runs each competitor `repetitions()` times, interleaved; returns the median time of each.
 pub fn race(competitors: &mut [(&str, &mut dyn FnMut())]) -> Vec<(String, Duration)> {
+    let names: Vec<String> = competitors.iter().map(|(name, _)| name.to_string()).collect();
+    names.into_iter().zip(race_times(competitors)).map(|(name, t)| (name, median(t))).collect()
+}
+
+/// [`race`]'s every time of each competitor, in the order they ran (after one warm-up run each).
+pub fn race_times(competitors: &mut [(&str, &mut dyn FnMut())]) -> Vec<Vec<Duration>> {
     let reps = repetitions();
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(reps); competitors.len()];
     for (_, run) in competitors.iter_mut() {
@@ -40,7 +46,7 @@ pub fn race(competitors: &mut [(&str, &mut dyn FnMut())]) -> Vec<(String, Durati
             times[i].push(start.elapsed());
         }
     }
-    competitors.iter().zip(times).map(|((name, _), t)| (name.to_string(), median(t))).collect()
+    times
 }
 
 /// The median of some durations.

@@ -257,8 +257,12 @@ pub const GEMM_MIN_MACS: usize = 4096;
 
 /// Multiply-adds per call below which direct loops win whatever the size
 /// per sample: a one-sample `predict` of a small network (W7: a 6,144
-/// multiply-add convolution takes 1.35 µs with direct loops, 1.60 µs through GEMM).
-pub const GEMM_MIN_CALL_MACS: usize = 1 << 18;
+/// multiply-add 1-D convolution takes 1.35 µs with direct loops, 1.60 µs
+/// through GEMM). A batch of 32 of W6's first convolution (4,608 per
+/// sample, 147,456 per call) is past it: GEMM brought W6 from 63 to 55 ms
+/// generated and from 96 to 58 ms through the interpreter, whose direct loops
+/// run on a run-time geometry (`bench --bench kernels` gives the crossover by batch).
+pub const GEMM_MIN_CALL_MACS: usize = 1 << 15;
 
 /// Whether a call on `batch` samples runs through im2col + GEMM.
 #[cfg(feature = "std")]
