@@ -479,7 +479,7 @@ pub fn activation_bytes(nodes: &[crate::graph::Node], bytes: usize, accumulator:
         let scratch = match node.op {
             Op::Add if accumulator => node.width * 4,
             // The integer recurrent kernel's gates, state and gathered step (`recurrent_sized`).
-            Op::Recurrent(g) if accumulator => 8 * g.gates() * g.hidden + 4 * g.hidden + g.features,
+            Op::Recurrent(g) if accumulator => 10 * g.gates() * g.hidden + g.features,
             _ => 0,
         };
         peak = peak.max(live + scratch);

@@ -50,7 +50,7 @@ pub struct QRecurrent<'a> {
     pub requant_ih: &'a [Requant],
     /// Per row, from the state product's accumulator to Q3.12.
     pub requant_hh: &'a [Requant],
-    /// Fraction bits of an LSTM's int16 cell state (0 for a GRU).
+    /// Fraction bits of an LSTM's int16 cell state, at most 15 (0 for a GRU).
     pub cell_bits: u32,
     /// From Q0.15 to the output's scale.
     pub output: Requant,
@@ -178,8 +178,8 @@ pub fn recurrent(x: &[i8], layer: &QRecurrent, output: Output, y: &mut [i8]) {
 }
 
 /// [`recurrent`] with scratch for `ROWS` gate rows (`G·H`) and `FEATURES`
-/// features per step: `8·ROWS + 4·H + FEATURES` bytes of stack, about 600
-/// for a 16-unit GRU of 3 features.
+/// features per step: `10·ROWS + FEATURES` bytes of stack (483 for a
+/// 16-unit GRU of 3 features).
 ///
 /// # Panics
 ///
