@@ -117,7 +117,7 @@ pub mod __private_v0_1 {
         pub use nnspec_core::quant::dense::dense;
         pub use nnspec_core::quant::elementwise::{add_into, add_store, affine, relu, rescale, table};
         pub use nnspec_core::quant::pool::{global_avg_pool, pool};
-        pub use nnspec_core::quant::recurrent::{recurrent, recurrent_sized, QRecurrent};
+        pub use nnspec_core::quant::recurrent::{recurrent, recurrent_sized, recurrent_step_sized, QRecurrent};
         pub use nnspec_core::quant::{argmax, dequantize_value, quantize_value, Output, Requant};
     }
 

@@ -14,6 +14,10 @@ mod sequence {
     nnspec::include_net!("tests/data/int8.nn", weights = "tests/data/sequence.int8.safetensors", network = "Sequence");
 }
 
+mod streamed {
+    nnspec::include_net!("tests/data/int8.nn", weights = "tests/data/streamed.int8.safetensors", network = "Streamed");
+}
+
 use nnspec::Model;
 
 fn load(model: &dyn Model, file: &str) -> nnspec::quant::QNetwork {
@@ -54,6 +58,26 @@ fn generated_int8_code_matches_the_interpreter_bit_for_bit() {
         assert_eq!(dense::DenseInt8.predict_q(&q).to_vec(), interpreter.predict_q(&q));
         let (generated, interpreted) = (dense::DenseInt8.predict(&x), interpreter.predict(&x));
         assert_eq!(generated.map(f32::to_bits).to_vec(), interpreted.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    }
+    // Streaming: generated `step_q` and `step`, fed one step at a time, end where
+    // `predict_q` and `predict` on the whole sequence do, and step as the interpreter does.
+    let interpreter = load(&streamed::Streamed::new(), "streamed.int8.safetensors");
+    assert_eq!(streamed::StreamedInt8::STATE_LEN, interpreter.state_len());
+    for (q, x) in samples::<12>(100) {
+        let (mut state, mut interpreted) =
+            (streamed::StreamedInt8::initial_state(), vec![0i16; interpreter.state_len()]);
+        let mut last = [0i8; 3];
+        for x_t in q.chunks_exact(2) {
+            last = streamed::StreamedInt8.step_q(&mut state, x_t.try_into().unwrap());
+            assert_eq!(last.to_vec(), interpreter.step_q(&mut interpreted, x_t).unwrap());
+        }
+        assert_eq!(last, streamed::StreamedInt8.predict_q(&q));
+        let mut state = streamed::StreamedInt8::initial_state();
+        let mut last = [0.0f32; 3];
+        for x_t in x.chunks_exact(2) {
+            last = streamed::StreamedInt8.step(&mut state, x_t.try_into().unwrap());
+        }
+        assert_eq!(last.map(f32::to_bits), streamed::StreamedInt8.predict(&x).map(f32::to_bits));
     }
     // Integer GRU and LSTM kernels, from a convolution, bidirectional, stacked.
     let interpreter = load(&sequence::Sequence::new(), "sequence.int8.safetensors");

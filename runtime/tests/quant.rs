@@ -81,6 +81,32 @@ fn int8_recurrent_layers_follow_f32() {
     assert!(cell_bits.is_some_and(|bits| bits >= 13), "{cell_bits:?}");
 }
 
+/// A network whose recurrent layers come first streams in integers: fed one
+/// quantised step at a time, `step_q` ends where `predict_q` on the whole
+/// sequence does; a network with a convolution first, or a bidirectional
+/// layer, does not stream.
+#[test]
+fn int8_recurrent_layers_stream_step_by_step() {
+    let streamed = Streamed::with_seed(6);
+    let network = quant::quantize(&streamed, &rows(64, 12, 3), None).unwrap();
+    assert_eq!(network.streaming_layers(), Some(vec![1, 2]));
+    assert_eq!(network.state_len(), 5 + 2 * 4);
+    for row in rows(16, 12, 8).chunks_exact(12) {
+        let q = network.quantize_input(row);
+        let mut state = vec![0i16; network.state_len()];
+        let mut last = Vec::new();
+        for x_t in q.chunks_exact(2) {
+            last = network.step_q(&mut state, x_t).unwrap();
+        }
+        assert_eq!(last, network.predict_q(&q));
+    }
+    let sequence = quant::quantize(&Sequence::with_seed(3), &rows(16, 20, 1), None).unwrap();
+    assert_eq!(sequence.streaming_layers(), None);
+    assert_eq!(sequence.step_q(&mut [], &[0; 3]), None);
+    let bidirectional = quant::quantize(&Lstm::with_seed(4), &rows(16, 12, 2), None).unwrap();
+    assert_eq!(bidirectional.streaming_layers(), None);
+}
+
 /// A recurrent layer cannot go to ONNX in int8 (ONNX's GRU and LSTM are
 /// float): the export says which node and what to do instead; a file whose
 /// cell state format no quantisation writes is refused.
@@ -113,10 +139,12 @@ fn the_int8_files_of_the_generated_code_test_are_current() {
     let dense = Dense::with_seed(5);
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let sequence = Sequence::with_seed(3);
-    let cases: [(&dyn Model, Vec<f32>, &str); 3] = [
+    let streamed = Streamed::with_seed(6);
+    let cases: [(&dyn Model, Vec<f32>, &str); 4] = [
         (&signal, calibration, "signal.int8.safetensors"),
         (&dense, rows(64, 5, 2), "dense.int8.safetensors"),
         (&sequence, rows(64, 20, 1), "sequence.int8.safetensors"),
+        (&streamed, rows(64, 12, 3), "streamed.int8.safetensors"),
     ];
     for (model, calibration, file) in cases {
         let allowed = if model.name() == "Sequence" { 0.08 } else { 0.05 };

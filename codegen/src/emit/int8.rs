@@ -7,6 +7,7 @@
 
 use super::*;
 use nnspec_core::quant::{Finish, QKind, QNetwork, Requant};
+use nnspec_core::recurrent::state_len;
 
 fn i32_lit(value: i32) -> Literal {
     Literal::i32_suffixed(value)
@@ -37,12 +38,19 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
     let value = |k: usize| format_ident!("v_{}", q.nodes[k].name.replace('.', "_"));
     let int8 = quote!(::nnspec::__private_v0_1::int8);
     let mut body = Vec::new();
+    // Every node's tensors, as `static` items beside the struct: one copy in
+    // flash, read by `predict_q` and `step_q` alike.
+    let mut statics: Vec<TokenStream> = Vec::new();
+    // `step_q`'s statements for the recurrent layers, and where each one's state starts.
+    let (mut stepped, mut state_offset): (Vec<TokenStream>, usize) = (Vec::new(), 0);
     for (k, node) in q.nodes.iter().enumerate() {
         let v = value(k);
         let width = usize_lit(node.width);
         let source = node.inputs.first().map(|&i| value(i));
         let zero_of = |i: usize| i32_lit(q.nodes[i].params.zero_point);
-        let constant = |suffix: &str| format_ident!("{}_{}", node.name.replace('.', "_").to_uppercase(), suffix);
+        let constant = |suffix: &str| {
+            format_ident!("{}_INT8_{}_{}", net.name.to_uppercase(), node.name.replace('.', "_").to_uppercase(), suffix)
+        };
         let step = match &node.kind {
             QKind::Input => quote!(let #v: [i8; #width] = *x;),
             QKind::Copy => quote!(let #v: [i8; #width] = #source;),
@@ -54,16 +62,18 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                 let table = lookup.as_ref().map(|(_, entries)| {
                     let t = constant("TABLE");
                     let tv = array(entries, Literal::i8_suffixed);
+                    statics.push(quote!(static #t: [i8; 256] = #tv;));
                     quote! {
-                        static #t: [i8; 256] = #tv;
                         let pre = #v;
                         #int8::table(&pre, &#t, &mut #v);
                     }
                 });
-                quote! {
+                statics.push(quote! {
                     static #w: [i8; #wl] = #wv;
                     static #b: [i32; #bl] = #bv;
                     static #r: [#int8::Requant; #rl] = #rv;
+                });
+                quote! {
                     let mut #v = [0i8; #width];
                     #int8::dense(&#source, &#w, &#b, &#r, #store, &mut #v);
                     #table
@@ -77,10 +87,12 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                 let zero = zero_of(node.inputs[0]);
                 let g = conv_geometry(geometry);
                 let plane = usize_lit(geometry.out_h * geometry.out_w);
-                quote! {
+                statics.push(quote! {
                     static #w: [i8; #wl] = #wv;
                     static #b: [i32; #bl] = #bv;
                     static #r: [#int8::Requant; #rl] = #rv;
+                });
+                quote! {
                     let mut #v = [0i8; #width];
                     let mut acc = [0i32; #plane];
                     #int8::conv(&#source, &#w, &#b, &#r, #zero, #store, &#g, &mut acc, &mut #v);
@@ -100,8 +112,8 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
             QKind::Table(entries) => {
                 let t = constant("TABLE");
                 let tv = array(entries, Literal::i8_suffixed);
+                statics.push(quote!(static #t: [i8; 256] = #tv;));
                 quote! {
-                    static #t: [i8; 256] = #tv;
                     let mut #v = [0i8; #width];
                     #int8::table(&#source, &#t, &mut #v);
                 }
@@ -172,13 +184,15 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                 let sizes = &layer.geometry;
                 let (gate_rows, features) = (usize_lit(sizes.gates() * sizes.hidden), usize_lit(sizes.features));
                 let store = output(node.params.zero_point, -128, 127);
-                quote! {
+                statics.push(quote! {
                     static #wi: [i8; #wil] = #wiv;
                     static #wh: [i8; #whl] = #whv;
                     static #bi: [i32; #rows] = #biv;
                     static #bh: [i32; #rows] = #bhv;
                     static #ri: [#int8::Requant; #rows] = #riv;
                     static #rh: [#int8::Requant; #rows] = #rhv;
+                });
+                let layer = quote! {
                     let layer = #int8::QRecurrent {
                         geometry: #g,
                         weight_ih: &#wi,
@@ -190,6 +204,24 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                         cell_bits: #cell_bits,
                         output: #out[0],
                     };
+                };
+                // The same layer one time step at a time, for `step_q`.
+                let (start, end) = (usize_lit(state_offset), usize_lit(state_offset + state_len(sizes)));
+                let hidden = usize_lit(sizes.hidden);
+                let read = if node.inputs[0] == 0 {
+                    quote!(x)
+                } else {
+                    let previous = value(node.inputs[0]);
+                    quote!(#previous)
+                };
+                stepped.push(quote! {
+                    #layer
+                    let mut #v = [0i8; #hidden];
+                    #int8::recurrent_step_sized::<#gate_rows>(&#read[..], &layer, &mut state[#start..#end], #store, &mut #v);
+                });
+                state_offset += state_len(sizes);
+                quote! {
+                    #layer
                     let mut #v = [0i8; #width];
                     #int8::recurrent_sized::<#gate_rows, #features>(&#source, &layer, #store, &mut #v);
                 }
@@ -201,9 +233,11 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
                 let zero = zero_of(node.inputs[0]);
                 let store = output(o.zero_point, o.min, o.max);
                 let o = constant("OFFSET");
-                quote! {
+                statics.push(quote! {
                     static #r: [#int8::Requant; #rl] = #rv;
                     static #o: [i32; #ol] = #ov;
+                });
+                quote! {
                     let mut #v = [0i8; #width];
                     #int8::affine(&#source, #zero, &#r, &#o, #store, &mut #v);
                 }
@@ -254,6 +288,51 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
     } else {
         " A sample quantised as the network's input."
     };
+    // Streaming, where the network streams: the recurrent layers one step at a
+    // time on the state, then the nodes after them as `predict_q` runs them.
+    let streaming = q.streaming_layers().map(|layers| {
+        let last = *layers.last().unwrap_or(&0);
+        let rest = &body[last + 1..];
+        let result = value(q.nodes.len() - 1);
+        let len = usize_lit(q.state_len());
+        let features = usize_lit(match &q.nodes[layers[0]].kind {
+            QKind::Recurrent(layer) => layer.geometry.features,
+            _ => 0,
+        });
+        let steps = &stepped[..layers.len()];
+        quote! {
+            /// Values of the state [`Self::step_q`] carries from one time step to the
+            /// next: each recurrent layer's Q0.15 `h`, then its cell state for an LSTM.
+            pub const STATE_LEN: usize = #len;
+
+            /// The state before the first time step: zeros, as in training.
+            pub const fn initial_state() -> [i16; #len] {
+                [0i16; #len]
+            }
+
+            /// Streaming integer inference: advances every recurrent layer by one
+            /// quantised time step `x` and returns the network's int8 outputs on the
+            /// new state. Fed a sequence step by step from [`Self::initial_state`],
+            /// the outputs after the last step are [`Self::predict_q`]'s on the
+            /// whole sequence, to the bit. Integers and stack memory only.
+            pub fn step_q(&self, state: &mut [i16; #len], x: &[i8; #features]) -> [i8; #out] {
+                #(#steps)*
+                #(#rest)*
+                #result
+            }
+
+            /// [`Self::step_q`] on one f32 time step: quantised with the input's
+            /// quantisation, the outputs dequantised (and finished as `predict`'s).
+            pub fn step(&self, state: &mut [i16; #len], x: &[f32; #features]) -> [f32; #out] {
+                let x = ::core::array::from_fn(|i| #int8::quantize_value(x[i], Self::INPUT_SCALE, Self::INPUT_ZERO_POINT));
+                let q = self.step_q(state, &x);
+                #[allow(unused_mut)]
+                let mut y = ::core::array::from_fn(|i| #int8::dequantize_value(q[i], Self::OUTPUT_SCALES[i], Self::OUTPUT_ZERO_POINT));
+                #finish
+                y
+            }
+        }
+    });
     let predict_q = avx2_dispatched(
         quote!(#[doc = " The network on a quantised sample, in integer arithmetic only."]),
         "predict_q",
@@ -265,6 +344,8 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
         },
     );
     quote! {
+        #(#statics)*
+
         #[doc = #doc]
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
         pub struct #name;
@@ -285,6 +366,8 @@ pub(super) fn int8(net: &Network, q: &QNetwork, display: &str) -> TokenStream {
             pub const OUTPUT_ZERO_POINT: i32 = #out_zero;
 
             #predict_q
+
+            #streaming
 
             /// The class a classifier gives a quantised sample: the first largest output, in integers.
             pub fn class_q(&self, x: &[i8; #input]) -> usize {

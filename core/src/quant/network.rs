@@ -6,7 +6,7 @@ use super::conv::conv;
 use super::dense::dense;
 use super::elementwise::{add_into, add_store, affine, relu, rescale, table};
 use super::pool::{global_avg_pool, pool};
-use super::recurrent::{recurrent, QRecurrent};
+use super::recurrent::{recurrent, recurrent_step_sized, QRecurrent};
 use super::{Output, Requant};
 use crate::conv::{ConvGeometry, PoolGeometry};
 use crate::graph::Op;
@@ -345,8 +345,12 @@ impl QNetwork {
     ///
     /// If `x` holds fewer than [`Self::input_size`] values.
     pub fn run(&self, x: &[i8]) -> Vec<Vec<i8>> {
-        let mut values: Vec<Vec<i8>> = Vec::with_capacity(self.nodes.len());
-        for node in &self.nodes {
+        self.run_from(x, Vec::with_capacity(self.nodes.len()))
+    }
+
+    /// [`Self::run`] from the first node `values` does not hold on.
+    fn run_from(&self, x: &[i8], mut values: Vec<Vec<i8>>) -> Vec<Vec<i8>> {
+        for node in &self.nodes[values.len().min(self.nodes.len())..] {
             let mut y = vec![0i8; node.width];
             let input = |k: usize| values[node.inputs[k]].as_slice();
             match &node.kind {
@@ -396,6 +400,76 @@ impl QNetwork {
             values.push(y);
         }
         values
+    }
+
+    /// The nodes [`Self::step_q`] advances, when the network streams as its
+    /// f32 form does: its first nodes after the input are unidirectional
+    /// recurrent layers, the first reading the input, each reading the one
+    /// before, each but the last writing its whole sequence and the last its
+    /// last state; no later node is recurrent or reads any of them but the
+    /// last; and the input is not standardised (a standardisation is per
+    /// position of the whole sequence). `None` for any other network.
+    pub fn streaming_layers(&self) -> Option<Vec<usize>> {
+        let chain: Vec<usize> =
+            (1..self.nodes.len()).take_while(|&k| matches!(self.nodes[k].kind, QKind::Recurrent(_))).collect();
+        let geometry = |k: usize| match &self.nodes[k].kind {
+            QKind::Recurrent(layer) => Some(layer.geometry),
+            _ => None,
+        };
+        let last = *chain.last()?;
+        let linked = chain.iter().all(|&k| self.nodes[k].inputs.as_slice() == [k - 1]);
+        let shaped = chain
+            .iter()
+            .all(|&k| geometry(k).is_some_and(|g| !g.bidirectional && !g.channels_first && g.sequence == (k != last)));
+        let rest = &self.nodes[last + 1..];
+        let apart = rest.iter().all(|n| !matches!(n.kind, QKind::Recurrent(_)) && n.inputs.iter().all(|&i| i >= last));
+        (linked && shaped && apart && self.input_standardization.is_none()).then_some(chain)
+    }
+
+    /// Values of the state [`Self::step_q`] carries: each streaming layer's
+    /// `h`, then `c` for an LSTM (0 when the network does not stream).
+    pub fn state_len(&self) -> usize {
+        let layers = self.streaming_layers().unwrap_or_default();
+        layers
+            .iter()
+            .filter_map(|&k| match &self.nodes[k].kind {
+                QKind::Recurrent(layer) => Some(crate::recurrent::state_len(&layer.geometry)),
+                _ => None,
+            })
+            .sum()
+    }
+
+    /// Streaming int8 inference: advances every streaming layer by one time
+    /// step `x_t` (one step's quantised features) and runs the rest of the
+    /// network on the new state; `state` holds [`Self::state_len`] values,
+    /// zero before the first step. Fed a sequence step by step, the output
+    /// after the last step is [`Self::predict_q`]'s on the whole sequence.
+    /// `None` when the network does not stream ([`Self::streaming_layers`]).
+    ///
+    /// # Panics
+    ///
+    /// If `state` or `x_t` is shorter than the network needs.
+    pub fn step_q(&self, state: &mut [i16], x_t: &[i8]) -> Option<Vec<i8>> {
+        let layers = self.streaming_layers()?;
+        let mut values: Vec<Vec<i8>> = vec![Vec::new()];
+        let mut offset = 0;
+        for &k in &layers {
+            let QKind::Recurrent(layer) = &self.nodes[k].kind else { return None };
+            let len = crate::recurrent::state_len(&layer.geometry);
+            let mut y = vec![0i8; layer.geometry.hidden];
+            let read = if k == layers[0] { x_t } else { values[k - 1].as_slice() };
+            let output = Output::new(self.nodes[k].params.zero_point);
+            recurrent_step_sized::<{ crate::recurrent::MAX_GATE_ROWS }>(
+                read,
+                &layer.layer(),
+                &mut state[offset..offset + len],
+                output,
+                &mut y,
+            );
+            values.push(y);
+            offset += len;
+        }
+        self.run_from(x_t, values).pop()
     }
 
     /// One f32 sample (raw, before any standardisation) as the integer pass's input.

@@ -238,6 +238,34 @@ pub fn recurrent_sized<const ROWS: usize, const FEATURES: usize>(
     }
 }
 
+/// One time step of a unidirectional layer for streaming inference: `state`
+/// holds its Q0.15 `h`, then, for an LSTM, its cell state (`H` or `2·H`
+/// values, zero before the first step) and is updated in place; `y` gets the
+/// new `h` stored as int8 through `output`. Fed a sequence step by step, the
+/// last `y` is [`recurrent`]'s last state, to the bit. Stack scratch for
+/// `ROWS` gate rows (`G·H`).
+///
+/// # Panics
+///
+/// If `layer`'s slices or `state` are shorter than its geometry says, or its
+/// `G·H` exceeds `ROWS`.
+pub fn recurrent_step_sized<const ROWS: usize>(
+    x_t: &[i8],
+    layer: &QRecurrent,
+    state: &mut [i16],
+    output: Output,
+    y: &mut [i8],
+) {
+    let units = layer.geometry.hidden;
+    let mut gx = [0i32; ROWS];
+    let mut gh = [0i32; ROWS];
+    let (h, c) = state.split_at_mut(units);
+    cell_step(layer, x_t, h, c, &mut gx, &mut gh);
+    for (y, h) in y.iter_mut().zip(h.iter()) {
+        *y = output.store(layer.output.apply(*h as i32));
+    }
+}
+
 /// σ(x) in Q0.15 at x = −8 + k/32, k = 0…512 (`round(σ·2^15)`, at most 32,767).
 pub const SIGMOID: [i16; 513] = [
     11, 11, 12, 12, 12, 13, 13, 14, 14, 15, 15, 15, 16, 16, 17, 18, 18, 19, 19, 20, 21, 21, 22, 23, 23, 24, 25, 26, 26,
