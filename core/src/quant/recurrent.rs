@@ -247,8 +247,8 @@ pub fn recurrent_sized<const ROWS: usize, const FEATURES: usize>(
 ///
 /// # Panics
 ///
-/// If `layer`'s slices or `state` are shorter than its geometry says, or its
-/// `G·H` exceeds `ROWS`.
+/// If `layer`'s slices, `state` or `x_t` are shorter than its geometry
+/// says, or its `G·H` exceeds `ROWS`.
 pub fn recurrent_step_sized<const ROWS: usize>(
     x_t: &[i8],
     layer: &QRecurrent,
@@ -256,11 +256,11 @@ pub fn recurrent_step_sized<const ROWS: usize>(
     output: Output,
     y: &mut [i8],
 ) {
-    let units = layer.geometry.hidden;
+    let (units, features) = (layer.geometry.hidden, layer.geometry.features);
     let mut gx = [0i32; ROWS];
     let mut gh = [0i32; ROWS];
     let (h, c) = state.split_at_mut(units);
-    cell_step(layer, x_t, h, c, &mut gx, &mut gh);
+    cell_step(layer, &x_t[..features], h, c, &mut gx, &mut gh);
     for (y, h) in y.iter_mut().zip(h.iter()) {
         *y = output.store(layer.output.apply(*h as i32));
     }
