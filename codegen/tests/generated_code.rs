@@ -85,3 +85,20 @@ fn an_empty_net_block_warns_that_it_defines_no_network() {
     assert!(expanded.contains("__nnspec_warning_w0012"), "{expanded}");
     assert!(expanded.contains("defines no network"), "{expanded}");
 }
+
+/// Streaming `step` exists where one time step is enough for every node
+/// after the recurrent layers, and not where a later node reads the input or
+/// an earlier layer's whole sequence (the generator used to panic on those).
+#[test]
+fn step_is_generated_only_where_a_time_step_is_enough() {
+    let network = |after: &str| {
+        format!(
+            "network Seq {{\n    input x: [4, 2];\n    gru a: 3, sequence = true;\n    gru b: 3;\n{after}    dense out: 2;\n    loss mse;\n}}\n"
+        )
+    };
+    assert!(pretty(&network("")).contains("pub fn step("));
+    let reads_earlier = network("    flatten f(a);\n    concat both(b, f);\n");
+    assert!(!pretty(&reads_earlier).contains("pub fn step("));
+    let reads_input = network("    flatten f(x);\n    concat both(b, f);\n");
+    assert!(!pretty(&reads_input).contains("pub fn step("));
+}

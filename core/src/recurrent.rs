@@ -292,6 +292,30 @@ pub fn cell_extent(cache: &[f32], g: &RecurrentGeometry) -> f32 {
         .fold(0.0f32, |m, c| m.max(c.abs()))
 }
 
+/// The layers a network advances one time step at a time, for networks that
+/// stream (generated `step`, int8 `step_q`): its first nodes after the input
+/// (node 0) are unidirectional recurrent layers, the first reading the input
+/// and each the one before, each but the last writing its whole sequence and
+/// the last its last state, and no later node is recurrent or reads the input
+/// or any of them but the last (a step holds neither the whole sequence nor
+/// an earlier layer's). `inputs(k)` gives node `k`'s inputs and `geometry(k)`
+/// its sizes if it is recurrent. `None` for any other network.
+#[cfg(feature = "alloc")]
+pub fn streaming_layers<'n>(
+    count: usize,
+    inputs: impl Fn(usize) -> &'n [usize],
+    geometry: impl Fn(usize) -> Option<RecurrentGeometry>,
+) -> Option<alloc::vec::Vec<usize>> {
+    let chain: alloc::vec::Vec<usize> = (1..count).take_while(|&k| geometry(k).is_some()).collect();
+    let last = *chain.last()?;
+    let linked = chain.iter().all(|&k| inputs(k) == [k - 1]);
+    let shaped = chain
+        .iter()
+        .all(|&k| geometry(k).is_some_and(|g| !g.bidirectional && !g.channels_first && g.sequence == (k != last)));
+    let apart = (last + 1..count).all(|k| geometry(k).is_none() && inputs(k).iter().all(|&i| i >= last));
+    (linked && shaped && apart).then_some(chain)
+}
+
 /// Values of a unidirectional layer's streaming state: `h`, and `c` for an LSTM.
 pub const fn state_len(g: &RecurrentGeometry) -> usize {
     match g.cell {

@@ -86,12 +86,19 @@ pub(super) fn predict(plan: &Plan, standardized: bool) -> TokenStream {
 
 /// The streaming form of a network whose first steps are a chain of
 /// unidirectional recurrent layers reading the input (each but the last
-/// returning its whole sequence, the last its last state): the length of
+/// returning its whole sequence, the last its last state, nothing after them
+/// reading the input or an earlier one: `nnspec_core::recurrent::streaming_layers`): the length of
 /// its state (each layer's `h`, then `c` for an LSTM) and the body of
 /// `step(&self, state, x)`, which advances every layer by one time step `x`
 /// and runs the rest of the network on the last layer's new state. `None`
 /// for any other network.
 pub(super) fn streaming(plan: &Plan, standardized: bool) -> Option<(usize, usize, TokenStream)> {
+    let geometry = |k: usize| match plan.nodes[k].op {
+        nnspec_core::Op::Recurrent(g) => Some(g),
+        _ => None,
+    };
+    let layers = nnspec_core::recurrent::streaming_layers(plan.nodes.len(), |k| &plan.nodes[k].inputs, geometry)?;
+    // The layers' forward steps, the plan's first.
     let chain: Vec<_> = plan
         .forward
         .iter()
@@ -102,16 +109,8 @@ pub(super) fn streaming(plan: &Plan, standardized: bool) -> Option<(usize, usize
             _ => None,
         })
         .collect();
-    let rest_is_recurrent = plan.forward[chain.len()..].iter().any(|s| matches!(s, Step::Recurrent { .. }));
     let (first, last) = (chain.first()?, chain.last()?);
-    let linked = chain.windows(2).all(|pair| pair[1].0 == Source::Buf(pair[0].2) && pair[0].3.sequence);
-    let eligible = first.0 == Source::Input
-        && linked
-        && !last.3.sequence
-        && chain.iter().all(|(.., g)| !g.bidirectional)
-        && !rest_is_recurrent
-        && !standardized;
-    if !eligible {
+    if standardized || chain.len() != layers.len() || first.0 != Source::Input {
         return None;
     }
     let mut names = Arrays::new(plan);

@@ -403,27 +403,18 @@ impl QNetwork {
     }
 
     /// The nodes [`Self::step_q`] advances, when the network streams as its
-    /// f32 form does: its first nodes after the input are unidirectional
-    /// recurrent layers, the first reading the input, each reading the one
-    /// before, each but the last writing its whole sequence and the last its
-    /// last state; no later node is recurrent or reads any of them but the
-    /// last; and the input is not standardised (a standardisation is per
-    /// position of the whole sequence). `None` for any other network.
+    /// f32 form does ([`crate::recurrent::streaming_layers`]) and its input is
+    /// not standardised (a standardisation is per position of the whole
+    /// sequence). `None` for any other network.
     pub fn streaming_layers(&self) -> Option<Vec<usize>> {
-        let chain: Vec<usize> =
-            (1..self.nodes.len()).take_while(|&k| matches!(self.nodes[k].kind, QKind::Recurrent(_))).collect();
+        if self.input_standardization.is_some() {
+            return None;
+        }
         let geometry = |k: usize| match &self.nodes[k].kind {
             QKind::Recurrent(layer) => Some(layer.geometry),
             _ => None,
         };
-        let last = *chain.last()?;
-        let linked = chain.iter().all(|&k| self.nodes[k].inputs.as_slice() == [k - 1]);
-        let shaped = chain
-            .iter()
-            .all(|&k| geometry(k).is_some_and(|g| !g.bidirectional && !g.channels_first && g.sequence == (k != last)));
-        let rest = &self.nodes[last + 1..];
-        let apart = rest.iter().all(|n| !matches!(n.kind, QKind::Recurrent(_)) && n.inputs.iter().all(|&i| i >= last));
-        (linked && shaped && apart && self.input_standardization.is_none()).then_some(chain)
+        crate::recurrent::streaming_layers(self.nodes.len(), |k| &self.nodes[k].inputs, geometry)
     }
 
     /// Values of the state [`Self::step_q`] carries: each streaming layer's

@@ -198,11 +198,6 @@ pub fn recurrent_sized<const ROWS: usize, const FEATURES: usize>(
     // h and c: 2·H ≤ ROWS values, since G ≥ 3.
     let mut state = [0i16; ROWS];
     let mut gathered = [0i8; FEATURES];
-    let store = |h: &[i16], out: &mut [i8]| {
-        for (y, h) in out.iter_mut().zip(h) {
-            *y = output.store(layer.output.apply(*h as i32));
-        }
-    };
     for d in 0..g.directions() {
         let direction = QRecurrent {
             weight_ih: &layer.weight_ih[d * rows * g.features..(d + 1) * rows * g.features],
@@ -229,11 +224,11 @@ pub fn recurrent_sized<const ROWS: usize, const FEATURES: usize>(
             cell_step(&direction, x_t, h, c, &mut gx, &mut gh);
             if g.sequence {
                 let at = t * g.directions() * units + d * units;
-                store(h, &mut y[at..at + units]);
+                store_state(layer, output, h, &mut y[at..at + units]);
             }
         }
         if !g.sequence {
-            store(h, &mut y[d * units..(d + 1) * units]);
+            store_state(layer, output, h, &mut y[d * units..(d + 1) * units]);
         }
     }
 }
@@ -261,7 +256,13 @@ pub fn recurrent_step_sized<const ROWS: usize>(
     let mut gh = [0i32; ROWS];
     let (h, c) = state.split_at_mut(units);
     cell_step(layer, &x_t[..features], h, c, &mut gx, &mut gh);
-    for (y, h) in y.iter_mut().zip(h.iter()) {
+    store_state(layer, output, h, y);
+}
+
+/// The Q0.15 state `h` requantised into the layer's output and stored as int8 in `y`.
+#[inline(always)]
+fn store_state(layer: &QRecurrent, output: Output, h: &[i16], y: &mut [i8]) {
+    for (y, h) in y.iter_mut().zip(h) {
         *y = output.store(layer.output.apply(*h as i32));
     }
 }
