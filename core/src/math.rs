@@ -82,16 +82,26 @@ const LN2_LOW: f32 = -2.121_944_4e-4;
 pub fn exp_fast(x: f32) -> f32 {
     let underflow = x < -87.3;
     let x = x.clamp(-87.3, 88.0);
-    // n = round(x / ln 2) by the 1.5·2²³ trick (no floor call, so it vectorises).
+    // n = round(x / ln 2) by the 1.5·2²³ trick (no floor call, so it vectorises):
+    // `shifted` is 1.5·2²³ + n, whose bits are those of 1.5·2²³ plus n.
     const ROUND: f32 = 12_582_912.0;
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * LN2_HIGH - n * LN2_LOW;
+    // e^r = 1 + r + r²·P(r), P of degree 5 evaluated by Estrin's scheme: three
+    // independent pairs joined by r² and r⁴, about half the dependent steps of
+    // Horner's rule. A tiny network's pass waits on each layer's exponentials
+    // (one after another through the layers), so their latency is its speed.
     let r2 = r * r;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
-        * r
-        + 5.000_000_1e-1;
+    let r4 = r2 * r2;
+    let low = 1.666_666_5e-1 * r + 5.000_000_1e-1;
+    let mid = 8.333_452e-3 * r + 4.166_579_6e-2;
+    let high = 1.987_569_1e-4 * r + 1.398_199_9e-3;
+    let p = (low + r2 * mid) + r4 * high;
     let p = p * r2 + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2ⁿ built from those bits: integer lanes, where `n as i32` (a saturating
+    // cast with a NaN check) would keep the loop scalar.
+    let scale = f32::from_bits(shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
     if underflow {
         0.0
     } else {

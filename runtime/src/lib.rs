@@ -59,7 +59,7 @@ pub use interpreter::Interpreter;
 #[deprecated(since = "0.1.0", note = "renamed `Interpreter`: it runs any network, not only an MLP")]
 pub type Mlp = Interpreter;
 #[cfg(feature = "std")]
-pub use model::{BufferInfo, Model, TensorInfo, Workspace};
+pub use model::{AfterStep, BufferInfo, Descent, Divergence, Model, TensorInfo, Workspace};
 #[cfg(feature = "std")]
 pub use nnspec_core::{graph, Node, Op, ParamSettings, Plan};
 #[cfg(feature = "std")]
@@ -83,6 +83,10 @@ pub mod __private_v0_1 {
     };
     #[cfg(feature = "std")]
     pub use crate::model::{view, MaskFiller, Slot};
+    #[cfg(feature = "std")]
+    pub use crate::optim::sgd_update;
+    #[cfg(feature = "std")]
+    pub use crate::train::all_finite;
     pub use nnspec_core::conv::{conv_backward, conv_forward, pool_backward, pool_forward};
     pub use nnspec_core::norm::{
         batch_norm_backward, batch_norm_forward, batch_norm_update, layer_norm_backward, layer_norm_forward,

@@ -12,7 +12,7 @@ pub use nnspec_core::Node;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::borrow::Cow;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 
 /// One parameter tensor in a model's flat buffer, made from the plan's
 /// [`ParamTensor`](nnspec_core::plan::ParamTensor) by [`TensorInfo::of`].
@@ -188,6 +188,35 @@ pub trait Model: Send + Sync {
         1
     }
 
+    /// Plain gradient descent on one fixed batch, `steps` times in one call:
+    /// after each pass `p ← p − lr·(g + weight_decay·p)`, exactly as
+    /// [`crate::Sgd`] without momentum computes it (through
+    /// [`crate::optim::sgd_update`]). `after_step(loss, grad, params)` runs after
+    /// each update; `Break` ends the run there.
+    ///
+    /// A step whose loss, gradient or updated parameters are not finite ends
+    /// the run with [`Descent::Diverged`], the parameters as they were before
+    /// it. `None` means the model has no such pass for this batch, and the
+    /// trainer takes its steps one by one instead. Generated networks that
+    /// train on a whole small data set of the size their spec states
+    /// (`batch = full, samples = N`) have one: their parameters, gradient and
+    /// values stay on the stack from the first step to the last, with no call
+    /// between the pass and the update.
+    #[allow(clippy::too_many_arguments)]
+    fn descend(
+        &mut self,
+        x: &[f32],
+        targets: &[f32],
+        lr: f32,
+        weight_decay: f32,
+        steps: usize,
+        workspace: &mut Workspace,
+        after_step: &mut AfterStep<'_>,
+    ) -> Option<Descent> {
+        let _ = (x, targets, lr, weight_decay, steps, workspace, after_step);
+        None
+    }
+
     /// Initialises every tensor with its initializer, from `seed`, and
     /// resets the buffers to their initial values.
     fn init_params(&mut self, seed: u64) {
@@ -202,6 +231,37 @@ pub trait Model: Send + Sync {
             tensor.init.fill(&mut params[tensor.range()], tensor.fans.0, tensor.fans.1, &mut rng);
         }
     }
+}
+
+/// What [`Model::descend`] calls after each step, with the step's loss, its
+/// gradient and the parameters after it; `Break` ends the run.
+pub type AfterStep<'a> = dyn FnMut(f32, &[f32], &[f32]) -> ControlFlow<()> + 'a;
+
+/// How a [`Model::descend`] run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Descent {
+    /// Every step ran, or `after_step` ended the run.
+    Ran,
+    /// Step `step` (counted from 0) produced a value that is not finite; the
+    /// parameters are those from before it.
+    Diverged {
+        /// The step, counted from 0.
+        step: usize,
+        /// What was not finite.
+        cause: Divergence,
+    },
+}
+
+/// What a diverged [`Model::descend`] step produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Divergence {
+    /// The loss.
+    Loss,
+    /// The gradient (given, so that the tensor can be named).
+    Gradient(Vec<f32>),
+    /// The parameters after the update (given, so that the tensor can be
+    /// named; the model holds those from before it).
+    Params(Vec<f32>),
 }
 
 /// Where the dropout masks of a training pass come from.
@@ -275,12 +335,14 @@ impl Slot {
     /// rows, and the workspace length they need.
     #[inline(always)]
     pub fn layout<const N: usize>(batch: usize, widths: [usize; N]) -> ([Slot; N], usize) {
+        // A loop, not `widths.map(…)`: the compiler keeps `map` as a call,
+        // which hides every slot's bounds from the pass that uses them.
+        let mut slots = [Slot { start: 0, end: 0 }; N];
         let mut end = 0;
-        let slots = widths.map(|width| {
-            let start = end;
-            end += batch * width;
-            Slot { start, end }
-        });
+        for (slot, width) in slots.iter_mut().zip(widths) {
+            *slot = Slot { start: end, end: end + batch * width };
+            end = slot.end;
+        }
         (slots, end)
     }
 
@@ -336,16 +398,18 @@ pub fn view<const N: usize, R: Into<Range<usize>>>(
     let (left, rest) = buffer.split_at_mut(write.start);
     let (middle, right) = rest.split_at_mut(write.end - write.start);
     let (left, right): (&[f32], &[f32]) = (left, right);
-    let reads = reads.map(|range| {
+    // A loop, not `reads.map(…)`, which the compiler keeps as a call.
+    let mut views: [&[f32]; N] = [&[]; N];
+    for (view, range) in views.iter_mut().zip(reads) {
         let range: Range<usize> = range.into();
-        if range.end <= write.start {
+        *view = if range.end <= write.start {
             &left[range]
         } else {
             let start = range.start - write.end;
             &right[start..start + range.len()]
-        }
-    });
-    (reads, middle)
+        };
+    }
+    (views, middle)
 }
 
 /// Fills dropout masks: random Bernoulli(1−p) draws, or the fixed masks set on the workspace.

@@ -96,10 +96,7 @@ impl Optimizer for Sgd {
         let damp = (1.0 - self.dampening) as f32;
         self.steps += 1;
         if self.momentum == 0.0 {
-            for (p, g) in params.iter_mut().zip(grads) {
-                let g = g + wd * *p;
-                *p -= lr * g;
-            }
+            sgd_update(params, grads, lr, wd);
             return;
         }
         let first = self.steps == 1;
@@ -118,6 +115,17 @@ impl Optimizer for Sgd {
 
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+}
+
+/// One step of SGD without momentum, `p ← p − lr·(g + weight_decay·p)`: what
+/// [`Sgd`] computes then, and what a generated [`crate::Model::descend`] calls,
+/// so that both take the same step to the bit.
+#[inline(always)]
+pub fn sgd_update(params: &mut [f32], grads: &[f32], lr: f32, weight_decay: f32) {
+    for (p, g) in params.iter_mut().zip(grads) {
+        let g = g + weight_decay * *p;
+        *p -= lr * g;
     }
 }
 

@@ -27,7 +27,7 @@ use literals::*;
 use nnspec_lang::ir::{self, Activation, Init, Loss, Network, Node, Op, Optimizer, Schedule};
 use nnspec_lang::plan::Role;
 use params::{param_range, tensor_const};
-use passes::{adapt, batch_passes, update_buffers};
+use passes::{adapt, batch_passes, update_buffers, BatchPasses};
 use predict::predict;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -285,7 +285,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         }
     });
     let full_batch_rows = net.train.run.batch.map_or(net.train.samples, |_| None);
-    let (forward_body, backward_body) = batch_passes(&plan, full_batch_rows);
+    let BatchPasses { forward: forward_body, loss_and_grad: backward_body, methods: pass_methods, descend } =
+        batch_passes(&plan, full_batch_rows);
     let update_body = update_buffers(&plan);
     let adapt_body = adapt(&plan);
     let buffer_count = usize_lit(plan.buffer_count);
@@ -395,7 +396,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
         }
 
             #[::nnspec::__private_v0_1::std_only]
-            #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, dead_code)]
+            #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_variables, dead_code, unused_mut)]
             impl #name {
                 /// The parameter tensors in buffer order.
                 pub const TENSORS: &'static [::nnspec::TensorInfo] = &[#(#tensor_infos),*];
@@ -440,6 +441,8 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 pub fn fit(&mut self, data: &::nnspec::Dataset) -> ::core::result::Result<::nnspec::History, ::nnspec::Error> {
                     ::nnspec::train::fit_split(self, &Self::train_config(), data, Self::VALIDATION_SPLIT)
                 }
+
+                #pass_methods
             }
 
             #[::nnspec::__private_v0_1::std_only]
@@ -476,6 +479,7 @@ fn network(net: &Network, embedded: Option<&crate::weights::Embedded>) -> TokenS
                 ) -> f32 {
                     #backward_body
                 }
+                #descend
             }
     }
 }

@@ -76,13 +76,31 @@ impl<'p> Slots<'p> {
 /// pass keeps on the stack instead of in the workspace: 4 KiB.
 const STACK_VALUES: usize = 1024;
 
+/// The most parameters a network may have for its `Model::descend`, which
+/// keeps them on the stack beside a copy from before each step: 1,024 (4 KiB).
+const DESCEND_PARAMS: usize = 1024;
+
+/// The batch passes of a network.
+pub(super) struct BatchPasses {
+    /// The body of `Model::forward`.
+    pub(super) forward: TokenStream,
+    /// The body of `Model::loss_and_grad`.
+    pub(super) loss_and_grad: TokenStream,
+    /// Inherent methods: the fixed-size training pass, when there is one.
+    pub(super) methods: TokenStream,
+    /// `Model::descend`, when the network has one.
+    pub(super) descend: TokenStream,
+}
+
 /// The bodies of `Model::forward` and `Model::loss_and_grad`: each binds the
 /// workspace slots it uses to their names for the batch at hand, then makes
 /// one kernel call per plan step. With `rows` (a spec that trains on the
 /// whole data set, `batch = full`, and states its size, `samples = N`), the
-/// training pass is emitted a second time behind `if batch == N`, where
-/// every loop bound is a constant the compiler can unroll on.
-pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> (TokenStream, TokenStream) {
+/// training pass is emitted a second time, as `__fixed_pass` for a batch of
+/// `N`, where every loop bound is a constant the compiler can unroll on; a
+/// small network without dropout or batch normalisation also gets a
+/// `Model::descend` that runs every epoch of plain gradient descent on it.
+pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> BatchPasses {
     let slots = Slots::new(plan);
     let input = usize_lit(plan.input);
     let head = plan.head.expect("a checked network has a layer");
@@ -126,40 +144,151 @@ pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> (TokenStream, To
         }
     };
     let backward_pass = pass_over(quote!(let (buffer, mut masks) = workspace.buffer(total);));
-    let backward_body = match rows {
-        Some(rows) => {
-            // A whole data set small enough keeps its values in a stack array, where
-            // the compiler holds them in registers (W1: a workspace on the heap is
-            // read and written through slices it cannot see past). Batch
-            // normalisation reads the workspace after the pass, so it keeps it.
-            let values = rows * plan.slots.iter().sum::<usize>();
-            let batch_norm = plan.forward.iter().any(|s| matches!(s, Step::BatchNorm { .. }));
-            let fixed_pass = if values <= STACK_VALUES && !batch_norm {
-                let values = usize_lit(values);
-                pass_over(quote! {
-                    let mut stack = [0.0f32; #values];
-                    let (_, mut masks) = workspace.buffer(0);
-                    let buffer = &mut stack[..total];
-                })
-            } else {
-                backward_pass.clone()
-            };
-            let rows = usize_lit(rows);
-            quote! {
-                let batch = x.len() / #input;
-                if batch == #rows {
-                    #fixed_pass
-                } else {
-                    #backward_pass
+    let general = quote! {
+        let batch = x.len() / #input;
+        #backward_pass
+    };
+    let Some(rows) = rows else {
+        return BatchPasses { forward: forward_body, loss_and_grad: general, methods: quote!(), descend: quote!() };
+    };
+    // A whole data set small enough keeps its values in a stack array, where
+    // the compiler holds them in registers (W1: a workspace on the heap is
+    // read and written through slices it cannot see past). Batch
+    // normalisation reads the workspace after the pass, so it keeps it.
+    let values = rows * plan.slots.iter().sum::<usize>();
+    let batch_norm = plan.forward.iter().any(|s| matches!(s, Step::BatchNorm { .. }));
+    let on_stack = values <= STACK_VALUES && !batch_norm;
+    let dropout = plan.forward.iter().any(|s| matches!(s, Step::Dropout { .. }));
+    let fixed_pass = if on_stack {
+        let values = usize_lit(values);
+        // Only dropout draws masks from the workspace.
+        let masks = dropout.then(|| quote!(let (_, mut masks) = workspace.buffer(0);));
+        pass_over(quote! {
+            let mut stack = [0.0f32; #values];
+            #masks
+            let buffer = &mut stack[..total];
+        })
+    } else {
+        backward_pass
+    };
+    let rows_lit = usize_lit(rows);
+    let loss_and_grad = quote! {
+        if x.len() == #rows_lit * #input {
+            return self.__fixed_pass(x, targets, grad, workspace, training);
+        }
+        #general
+    };
+    let methods = quote! {
+        /// `Model::loss_and_grad` on a batch of the spec's `samples` rows,
+        /// with every size a constant.
+        #[doc(hidden)]
+        #[inline(always)]
+        fn __fixed_pass(
+            &self,
+            x: &[f32],
+            targets: &[f32],
+            grad: ::core::option::Option<&mut [f32]>,
+            workspace: &mut ::nnspec::Workspace,
+            training: bool,
+        ) -> f32 {
+            let batch = #rows_lit;
+            #fixed_pass
+        }
+    };
+    // Dropout draws masks and batch normalisation keeps running statistics
+    // beside the parameters: both need the trainer's step by step.
+    if !on_stack || dropout || plan.buffer_count > 0 || plan.param_count > DESCEND_PARAMS {
+        return BatchPasses { forward: forward_body, loss_and_grad, methods, descend: quote!() };
+    }
+    let params = usize_lit(plan.param_count);
+    let descend = quote! {
+        fn descend(
+            &mut self,
+            x: &[f32],
+            targets: &[f32],
+            lr: f32,
+            weight_decay: f32,
+            steps: usize,
+            workspace: &mut ::nnspec::Workspace,
+            after_step: &mut ::nnspec::AfterStep<'_>,
+        ) -> ::core::option::Option<::nnspec::Descent> {
+            if x.len() != #rows_lit * #input {
+                return ::core::option::Option::None;
+            }
+            #[cfg(target_arch = "x86_64")]
+            {
+                if ::nnspec::__private_v0_1::has_avx2() {
+                    // SAFETY: the processor has AVX2, checked at run time.
+                    return ::core::option::Option::Some(unsafe {
+                        self.__descend_avx2(x, targets, lr, weight_decay, steps, workspace, after_step)
+                    });
                 }
             }
+            ::core::option::Option::Some(self.__descend(x, targets, lr, weight_decay, steps, workspace, after_step))
         }
-        None => quote! {
-            let batch = x.len() / #input;
-            #backward_pass
-        },
     };
-    (forward_body, backward_body)
+    let methods = quote! {
+        #methods
+
+        /// `Model::descend`'s steps, the same for every instruction set.
+        #[doc(hidden)]
+        #[inline(always)]
+        fn __descend(
+            &mut self,
+            x: &[f32],
+            targets: &[f32],
+            lr: f32,
+            weight_decay: f32,
+            steps: usize,
+            workspace: &mut ::nnspec::Workspace,
+            after_step: &mut ::nnspec::AfterStep<'_>,
+        ) -> ::nnspec::Descent {
+            let mut grad = [0.0f32; #params];
+            for step in 0..steps {
+                let loss = self.__fixed_pass(x, targets, ::core::option::Option::Some(&mut grad[..]), workspace, true);
+                let diverged = |cause| ::nnspec::Descent::Diverged { step, cause };
+                if !loss.is_finite() {
+                    return diverged(::nnspec::Divergence::Loss);
+                }
+                let before = self.params;
+                ::nnspec::__private_v0_1::sgd_update(&mut self.params, &grad, lr, weight_decay);
+                // One check per step: a gradient that is not finite makes the
+                // parameters it updates infinite or NaN, so it is looked at
+                // only then, to tell the two causes apart.
+                if !::nnspec::__private_v0_1::all_finite(&self.params) {
+                    let after = self.params.to_vec();
+                    self.params = before;
+                    if !::nnspec::__private_v0_1::all_finite(&grad) {
+                        return diverged(::nnspec::Divergence::Gradient(grad.to_vec()));
+                    }
+                    return diverged(::nnspec::Divergence::Params(after));
+                }
+                if after_step(loss, &grad, &self.params).is_break() {
+                    break;
+                }
+            }
+            ::nnspec::Descent::Ran
+        }
+
+        /// `Model::descend`'s steps compiled for AVX2 (the same results: no
+        /// fused multiply-adds).
+        #[cfg(target_arch = "x86_64")]
+        #[doc(hidden)]
+        #[target_feature(enable = "avx2")]
+        unsafe fn __descend_avx2(
+            &mut self,
+            x: &[f32],
+            targets: &[f32],
+            lr: f32,
+            weight_decay: f32,
+            steps: usize,
+            workspace: &mut ::nnspec::Workspace,
+            after_step: &mut ::nnspec::AfterStep<'_>,
+        ) -> ::nnspec::Descent {
+            self.__descend(x, targets, lr, weight_decay, steps, workspace, after_step)
+        }
+    };
+    BatchPasses { forward: forward_body, loss_and_grad, methods, descend }
 }
 
 /// The body of `Model::adapt`: each standardisation without statistics takes them from `x`.

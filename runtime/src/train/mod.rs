@@ -24,11 +24,12 @@ pub use observe::{Observer, StepRecord};
 
 use crate::data::{epoch_order, Dataset};
 use crate::error::Error;
-use crate::model::{Model, Workspace};
-use crate::optim::Build as _;
+use crate::model::{Descent, Divergence, Model, Workspace};
+use crate::optim::{Build as _, OptimizerConfig};
 use crate::schedule::{clip_coefficient, clip_grad_value, grad_norm, scale};
 use observe::OnEpoch;
-use parallel::{all_finite, split_loss_and_grad, split_step, SecondHalf, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK};
+pub use parallel::all_finite;
+use parallel::{split_loss_and_grad, split_step, SecondHalf, PARALLEL_MIN_ROWS, PARALLEL_MIN_WORK};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::io::{IsTerminal, Write as _};
@@ -145,15 +146,11 @@ impl Trainer {
         let mut grad = vec![0.0f32; model.param_count()];
         let mut x = Vec::with_capacity(batch_size * train.features);
         let mut y = Vec::with_capacity(batch_size * train.target_width);
-        let mut history = History::default();
-        let mut best: Option<(f64, usize, Vec<f32>, Vec<f32>)> = None;
-        let mut since_best = 0;
         let tensors = model.tensors().to_vec();
         let penalised = tensors.iter().any(|t| t.l1 > 0.0 || t.l2 > 0.0);
-        let progress = progress_bar(config.progress, config.epochs);
+        let mut book = Bookkeeping::new(config, model);
         // Without shuffling, each batch is a contiguous slice of the data: no copy.
         let in_order = !config.shuffle;
-        let mut watchdog = Watchdog::new(model);
         // Large batches of large models run on two threads, each on half the rows.
         // Batch statistics need the whole batch in one pass.
         let parallel = batch_size >= PARALLEL_MIN_ROWS
@@ -165,6 +162,60 @@ impl Trainer {
             grad: vec![0.0; model.param_count()],
             optimizer: config.optimizer.build(),
         });
+        // One batch of every row, unshuffled, and plain SGD at a constant rate:
+        // the model may run every epoch in one call (`Model::descend`), which
+        // takes the same steps as the loop below, to the bit.
+        let plain_sgd = match config.optimizer {
+            OptimizerConfig::Sgd { lr, momentum: 0.0, weight_decay, .. } => Some((lr, weight_decay)),
+            _ => None,
+        };
+        let whole_batch = batch_size == train.len() && (in_order || train.len() == 1);
+        if let (Some((lr, weight_decay)), true, None, false, None, None, false, None) = (
+            plain_sgd,
+            whole_batch,
+            validation,
+            penalised,
+            config.clip_grad_norm,
+            config.clip_grad_value,
+            record_steps,
+            &config.schedule,
+        ) {
+            let (xb, yb) = train.rows(0..train.len());
+            let rows = train.len();
+            let mut epoch = 0;
+            let outcome = model.descend(
+                xb,
+                yb,
+                lr as f32,
+                weight_decay as f32,
+                config.epochs,
+                &mut workspace,
+                &mut |loss, grad, params| {
+                    epoch += 1;
+                    book.batch(epoch, grad);
+                    // As the loop below sums a one-batch epoch, no penalty.
+                    let total = f64::from(loss + 0.0) * rows as f64;
+                    let record = EpochRecord { epoch, loss: total / rows as f64, validation: None, lr };
+                    book.epoch_end(record, params, &[], observer)
+                },
+            );
+            match outcome {
+                None => {}
+                Some(Descent::Ran) => return Ok(book.finish(model, started)),
+                Some(Descent::Diverged { step, cause }) => {
+                    let what = match cause {
+                        Divergence::Loss => "the loss".to_string(),
+                        Divergence::Gradient(grad) => {
+                            format!("the gradient of `{}`", first_non_finite(&tensors, &grad))
+                        }
+                        Divergence::Params(params) => {
+                            format!("`{}` after the update", first_non_finite(&tensors, &params))
+                        }
+                    };
+                    return Err(Error::NonFinite { epoch: step + 1, batch: 0, what });
+                }
+            }
+        }
         let mut last_good = model.params().to_vec();
         for epoch in 1..=config.epochs {
             let lr = config.schedule.as_ref().map_or(base_lr, |s| s.lr(base_lr, epoch - 1));
@@ -231,8 +282,8 @@ impl Trainer {
                     coefficient
                 });
                 let clipped_elements = config.clip_grad_value.map(|clip| clip_grad_value(&mut grad, clip));
-                if batch_index == 0 && watchdog.due(epoch) {
-                    watchdog.batch(epoch, &grad, config.progress);
+                if batch_index == 0 {
+                    book.batch(epoch, &grad);
                 }
                 let params_finite = match &mut second {
                     // Every optimizer updates each parameter from its own gradient and
@@ -277,60 +328,124 @@ impl Trainer {
             let validation_metrics =
                 validation.map(|v| evaluate_chunked(model, v, &mut workspace, batch_size.min(PREDICT_CHUNK_ROWS)));
             let record = EpochRecord { epoch, loss: total / seen.max(1) as f64, validation: validation_metrics, lr };
-            history.epochs.push(record);
-            watchdog.epoch(&history.epochs, config.progress);
-            let plain = config.progress && progress.is_none();
-            if plain && (epoch == config.epochs || epoch % config.epochs.div_ceil(10).max(1) == 0) {
-                let mut line = format!("epoch {epoch}/{}: loss {:.6}", config.epochs, record.loss);
-                if let Some(m) = record.validation {
-                    line.push_str(&format!(", val_loss {:.6}", m.loss));
-                }
-                let _ = writeln!(std::io::stderr(), "{line}");
-            }
-            if let Some(bar) = &progress {
-                bar.set_position(epoch as u64);
-                let mut message = format!("loss {:.4}", record.loss);
-                if let Some(m) = record.validation {
-                    message.push_str(&format!("  val_loss {:.4}", m.loss));
-                    if let Some(a) = m.accuracy {
-                        message.push_str(&format!("  val_acc {a:.3}"));
-                    }
-                }
-                bar.set_message(message);
-            }
-            if let Some(stopping) = config.early_stopping {
-                let monitored = match (stopping.monitor_validation, record.validation) {
-                    (true, Some(m)) => m.loss,
-                    _ => record.loss,
-                };
-                let improved = best.as_ref().is_none_or(|(value, ..)| monitored < value - stopping.min_delta);
-                if improved {
-                    best = Some((monitored, epoch, model.params().to_vec(), model.buffers().to_vec()));
-                    since_best = 0;
-                } else {
-                    since_best += 1;
-                    if since_best >= stopping.patience {
-                        history.stopped_early = true;
-                    }
-                }
-            }
-            if history.stopped_early || observer.epoch(&record, model.params()).is_break() {
+            if book.epoch_end(record, model.params(), model.buffers(), observer).is_break() {
                 break;
             }
         }
-        if let (Some(stopping), Some((_, epoch, params, buffers))) = (config.early_stopping, best) {
+        Ok(book.finish(model, started))
+    }
+}
+
+/// The name of the first tensor holding a value that is not finite.
+fn first_non_finite<'a>(tensors: &'a [crate::TensorInfo], values: &[f32]) -> &'a str {
+    tensors.iter().find(|t| values[t.range()].iter().any(|v| !v.is_finite())).map_or("?", |t| &*t.name)
+}
+
+/// What a run keeps track of between epochs: the history, the watchdog,
+/// progress, and early stopping's best epoch.
+struct Bookkeeping<'a> {
+    config: &'a TrainConfig,
+    history: History,
+    watchdog: Watchdog,
+    progress: Option<indicatif::ProgressBar>,
+    /// (monitored value, epoch, parameters, buffers) of the best epoch so far.
+    best: Option<(f64, usize, Vec<f32>, Vec<f32>)>,
+    since_best: usize,
+}
+
+impl<'a> Bookkeeping<'a> {
+    fn new(config: &'a TrainConfig, model: &dyn Model) -> Bookkeeping<'a> {
+        Bookkeeping {
+            config,
+            // Room for every epoch's record from the start (up to 2¹⁶ of
+            // them): no copies as the history grows.
+            history: History { epochs: Vec::with_capacity(config.epochs.min(1 << 16)), ..History::default() },
+            watchdog: Watchdog::new(model),
+            progress: progress_bar(config.progress, config.epochs),
+            best: None,
+            since_best: 0,
+        }
+    }
+
+    /// The gradient of an epoch's first batch, for the watchdog.
+    fn batch(&mut self, epoch: usize, grad: &[f32]) {
+        if self.watchdog.due(epoch) {
+            self.watchdog.batch(epoch, grad, self.config.progress);
+        }
+    }
+
+    /// After an epoch: records it, reports progress, keeps early stopping's
+    /// best weights and asks the observer; `Break` ends the run.
+    fn epoch_end(
+        &mut self,
+        record: EpochRecord,
+        params: &[f32],
+        buffers: &[f32],
+        observer: &mut dyn Observer,
+    ) -> ControlFlow<()> {
+        let config = self.config;
+        let epoch = record.epoch;
+        let plain = config.progress && self.progress.is_none();
+        if plain && (epoch == config.epochs || epoch % config.epochs.div_ceil(10).max(1) == 0) {
+            let mut line = format!("epoch {epoch}/{}: loss {:.6}", config.epochs, record.loss);
+            if let Some(m) = record.validation {
+                line.push_str(&format!(", val_loss {:.6}", m.loss));
+            }
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+        if let Some(bar) = &self.progress {
+            bar.set_position(epoch as u64);
+            let mut message = format!("loss {:.4}", record.loss);
+            if let Some(m) = record.validation {
+                message.push_str(&format!("  val_loss {:.4}", m.loss));
+                if let Some(a) = m.accuracy {
+                    message.push_str(&format!("  val_acc {a:.3}"));
+                }
+            }
+            bar.set_message(message);
+        }
+        if let Some(stopping) = config.early_stopping {
+            let monitored = match (stopping.monitor_validation, record.validation) {
+                (true, Some(m)) => m.loss,
+                _ => record.loss,
+            };
+            let improved = self.best.as_ref().is_none_or(|(value, ..)| monitored < value - stopping.min_delta);
+            if improved {
+                self.best = Some((monitored, epoch, params.to_vec(), buffers.to_vec()));
+                self.since_best = 0;
+            } else {
+                self.since_best += 1;
+                if self.since_best >= stopping.patience {
+                    self.history.stopped_early = true;
+                }
+            }
+        }
+        // Stored last: copied right after its fields are written, the record
+        // stalls on store forwarding (16-byte reads of 8-byte writes), which
+        // a one-batch epoch of a tiny network feels.
+        self.history.epochs.push(record);
+        self.watchdog.epoch(&self.history.epochs, config.progress);
+        if self.history.stopped_early || observer.epoch(&record, params).is_break() {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The history of the run; restores the best epoch's weights if early stopping asks to.
+    fn finish(mut self, model: &mut dyn Model, started: Instant) -> History {
+        if let (Some(stopping), Some((_, epoch, params, buffers))) = (self.config.early_stopping, self.best) {
             if stopping.restore_best {
                 model.params_mut().copy_from_slice(&params);
                 model.buffers_mut().copy_from_slice(&buffers);
-                history.best_epoch = Some(epoch);
+                self.history.best_epoch = Some(epoch);
             }
         }
-        if let Some(bar) = progress {
+        if let Some(bar) = self.progress {
             bar.finish_and_clear();
         }
-        history.elapsed = started.elapsed();
-        history.warnings = watchdog.warnings;
-        Ok(history)
+        self.history.elapsed = started.elapsed();
+        self.history.warnings = self.watchdog.warnings;
+        self.history
     }
 }
 

@@ -100,7 +100,8 @@ pub(super) fn split_step(
 }
 
 /// Whether every value is finite (one branch-free pass).
-pub(super) fn all_finite(values: &[f32]) -> bool {
+#[inline]
+pub fn all_finite(values: &[f32]) -> bool {
     values.iter().fold(true, |ok, v| ok & v.is_finite())
 }
 
