@@ -158,6 +158,7 @@ impl Trainer {
             && batch_size.saturating_mul(model.param_count()) >= PARALLEL_MIN_WORK
             && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
         let mut second = parallel.then(|| SecondHalf {
+            thread: thread_tree::ThreadTree::new_with_level(1),
             workspace: Workspace::new(config.seed.wrapping_add(2)),
             grad: vec![0.0; model.param_count()],
             optimizer: config.optimizer.build(),
@@ -289,9 +290,7 @@ impl Trainer {
                     // Every optimizer updates each parameter from its own gradient and
                     // state alone, so two instances, one per half of the parameters,
                     // take the same step as one over all of them.
-                    Some(SecondHalf { optimizer: second, .. }) => {
-                        split_step(optimizer.as_mut(), second.as_mut(), model.params_mut(), &grad)
-                    }
+                    Some(second) => split_step(optimizer.as_mut(), second, model.params_mut(), &grad),
                     None => {
                         optimizer.step(model.params_mut(), &grad);
                         !suspicious(model.params())

@@ -11,10 +11,12 @@ pub(super) const PARALLEL_MIN_ROWS: usize = 64;
 /// more than it saves (W4 in `docs/performance.md`: 128 × 235 146 runs 1.7× faster on two).
 pub(super) const PARALLEL_MIN_WORK: usize = 1 << 23;
 
-/// What the second thread of a two-thread step owns: a workspace and gradient
-/// buffer for the second half of the batch's rows, and the optimizer for the
-/// second half of the parameters.
+/// What the second thread of a two-thread step owns: the thread itself, kept
+/// for the whole run (spawning one per half-step cost about 40 µs each, 8% of
+/// W4), a workspace and gradient buffer for the second half of the batch's
+/// rows, and the optimizer for the second half of the parameters.
 pub(super) struct SecondHalf {
+    pub(super) thread: Box<thread_tree::ThreadTree>,
     pub(super) workspace: Workspace,
     pub(super) grad: Vec<f32>,
     pub(super) optimizer: Box<dyn Optimizer + Send>,
@@ -44,26 +46,27 @@ pub(super) fn split_loss_and_grad(
         (first_rows as f32 / rows as f32, (rows - first_rows) as f32 / rows as f32)
     };
     let half = grad.len() / 2;
-    let (loss1, loss2, finite) = std::thread::scope(|scope| {
-        let SecondHalf { workspace: w2s, grad: g2, .. } = second;
-        // Each thread hands the other the half of its gradient that the other combines.
-        let (to_second, from_first) = std::sync::mpsc::sync_channel::<&mut [f32]>(1);
-        let (to_first, from_second) = std::sync::mpsc::sync_channel::<&[f32]>(1);
-        let other = scope.spawn(move || {
+    let SecondHalf { thread, workspace: w2s, grad: g2, .. } = second;
+    // Each thread hands the other the half of its gradient that the other
+    // combines. The tree runs the second job on its own thread (level 1), so
+    // the two always run at once and neither waits on the other forever.
+    let (to_second, from_first) = std::sync::mpsc::sync_channel::<&mut [f32]>(1);
+    let (to_first, from_second) = std::sync::mpsc::sync_channel::<&[f32]>(1);
+    let ((loss1, finite1), (loss2, finite2)) = thread.top().join(
+        move |_| {
+            let loss = model.loss_and_grad(x1, y1, Some(&mut grad[..]), workspace, true);
+            let (first, rest) = grad.split_at_mut(half);
+            let _ = to_second.send(rest);
+            (loss, from_second.recv().is_ok_and(|second| combine(first, second, w1, w2)))
+        },
+        move |_| {
             let loss = model.loss_and_grad(x2, y2, Some(&mut g2[..]), w2s, true);
             let (theirs, mine) = g2.split_at(half);
             let _ = to_first.send(theirs);
-            let finite = from_first.recv().is_ok_and(|first| combine(first, mine, w1, w2));
-            (loss, finite)
-        });
-        let loss1 = model.loss_and_grad(x1, y1, Some(&mut grad[..]), workspace, true);
-        let (first, rest) = grad.split_at_mut(half);
-        let _ = to_second.send(rest);
-        let finite = from_second.recv().is_ok_and(|second| combine(first, second, w1, w2));
-        let (loss2, finite2) = other.join().unwrap_or((f32::NAN, false));
-        (loss1, loss2, finite & finite2)
-    });
-    (w1 * loss1 + w2 * loss2, finite)
+            (loss, from_first.recv().is_ok_and(|first| combine(first, mine, w1, w2)))
+        },
+    );
+    (w1 * loss1 + w2 * loss2, finite1 & finite2)
 }
 
 /// `g = w1·g + w2·h`, element by element; whether every result is finite
@@ -82,21 +85,25 @@ fn combine(g: &mut [f32], h: &[f32], w1: f32, w2: f32) -> bool {
 /// take exactly the one step); each checks its half finite after it.
 pub(super) fn split_step(
     optimizer: &mut (dyn Optimizer + Send),
-    second: &mut (dyn Optimizer + Send),
+    second: &mut SecondHalf,
     params: &mut [f32],
     grad: &[f32],
 ) -> bool {
     let split_at = grad.len() / 2;
     let (p1, p2) = params.split_at_mut(split_at);
     let (g1, g2) = grad.split_at(split_at);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| {
-            second.step(p2, g2);
+    let SecondHalf { thread, optimizer: other, .. } = second;
+    let (finite1, finite2) = thread.top().join(
+        |_| {
+            optimizer.step(p1, g1);
+            all_finite(p1)
+        },
+        |_| {
+            other.step(p2, g2);
             all_finite(p2)
-        });
-        optimizer.step(p1, g1);
-        all_finite(p1) & other.join().unwrap_or(false)
-    })
+        },
+    );
+    finite1 & finite2
 }
 
 /// Whether every value is finite (one branch-free pass).
@@ -189,6 +196,7 @@ mod tests {
             let expected = model.loss_and_grad(&x, &y, Some(&mut whole), &mut Workspace::new(0), true);
             let mut split = vec![0.0; model.param_count()];
             let mut second = SecondHalf {
+                thread: thread_tree::ThreadTree::new_with_level(1),
                 workspace: Workspace::new(1),
                 grad: vec![0.0; model.param_count()],
                 // Unused by the split itself; the trainer steps with it.
