@@ -201,17 +201,20 @@ pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> BatchPasses {
         return BatchPasses { forward: forward_body, loss_and_grad, methods, descend: quote!() };
     }
     let params = usize_lit(plan.param_count);
+    // `Model::descend`'s parameters, and the arguments passing them on.
+    let inputs = quote! {
+        &mut self,
+        x: &[f32],
+        targets: &[f32],
+        lr: f32,
+        weight_decay: f32,
+        steps: usize,
+        workspace: &mut ::nnspec::Workspace,
+        after_step: &mut ::nnspec::AfterStep<'_>,
+    };
+    let arguments = quote!(x, targets, lr, weight_decay, steps, workspace, after_step);
     let descend = quote! {
-        fn descend(
-            &mut self,
-            x: &[f32],
-            targets: &[f32],
-            lr: f32,
-            weight_decay: f32,
-            steps: usize,
-            workspace: &mut ::nnspec::Workspace,
-            after_step: &mut ::nnspec::AfterStep<'_>,
-        ) -> ::core::option::Option<::nnspec::Descent> {
+        fn descend(#inputs) -> ::core::option::Option<::nnspec::Descent> {
             if x.len() != #rows_lit * #input {
                 return ::core::option::Option::None;
             }
@@ -220,11 +223,11 @@ pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> BatchPasses {
                 if ::nnspec::__private_v0_1::has_avx2() {
                     // SAFETY: the processor has AVX2, checked at run time.
                     return ::core::option::Option::Some(unsafe {
-                        self.__descend_avx2(x, targets, lr, weight_decay, steps, workspace, after_step)
+                        self.__descend_avx2(#arguments)
                     });
                 }
             }
-            ::core::option::Option::Some(self.__descend(x, targets, lr, weight_decay, steps, workspace, after_step))
+            ::core::option::Option::Some(self.__descend(#arguments))
         }
     };
     let methods = quote! {
@@ -233,16 +236,7 @@ pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> BatchPasses {
         /// `Model::descend`'s steps, the same for every instruction set.
         #[doc(hidden)]
         #[inline(always)]
-        fn __descend(
-            &mut self,
-            x: &[f32],
-            targets: &[f32],
-            lr: f32,
-            weight_decay: f32,
-            steps: usize,
-            workspace: &mut ::nnspec::Workspace,
-            after_step: &mut ::nnspec::AfterStep<'_>,
-        ) -> ::nnspec::Descent {
+        fn __descend(#inputs) -> ::nnspec::Descent {
             let mut grad = [0.0f32; #params];
             for step in 0..steps {
                 let loss = self.__fixed_pass(x, targets, ::core::option::Option::Some(&mut grad[..]), workspace, true);
@@ -275,17 +269,8 @@ pub(super) fn batch_passes(plan: &Plan, rows: Option<usize>) -> BatchPasses {
         #[cfg(target_arch = "x86_64")]
         #[doc(hidden)]
         #[target_feature(enable = "avx2")]
-        unsafe fn __descend_avx2(
-            &mut self,
-            x: &[f32],
-            targets: &[f32],
-            lr: f32,
-            weight_decay: f32,
-            steps: usize,
-            workspace: &mut ::nnspec::Workspace,
-            after_step: &mut ::nnspec::AfterStep<'_>,
-        ) -> ::nnspec::Descent {
-            self.__descend(x, targets, lr, weight_decay, steps, workspace, after_step)
+        unsafe fn __descend_avx2(#inputs) -> ::nnspec::Descent {
+            self.__descend(#arguments)
         }
     };
     BatchPasses { forward: forward_body, loss_and_grad, methods, descend }
