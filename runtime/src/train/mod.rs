@@ -170,7 +170,8 @@ impl Trainer {
             OptimizerConfig::Sgd { lr, momentum: 0.0, weight_decay, .. } => Some((lr, weight_decay)),
             _ => None,
         };
-        let whole_batch = batch_size == train.len() && (in_order || train.len() == 1);
+        // (A model with buffers steps through `update_buffers` after each pass.)
+        let whole_batch = batch_size == train.len() && (in_order || train.len() == 1) && model.buffers().is_empty();
         if let (Some((lr, weight_decay)), true, None, false, None, None, false, None) = (
             plain_sgd,
             whole_batch,
