@@ -176,6 +176,39 @@ macro_rules! with_output_width {
     }};
 }
 
+/// Runs `$body` with `$i` and `$o` bound to a dense layer's input and output
+/// widths, both as constants where both are at most 4: a row of so few
+/// inputs is a loop of a few steps around each output row, which unrolls
+/// only with a constant trip count (W2's 2 → 4 and 4 → 1 layers). Other
+/// layers take [`with_output_width`]'s instances.
+macro_rules! with_widths {
+    ($inputs:expr, $outputs:expr, |$i:ident, $o:ident| $body:expr) => {
+        match ($inputs, $outputs) {
+            (1, 1) => with_widths!(@ 1, 1, $i, $o, $body),
+            (1, 2) => with_widths!(@ 1, 2, $i, $o, $body),
+            (1, 3) => with_widths!(@ 1, 3, $i, $o, $body),
+            (1, 4) => with_widths!(@ 1, 4, $i, $o, $body),
+            (2, 1) => with_widths!(@ 2, 1, $i, $o, $body),
+            (2, 2) => with_widths!(@ 2, 2, $i, $o, $body),
+            (2, 3) => with_widths!(@ 2, 3, $i, $o, $body),
+            (2, 4) => with_widths!(@ 2, 4, $i, $o, $body),
+            (3, 1) => with_widths!(@ 3, 1, $i, $o, $body),
+            (3, 2) => with_widths!(@ 3, 2, $i, $o, $body),
+            (3, 3) => with_widths!(@ 3, 3, $i, $o, $body),
+            (3, 4) => with_widths!(@ 3, 4, $i, $o, $body),
+            (4, 1) => with_widths!(@ 4, 1, $i, $o, $body),
+            (4, 2) => with_widths!(@ 4, 2, $i, $o, $body),
+            (4, 3) => with_widths!(@ 4, 3, $i, $o, $body),
+            (4, 4) => with_widths!(@ 4, 4, $i, $o, $body),
+            ($i, $o) => with_output_width!($o, |$o| $body),
+        }
+    };
+    (@ $inputs:literal, $outputs:literal, $i:ident, $o:ident, $body:expr) => {{
+        let ($i, $o) = ($inputs, $outputs);
+        $body
+    }};
+}
+
 /// One pass's view of the workspace: slot offsets for its batch, the input
 /// rows, the mode and the network's buffers.
 struct Pass<'a> {
@@ -234,7 +267,7 @@ impl Pass<'_> {
             Step::Dense { input, weight, bias, output, inputs, outputs } => {
                 let (w, b) = (&params[weight.clone()], bias.clone().map(|b| &params[b]));
                 self.map_rows(buffer, *input, *output, |x, z| {
-                    with_output_width!(*outputs, |o| dense_forward(x, w, b, z, batch, *inputs, o))
+                    with_widths!(*inputs, *outputs, |i, o| dense_forward(x, w, b, z, batch, i, o))
                 });
             }
             Step::Activation { activation, z, a: out } => {
@@ -253,7 +286,7 @@ impl Pass<'_> {
                 let w = &params[weight.clone()];
                 let (dw, db) = weight_gradients(grad, weight, bias);
                 self.backward_rows(buffer, *input, *dz, *dx, |x, dz, dx| {
-                    with_output_width!(*outputs, |o| dense_backward(x, w, dz, dw, db, dx, batch, *inputs, o))
+                    with_widths!(*inputs, *outputs, |i, o| dense_backward(x, w, dz, dw, db, dx, batch, i, o))
                 });
             }
             Step::Conv { input, weight, bias, output, geometry } => {
