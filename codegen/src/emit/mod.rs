@@ -15,6 +15,7 @@
 //! pass (`Model::forward`) emits the steps without what only training needs:
 //! no dropout, batch norm on its running statistics, no max-pool indices.
 
+mod fixed;
 mod int8;
 mod literals;
 mod params;
