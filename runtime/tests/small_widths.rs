@@ -1,8 +1,9 @@
 //! The interpreter runs dense layers of at most 4 inputs and outputs through
 //! kernel instances with both widths as constants. Every such pair, and the
 //! wider neighbours around them, must give the bits of the general kernels
-//! (the widths hidden from the compiler), in a forward pass and in a backward
-//! pass that computes the gradient of both weights and of the hidden rows.
+//! (the widths hidden from the compiler): the loss of the forward pass, and
+//! every parameter gradient of a backward pass that also computes the
+//! gradient of the hidden rows.
 
 use nnspec::kernels::{dense_backward, dense_forward};
 use nnspec::plan::Step;
